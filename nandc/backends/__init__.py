@@ -1,0 +1,1 @@
+"""Backends consume a NandNetlist: LLVM JIT, Verilog, reports."""

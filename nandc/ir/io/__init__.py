@@ -1,0 +1,1 @@
+"""Netlist file formats: AIGER (ASCII and binary), BLIF, and a readable text dump."""
