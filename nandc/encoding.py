@@ -1,0 +1,47 @@
+"""Input encodings: float model inputs -> the integer codes a circuit's input bus carries.
+
+Pure numpy, so a saved model runs without torch.  Each encoding is a small
+dict produced by the model's input quantizer (``InputQuantizer.encoding()``)
+and reproduces that quantizer's eval-mode output exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nandc.errors import BackendError
+
+__all__ = ["encode_input", "code_bits"]
+
+
+def code_bits(encoding: dict) -> int:
+    """Bits per input element."""
+    return 1 if encoding["kind"] == "threshold" else int(encoding["bits"])
+
+
+def _float_array(x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        return x
+    if x.dtype.kind in "iub":
+        return x.astype(np.float32)
+    raise BackendError(f"expected a numeric input array, found dtype {x.dtype}")
+
+
+def encode_input(encoding: dict, x) -> np.ndarray:
+    """Codes (int64, same shape as ``x``) of a float input under ``encoding``.
+
+    ``threshold``: 1 where ``x >= threshold`` (compared in ``x``'s float type,
+    as torch does), else 0.  ``uniform``: ``clip(round_half_even(x / step), 0,
+    2**bits - 1)`` with a power-of-two ``step`` (exact in any float type).
+    """
+    x = _float_array(x)
+    kind = encoding.get("kind")
+    if kind == "threshold":
+        thr = x.dtype.type(encoding["threshold"])
+        return (x >= thr).astype(np.int64)
+    if kind == "uniform":
+        step = x.dtype.type(encoding["step"])
+        top = (1 << int(encoding["bits"])) - 1
+        return np.clip(np.round(x / step), 0, top).astype(np.int64)
+    raise BackendError(f"unknown input encoding {encoding!r}; expected kind 'threshold' or 'uniform'")

@@ -1,0 +1,74 @@
+"""Exact integer building blocks the converters share.
+
+:func:`linear_form` turns ``const + sum(coef_i * lit_i)`` (integer coefficients,
+Boolean literals) into ``a * S + b`` with ``S`` an unsigned Word: negative
+coefficients become complemented literals, every coefficient is split into
+canonical signed digits, equal-weight literals share a column, and the columns
+are added by one carry-save compressor.  A dot product of constant weights
+with +-1 activations becomes ``2 * popcount(...) - n``: no XNOR gates at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+from nandc.ir.circuit import Circuit
+from nandc.ir import words
+from nandc.ir.words import Word
+
+__all__ = ["linear_form", "explicit_word", "LinearForm"]
+
+
+class LinearForm:
+    """``value = a * word + b`` with ``word`` unsigned and ``0 <= word <= hi``."""
+
+    __slots__ = ("word", "a", "b", "hi")
+
+    def __init__(self, word: Word, a: int, b: int, hi: int):
+        self.word, self.a, self.b, self.hi = word, a, b, hi
+
+
+def linear_form(c: Circuit, terms: Iterable[tuple[int, int]], const: int = 0) -> LinearForm:
+    """Build ``const + sum(coef * lit)`` exactly as ``a * S + b``.
+
+    ``terms`` are ``(literal, integer coefficient)`` pairs.  ``a`` is the
+    largest power of two dividing every column (so a pure popcount with
+    coefficient 2 gives ``a = 2``) and ``hi`` the largest value ``S`` takes.
+    """
+    columns: dict[int, list[int]] = defaultdict(list)
+    for lit, coef in terms:
+        if coef == 0:
+            continue
+        if coef < 0:  # coef*lit = |coef|*~lit - |coef|
+            lit ^= 1
+            const += coef
+            coef = -coef
+        if lit < 2:  # constant literal
+            const += coef * lit
+            continue
+        for sign, shift in words.csd_digits(coef):
+            if sign > 0:
+                columns[shift].append(lit)
+            else:  # -2^k*lit = 2^k*~lit - 2^k
+                columns[shift].append(lit ^ 1)
+                const -= 1 << shift
+    if not columns:
+        return LinearForm(Word((), False), 1, const, 0)
+    base = min(columns)
+    hi = sum(len(col) << (k - base) for k, col in columns.items())
+    if len(columns) == 1:
+        word = words.popcount(c, columns[base])
+    else:
+        parts = [words.shift_left(words.popcount(c, col), k - base) for k, col in sorted(columns.items())]
+        word = words.add_many(c, parts)
+    word = Word(word.bits[: max(1, hi.bit_length())], False) if len(word.bits) > hi.bit_length() else word
+    return LinearForm(word, 1 << base, const, hi)
+
+
+def explicit_word(c: Circuit, word: Word, a: int, b: int) -> Word:
+    """The signed Word of ``a * word + b`` (``a`` a positive integer)."""
+    scaled = words.mul_const(c, word, a) if a != 1 else word
+    if b == 0:
+        return words.to_signed(scaled) if not scaled.signed else scaled
+    return words.add(c, scaled, Word.const(b, signed=True))

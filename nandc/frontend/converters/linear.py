@@ -1,0 +1,115 @@
+"""Quantized linear and convolution layers: exact integer accumulations.
+
+Each output element is ``Y = sum_j w_j * x_j`` with integer weights and
+inputs ``x_j = a_j * q_j + b_j``; :func:`~nandc.frontend.arith.linear_form`
+builds it from the bits of the ``q_j``.  The result is a
+:class:`~nandc.frontend.values.Pending` so that BatchNorm and the activation
+that follow fold into thresholds on ``Y``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nandc.errors import QuantizationError
+from nandc.frontend.arith import linear_form
+from nandc.frontend.registry import module_converter
+from nandc.frontend.values import IntTensor, Pending
+from nandc.nn.base import QuantAccumulator
+from nandc.nn.binary import BinaryConv2d, BinaryLinear
+from nandc.nn.int4 import Int4Conv2d, Int4Linear
+
+__all__ = ["accumulate"]
+
+
+def _input_terms(x: IntTensor):
+    """Per input element: (list of (bit literal, bit weight)), a, b."""
+    flat_q, flat_a, flat_b = x.q.reshape(-1), x.a.reshape(-1), x.b.reshape(-1)
+    return [
+        ([(lit, 1 << i) for i, lit in enumerate(flat_q[j].bits)], int(flat_a[j]), int(flat_b[j]))
+        for j in range(len(flat_q))
+    ]
+
+
+def accumulate(c, x: IntTensor, rows: list[list[tuple[int, int]]], out_shape: tuple[int, ...]) -> IntTensor:
+    """Exact sums: ``rows[o]`` lists ``(input element index, integer weight)`` of output ``o``."""
+    terms_of = _input_terms(x)
+    q = np.empty(len(rows), dtype=object)
+    a = np.empty(len(rows), dtype=np.int64)
+    b = np.empty(len(rows), dtype=np.int64)
+    hi = np.empty(len(rows), dtype=np.int64)
+    for o, row in enumerate(rows):
+        terms = []
+        const = 0
+        for j, w in row:
+            bits, aj, bj = terms_of[j]
+            const += w * bj
+            wa = w * aj
+            terms.extend((lit, wa * bw) for lit, bw in bits)
+        form = linear_form(c, terms, const)
+        q[o], a[o], b[o], hi[o] = form.word, form.a, form.b, form.hi
+    return IntTensor(q.reshape(out_shape), a.reshape(out_shape), b.reshape(out_shape),
+                     hi.reshape(out_shape), x.step, "")
+
+
+def _weights(module: QuantAccumulator) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        return module.int_weight().cpu().numpy().astype(np.int64)
+
+
+def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> Pending:
+    acc = IntTensor(acc.q, acc.a, acc.b, acc.hi, acc.step, ctx.layer)
+    exact = type(module).dequantize is QuantAccumulator.dequantize
+    return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, exact)
+
+
+@module_converter(BinaryLinear, Int4Linear)
+def convert_linear(ctx, module, args, kwargs):
+    x = ctx.ints(args[0])
+    if len(x.shape) != 1 or x.shape[0] != module.in_features:
+        raise QuantizationError(
+            f"layer {ctx.layer!r} expects {module.in_features} input features per sample, "
+            f"found shape {x.shape}; flatten the input first"
+        )
+    w = _weights(module)
+    rows = [[(j, int(v)) for j, v in enumerate(w[o]) if v] for o in range(w.shape[0])]
+    with ctx.circuit.layer(ctx.layer):
+        acc = accumulate(ctx.circuit, x, rows, (w.shape[0],))
+    return _pending(ctx, module, acc, 0)
+
+
+@module_converter(BinaryConv2d, Int4Conv2d)
+def convert_conv2d(ctx, module, args, kwargs):
+    x = ctx.ints(args[0])
+    if len(x.shape) != 3 or x.shape[0] != module.in_channels:
+        raise QuantizationError(
+            f"layer {ctx.layer!r} expects input of shape ({module.in_channels}, H, W) per sample, "
+            f"found {x.shape}"
+        )
+    w = _weights(module)
+    cout, cin, kh, kw = w.shape
+    _, h, wd = x.shape
+    sh, sw = module.stride
+    ph, pw = module.padding
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (wd + 2 * pw - kw) // sw + 1
+    if oh <= 0 or ow <= 0:
+        raise QuantizationError(f"layer {ctx.layer!r}: input {x.shape} is smaller than the kernel {(kh, kw)}")
+    index = np.arange(cin * h * wd).reshape(cin, h, wd)
+    rows = []
+    for o in range(cout):
+        nz = [(ci, ky, kx, int(w[o, ci, ky, kx])) for ci in range(cin) for ky in range(kh)
+              for kx in range(kw) if w[o, ci, ky, kx]]
+        for y in range(oh):
+            for xx in range(ow):
+                row = []
+                for ci, ky, kx, v in nz:
+                    iy, ix = y * sh - ph + ky, xx * sw - pw + kx
+                    if 0 <= iy < h and 0 <= ix < wd:
+                        row.append((int(index[ci, iy, ix]), v))
+                rows.append(row)
+    with ctx.circuit.layer(ctx.layer):
+        acc = accumulate(ctx.circuit, x, rows, (cout, oh, ow))
+    return _pending(ctx, module, acc, 0)

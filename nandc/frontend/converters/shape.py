@@ -1,0 +1,90 @@
+"""Shape-only operations: Flatten, view/reshape, x.size(0)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from nandc.errors import QuantizationError
+from nandc.frontend.materialize import materialize
+from nandc.frontend.registry import function_converter, method_converter, module_converter
+from nandc.frontend.values import BatchDim, IntTensor, Pending
+
+__all__ = ["reshape_value"]
+
+
+def reshape_value(ctx, value, shape: tuple[int, ...]):
+    """Reshape an IntTensor or a Pending (a Pending with a chain is folded first)."""
+    if isinstance(value, Pending) and value.chain:
+        value = materialize(ctx.circuit, value)
+    if isinstance(value, Pending):
+        acc = value.acc.reshape(shape)
+        return Pending(acc, value.dequantize, value.layer, (), 0, value.exact)
+    if isinstance(value, IntTensor):
+        return value.reshape(shape)
+    return ctx.ints(value).reshape(shape)  # raises for float input
+
+
+def _flatten_shape(shape, start: int, end: int) -> tuple[int, ...]:
+    """Per-sample shape after torch.flatten(x, start, end) on a batched tensor."""
+    full = (1,) + tuple(shape)
+    nd = len(full)
+    start = start % nd
+    end = end % nd
+    if start == 0:
+        raise QuantizationError("flattening the batch dimension is not supported; use flatten(x, 1)")
+    merged = full[:start] + (math.prod(full[start:end + 1]),) + full[end + 1:]
+    return merged[1:]
+
+
+@module_converter(nn.Flatten)
+def convert_flatten_module(ctx, module, args, kwargs):
+    return reshape_value(ctx, args[0], _flatten_shape(args[0].shape, module.start_dim, module.end_dim))
+
+
+@function_converter(torch.flatten)
+def convert_flatten_function(ctx, fn, args, kwargs):
+    start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+    end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+    return reshape_value(ctx, args[0], _flatten_shape(args[0].shape, start, end))
+
+
+@method_converter("flatten")
+def convert_flatten_method(ctx, name, args, kwargs):
+    return convert_flatten_function(ctx, torch.flatten, args, kwargs)
+
+
+@method_converter("view", "reshape")
+def convert_view(ctx, name, args, kwargs):
+    x = args[0]
+    dims = args[1:]
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = list(dims[0])
+    if not dims or not (isinstance(dims[0], BatchDim) or dims[0] == -1):
+        raise QuantizationError(
+            f"{ctx.layer!r}: {name}() must keep the batch dimension first, e.g. x.{name}(x.size(0), -1)"
+        )
+    rest = [int(d) for d in dims[1:]]
+    total = int(np.prod(x.shape, dtype=np.int64))
+    if rest.count(-1) > 1:
+        raise QuantizationError(f"{ctx.layer!r}: {name}() has more than one -1")
+    if -1 in rest:
+        known = int(np.prod([d for d in rest if d != -1], dtype=np.int64))
+        rest[rest.index(-1)] = total // max(known, 1)
+    if int(np.prod(rest, dtype=np.int64)) != total:
+        raise QuantizationError(f"{ctx.layer!r}: cannot {name} a sample of shape {x.shape} to {tuple(rest)}")
+    return reshape_value(ctx, x, tuple(rest))
+
+
+@method_converter("size")
+def convert_size(ctx, name, args, kwargs):
+    x = args[0]
+    dim = args[1] if len(args) > 1 else kwargs.get("dim")
+    if dim is None:
+        raise QuantizationError(f"{ctx.layer!r}: x.size() without a dimension is not supported; use x.size(0)")
+    if dim == 0:
+        return BatchDim()
+    return int(x.shape[dim - 1 if dim > 0 else dim])

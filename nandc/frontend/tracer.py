@@ -1,0 +1,30 @@
+"""torch.fx tracing with nandc's layers (and torch's built-in layers) as leaves."""
+
+from __future__ import annotations
+
+__all__ = ["trace"]
+
+
+def trace(model):
+    """Symbolically trace ``model``; ``nandc.nn`` and ``torch.nn`` layers stay whole.
+
+    Raises :class:`~nandc.errors.UnsupportedLayer` when torch.fx cannot trace the
+    model (data-dependent control flow), naming the model class.
+    """
+    import torch.fx as fx
+    from torch import nn
+
+    from nandc.errors import UnsupportedLayer
+
+    class _Tracer(fx.Tracer):
+        def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+            if type(m).__module__.startswith("nandc.nn"):
+                return True
+            return super().is_leaf_module(m, qualname)
+
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(model)
+    except Exception as exc:  # fx raises many types for untraceable code
+        raise UnsupportedLayer([(type(model).__name__, f"torch.fx cannot trace forward(): {exc}")]) from exc
+    return fx.GraphModule(tracer.root, graph, type(model).__name__)

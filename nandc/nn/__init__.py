@@ -1,0 +1,20 @@
+"""Trainable quantized layers to put in a model that nandc will compile.
+
+Binary: :class:`BinaryLinear`, :class:`BinaryConv2d`, :class:`SignActivation`,
+:class:`InputBinarize`.  4-bit: :class:`Int4Linear`, :class:`Int4Conv2d`,
+:class:`ReLUQuant`, :class:`InputQuant`.
+
+Every layer trains with straight-through estimators and computes, in eval
+mode, exactly what the compiled circuit computes.  Importing this package
+imports torch.
+"""
+
+from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation
+from nandc.nn.binary import BinaryConv2d, BinaryLinear, InputBinarize, SignActivation
+from nandc.nn.int4 import InputQuant, Int4Conv2d, Int4Linear, ReLUQuant
+
+__all__ = [
+    "Codes", "InputQuantizer", "QuantAccumulator", "QuantActivation",
+    "BinaryConv2d", "BinaryLinear", "InputBinarize", "SignActivation",
+    "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant",
+]

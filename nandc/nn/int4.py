@@ -1,0 +1,126 @@
+"""4-bit quantization-aware layers and n-bit activation / input quantizers.
+
+Weights: soft clip ``W' = 3 * tanh(W / 3)``, per-layer scale ``s = max|W'| / 7``,
+integer weights ``round(W' / s)`` in [-7, 7] (15 levels).  The layer computes
+``(x @ W_int^T) * s``, which equals ``x @ (W_int * s)^T`` mathematically but
+keeps the accumulation exact in floating point.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation
+from nandc.nn.ste import pow2_step, round_ste
+
+__all__ = ["Int4Linear", "Int4Conv2d", "ReLUQuant", "InputQuant"]
+
+_LEVELS = 7
+
+
+class _Int4Weights(QuantAccumulator):
+    weight: nn.Parameter
+
+    def soft_weight(self) -> torch.Tensor:
+        return 3.0 * torch.tanh(self.weight / 3.0)
+
+    def weight_scale(self) -> torch.Tensor:
+        """``max|W'| / 7`` (a 0-d tensor, never zero)."""
+        return (self.soft_weight().abs().max() / _LEVELS).clamp(min=1e-12)
+
+    def int_weight(self) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.round(self.soft_weight() / self.weight_scale()).clamp(-_LEVELS, _LEVELS).to(torch.int64)
+
+    def _ste_weight(self) -> torch.Tensor:
+        return round_ste(self.soft_weight() / self.weight_scale()).clamp(-_LEVELS, _LEVELS)
+
+    def dequantize(self, acc: torch.Tensor) -> torch.Tensor:
+        return acc * self.weight_scale()
+
+
+class Int4Linear(_Int4Weights):
+    """Fully connected layer with 4-bit weights (15 levels in [-7, 7]) and no bias."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequantize(F.linear(x, self._ste_weight()))
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class Int4Conv2d(_Int4Weights):
+    """2-D convolution with 4-bit weights and no bias; zero padding."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
+        super().__init__()
+        ks = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, ks
+        self.stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+        self.padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *ks))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequantize(F.conv2d(x, self._ste_weight(), stride=self.stride, padding=self.padding))
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+
+
+class ReLUQuant(QuantActivation):
+    """Unsigned n-bit activation: ``clamp(round(x / step), 0, 2**bits - 1) * step``.
+
+    ``step`` must be a power of two so that the codes scale exactly.
+    """
+
+    def __init__(self, bits: int = 2, step: float = 0.5):
+        super().__init__()
+        if not 1 <= bits <= 16:
+            raise ValueError(f"ReLUQuant bits must be in 1..16, found {bits}")
+        self.bits, self.step = int(bits), pow2_step(step)
+
+    def codes(self) -> Codes:
+        return Codes(bits=self.bits, a=1, b=0, step=self.step)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = round_ste(x / self.step).clamp(0, 2 ** self.bits - 1)
+        return q * self.step
+
+    def extra_repr(self) -> str:
+        return f"bits={self.bits}, step={self.step}"
+
+
+class InputQuant(InputQuantizer):
+    """Unsigned n-bit input codes: ``clamp(round(x / step), 0, 2**bits - 1) * step``.
+
+    With ``bits=1, step=1`` and pixels in [0, 1] this is a 0/1 binarization at 0.5
+    (ties round to even, so exactly 0.5 gives 0).
+    """
+
+    def __init__(self, bits: int = 8, step: float = 1 / 256):
+        super().__init__()
+        if not 1 <= bits <= 16:
+            raise ValueError(f"InputQuant bits must be in 1..16, found {bits}")
+        self.bits, self.step = int(bits), pow2_step(step)
+
+    def codes(self) -> Codes:
+        return Codes(bits=self.bits, a=1, b=0, step=self.step)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.round(x / self.step).clamp(0, 2 ** self.bits - 1) * self.step
+
+    def encoding(self) -> dict:
+        return {"kind": "uniform", "bits": self.bits, "step": self.step}
+
+    def extra_repr(self) -> str:
+        return f"bits={self.bits}, step={self.step}"
