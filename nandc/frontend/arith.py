@@ -72,3 +72,42 @@ def explicit_word(c: Circuit, word: Word, a: int, b: int) -> Word:
     if b == 0:
         return words.to_signed(scaled) if not scaled.signed else scaled
     return words.add(c, scaled, Word.const(b, signed=True))
+
+
+def relu_word(c: Circuit, w: Word) -> Word:
+    """``max(w, 0)`` as an unsigned word."""
+    if not w.signed:
+        return w
+    keep = w.msb ^ 1
+    return Word(tuple(c.and_(bit, keep) for bit in w.bits[:-1]), False)
+
+
+def abs_word(c: Circuit, w: Word) -> Word:
+    """``|w|`` as an unsigned word (one bit wider only where needed)."""
+    if not w.signed:
+        return w
+    neg = words.negate(c, w)
+    m = words.mux(c, w.msb, neg, w)
+    return Word(m.bits[: w.width], False)  # |w| <= 2**(width-1) fits in width unsigned bits
+
+
+def divide_round_half_even(c: Circuit, num: Word, den: Word, qbits: int) -> Word:
+    """``round_half_even(num / den)`` for unsigned words with ``num < den * 2**qbits``.
+
+    Restoring division over ``qbits`` quotient bits, then rounding from the
+    remainder.  Returns ``qbits + 1`` bits; a zero divisor gives 0.
+    """
+    width = max(num.width, den.width + qbits) + 1
+    r = words.extend(num, width)
+    q = [0] * qbits
+    for k in reversed(range(qbits)):
+        d = words.shift_left(den, k)
+        ge = words.compare(c, r, d, ">=")
+        diff = words.sub(c, r, d)
+        r = words.mux(c, ge, Word(diff.bits[:width], False), r)
+        q[k] = ge
+    twice = words.shift_left(r, 1)
+    up = c.or_(words.compare(c, twice, den, ">"), c.and_(words.compare(c, twice, den, "=="), q[0]))
+    rounded = words.add(c, Word(tuple(q), False), Word((up,), False))
+    nonzero = c.or_many(den.bits)
+    return Word(tuple(c.and_(bit, nonzero) for bit in rounded.bits[: qbits + 1]), False)

@@ -2,7 +2,7 @@
 
 Binary: :class:`BinaryLinear`, :class:`BinaryConv2d`, :class:`SignActivation`,
 :class:`InputBinarize`.  4-bit: :class:`Int4Linear`, :class:`Int4Conv2d`,
-:class:`ReLUQuant`, :class:`InputQuant`.
+:class:`ReLUQuant`, :class:`InputQuant`.  Ternary (BitNet b1.58): :class:`TernaryLinear`.
 
 Every layer trains with straight-through estimators and computes, in eval
 mode, exactly what the compiled circuit computes.  Importing this package
@@ -12,9 +12,10 @@ imports torch.
 from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation
 from nandc.nn.binary import BinaryConv2d, BinaryLinear, InputBinarize, SignActivation
 from nandc.nn.int4 import InputQuant, Int4Conv2d, Int4Linear, ReLUQuant
+from nandc.nn.ternary import TernaryLinear
 
 __all__ = [
     "Codes", "InputQuantizer", "QuantAccumulator", "QuantActivation",
     "BinaryConv2d", "BinaryLinear", "InputBinarize", "SignActivation",
-    "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant",
+    "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant", "TernaryLinear",
 ]

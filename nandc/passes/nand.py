@@ -24,7 +24,8 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
 
     Requires: a valid Circuit.  Ensures: a NandNetlist computing the same
     function on every output bus, with the same input order and buses, gates
-    tagged with the layer of the AND node they come from.
+    tagged with the layer of the AND node they come from (an inverter of a
+    primary input with the layer of its first reader).
     """
     t0 = time.perf_counter()
     net = NandNetlist(circuit.name)
@@ -41,13 +42,15 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
     f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
     inverters = 0
 
-    def signal(lit: int) -> int:
+    def signal(lit: int, reader_layer: int) -> int:
         nonlocal inverters
         node = lit >> 1
         if lit & 1:
             s = neg[node]
             if s < 0:
-                s = neg[node] = net.nand(pos[node], pos[node], layer_ids[layl[node]])
+                # an input's inverter belongs to the layer that first reads it
+                owner = reader_layer if f0l[node] == 0 else layer_ids[layl[node]]
+                s = neg[node] = net.nand(pos[node], pos[node], owner)
                 inverters += 1
         else:
             s = pos[node]
@@ -58,11 +61,12 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
 
     live = circuit.reachable()
     for node in np.flatnonzero(live & (f0 != 0)).tolist():
-        a = signal(f0l[node])
-        b = signal(f1l[node])
-        neg[node] = net.nand(a, b, layer_ids[layl[node]])
+        own = layer_ids[layl[node]]
+        a = signal(f0l[node], own)
+        b = signal(f1l[node], own)
+        neg[node] = net.nand(a, b, own)
     for bus in circuit.output_buses.values():
-        net.set_output(bus.name, [signal(b) for b in bus.bits], bus.shape, bus.signed)
+        net.set_output(bus.name, [signal(b, 0) for b in bus.bits], bus.shape, bus.signed)
     stats = Stats("nand", size_of(circuit), net.num_gates, time.perf_counter() - t0,
                   {"inverters": inverters})
     return net, stats

@@ -18,6 +18,8 @@ from nandc.frontend.values import IntTensor, Pending
 from nandc.nn.base import QuantAccumulator
 from nandc.nn.binary import BinaryConv2d, BinaryLinear
 from nandc.nn.int4 import Int4Conv2d, Int4Linear
+from nandc.nn.ternary import TernaryLinear
+from nandc.ir.words import Word
 
 __all__ = ["accumulate"]
 
@@ -112,4 +114,73 @@ def convert_conv2d(ctx, module, args, kwargs):
                 rows.append(row)
     with ctx.circuit.layer(ctx.layer):
         acc = accumulate(ctx.circuit, x, rows, (cout, oh, ow))
+    return _pending(ctx, module, acc, 0)
+
+
+_RELU_KINDS = ("ReLU", "relu")
+
+
+def _integer_values(ctx, value) -> list[Word]:
+    """Signed words of the exact integers whose common power-of-two multiple ``value`` is."""
+    from nandc.frontend.arith import explicit_word, relu_word
+
+    if isinstance(value, Pending):
+        owner = getattr(value.dequantize, "__self__", None)
+        pow2 = value.exact or getattr(owner, "pow2_dequantize", False)
+        if not pow2 or any(step.kind not in _RELU_KINDS for step in value.chain):
+            raise QuantizationError(
+                f"layer {ctx.layer!r} (TernaryLinear) needs inputs that are exact integers times a "
+                f"power of two; {value.layer!r} followed by "
+                f"{[s.name for s in value.chain] or 'nothing'} is not (only ReLU may sit between "
+                "ternary or binary layers; add an input quantizer otherwise)"
+            )
+        acc = value.acc
+        vals = [explicit_word(ctx.circuit, q, int(a), int(b))
+                for q, a, b in zip(acc.q.reshape(-1), acc.a.reshape(-1), acc.b.reshape(-1))]
+        if value.chain:
+            vals = [relu_word(ctx.circuit, v) for v in vals]
+        return vals
+    x = ctx.ints(value)
+    return [explicit_word(ctx.circuit, q, int(a), int(b))
+            for q, a, b in zip(x.q.reshape(-1), x.a.reshape(-1), x.b.reshape(-1))]
+
+
+def absmax_codes(c, vals: list[Word]) -> IntTensor:
+    """int8 codes ``round_half_even(127 * v / max|v|)`` of one token, as an IntTensor (offset 128)."""
+    from nandc.frontend.arith import abs_word, divide_round_half_even
+    from nandc.ir import words
+
+    mags = [abs_word(c, v) for v in vals]
+    level = list(mags)
+    while len(level) > 1:
+        nxt = [words.maximum(c, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    top = level[0]
+    q = np.empty(len(vals), dtype=object)
+    for j, (v, m) in enumerate(zip(vals, mags)):
+        mag = divide_round_half_even(c, words.mul_const(c, m, 127), top, 7)
+        mag = Word(mag.bits[:7], False) if mag.width > 7 else words.extend(mag, 7)
+        signed = words.mux(c, v.msb, words.negate(c, mag), words.to_signed(mag)) if v.signed else words.to_signed(mag)
+        signed = words.extend(signed, 8) if signed.width < 8 else Word(signed.bits[:8], True)
+        q[j] = Word(signed.bits[:7] + (signed.bits[7] ^ 1,), False)  # x + 128 as unsigned
+    n = len(vals)
+    return IntTensor(q, np.ones(n, np.int64), np.full(n, -128, np.int64), np.full(n, 255, np.int64), 1.0, "")
+
+
+@module_converter(TernaryLinear)
+def convert_ternary(ctx, module, args, kwargs):
+    value = args[0]
+    if tuple(value.shape) != (module.in_features,):
+        raise QuantizationError(
+            f"layer {ctx.layer!r} expects {module.in_features} input features per sample, "
+            f"found shape {tuple(value.shape)}; flatten the input first"
+        )
+    with ctx.circuit.layer(ctx.layer + ".absmax"):
+        x = absmax_codes(ctx.circuit, _integer_values(ctx, value))
+    w = _weights(module)
+    rows = [[(j, int(v)) for j, v in enumerate(w[o]) if v] for o in range(w.shape[0])]
+    with ctx.circuit.layer(ctx.layer):
+        acc = accumulate(ctx.circuit, x, rows, (w.shape[0],))
     return _pending(ctx, module, acc, 0)

@@ -1,0 +1,259 @@
+"""CompiledModel: a trained model as a NAND2 netlist, ready to run, report and save.
+
+:func:`compile` (exposed as ``nandc.compile``) traces a PyTorch model, builds
+its exact circuit, runs a pass pipeline and lowers it to NAND2 gates.
+:func:`load` reads a model saved with :meth:`CompiledModel.save`; loading
+needs neither torch nor the original Python code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from dataclasses import asdict
+from typing import Any, Callable
+
+import numpy as np
+
+from nandc.encoding import code_bits, encode_input
+from nandc.errors import BackendError, NandcError, ParseError
+from nandc.fsutil import atomic_write
+from nandc.ir.circuit import Bus, Circuit
+from nandc.ir.netlist import NandNetlist
+
+__all__ = ["CompiledModel", "compile", "load", "DEFAULT_PIPELINE"]
+
+DEFAULT_PIPELINE = "O2"
+_FORMAT = "nandc-model/1"
+
+
+class CompiledModel:
+    """A compiled model: its NAND2 netlist plus how to feed it and read its outputs.
+
+    Attributes
+    ----------
+    netlist : NandNetlist
+        The NAND2-only netlist; ``netlist.num_gates`` is the gate count.
+    circuit : Circuit or None
+        The AIG the frontend built (before optimization), kept for reports.
+    interface : nandc.frontend.Interface-like
+        Input name, shape and encoding; output shape and meaning.
+    stats : list
+        One :class:`nandc.passes.Stats` per pass that ran.
+    """
+
+    def __init__(self, netlist: NandNetlist, interface, circuit: Circuit | None = None,
+                 stats: list | None = None, pipeline: str | None = None):
+        self.netlist = netlist
+        self.interface = interface
+        self.circuit = circuit
+        self.stats = list(stats or [])
+        self.pipeline = pipeline
+        self._jit = None
+
+    def __repr__(self) -> str:
+        i = self.interface
+        return (f"CompiledModel(input {i.input_name}{list(i.input_shape)}, "
+                f"output {list(i.output_shape)}, {self.netlist.num_gates} NAND2 gates)")
+
+    @property
+    def num_gates(self) -> int:
+        """NAND2 gates of the netlist (inverters included)."""
+        return self.netlist.num_gates
+
+    # ------------------------------------------------------------------ running
+    def encode(self, x) -> np.ndarray:
+        """The input codes the circuit sees for a float input batch ``x`` (N, *input_shape)."""
+        arr = _to_numpy(x)
+        shape = tuple(self.interface.input_shape)
+        if arr.ndim != len(shape) + 1 or tuple(arr.shape[1:]) != shape:
+            raise BackendError(
+                f"expected input of shape (N, {', '.join(map(str, shape))}), found {tuple(arr.shape)}"
+            )
+        return encode_input(self.interface.input_encoding, arr)
+
+    def run(self, x, backend: str = "jit", threads: int | None = None) -> dict[str, np.ndarray]:
+        """Run the netlist on a float input batch; returns integer outputs.
+
+        ``"logits"``: the exact integer logits, shape ``(N, *output_shape)``;
+        ``"class"`` (for a vector output): index of the first maximal logit,
+        which is what ``model(x).argmax(1)`` returns.  ``backend`` is
+        ``"jit"`` (LLVM, bit-parallel, multi-threaded) or ``"reference"``
+        (the numpy evaluator).
+        """
+        codes = self.encode(x)
+        bits = _code_bits_array(codes, code_bits(self.interface.input_encoding))
+        inputs = {self.interface.input_name: bits}
+        if backend == "reference":
+            from nandc.ir.evaluate import evaluate
+
+            return evaluate(self.netlist, inputs)
+        if backend == "jit":
+            return self._jit_program().run(inputs, threads=threads)
+        raise BackendError(f"unknown backend {backend!r}; expected 'jit' or 'reference'")
+
+    def predict(self, x, backend: str = "jit", threads: int | None = None) -> np.ndarray:
+        """Predicted class of every sample (requires a vector output)."""
+        if not self.interface.has_class:
+            raise BackendError("this model's output is not a vector of class scores; use run()")
+        return self.run(x, backend, threads)["class"]
+
+    def to_torch_output(self, logits: np.ndarray):
+        """The torch model's float output for the circuit's integer logits (needs torch).
+
+        Equal, bit for bit, to ``model(x)`` in eval mode; available on a model
+        compiled in this process (a loaded model keeps no torch code).
+        """
+        import torch
+
+        raw = torch.from_numpy(np.asarray(logits, dtype=np.float64) * self.interface.output_step).to(torch.float32)
+        if self.interface.output_kind == "codes":
+            return raw
+        if self.interface.dequantize is None:
+            raise BackendError("the dequantization of a loaded model is not available; compare logits instead")
+        with torch.no_grad():
+            return self.interface.dequantize(raw)
+
+    def _jit_program(self):
+        if self._jit is None:
+            from nandc.backends.llvm import compile_netlist
+
+            self._jit = compile_netlist(self.netlist)
+        return self._jit
+
+    # ------------------------------------------------------------------ outputs
+    def report(self):
+        """Per-layer gate report (:class:`nandc.backends.report.Report`)."""
+        from nandc.backends.report import build_report
+
+        return build_report(self.netlist, self.circuit)
+
+    def to_verilog(self, path: str | os.PathLike | None = None, module_name: str | None = None) -> str:
+        """Structural NAND2 Verilog of the netlist; also written to ``path`` if given."""
+        from nandc.backends.verilog import to_verilog
+
+        text = to_verilog(self.netlist, module_name)
+        if path is not None:
+            with atomic_write(path) as f:
+                f.write(text)
+        return text
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the netlist and interface to one ``.nandc`` file (a zip), atomically."""
+        iface = {k: v for k, v in asdict_safe(self.interface).items() if k != "dequantize"}
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("format", _FORMAT)
+            z.writestr("interface.json", json.dumps(iface, indent=1, sort_keys=True))
+            z.writestr("netlist.json", json.dumps(_netlist_meta(self.netlist), sort_keys=True))
+            a, b = self.netlist.gate_arrays()
+            arrays = io.BytesIO()
+            np.savez(arrays, a=a.astype(np.uint32), b=b.astype(np.uint32),
+                     layer=self.netlist.gate_layers().astype(np.uint32))
+            z.writestr("gates.npz", arrays.getvalue())
+        with atomic_write(path, "wb") as f:
+            f.write(buf.getvalue())
+
+
+def asdict_safe(obj) -> dict:
+    try:
+        return asdict(obj)
+    except TypeError:
+        return dict(vars(obj))
+
+
+def _netlist_meta(net: NandNetlist) -> dict:
+    def buses(d):
+        return [{"name": b.name, "bits": list(b.bits), "shape": list(b.shape), "signed": b.signed}
+                for b in d.values()]
+
+    return {"name": net.name, "inputs": net.num_inputs, "layers": net.layer_names,
+            "input_buses": buses(net.input_buses), "output_buses": buses(net.output_buses)}
+
+
+class _Interface:
+    """Interface of a loaded model (same fields as ``nandc.frontend.Interface``)."""
+
+    def __init__(self, d: dict):
+        self.input_name = d["input_name"]
+        self.input_shape = tuple(d["input_shape"])
+        self.input_encoding = d["input_encoding"]
+        self.output_shape = tuple(d["output_shape"])
+        self.output_kind = d["output_kind"]
+        self.output_step = float(d["output_step"])
+        self.has_class = bool(d["has_class"])
+        self.dequantize = None
+
+
+def load(path: str | os.PathLike) -> CompiledModel:
+    """Read a model written by :meth:`CompiledModel.save` (no torch needed)."""
+    path = os.fspath(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            fmt = z.read("format").decode()
+            if fmt != _FORMAT:
+                raise ParseError(f"expected format {_FORMAT!r}, found {fmt!r}", path)
+            iface = json.loads(z.read("interface.json"))
+            meta = json.loads(z.read("netlist.json"))
+            arrays = np.load(io.BytesIO(z.read("gates.npz")))
+            a, b, layer = arrays["a"], arrays["b"], arrays["layer"]
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ParseError(f"not a nandc model file ({exc})", path) from None
+    except FileNotFoundError:
+        raise NandcError(f"no such file: {path}") from None
+    net = NandNetlist(meta["name"])
+    for _ in range(meta["inputs"]):
+        net.add_input()
+    ids = [net.layer_id(n) for n in meta["layers"]]
+    for x, y, lay in zip(a.tolist(), b.tolist(), layer.tolist()):
+        net.nand(x, y, ids[lay])
+    for spec in meta["input_buses"]:
+        net.input_buses[spec["name"]] = Bus(spec["name"], tuple(spec["bits"]), tuple(spec["shape"]), spec["signed"])
+    for spec in meta["output_buses"]:
+        net.set_output(spec["name"], spec["bits"], spec["shape"], spec["signed"])
+    net.verify()
+    return CompiledModel(net, _Interface(iface))
+
+
+def _to_numpy(x) -> np.ndarray:
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _code_bits_array(codes: np.ndarray, bits: int) -> np.ndarray:
+    """Codes ``(N, *shape)`` -> bits ``(N, *shape, bits)`` (LSB first)."""
+    shifts = np.arange(bits, dtype=np.int64)
+    return ((codes[..., None] >> shifts) & 1).astype(np.uint8)
+
+
+def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | None = None,
+            on_stats: Callable[[Any], Any] | None = None) -> CompiledModel:
+    """Compile a trained PyTorch model into a NAND2 netlist.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Built from :mod:`nandc.nn` layers plus supported torch layers; it must
+        start with an input quantizer (``InputBinarize`` or ``InputQuant``).
+    example_input : torch.Tensor
+        A batch (N, ...) with the model's input shape (values are not used).
+    passes : str
+        A pipeline string (``"cleanup;nand"``) or preset (``"O0"`` .. ``"O3"``).
+
+    Raises :class:`~nandc.errors.UnsupportedLayer` listing every node without a
+    converter, and :class:`~nandc.errors.QuantizationError` when a float tensor
+    would reach the circuit.
+    """
+    from nandc.frontend import build_circuit
+    from nandc.passes import run_pipeline
+    from nandc.passes.nand import lower_to_nand
+
+    circuit, iface = build_circuit(model, example_input, name)
+    result, stats = run_pipeline(circuit, passes, on_stats)
+    if isinstance(result, Circuit):  # pipeline without the final lowering
+        result, s = lower_to_nand(result)
+        stats.append(s)
+    return CompiledModel(result, iface, circuit, stats, passes)

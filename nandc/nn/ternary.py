@@ -1,0 +1,72 @@
+"""Ternary (BitNet b1.58-style) linear layer.
+
+Weights: ``RoundClip(W / mean|W|, -1, 1)`` in {-1, 0, +1}.  Activations:
+int8 absmax per token, ``x_q = round(127 * x / max|x|)`` (round half to even;
+0 for an all-zero token).  The layer returns ``(x_q @ W_t^T) * 2**e`` where
+``2**e`` is the power of two nearest ``mean|W| / 127``: the per-token scale
+``max|x| / 127`` is not re-applied, so activations stay normalized per token
+as after BitNet's normalization layer, and every value stays an exact
+integer times a power of two.  That keeps eval-mode inference exact in
+floating point, which the compiled circuit reproduces bit for bit.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nandc.nn.base import QuantAccumulator
+
+__all__ = ["TernaryLinear", "absmax_int8"]
+
+
+def absmax_int8(x: torch.Tensor) -> torch.Tensor:
+    """Per-token (last axis) int8 codes ``round(127 * x / max|x|)``, exact; STE gradient.
+
+    Computed in float64 so that the rounding equals the exact rational rounding.
+    """
+    xd = x.to(torch.float64)
+    m = xd.abs().amax(dim=-1, keepdim=True)
+    safe = torch.where(m > 0, m, torch.ones_like(m))
+    z = xd * 127.0 / safe
+    q = torch.round(z).clamp(-128, 127)
+    return (q.detach() + (z - z.detach())).to(x.dtype)
+
+
+class TernaryLinear(QuantAccumulator):
+    """Linear layer with ternary weights and int8 absmax activations, no bias."""
+
+    #: the output is the exact accumulation times a power of two
+    pow2_dequantize = True
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+
+    def weight_scale(self) -> torch.Tensor:
+        """``mean|W|`` (never zero)."""
+        return self.weight.abs().mean().clamp(min=1e-8)
+
+    def int_weight(self) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.round(self.weight / self.weight_scale()).clamp(-1, 1).to(torch.int64)
+
+    def output_scale(self) -> torch.Tensor:
+        """The power of two nearest ``mean|W| / 127`` (a constant for gradients)."""
+        with torch.no_grad():
+            return torch.exp2(torch.round(torch.log2(self.weight_scale() / 127.0)))
+
+    def dequantize(self, acc: torch.Tensor) -> torch.Tensor:
+        return acc * self.output_scale()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight / self.weight_scale()
+        wq = torch.round(w).clamp(-1, 1)
+        w_ste = wq.detach() + (w - w.detach())
+        return self.dequantize(F.linear(absmax_int8(x), w_ste))
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
