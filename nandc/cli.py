@@ -1,33 +1,280 @@
-"""The ``nandc`` command line (placeholder until the CLI issue lands)."""
+"""The ``nandc`` command line: ``main(argv) -> int``.
+
+Subcommands: demo, compile, report, run, verify, passes.  A user's mistake
+prints ``nandc: error: <message>`` on stderr and exits with status 1, never a
+traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from nandc import __version__
 from nandc.errors import NandcError
 
+__all__ = ["main", "build_parser"]
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="nandc",
-        description="Compile trained quantized PyTorch models into NAND2-only netlists.",
+_NETLIST_EXTS = (".aag", ".aig", ".blif")
+_EXIT_DIFFERENT = 3
+
+
+def _echo(args):
+    return (lambda *a, **k: None) if getattr(args, "quiet", False) else print
+
+
+# ---------------------------------------------------------------------- loading
+def _load_any(path: str):
+    """A ``.nandc`` model -> CompiledModel; a netlist file -> (Circuit, NandNetlist)."""
+    p = Path(path)
+    if not p.exists():
+        raise NandcError(f"no such file: {path}")
+    if p.suffix == ".nandc":
+        from nandc.model import load
+
+        return load(p)
+    if p.suffix.lower() in _NETLIST_EXTS:
+        from nandc.ir.io import read
+        from nandc.passes.nand import lower_to_nand
+
+        circuit = read(p)
+        return circuit, lower_to_nand(circuit)[0]
+    raise NandcError(
+        f"cannot read {path!r}: expected a .nandc model or a netlist file ({', '.join(_NETLIST_EXTS)})"
     )
-    parser.add_argument("--version", action="version", version=f"nandc {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("passes", help="list the registered passes")
-    p.set_defaults(func=_cmd_passes)
-    return parser
 
 
-def _cmd_passes(args: argparse.Namespace) -> int:
-    from nandc.passes import PASSES
+def _netlist_of(obj):
+    return obj.netlist if hasattr(obj, "netlist") else obj[1]
+
+
+def _circuit_of(obj):
+    return obj.circuit if hasattr(obj, "netlist") else obj[0]
+
+
+# ---------------------------------------------------------------------- commands
+def _cmd_passes(args) -> int:
+    from nandc.passes import PASSES, PRESETS
 
     width = max(len(n) for n in PASSES)
     for name, info in PASSES.items():
         print(f"{name:<{width}}  {info.description}")
+    print()
+    for level, pipeline in PRESETS.items():
+        print(f"-{level}: {pipeline}")
     return 0
+
+
+def _cmd_demo(args) -> int:
+    from nandc.demo import run_demo
+
+    result = run_demo(args.output, epochs=args.epochs, seed=args.seed, progress=not args.quiet)
+    return 0 if result.mismatches == 0 else 1
+
+
+def _write_compiled(compiled, out: str) -> None:
+    path = Path(out)
+    ext = path.suffix.lower()
+    if ext == ".v":
+        compiled.to_verilog(path)
+    elif ext == ".nandc":
+        compiled.save(path)
+    elif ext == ".json":
+        from nandc.backends.report import to_json
+        from nandc.fsutil import atomic_write
+
+        with atomic_write(path) as f:
+            f.write(to_json(compiled.report()) + "\n")
+    else:
+        from nandc.ir.io import FORMATS, write
+
+        if ext not in FORMATS:
+            raise NandcError(
+                f"cannot write {out!r}: unknown extension {ext or '(none)'!r}; expected one of "
+                f".v, .nandc, .json, {', '.join(FORMATS)}"
+            )
+        write(compiled.netlist, path)
+
+
+def _cmd_compile(args) -> int:
+    import torch
+
+    import nandc
+    from nandc.loader import load_model, parse_shape
+
+    echo = _echo(args)
+    model, shape = load_model(args.model, args.weights, args.trust_pickle)
+    if args.input_shape:
+        shape = parse_shape(args.input_shape)
+    if shape is None:
+        raise NandcError(
+            "the input shape is unknown: pass --input-shape (e.g. 784 or 1,28,28) or give the model "
+            "an input_shape attribute"
+        )
+    passes = args.passes or f"O{args.opt}"
+    compiled = nandc.compile(model, torch.zeros((1,) + tuple(shape)), passes=passes,
+                             on_stats=lambda s: echo(f"  {s}"))
+    for out in args.output:
+        _write_compiled(compiled, out)
+        echo(f"wrote {out}")
+    echo(f"{compiled.num_gates} NAND2 gates")
+    if args.report:
+        _print_report(compiled.netlist, compiled.circuit, args.report)
+    return 0
+
+
+def _print_report(netlist, circuit, fmt: str, plot: str | None = None) -> None:
+    from nandc.backends import report as rep
+
+    r = rep.build_report(netlist, circuit)
+    text = {"text": rep.format_text, "markdown": rep.format_markdown, "json": rep.to_json}[fmt](r)
+    print(text)
+    if plot:
+        rep.plot(r, plot)
+
+
+def _cmd_report(args) -> int:
+    obj = _load_any(args.file)
+    _print_report(_netlist_of(obj), _circuit_of(obj), args.format, args.plot)
+    return 0
+
+
+def _cmd_run(args) -> int:
+    import numpy as np
+
+    from nandc.fsutil import atomic_write
+
+    obj = _load_any(args.netlist)
+    try:
+        x = np.load(args.inputs, allow_pickle=False)
+    except FileNotFoundError:
+        raise NandcError(f"no such file: {args.inputs}") from None
+    except ValueError as exc:
+        raise NandcError(f"cannot read {args.inputs!r} as a .npy array: {exc}") from None
+    if hasattr(obj, "netlist"):
+        result = obj.run(x, backend=args.backend, threads=args.threads)
+        y = result["logits"] if args.logits or "class" not in result else result["class"]
+    else:
+        net = obj[1]
+        if x.ndim != 2 or x.shape[1] != net.num_inputs:
+            raise NandcError(
+                f"expected inputs of shape (N, {net.num_inputs}) holding 0/1 bits, found {x.shape}"
+            )
+        from nandc.ir.bits import pack_samples, unpack_samples
+
+        if args.backend == "reference":
+            from nandc.ir.evaluate import simulate_netlist
+
+            y = unpack_samples(simulate_netlist(net, pack_samples(x)), len(x))
+        else:
+            from nandc.backends.llvm import compile_netlist
+
+            y = compile_netlist(net).run_bits(x, threads=args.threads)
+    with atomic_write(args.output, "wb") as f:
+        np.save(f, y)
+    _echo(args)(f"wrote {args.output}: shape {tuple(y.shape)}")
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from nandc.ir.equiv import check_equivalence
+
+    a, b = _load_any(args.a), _load_any(args.b)
+    res = check_equivalence(_netlist_of(a), _netlist_of(b), method=args.method, samples=args.samples)
+    if res.equivalent:
+        print(f"equivalent ({res.method})")
+        return 0
+    print(f"NOT equivalent ({res.method}): outputs differ at {', '.join(res.mismatches[:8])}"
+          f"{' ...' if len(res.mismatches) > 8 else ''}")
+    for name, bits in (res.counterexample or {}).items():
+        flat = "".join(str(int(v)) for v in bits.reshape(-1))
+        print(f"  counterexample {name} = {flat}  (bit 0 first)")
+    return _EXIT_DIFFERENT
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nandc",
+        description="Compile trained binary, ternary and 4-bit PyTorch models into NAND2-only "
+                    "netlists; run them bit-parallel through LLVM, write Verilog, count gates per layer.",
+    )
+    parser.add_argument("--version", action="version", version=f"nandc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="train a small binary network on bundled digits, compile, run, report",
+                       description="Train a binary MLP on scikit-learn's digits, compile it to NAND2 gates, "
+                                   "check on every test sample that the JIT-run netlist predicts what torch "
+                                   "predicts, print the per-layer gate report, and write Verilog, AIGER, a "
+                                   "saved model and the report into the output folder.")
+    p.add_argument("-o", "--output", default="nandc-demo", help="output folder (default: nandc-demo)")
+    p.add_argument("--epochs", type=int, default=40, help="training epochs (default: 40)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "compile", help="compile a trained model to a netlist, Verilog, a report or a .nandc model",
+        description="Trace MODEL with torch.fx, build its exact integer circuit, optimize, lower to "
+                    "NAND2 gates and write each OUT (format by extension: .v Verilog, .aag/.aig AIGER, "
+                    ".blif BLIF, .txt listing, .json gate report, .nandc saved model).",
+        epilog="MODEL is 'path/to/file.py:name' or 'package.module:name', where name is a "
+               "torch.nn.Module or a class/function returning one; weights come from --weights "
+               "(a state_dict, loaded safely). A fully pickled module (.pt) is accepted only with "
+               "--trust-pickle, because unpickling runs code stored in the file. Supported layers: "
+               "nandc.nn Binary/Ternary/Int4 Linear and Conv2d, InputBinarize, InputQuant, "
+               "SignActivation, ReLUQuant; torch BatchNorm1d/2d, ReLU, Hardtanh, MaxPool2d, "
+               "Flatten, Dropout, Identity, Sequential.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("-o", "--output", action="append", required=True, metavar="OUT",
+                   help="output file; repeat for several formats")
+    p.add_argument("--weights", help="state_dict file to load into the model")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow MODEL to be a fully pickled module (runs code from the file)")
+    p.add_argument("--input-shape", help="per-sample input shape, e.g. 784 or 1,28,28")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--passes", help="pass pipeline, e.g. 'cleanup;nand' (see `nandc passes`)")
+    g.add_argument("-O", dest="opt", type=int, choices=range(4), default=2, metavar="{0,1,2,3}",
+                   help="optimization level (default: 2)")
+    p.add_argument("--report", nargs="?", const="text", choices=("text", "markdown", "json"),
+                   help="print the per-layer gate report (default format: text)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but the report")
+    p.set_defaults(func=_cmd_compile)
+
+    p = sub.add_parser("report", help="per-layer gate report of a .nandc model or a netlist file",
+                       description="Print NAND2 gates, AIG nodes, depth and share per layer.")
+    p.add_argument("file", metavar="FILE", help="a .nandc model, or .aag/.aig/.blif netlist")
+    p.add_argument("--format", default="text", choices=("text", "markdown", "json"))
+    p.add_argument("--plot", metavar="PNG", help="also draw a bar chart (needs matplotlib)")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("run", help="run a model or netlist on inputs from a .npy file through the JIT",
+                       description="For a .nandc model, INPUTS holds float samples (N, *input_shape) and "
+                                   "the output holds predicted classes (or logits with --logits). For a "
+                                   "netlist file, INPUTS holds 0/1 bits (N, inputs) and the output 0/1 "
+                                   "bits (N, outputs).")
+    p.add_argument("netlist", metavar="NETLIST", help="a .nandc model or .aag/.aig/.blif netlist")
+    p.add_argument("--inputs", required=True, metavar="INPUTS.npy")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.npy")
+    p.add_argument("--logits", action="store_true", help="write integer logits instead of classes")
+    p.add_argument("--backend", default="jit", choices=("jit", "reference"))
+    p.add_argument("--threads", type=int, default=None, help="JIT threads (default: all cores)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("verify", help="check two netlists for equivalence (simulation, then SAT)",
+                       description="Exit status 0 if A and B compute the same function on every output "
+                                   "bus, 3 (with a counterexample) if they differ, 1 on errors.")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--method", default="auto", choices=("auto", "exhaustive", "simulation", "sat"))
+    p.add_argument("--samples", type=int, default=4096, help="random simulation samples (default: 4096)")
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("passes", help="list the registered passes and -O presets")
+    p.set_defaults(func=_cmd_passes)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     except NandcError as exc:
         print(f"nandc: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # pragma: no cover
+        print("nandc: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,11 +57,8 @@ def linear_form(c: Circuit, terms: Iterable[tuple[int, int]], const: int = 0) ->
         return LinearForm(Word((), False), 1, const, 0)
     base = min(columns)
     hi = sum(len(col) << (k - base) for k, col in columns.items())
-    if len(columns) == 1:
-        word = words.popcount(c, columns[base])
-    else:
-        parts = [words.shift_left(words.popcount(c, col), k - base) for k, col in sorted(columns.items())]
-        word = words.add_many(c, parts)
+    top = max(columns)
+    word = words.column_sum(c, [columns.get(k, []) for k in range(base, top + 1)])
     word = Word(word.bits[: max(1, hi.bit_length())], False) if len(word.bits) > hi.bit_length() else word
     return LinearForm(word, 1 << base, const, hi)
 

@@ -16,7 +16,10 @@ from nandc.frontend.materialize import materialize
 from nandc.frontend.values import FloatInput, IntTensor, Pending
 from nandc.ir.circuit import Circuit
 
-__all__ = ["Context", "convert_graph", "as_ints", "describe_target"]
+__all__ = ["Context", "convert_graph", "as_ints", "describe_target", "INPUT_BUS"]
+
+#: name of the circuit's input bus (the model's quantized input)
+INPUT_BUS = "x"
 
 
 @dataclass
@@ -115,7 +118,7 @@ def convert_graph(gm, example_shape: tuple[int, ...], circuit: Circuit) -> tuple
 
     for node in gm.graph.nodes:
         if node.op == "placeholder":
-            env[node] = FloatInput(node.name, tuple(example_shape))
+            env[node] = FloatInput(INPUT_BUS, tuple(example_shape))
             continue
         if node.op == "output":
             out_value = load(node.args[0])

@@ -1,0 +1,86 @@
+"""A small, honest training loop for nandc models (Adam, cross-entropy, progress bar)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FitResult", "fit", "accuracy", "torch_predict"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    epochs: int
+    final_loss: float
+    train_accuracy: float
+    seconds: float
+
+
+def _clip_binary_weights(model) -> None:
+    """Keep latent binary weights in [-1, 1] (the straight-through gradient vanishes outside)."""
+    import torch
+
+    from nandc.nn import BinaryConv2d, BinaryLinear
+
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (BinaryLinear, BinaryConv2d)):
+                m.weight.clamp_(-1.0, 1.0)
+
+
+def fit(model, x: np.ndarray, y: np.ndarray, epochs: int = 10, lr: float = 1e-2, batch_size: int = 64,
+        seed: int = 0, progress: bool = True, desc: str = "training") -> FitResult:
+    """Train ``model`` in place on numpy arrays; shows a tqdm bar unless ``progress=False``."""
+    import time
+
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    gen = np.random.default_rng(seed)
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    t0 = time.perf_counter()
+    model.train()
+    loss_value, correct = float("nan"), 0
+    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
+    for _ in bar:
+        order = torch.from_numpy(gen.permutation(len(xt)))
+        total, correct = 0.0, 0
+        for i in range(0, len(xt), batch_size):
+            idx = order[i:i + batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples
+                continue
+            out = model(xt[idx])
+            loss = loss_fn(out, yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            _clip_binary_weights(model)
+            total += float(loss.detach()) * len(idx)
+            correct += int((out.argmax(1) == yt[idx]).sum())
+        sched.step()
+        loss_value = total / len(xt)
+        bar.set_postfix(loss=f"{loss_value:.3f}", acc=f"{correct / len(xt):.3f}")
+    model.eval()
+    return FitResult(epochs, loss_value, correct / max(1, len(xt)), time.perf_counter() - t0)
+
+
+def torch_predict(model, x: np.ndarray, batch_size: int = 4096):
+    """Eval-mode outputs of ``model`` on a numpy batch (a float32 torch tensor)."""
+    import torch
+
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            outs.append(model(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size], dtype=np.float32))))
+    return torch.cat(outs) if outs else torch.zeros(0)
+
+
+def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(np.asarray(predicted) == np.asarray(labels))) if len(labels) else float("nan")
