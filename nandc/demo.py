@@ -7,12 +7,9 @@ JIT-compiled NAND netlist predicts exactly what the torch model predicts.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-
-import numpy as np
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -34,12 +31,11 @@ def run_demo(out_dir: str | Path = "nandc-demo", epochs: int = 40, hidden: tuple
     """Train, compile, verify, report and write outputs into ``out_dir``."""
     import torch
 
-    import nandc
     from nandc.backends.report import format_markdown, format_text, to_json
     from nandc.data import load_digits
     from nandc.fsutil import atomic_write
     from nandc.ir.io import write as write_netlist
-    from nandc.training import accuracy, fit, torch_predict
+    from nandc.experiment import train_compile_verify
     from nandc.zoo import binary_mlp
 
     out = Path(out_dir)
@@ -51,28 +47,9 @@ def run_demo(out_dir: str | Path = "nandc-demo", epochs: int = 40, hidden: tuple
     model = binary_mlp(data.shape[0], hidden, data.classes)
     echo(f"model: binary MLP {data.shape[0]}-{'-'.join(map(str, hidden))}-{data.classes} "
          "(BinaryLinear + BatchNorm1d + sign)")
-    fitted = fit(model, data.x_train, data.y_train, epochs=epochs, lr=1e-2, seed=seed, progress=progress)
-    echo(f"trained {epochs} epochs in {fitted.seconds:.1f} s")
-
-    t0 = time.perf_counter()
-    compiled = nandc.compile(model, torch.from_numpy(data.x_test[:1]), passes=passes)
-    echo(f"compiled to {compiled.num_gates} NAND2 gates in {time.perf_counter() - t0:.1f} s "
-         f"(pipeline {passes})")
-
-    reference = torch_predict(model, data.x_test)
-    torch_classes = reference.argmax(1).numpy()
-    t0 = time.perf_counter()
-    result = compiled.run(data.x_test, backend="jit")
-    run_s = time.perf_counter() - t0
-    classes = result["class"]
-    mismatches = int(np.sum(classes != torch_classes))
-    logits_equal = bool(torch.equal(compiled.to_torch_output(result["logits"]), reference))
-    echo(f"ran the netlist on {len(classes)} test samples through the LLVM JIT in {run_s * 1e3:.1f} ms")
-    echo(f"predictions equal to torch's: {len(classes) - mismatches}/{len(classes)}"
-         f"{'' if mismatches else ' (every sample)'}; logits identical: {logits_equal}")
-    acc_t, acc_c = accuracy(torch_classes, data.y_test), accuracy(classes, data.y_test)
-    echo(f"test accuracy: torch {acc_t:.2%}, NAND netlist {acc_c:.2%}")
-
+    outcome = train_compile_verify(model, data, epochs=epochs, passes=passes, seed=seed,
+                                   progress=progress, echo=echo)
+    compiled = outcome.compiled
     report = compiled.report()
     echo("")
     echo(format_text(report))
@@ -92,4 +69,5 @@ def run_demo(out_dir: str | Path = "nandc-demo", epochs: int = 40, hidden: tuple
         files.append(path)
     echo("")
     echo(f"wrote {', '.join(str(p) for p in files)}")
-    return DemoResult(out, acc_t, acc_c, mismatches, len(classes), compiled.num_gates, tuple(files))
+    return DemoResult(out, outcome.torch_accuracy, outcome.circuit_accuracy, outcome.mismatches,
+                      outcome.samples, compiled.num_gates, tuple(files))
