@@ -20,11 +20,11 @@ def main(argv: list[str] | None = None):
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
 
-    from nandc import data, zoo
+    from nandc import datasets, zoo
     from nandc.backends.report import format_text
     from nandc.experiment import train_compile_verify
 
-    ds = data.load_mnist5k(limit=args.limit)
+    ds = datasets.load_mnist5k(limit=args.limit)
     hidden = tuple(int(h) for h in args.hidden.split(","))
     model = zoo.binary_mlp(784, hidden, ds.classes)
     echo = (lambda *a: None) if args.quiet else print

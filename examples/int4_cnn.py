@@ -21,11 +21,11 @@ def main(argv: list[str] | None = None):
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
 
-    from nandc import data, zoo
+    from nandc import datasets, zoo
     from nandc.backends.report import format_text
     from nandc.experiment import train_compile_verify
 
-    ds = data.load_digits(image=True)
+    ds = datasets.load_digits(image=True)
     channels = tuple(int(ch) for ch in args.channels.split(","))
     model = zoo.int4_cnn(1, 8, channels, ds.classes)
     echo = (lambda *a: None) if args.quiet else print

@@ -22,11 +22,11 @@ def main(argv: list[str] | None = None):
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
 
-    from nandc import data, zoo
+    from nandc import datasets, zoo
     from nandc.backends.report import format_text
     from nandc.experiment import train_compile_verify
 
-    ds = data.load_digits()
+    ds = datasets.load_digits()
     hidden = tuple(int(h) for h in args.hidden.split(","))
     model = zoo.ternary_mlp(64, hidden, ds.classes, input_bits=args.input_bits)
     echo = (lambda *a: None) if args.quiet else print

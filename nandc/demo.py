@@ -32,7 +32,7 @@ def run_demo(out_dir: str | Path = "nandc-demo", epochs: int = 40, hidden: tuple
     import torch
 
     from nandc.backends.report import format_markdown, format_text, to_json
-    from nandc.data import load_digits
+    from nandc.datasets import load_digits
     from nandc.fsutil import atomic_write
     from nandc.ir.io import write as write_netlist
     from nandc.experiment import train_compile_verify

@@ -11,17 +11,17 @@ import pytest
 import torch
 
 from conftest import assert_bit_exact
-from nandc import data, training, zoo
+from nandc import datasets, training, zoo
 
 
 @pytest.fixture(scope="module")
 def digits():
-    return data.load_digits(seed=0)
+    return datasets.load_digits(seed=0)
 
 
 @pytest.fixture(scope="module")
 def digit_images():
-    return data.load_digits(seed=0, image=True)
+    return datasets.load_digits(seed=0, image=True)
 
 
 def _train(model, ds, epochs):
