@@ -170,7 +170,7 @@ def _cmd_run(args) -> int:
         else:
             from nandc.backends.llvm import compile_netlist
 
-            y = compile_netlist(net).run_bits(x, threads=args.threads)
+            y = compile_netlist(net).run(x, threads=args.threads)
     with atomic_write(args.output, "wb") as f:
         np.save(f, y)
     _echo(args)(f"wrote {args.output}: shape {tuple(y.shape)}")

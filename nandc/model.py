@@ -51,7 +51,6 @@ class CompiledModel:
         self.circuit = circuit
         self.stats = list(stats or [])
         self.pipeline = pipeline
-        self._jit = None
 
     def __repr__(self) -> str:
         i = self.interface
@@ -91,7 +90,9 @@ class CompiledModel:
 
             return evaluate(self.netlist, inputs)
         if backend == "jit":
-            return self._jit_program().run(inputs, threads=threads)
+            from nandc.backends.llvm import run_netlist
+
+            return run_netlist(self.netlist, inputs, threads=threads)
         raise BackendError(f"unknown backend {backend!r}; expected 'jit' or 'reference'")
 
     def predict(self, x, backend: str = "jit", threads: int | None = None) -> np.ndarray:
@@ -115,13 +116,6 @@ class CompiledModel:
             raise BackendError("the dequantization of a loaded model is not available; compare logits instead")
         with torch.no_grad():
             return self.interface.dequantize(raw)
-
-    def _jit_program(self):
-        if self._jit is None:
-            from nandc.backends.llvm import compile_netlist
-
-            self._jit = compile_netlist(self.netlist)
-        return self._jit
 
     # ------------------------------------------------------------------ outputs
     def report(self):

@@ -1,12 +1,21 @@
 """Model factories used by the demo, the examples and the tests.
 
 Each returns an untrained ``torch.nn.Sequential`` built from :mod:`nandc.nn`
-layers and standard torch layers; train it with :func:`nandc.training.fit`.
+layers and standard torch layers, with named layers (``fc1``, ``bn1``,
+``act1``, ...) so that gate reports read well; train it with
+:func:`nandc.training.fit`.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Sequence
+
+
+def _named(layers: list[tuple[str, object]]):
+    from torch import nn
+
+    return nn.Sequential(OrderedDict(layers))
 
 __all__ = ["binary_mlp", "ternary_mlp", "int4_cnn"]
 
@@ -18,13 +27,14 @@ def binary_mlp(in_features: int, hidden: Sequence[int] = (256, 256), classes: in
 
     import nandc.nn as qnn
 
-    layers: list = [qnn.InputBinarize(threshold)]
+    layers: list = [("input", qnn.InputBinarize(threshold))]
     width = in_features
-    for h in hidden:
-        layers += [qnn.BinaryLinear(width, h), nn.BatchNorm1d(h), qnn.SignActivation()]
+    for i, h in enumerate(hidden, 1):
+        layers += [(f"fc{i}", qnn.BinaryLinear(width, h)), (f"bn{i}", nn.BatchNorm1d(h)),
+                   (f"act{i}", qnn.SignActivation())]
         width = h
-    layers.append(qnn.BinaryLinear(width, classes))
-    return nn.Sequential(*layers)
+    layers.append(("out", qnn.BinaryLinear(width, classes)))
+    return _named(layers)
 
 
 def ternary_mlp(in_features: int, hidden: Sequence[int] = (64,), classes: int = 10,
@@ -34,13 +44,13 @@ def ternary_mlp(in_features: int, hidden: Sequence[int] = (64,), classes: int = 
 
     import nandc.nn as qnn
 
-    layers: list = [qnn.InputQuant(input_bits, 1.0 / (1 << input_bits))]
+    layers: list = [("input", qnn.InputQuant(input_bits, 1.0 / (1 << input_bits)))]
     width = in_features
-    for h in hidden:
-        layers += [qnn.TernaryLinear(width, h), nn.ReLU()]
+    for i, h in enumerate(hidden, 1):
+        layers += [(f"fc{i}", qnn.TernaryLinear(width, h)), (f"relu{i}", nn.ReLU())]
         width = h
-    layers.append(qnn.TernaryLinear(width, classes))
-    return nn.Sequential(*layers)
+    layers.append(("out", qnn.TernaryLinear(width, classes)))
+    return _named(layers)
 
 
 def int4_cnn(in_channels: int = 1, size: int = 8, channels: Sequence[int] = (8, 16), classes: int = 10,
@@ -50,11 +60,11 @@ def int4_cnn(in_channels: int = 1, size: int = 8, channels: Sequence[int] = (8, 
 
     import nandc.nn as qnn
 
-    layers: list = [qnn.InputQuant(input_bits, 1.0 / (1 << input_bits))]
+    layers: list = [("input", qnn.InputQuant(input_bits, 1.0 / (1 << input_bits)))]
     cin, side = in_channels, size
-    for cout in channels:
-        layers += [qnn.Int4Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout),
-                   qnn.ReLUQuant(act_bits, 0.5), nn.MaxPool2d(2)]
+    for i, cout in enumerate(channels, 1):
+        layers += [(f"conv{i}", qnn.Int4Conv2d(cin, cout, 3, padding=1)), (f"bn{i}", nn.BatchNorm2d(cout)),
+                   (f"act{i}", qnn.ReLUQuant(act_bits, 0.5)), (f"pool{i}", nn.MaxPool2d(2))]
         cin, side = cout, side // 2
-    layers += [nn.Flatten(), qnn.Int4Linear(cin * side * side, classes)]
-    return nn.Sequential(*layers)
+    layers += [("flatten", nn.Flatten()), ("out", qnn.Int4Linear(cin * side * side, classes))]
+    return _named(layers)
