@@ -6,32 +6,23 @@
 The compiled netlist's predictions equal the torch model's on every test sample.
 """
 
-from __future__ import annotations
+from nandc import datasets, zoo
+from nandc.experiment import run_example
 
-import argparse
+
+def add_arguments(parser):
+    parser.add_argument("--hidden", default="256,256", help="hidden layer widths (default: 256,256)")
+    parser.add_argument("--limit", type=int, default=None, help="use only this many of the 5000 digits")
 
 
-def main(argv: list[str] | None = None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--hidden", default="256,256", help="hidden layer widths (default: 256,256)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--limit", type=int, default=None, help="use only this many of the 5000 digits")
-    p.add_argument("-O", dest="opt", default="2", help="optimization level (default: 2)")
-    p.add_argument("--quiet", action="store_true")
-    args = p.parse_args(argv)
-
-    from nandc import datasets, zoo
-    from nandc.backends.report import format_text
-    from nandc.experiment import train_compile_verify
-
+def build(args):
     ds = datasets.load_mnist5k(limit=args.limit)
     hidden = tuple(int(h) for h in args.hidden.split(","))
-    model = zoo.binary_mlp(784, hidden, ds.classes)
-    echo = (lambda *a: None) if args.quiet else print
-    outcome = train_compile_verify(model, ds, epochs=args.epochs, passes=f"O{args.opt}",
-                                   progress=not args.quiet, echo=echo)
-    echo(format_text(outcome.compiled.report()))
-    return outcome
+    return zoo.binary_mlp(784, hidden, ds.classes), ds
+
+
+def main(argv=None):
+    return run_example(argv, __doc__, add_arguments, build, epochs=10)
 
 
 if __name__ == "__main__":

@@ -8,32 +8,23 @@ the circuit computes the exact integer sums and the per-sample int8
 requantization (a divider per activation), bit for bit.
 """
 
-from __future__ import annotations
+from nandc import datasets, zoo
+from nandc.experiment import run_example
 
-import argparse
+
+def add_arguments(parser):
+    parser.add_argument("--hidden", default="64", help="hidden layer widths (default: 64)")
+    parser.add_argument("--input-bits", type=int, default=2, help="bits per input pixel (default: 2)")
 
 
-def main(argv: list[str] | None = None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--hidden", default="64", help="hidden layer widths (default: 64)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--input-bits", type=int, default=2)
-    p.add_argument("-O", dest="opt", default="2")
-    p.add_argument("--quiet", action="store_true")
-    args = p.parse_args(argv)
-
-    from nandc import datasets, zoo
-    from nandc.backends.report import format_text
-    from nandc.experiment import train_compile_verify
-
+def build(args):
     ds = datasets.load_digits()
     hidden = tuple(int(h) for h in args.hidden.split(","))
-    model = zoo.ternary_mlp(64, hidden, ds.classes, input_bits=args.input_bits)
-    echo = (lambda *a: None) if args.quiet else print
-    outcome = train_compile_verify(model, ds, epochs=args.epochs, passes=f"O{args.opt}",
-                                   progress=not args.quiet, echo=echo)
-    echo(format_text(outcome.compiled.report()))
-    return outcome
+    return zoo.ternary_mlp(64, hidden, ds.classes, input_bits=args.input_bits), ds
+
+
+def main(argv=None):
+    return run_example(argv, __doc__, add_arguments, build, epochs=20)
 
 
 if __name__ == "__main__":

@@ -57,3 +57,28 @@ def train_compile_verify(model, ds, epochs: int, lr: float = 1e-2, passes: str =
                   same_logits, len(classes), fitted.seconds, compile_s, run_s)
     echo(f"test accuracy: torch {out.torch_accuracy:.2%}, NAND netlist {out.circuit_accuracy:.2%}")
     return out
+
+
+def run_example(argv, doc: str, add_arguments: Callable, build: Callable, epochs: int) -> Outcome:
+    """Command line shared by the example scripts.
+
+    ``add_arguments(parser)`` adds the example's own options, ``build(args)``
+    returns ``(model, dataset)``; ``--epochs``, ``-O`` and ``--quiet`` are common.
+    """
+    import argparse
+
+    from nandc.backends.report import format_text
+
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    add_arguments(parser)
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default: {epochs})")
+    parser.add_argument("-O", dest="opt", default="2", choices=("0", "1", "2", "3"),
+                        help="optimization level (default: 2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or output")
+    args = parser.parse_args(argv)
+    model, ds = build(args)
+    echo = (lambda *a: None) if args.quiet else print
+    outcome = train_compile_verify(model, ds, epochs=args.epochs, passes=f"O{args.opt}",
+                                   progress=not args.quiet, echo=echo)
+    echo(format_text(outcome.compiled.report()))
+    return outcome

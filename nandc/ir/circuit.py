@@ -121,6 +121,25 @@ def bit_name(bus: str, index: Sequence[int]) -> str:
     return bus + "".join(f"[{int(i)}]" for i in index)
 
 
+class LayerTable:
+    """Layer names and their small integer ids, in first-use order ('' is id 0: untagged)."""
+
+    __slots__ = ("names", "_index")
+
+    def __init__(self):
+        self.names: list[str] = [_DEFAULT_LAYER]
+        self._index: dict[str, int] = {_DEFAULT_LAYER: 0}
+
+    def id(self, name: str) -> int:
+        """Id of ``name``, created on first use."""
+        idx = self._index.get(name)
+        if idx is None:
+            idx = len(self.names)
+            self.names.append(name)
+            self._index[name] = idx
+        return idx
+
+
 class _LayerScope:
     __slots__ = ("circuit", "name", "previous")
 
@@ -157,8 +176,7 @@ class Circuit:
         self._f0 = array("I", [0])
         self._f1 = array("I", [0])
         self._layer = array("I", [0])
-        self._layers: list[str] = [_DEFAULT_LAYER]
-        self._layer_index: dict[str, int] = {_DEFAULT_LAYER: 0}
+        self._layers = LayerTable()
         self._current_layer = 0
         self._table = array("i", bytes(4 * self._INITIAL_TABLE))
         self._mask = self._INITIAL_TABLE - 1
@@ -194,12 +212,7 @@ class Circuit:
 
     # ------------------------------------------------------------------ layers
     def _layer_id(self, name: str) -> int:
-        idx = self._layer_index.get(name)
-        if idx is None:
-            idx = len(self._layers)
-            self._layers.append(name)
-            self._layer_index[name] = idx
-        return idx
+        return self._layers.id(name)
 
     def layer(self, name: str) -> contextlib.AbstractContextManager["Circuit"]:
         """Context manager: nodes created inside are tagged with ``name``.
@@ -211,7 +224,7 @@ class Circuit:
     @property
     def current_layer(self) -> str:
         """The tag given to nodes created now; assignable (used by passes that copy tags)."""
-        return self._layers[self._current_layer]
+        return self._layers.names[self._current_layer]
 
     @current_layer.setter
     def current_layer(self, name: str) -> None:
@@ -220,11 +233,11 @@ class Circuit:
     @property
     def layer_names(self) -> list[str]:
         """Every layer name used so far, in first-use order ('' is untagged)."""
-        return list(self._layers)
+        return list(self._layers.names)
 
     def layer_of(self, node: int) -> str:
         """The layer that created ``node`` ('' if none)."""
-        return self._layers[self._layer[node]]
+        return self._layers.names[self._layer[node]]
 
     # ------------------------------------------------------------------ structure
     def is_input(self, node: int) -> bool:
@@ -322,27 +335,19 @@ class Circuit:
             return a
         if a ^ 1 == b:
             return 0
-        table = self._table
-        mask = self._mask
+        n, h = self._slot(a, b)
+        if n:
+            return 2 * n
         f0 = self._f0
-        f1 = self._f1
-        h = ((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & mask
-        while True:
-            n = table[h]
-            if n == 0:
-                break
-            if f0[n] == a and f1[n] == b:
-                return 2 * n
-            h = (h + 1) & mask
         if b >= 2 * len(f0):
             raise CircuitError(f"and_({a}, {b}): literal {b} does not exist")
         node = len(f0)
         f0.append(a)
-        f1.append(b)
+        self._f1.append(b)
         self._layer.append(self._current_layer)
-        table[h] = node
+        self._table[h] = node
         self._num_ands += 1
-        if 2 * self._num_ands > mask:
+        if 2 * self._num_ands > self._mask:
             self._grow_table()
         return 2 * node
 
@@ -372,14 +377,18 @@ class Circuit:
             return a
         if a ^ 1 == b:
             return 0
-        mask = self._mask
+        n, _ = self._slot(a, b)
+        return 2 * n if n else None
+
+    def _slot(self, a: int, b: int) -> tuple[int, int]:
+        """``(node, slot)``: the AND node with ordered fanins ``a < b`` (0 if none) and
+        the hash-table slot where it is, or would go."""
+        table, mask, f0, f1 = self._table, self._mask, self._f0, self._f1
         h = ((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & mask
         while True:
-            n = self._table[h]
-            if n == 0:
-                return None
-            if self._f0[n] == a and self._f1[n] == b:
-                return 2 * n
+            n = table[h]
+            if n == 0 or (f0[n] == a and f1[n] == b):
+                return n, h
             h = (h + 1) & mask
 
     def nand(self, a: int, b: int) -> int:
@@ -473,7 +482,7 @@ class Circuit:
         input_nodes = ids[~ands][1:]
         if sorted(self._inputs) != input_nodes.tolist():
             raise CircuitError("the input list does not match the fanin-less nodes")
-        if np.any(lay >= len(self._layers)):
+        if np.any(lay >= len(self._layers.names)):
             raise CircuitError("a node has an unknown layer id")
         for bus in self.input_buses.values():
             for lit in bus.bits:

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from nandc.errors import CircuitError
-from nandc.ir.circuit import Bus, Circuit
+from nandc.ir.circuit import Bus, Circuit, LayerTable
 
 __all__ = ["NandNetlist", "CONST0", "CONST1"]
 
@@ -39,8 +39,7 @@ class NandNetlist:
         self._a = array("I")
         self._b = array("I")
         self._layer = array("I")
-        self._layers: list[str] = [""]
-        self._layer_index: dict[str, int] = {"": 0}
+        self._layers = LayerTable()
         self._num_inputs = 0
         self.input_buses: dict[str, Bus] = {}
         self.output_buses: dict[str, Bus] = {}
@@ -73,19 +72,14 @@ class NandNetlist:
     # ------------------------------------------------------------------ layers
     def layer_id(self, name: str) -> int:
         """Id of a layer tag, created on first use."""
-        idx = self._layer_index.get(name)
-        if idx is None:
-            idx = len(self._layers)
-            self._layers.append(name)
-            self._layer_index[name] = idx
-        return idx
+        return self._layers.id(name)
 
     @property
     def layer_names(self) -> list[str]:
-        return list(self._layers)
+        return list(self._layers.names)
 
     def layer_of_gate(self, signal: int) -> str:
-        return self._layers[self._layer[signal - self.first_gate]]
+        return self._layers.names[self._layer[signal - self.first_gate]]
 
     # ------------------------------------------------------------------ construction
     def add_input(self) -> int:
@@ -143,8 +137,8 @@ class NandNetlist:
 
     def layer_counts(self) -> dict[str, int]:
         """NAND2 gates per layer tag, in first-use order (zero-count layers omitted)."""
-        counts = np.bincount(self.gate_layers(), minlength=len(self._layers))
-        return {name: int(c) for name, c in zip(self._layers, counts) if c}
+        counts = np.bincount(self.gate_layers(), minlength=len(self._layers.names))
+        return {name: int(c) for name, c in zip(self._layers.names, counts) if c}
 
     def levels(self) -> np.ndarray:
         """Logic level of every signal (constants and inputs 0)."""
@@ -182,7 +176,7 @@ class NandNetlist:
         if len(ids) and (np.any(a >= ids) or np.any(b >= ids)):
             bad = int(ids[np.argmax((a >= ids) | (b >= ids))])
             raise CircuitError(f"gate {bad} reads a signal that is not lower")
-        if np.any(self.gate_layers() >= len(self._layers)):
+        if np.any(self.gate_layers() >= len(self._layers.names)):
             raise CircuitError("a gate has an unknown layer id")
         for bus in self.input_buses.values():
             for s in bus.bits:
@@ -207,7 +201,7 @@ class NandNetlist:
             c.input_buses[bus.name] = Bus(bus.name, tuple(sig_lit[s] for s in bus.bits), bus.shape, bus.signed)
         a, b = self.gate_arrays()
         lay = self.gate_layers().tolist()
-        names = self._layers
+        names = self._layers.names
         base = self.first_gate
         current = -1
         for i, (x, y) in enumerate(zip(a.tolist(), b.tolist())):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["QuantAccumulator", "QuantActivation", "InputQuantizer", "Codes"]
+__all__ = ["QuantAccumulator", "QuantActivation", "InputQuantizer", "Codes", "QuantConv2dBase"]
 
 
 class Codes:
@@ -64,3 +64,21 @@ class InputQuantizer(QuantActivation):
     def encoding(self) -> dict:  # pragma: no cover - interface
         """Plain-data description used by :func:`nandc.encoding.encode_input` (no torch needed)."""
         raise NotImplementedError
+
+
+def _pair(v) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, int) else tuple(int(x) for x in v)
+
+
+class QuantConv2dBase(QuantAccumulator):
+    """Shared geometry of the quantized 2-D convolutions (no bias, zero padding)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = _pair(kernel_size), _pair(stride), _pair(padding)
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size))
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation
+from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation, QuantConv2dBase
 from nandc.nn.ste import sign_ste
 
 __all__ = ["BinaryLinear", "BinaryConv2d", "SignActivation", "InputBinarize"]
@@ -39,16 +39,11 @@ class BinaryLinear(QuantAccumulator):
         return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
-class BinaryConv2d(QuantAccumulator):
+class BinaryConv2d(QuantConv2dBase):
     """2-D convolution with weights in {-1, +1}, no bias; zero padding adds nothing to the sum."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
-        super().__init__()
-        ks = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, ks
-        self.stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
-        self.padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *ks))
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding)
         nn.init.uniform_(self.weight, -1.0, 1.0)
 
     def int_weight(self) -> torch.Tensor:
@@ -56,10 +51,6 @@ class BinaryConv2d(QuantAccumulator):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, sign_ste(self.weight), stride=self.stride, padding=self.padding)
-
-    def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
 
 
 class SignActivation(QuantActivation):

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation
+from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation, QuantConv2dBase
 from nandc.nn.ste import pow2_step, round_ste
 
 __all__ = ["Int4Linear", "Int4Conv2d", "ReLUQuant", "InputQuant"]
@@ -57,24 +57,15 @@ class Int4Linear(_Int4Weights):
         return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
-class Int4Conv2d(_Int4Weights):
+class Int4Conv2d(QuantConv2dBase, _Int4Weights):
     """2-D convolution with 4-bit weights and no bias; zero padding."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
-        super().__init__()
-        ks = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, ks
-        self.stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
-        self.padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *ks))
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding)
         nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dequantize(F.conv2d(x, self._ste_weight(), stride=self.stride, padding=self.padding))
-
-    def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
 
 
 class ReLUQuant(QuantActivation):

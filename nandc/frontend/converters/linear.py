@@ -67,6 +67,15 @@ def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> Pending:
     return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, exact)
 
 
+def _dense(ctx, module, x: IntTensor) -> Pending:
+    """A fully connected accumulation of ``x`` with the module's integer weights."""
+    w = _weights(module)
+    rows = [[(j, int(v)) for j, v in enumerate(w[o]) if v] for o in range(w.shape[0])]
+    with ctx.circuit.layer(ctx.layer):
+        acc = accumulate(ctx.circuit, x, rows, (w.shape[0],))
+    return _pending(ctx, module, acc, 0)
+
+
 @module_converter(BinaryLinear, Int4Linear)
 def convert_linear(ctx, module, args, kwargs):
     x = ctx.ints(args[0])
@@ -75,11 +84,7 @@ def convert_linear(ctx, module, args, kwargs):
             f"layer {ctx.layer!r} expects {module.in_features} input features per sample, "
             f"found shape {x.shape}; flatten the input first"
         )
-    w = _weights(module)
-    rows = [[(j, int(v)) for j, v in enumerate(w[o]) if v] for o in range(w.shape[0])]
-    with ctx.circuit.layer(ctx.layer):
-        acc = accumulate(ctx.circuit, x, rows, (w.shape[0],))
-    return _pending(ctx, module, acc, 0)
+    return _dense(ctx, module, x)
 
 
 @module_converter(BinaryConv2d, Int4Conv2d)
@@ -179,8 +184,4 @@ def convert_ternary(ctx, module, args, kwargs):
         )
     with ctx.circuit.layer(ctx.layer + ".absmax"):
         x = absmax_codes(ctx.circuit, _integer_values(ctx, value))
-    w = _weights(module)
-    rows = [[(j, int(v)) for j, v in enumerate(w[o]) if v] for o in range(w.shape[0])]
-    with ctx.circuit.layer(ctx.layer):
-        acc = accumulate(ctx.circuit, x, rows, (w.shape[0],))
-    return _pending(ctx, module, acc, 0)
+    return _dense(ctx, module, x)
