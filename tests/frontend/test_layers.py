@@ -101,3 +101,43 @@ def test_layer_tags_are_module_names():
     compiled = assert_bit_exact(m, rand(50, 8))
     counts = compiled.netlist.layer_counts()
     assert counts["1"] > 0 and counts["3"] > 0 and counts["argmax"] > 0
+
+
+class _Residual(nn.Module):
+    """A binary residual block: sign(bn(conv(x))) + x, then a 2-bit activation."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = qnn.InputBinarize(0.5)
+        self.conv = qnn.BinaryConv2d(2, 2, 3, padding=1)
+        self.bn = nn.BatchNorm2d(2)
+        self.act = qnn.SignActivation()
+        self.pool = nn.AvgPool2d(2)
+        self.bn2 = nn.BatchNorm2d(2)
+        self.act2 = qnn.ReLUQuant(2, 0.5)
+        self.fc = qnn.Int4Linear(2 * 2 * 2, 3)
+
+    def forward(self, x):
+        x = self.q(x)
+        y = self.act(self.bn(self.conv(x))) + x
+        y = self.act2(self.bn2(self.pool(y)))
+        return self.fc(torch.flatten(y, 1))
+
+
+def test_residual_add_and_power_of_two_avgpool():
+    torch.manual_seed(9)
+    m = randomize_batchnorm(_Residual(), seed=14)
+    assert_bit_exact(m, rand(300, 2, 4, 4, seed=15))
+
+
+def test_avgpool_with_non_power_of_two_window_is_refused():
+    import nandc
+    from nandc.errors import QuantizationError
+
+    m = nn.Sequential(qnn.InputBinarize(), nn.AvgPool2d(3), nn.Flatten(), qnn.BinaryLinear(1, 2))
+    with pytest.raises(QuantizationError) as info:
+        nandc.compile(m, torch.zeros(1, 1, 3, 3))
+    assert str(info.value) == (
+        "'1': AvgPool2d over 3x3 divides by 9, which is not exact in the circuit; use a window whose "
+        "area is a power of two (e.g. 2x2) or MaxPool2d"
+    )

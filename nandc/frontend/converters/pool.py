@@ -1,4 +1,4 @@
-"""Max pooling: OR on +-1 bits, comparator trees on multi-bit codes."""
+"""Pooling: max (OR on +-1 bits, comparator trees on codes) and exact average pooling."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from nandc.frontend.values import IntTensor, Pending
 from nandc.ir import words
 from nandc.ir.words import Word
 
-__all__ = ["max_pool"]
+__all__ = ["max_pool", "avg_pool"]
 
 
 def _pair(v) -> tuple[int, int]:
@@ -91,3 +91,62 @@ def convert_maxpool_function(ctx, fn, args, kwargs):
     stride = args[2] if len(args) > 2 else kwargs.get("stride")
     padding = args[3] if len(args) > 3 else kwargs.get("padding", 0)
     return max_pool(ctx, args[0], kernel, stride or None, padding)
+
+
+def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
+    """Average pooling whose divisor is a power of two: an exact sum with a smaller step."""
+    from nandc.frontend.converters.residual import _terms
+    from nandc.frontend.arith import linear_form
+
+    kh, kw = _pair(kernel)
+    sh, sw = _pair(stride if stride is not None else kernel)
+    ph, pw = _pair(padding)
+    area = kh * kw
+    if area & (area - 1):
+        raise QuantizationError(
+            f"{ctx.layer!r}: AvgPool2d over {kh}x{kw} divides by {area}, which is not exact in the "
+            "circuit; use a window whose area is a power of two (e.g. 2x2) or MaxPool2d"
+        )
+    if (ph or pw) and not count_include_pad:
+        raise QuantizationError(f"{ctx.layer!r}: AvgPool2d with padding needs count_include_pad=True")
+    if isinstance(value, Pending) and value.chain:
+        value = materialize(ctx.circuit, value)
+    x = ctx.ints(value)
+    if len(x.shape) != 3:
+        raise QuantizationError(f"{ctx.layer!r}: avg_pool2d expects (C, H, W) per sample, found {x.shape}")
+    cch, h, w = x.shape
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    q = np.empty((cch, oh, ow), dtype=object)
+    a = np.empty((cch, oh, ow), dtype=np.int64)
+    b = np.empty((cch, oh, ow), dtype=np.int64)
+    hi = np.empty((cch, oh, ow), dtype=np.int64)
+    flat = np.arange(x.q.size).reshape(x.shape)
+    with ctx.circuit.layer(ctx.layer):
+        for ch in range(cch):
+            for y in range(oh):
+                for xx in range(ow):
+                    terms, const = [], 0
+                    for iy in range(y * sh - ph, y * sh - ph + kh):
+                        for ix in range(xx * sw - pw, xx * sw - pw + kw):
+                            if 0 <= iy < h and 0 <= ix < w:
+                                t, k = _terms(x, int(flat[ch, iy, ix]), 1)
+                                terms += t
+                                const += k
+                    form = linear_form(ctx.circuit, terms, const)
+                    q[ch, y, xx], a[ch, y, xx], b[ch, y, xx], hi[ch, y, xx] = form.word, form.a, form.b, form.hi
+    return IntTensor(q, a, b, hi, x.step / area, ctx.layer)
+
+
+@module_converter(nn.AvgPool2d)
+def convert_avgpool_module(ctx, module, args, kwargs):
+    if module.ceil_mode or module.divisor_override:
+        raise QuantizationError(f"{ctx.layer!r}: AvgPool2d with ceil_mode or divisor_override is not supported")
+    return avg_pool(ctx, args[0], module.kernel_size, module.stride, module.padding, module.count_include_pad)
+
+
+@function_converter(F.avg_pool2d)
+def convert_avgpool_function(ctx, fn, args, kwargs):
+    kernel = args[1] if len(args) > 1 else kwargs["kernel_size"]
+    stride = args[2] if len(args) > 2 else kwargs.get("stride")
+    padding = args[3] if len(args) > 3 else kwargs.get("padding", 0)
+    return avg_pool(ctx, args[0], kernel, stride or None, padding, kwargs.get("count_include_pad", True))
