@@ -183,7 +183,7 @@ def _cmd_verify(args) -> int:
     a, b = _load_any(args.a), _load_any(args.b)
     res = check_equivalence(_netlist_of(a), _netlist_of(b), method=args.method, samples=args.samples)
     if res.equivalent:
-        print(f"equivalent ({res.method})")
+        print(str(res))
         return 0
     print(f"NOT equivalent ({res.method}): outputs differ at {', '.join(res.mismatches[:8])}"
           f"{' ...' if len(res.mismatches) > 8 else ''}")

@@ -67,7 +67,7 @@ def words_to_bits(values: np.ndarray, width: int, signed: bool = False, where: s
         lo = hi = 0
     if v.size and (v.min() < lo or v.max() > hi):
         raise CircuitError(
-            f"{where}: values must lie in [{lo}, {hi}] for a {'signed' if signed else 'unsigned'} "
+            f"{where}: values must lie in [{lo}, {hi}] for {'a signed' if signed else 'an unsigned'} "
             f"{width}-bit word, found [{int(v.min())}, {int(v.max())}]"
         )
     shifts = np.arange(width, dtype=np.int64)

@@ -330,6 +330,8 @@ class Circuit:
             a, b = b, a
         # constants and trivial cases (a <= b now)
         if a < 2:
+            if a < 0:
+                raise CircuitError(f"and_({a}, {b}): literals are non-negative")
             return b if a == 1 else 0
         if a == b:
             return a
@@ -352,7 +354,7 @@ class Circuit:
         return 2 * node
 
     def _grow_table(self) -> None:
-        size = (self._mask + 1) * 4
+        size = (self._mask + 1) * 2
         mask = size - 1
         f0_np = np.frombuffer(self._f0, dtype=np.uint32).astype(np.int64)
         f1_np = np.frombuffer(self._f1, dtype=np.uint32).astype(np.int64)

@@ -1,9 +1,11 @@
 """Reference evaluators for :class:`Circuit` and :class:`NandNetlist` (numpy).
 
-Both are bit-parallel (64 samples per uint64 word) and *levelized*: every node
-of one logic level is computed by one vectorized gather/AND/scatter, so the
-Python overhead is per level, not per gate.  Samples are processed in blocks of
-words sized to keep the value table around 128 MB.
+Both are bit-parallel (64 samples per uint64 word) and *levelized*: the
+evaluated nodes are renumbered level by level into a compact value table, so
+one logic level is two gathers (``np.take`` into scratch buffers) and one AND
+written in place into a contiguous block of rows.  The Python overhead is per
+level, not per gate.  Samples are processed in blocks of words sized to keep
+the value table under 128 MB.
 
 Two layers of API:
 
@@ -26,46 +28,82 @@ from nandc.ir.bits import bits_to_words, pack_samples, unpack_samples, words_to_
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import FIRST_INPUT, NandNetlist
 
-__all__ = ["simulate_circuit", "simulate_netlist", "evaluate", "input_bits", "outputs_from_bits"]
+__all__ = [
+    "Simulator", "compile_circuit", "compile_netlist", "simulate_circuit", "simulate_netlist",
+    "evaluate", "input_bits", "outputs_from_bits",
+]
 
 _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 _TABLE_BYTES = 128 << 20
+_MAX_BLOCK_WORDS = 256
+
+
+# The operation of a block of gates on its fanin values a, b.
+_AND, _ANDNOT, _NOR, _NAND = 0, 1, 2, 3  # a & b, ~a & b, ~a & ~b, ~(a & b)
 
 
 @dataclass(frozen=True)
-class _Level:
-    dst: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
-    a_neg: np.ndarray | None  # (k, 1) uint64 masks, None if no complement
-    b_neg: np.ndarray | None
+class _Block:
+    """Gates of one logic level and one operation, occupying rows ``start:stop``."""
+
+    start: int
+    stop: int
+    op: int
+    a: np.ndarray  # row of each gate's first fanin
+    b: np.ndarray  # row of each gate's second fanin
 
 
-def _group_by_level(dst: np.ndarray, level: np.ndarray, a: np.ndarray, b: np.ndarray,
-                    a_neg: np.ndarray | None, b_neg: np.ndarray | None) -> list[_Level]:
-    order = np.argsort(level, kind="stable")
-    dst, level, a, b = dst[order], level[order], a[order], b[order]
-    if a_neg is not None:
-        a_neg, b_neg = a_neg[order], b_neg[order]
-    bounds = np.flatnonzero(np.diff(level)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(dst)]))
-    out = []
-    for s, e in zip(starts.tolist(), ends.tolist()):
-        if s == e:
-            continue
-        an = bn = None
-        if a_neg is not None:
-            sa, sb = a_neg[s:e], b_neg[s:e]
-            an = (sa.astype(np.uint64) * _ALL_ONES)[:, None] if sa.any() else None
-            bn = (sb.astype(np.uint64) * _ALL_ONES)[:, None] if sb.any() else None
-        out.append(_Level(dst[s:e], a[s:e], b[s:e], an, bn))
-    return out
+@dataclass(frozen=True)
+class _Plan:
+    """A levelized evaluation order over a compact value table.
+
+    Rows ``0 .. len(sources) - 1`` hold the sources (constants and inputs) in
+    the order given; the evaluated gates follow level by level, grouped by
+    operation inside a level, so every block writes one contiguous run of rows
+    and no scatter is needed.
+    """
+
+    num_rows: int
+    blocks: tuple[_Block, ...]
+    max_block_size: int
+    out_rows: np.ndarray
+    out_neg: np.ndarray | None  # (outputs, 1) uint64 XOR masks, None if no output is complemented
+
+
+def _plan(num_signals: int, sources: np.ndarray, gates: np.ndarray, levels: np.ndarray,
+          a: np.ndarray, b: np.ndarray, ops: np.ndarray, outputs: np.ndarray,
+          outputs_neg: np.ndarray | None = None) -> _Plan:
+    """Row numbering and blocks for ``gates`` (signal ids) reading fanin signals ``a``, ``b``.
+
+    Requires: every fanin and output is a source or one of ``gates``; ``levels``
+    is each gate's logic level, ``ops`` its operation; ``outputs_neg`` flags
+    outputs to complement.  Ensures: each block's
+    fanins lie in rows written by earlier blocks (or sources).
+    """
+    order = np.argsort(levels * 4 + ops, kind="stable")
+    keys = (levels * 4 + ops)[order]
+    first = len(sources)
+    row_of = np.full(num_signals, -1, dtype=np.int64)
+    row_of[sources] = np.arange(first)
+    row_of[gates[order]] = np.arange(first, first + len(gates))
+    a_rows, b_rows, ops = row_of[a[order]], row_of[b[order]], ops[order]
+    bounds = np.flatnonzero(np.diff(keys)) + 1
+    starts = np.concatenate(([0], bounds)).tolist()
+    ends = np.concatenate((bounds, [len(gates)])).tolist()
+    blocks = tuple(
+        _Block(first + s, first + e, int(ops[s]), a_rows[s:e], b_rows[s:e])
+        for s, e in zip(starts, ends) if s < e
+    )
+    widest = max((blk.stop - blk.start for blk in blocks), default=0)
+    out_neg = None
+    if outputs_neg is not None and outputs_neg.any():
+        out_neg = (outputs_neg.astype(np.uint64) * _ALL_ONES)[:, None]
+    return _Plan(first + len(gates), blocks, widest, row_of[outputs], out_neg)
 
 
 def _block_words(num_rows: int, total_words: int) -> int:
     per = max(1, _TABLE_BYTES // (8 * max(num_rows, 1)))
-    return max(1, min(total_words, per, 256))
+    return max(1, min(total_words, per, _MAX_BLOCK_WORDS))
 
 
 def _check_inputs(words: np.ndarray, n_inputs: int) -> np.ndarray:
@@ -77,15 +115,88 @@ def _check_inputs(words: np.ndarray, n_inputs: int) -> np.ndarray:
     return np.ascontiguousarray(words, dtype=np.uint64)
 
 
-def simulate_circuit(circuit: Circuit, input_words: np.ndarray,
-                     outputs: Sequence[int] | None = None) -> np.ndarray:
-    """Evaluate ``circuit`` on packed inputs.
+def _run(plan: _Plan, source_words: np.ndarray) -> np.ndarray:
+    """Evaluate ``plan`` on ``(num_sources, W)`` source slices; returns the output rows.
 
-    ``input_words`` is ``(circuit.num_inputs, W)`` uint64, rows in
-    ``circuit.inputs`` order.  Returns ``(len(outputs), W)`` uint64 for the
-    given output literals (default: every output bit, bus by bus).
+    Samples are done in blocks of words; each gate block gathers its fanins
+    into two scratch buffers (``np.take`` without bounds checks, no
+    allocation) and writes its contiguous rows in place.
     """
-    words = _check_inputs(input_words, circuit.num_inputs)
+    num_sources, total = source_words.shape
+    result = np.empty((len(plan.out_rows), total), dtype=np.uint64)
+    step = _block_words(plan.num_rows, total)
+    vals = buf_a = buf_b = buf_out = None
+    for w0 in range(0, total, step):
+        width = min(total, w0 + step) - w0
+        if vals is None or vals.shape[1] != width:
+            vals = np.empty((plan.num_rows, width), dtype=np.uint64)
+            buf_a = np.empty((plan.max_block_size, width), dtype=np.uint64)
+            buf_b = np.empty_like(buf_a)
+            buf_out = np.empty((len(plan.out_rows), width), dtype=np.uint64)
+        vals[:num_sources] = source_words[:, w0:w0 + width]
+        for blk in plan.blocks:
+            k = blk.stop - blk.start
+            x = np.take(vals, blk.a, axis=0, out=buf_a[:k], mode="clip")
+            y = np.take(vals, blk.b, axis=0, out=buf_b[:k], mode="clip")
+            dst = vals[blk.start:blk.stop]
+            op = blk.op
+            if op == _NOR:
+                np.bitwise_or(x, y, out=dst)
+                np.invert(dst, out=dst)
+            else:
+                if op == _ANDNOT:
+                    np.invert(x, out=x)
+                np.bitwise_and(x, y, out=dst)
+                if op == _NAND:
+                    np.invert(dst, out=dst)
+        np.take(vals, plan.out_rows, axis=0, out=buf_out, mode="clip")
+        if plan.out_neg is not None:
+            np.bitwise_xor(buf_out, plan.out_neg, out=buf_out)
+        result[:, w0:w0 + width] = buf_out
+    return result
+
+
+class Simulator:
+    """A circuit or netlist compiled for repeated evaluation of fixed outputs.
+
+    Building one walks the graph once (liveness, levels, row numbering);
+    :meth:`run` then costs only the vectorized evaluation.  Use it when the
+    same object is simulated many times (equivalence checking, sweeping);
+    :func:`simulate_circuit` and :func:`simulate_netlist` build one per call.
+    """
+
+    def __init__(self, plan: _Plan, num_inputs: int, const_one_row: bool):
+        self._plan = plan
+        self.num_inputs = num_inputs
+        self._const_one_row = const_one_row
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self._plan.out_rows)
+
+    def run(self, input_words: np.ndarray, select: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """Packed outputs ``(len(select) or num_outputs, W)`` for packed inputs ``(num_inputs, W)``.
+
+        ``select`` picks output positions (default: all, in order).
+        """
+        words = _check_inputs(input_words, self.num_inputs)
+        plan = self._plan
+        if select is not None:
+            sel = np.asarray(select, dtype=np.int64)
+            neg = None if plan.out_neg is None else plan.out_neg[sel]
+            plan = _Plan(plan.num_rows, plan.blocks, plan.max_block_size, plan.out_rows[sel],
+                         neg if neg is not None and neg.any() else None)
+        consts = np.zeros((2 if self._const_one_row else 1, words.shape[1]), dtype=np.uint64)
+        consts[1:] = _ALL_ONES
+        return _run(plan, np.concatenate((consts, words)))
+
+
+def compile_circuit(circuit: Circuit, outputs: Sequence[int] | None = None) -> Simulator:
+    """A :class:`Simulator` of ``circuit`` for the given output literals (default: every output bit).
+
+    Inputs are rows in ``circuit.inputs`` order.  Only the nodes the outputs
+    depend on are evaluated.
+    """
     out_lits = np.array(circuit.output_literals() if outputs is None else list(outputs), dtype=np.int64)
     f0, f1, _ = circuit.arrays()
     live = circuit.reachable(out_lits.tolist())
@@ -93,45 +204,19 @@ def simulate_circuit(circuit: Circuit, input_words: np.ndarray,
     nodes = np.flatnonzero(live)
     levels = circuit.levels()[nodes] if len(nodes) else np.zeros(0, dtype=np.int64)
     a, b = f0[nodes], f1[nodes]
-    schedule = _group_by_level(nodes, levels, a >> 1, b >> 1, (a & 1).astype(bool), (b & 1).astype(bool))
-    input_nodes = np.array(circuit.inputs, dtype=np.int64)
-    out_nodes = out_lits >> 1
-    out_neg = ((out_lits & 1).astype(np.uint64) * _ALL_ONES)[:, None]
-    total = words.shape[1]
-    result = np.empty((len(out_lits), total), dtype=np.uint64)
-    step = _block_words(circuit.num_nodes, total)
-    vals = np.zeros((circuit.num_nodes, step), dtype=np.uint64)
-    for w0 in range(0, total, step):
-        w1 = min(total, w0 + step)
-        width = w1 - w0
-        v = vals[:, :width] if width != step else vals
-        if len(input_nodes):
-            v[input_nodes] = words[:, w0:w1]
-        for lv in schedule:
-            x = v[lv.a]
-            if lv.a_neg is not None:
-                x ^= lv.a_neg
-            y = v[lv.b]
-            if lv.b_neg is not None:
-                y ^= lv.b_neg
-            x &= y
-            v[lv.dst] = x
-        result[:, w0:w1] = v[out_nodes] ^ out_neg
-    return result
+    # a & ~b is evaluated as ~b & a: swap so that a lone complement is on a
+    swap = (b & 1).astype(bool) & ~(a & 1).astype(bool)
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
+    ops = np.where(a & 1, np.where(b & 1, _NOR, _ANDNOT), _AND)
+    sources = np.array([0] + circuit.inputs, dtype=np.int64)
+    plan = _plan(circuit.num_nodes, sources, nodes, levels, a >> 1, b >> 1, ops,
+                 out_lits >> 1, (out_lits & 1).astype(bool))
+    return Simulator(plan, circuit.num_inputs, const_one_row=False)
 
 
-def simulate_netlist(netlist: NandNetlist, input_words: np.ndarray,
-                     outputs: Sequence[int] | None = None) -> np.ndarray:
-    """Evaluate a NAND netlist on packed inputs (rows in input signal order).
-
-    Returns ``(len(outputs), W)`` uint64 for the given output signals
-    (default: every output bit, bus by bus).
-    """
-    words = _check_inputs(input_words, netlist.num_inputs)
-    out_sigs = np.array(netlist.output_signals() if outputs is None else list(outputs), dtype=np.int64)
-    a, b = netlist.gate_arrays()
+def _live_gates(netlist: NandNetlist, a: np.ndarray, b: np.ndarray, out_sigs: np.ndarray) -> np.ndarray:
+    """Indices (0-based) of the gates that some output signal depends on."""
     base = netlist.first_gate
-    # only gates that reach an output
     live = np.zeros(netlist.num_signals, dtype=bool)
     live[out_sigs] = True
     al, bl = a.tolist(), b.tolist()
@@ -140,27 +225,49 @@ def simulate_netlist(netlist: NandNetlist, input_words: np.ndarray,
         if live_l[base + g]:
             live_l[al[g]] = True
             live_l[bl[g]] = True
-    live = np.array(live_l, dtype=bool)
-    gates = np.flatnonzero(live[base:])
+    return np.flatnonzero(np.array(live_l[base:], dtype=bool))
+
+
+def compile_netlist(netlist: NandNetlist, outputs: Sequence[int] | None = None) -> Simulator:
+    """A :class:`Simulator` of a NAND netlist for the given output signals (default: every output bit).
+
+    Inputs are rows in input signal order.  Only the gates the outputs
+    depend on are evaluated.
+    """
+    out_sigs = np.array(netlist.output_signals() if outputs is None else list(outputs), dtype=np.int64)
+    a, b = netlist.gate_arrays()
+    base = netlist.first_gate
+    gates = _live_gates(netlist, a, b, out_sigs)
     levels = netlist.levels()[base + gates] if len(gates) else np.zeros(0, dtype=np.int64)
-    schedule = _group_by_level(base + gates, levels, a[gates], b[gates], None, None)
-    total = words.shape[1]
-    result = np.empty((len(out_sigs), total), dtype=np.uint64)
-    step = _block_words(netlist.num_signals, total)
-    vals = np.zeros((netlist.num_signals, step), dtype=np.uint64)
-    vals[1] = _ALL_ONES
-    for w0 in range(0, total, step):
-        w1 = min(total, w0 + step)
-        width = w1 - w0
-        v = vals[:, :width] if width != step else vals
-        v[FIRST_INPUT:base] = words[:, w0:w1]
-        for lv in schedule:
-            x = v[lv.a]
-            x &= v[lv.b]
-            np.invert(x, out=x)
-            v[lv.dst] = x
-        result[:, w0:w1] = v[out_sigs]
-    return result
+    sources = np.arange(base, dtype=np.int64)  # constants 0 and 1, then the inputs
+    plan = _plan(netlist.num_signals, sources, base + gates, levels, a[gates], b[gates],
+                 np.full(len(gates), _NAND), out_sigs)
+    return Simulator(plan, netlist.num_inputs, const_one_row=True)
+
+
+def simulate_circuit(circuit: Circuit, input_words: np.ndarray,
+                     outputs: Sequence[int] | None = None) -> np.ndarray:
+    """Evaluate ``circuit`` on packed inputs.
+
+    ``input_words`` is ``(circuit.num_inputs, W)`` uint64, rows in
+    ``circuit.inputs`` order.  Returns ``(len(outputs), W)`` uint64 for the
+    given output literals (default: every output bit, bus by bus).  Only the
+    nodes the outputs depend on are evaluated.
+    """
+    _check_inputs(input_words, circuit.num_inputs)
+    return compile_circuit(circuit, outputs).run(input_words)
+
+
+def simulate_netlist(netlist: NandNetlist, input_words: np.ndarray,
+                     outputs: Sequence[int] | None = None) -> np.ndarray:
+    """Evaluate a NAND netlist on packed inputs (rows in input signal order).
+
+    Returns ``(len(outputs), W)`` uint64 for the given output signals
+    (default: every output bit, bus by bus).  Only the gates the outputs
+    depend on are evaluated.
+    """
+    _check_inputs(input_words, netlist.num_inputs)
+    return compile_netlist(netlist, outputs).run(input_words)
 
 
 # ---------------------------------------------------------------------- bus-level API
@@ -170,10 +277,10 @@ def _bus_bits(bus: Bus, value: np.ndarray, num_samples: int | None) -> np.ndarra
     if v.ndim == len(bus.shape) + 1 and tuple(v.shape[1:]) == bus.shape:
         if v.size and not np.all((v == 0) | (v == 1)):
             raise CircuitError(f"input {bus.name!r}: bit arrays must hold only 0 and 1")
-        bits = v.reshape(v.shape[0], -1)
+        bits = v.reshape(v.shape[0], bus.width)
     elif v.ndim == len(bus.shape) and tuple(v.shape[1:]) == bus.shape[:-1]:
         bits = words_to_bits(v, bus.word_width, bus.signed, where=f"input {bus.name!r}")
-        bits = bits.reshape(v.shape[0], -1)
+        bits = bits.reshape(v.shape[0], bus.width)
     else:
         raise CircuitError(
             f"input {bus.name!r}: expected bits of shape (N, {', '.join(map(str, bus.shape))}) or "
@@ -249,14 +356,12 @@ def evaluate(obj: Circuit | NandNetlist, inputs: Mapping[str, np.ndarray] | np.n
     back as int64 words ``(N, *shape[:-1])`` (two's complement if the bus is
     signed), otherwise as bits ``(N, *shape)``.
     """
+    if not isinstance(obj, (Circuit, NandNetlist)):
+        raise CircuitError(f"expected a Circuit or NandNetlist, found {type(obj).__name__}")
     table = input_bits(obj, inputs)
     n = table.shape[0]
     packed = pack_samples(table) if table.shape[1] else np.zeros((0, max(1, (n + 63) // 64)), np.uint64)
-    if isinstance(obj, Circuit):
-        res = simulate_circuit(obj, packed)
-    elif isinstance(obj, NandNetlist):
-        res = simulate_netlist(obj, packed)
-    else:
-        raise CircuitError(f"expected a Circuit or NandNetlist, found {type(obj).__name__}")
+    simulate = simulate_circuit if isinstance(obj, Circuit) else simulate_netlist
+    res = simulate(obj, packed)
     bits = unpack_samples(res, n) if res.shape[0] else np.zeros((n, 0), dtype=np.uint8)
     return outputs_from_bits(obj, bits, as_words)

@@ -91,7 +91,7 @@ def test_compile_writes_every_format_and_runs(model_file, tmp_path, capsys):
     expected = mod.build()(torch.from_numpy(x)).argmax(1).numpy()
     assert np.array_equal(np.load(tmp_path / "y.npy"), expected)
     code, out, err = run(capsys, "verify", outs[2], outs[4])
-    assert (code, out) == (0, "equivalent (exhaustive)\n")
+    assert (code, out) == (0, "equivalent (proved by exhaustive)\n")
 
 
 def test_user_mistakes_are_one_line_errors(tmp_path, capsys):
