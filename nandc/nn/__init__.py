@@ -3,6 +3,7 @@
 Binary: :class:`BinaryLinear`, :class:`BinaryConv2d`, :class:`SignActivation`,
 :class:`InputBinarize`.  4-bit: :class:`Int4Linear`, :class:`Int4Conv2d`,
 :class:`ReLUQuant`, :class:`InputQuant`.  Ternary (BitNet b1.58): :class:`TernaryLinear`.
+Multiple Boolean kernels: :class:`MBOKLinear`, :class:`MBOKConv2d`.
 
 Every layer trains with straight-through estimators and computes, in eval
 mode, exactly what the compiled circuit computes.  Importing this package
@@ -13,9 +14,10 @@ from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivati
 from nandc.nn.binary import BinaryConv2d, BinaryLinear, InputBinarize, SignActivation
 from nandc.nn.int4 import InputQuant, Int4Conv2d, Int4Linear, ReLUQuant
 from nandc.nn.ternary import TernaryLinear
+from nandc.nn.mbok import MBOKConv2d, MBOKLinear
 
 __all__ = [
     "Codes", "InputQuantizer", "QuantAccumulator", "QuantActivation",
     "BinaryConv2d", "BinaryLinear", "InputBinarize", "SignActivation",
-    "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant", "TernaryLinear",
+    "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant", "TernaryLinear", "MBOKConv2d", "MBOKLinear",
 ]

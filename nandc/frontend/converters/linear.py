@@ -70,9 +70,8 @@ def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> Pending:
 def _dense(ctx, module, x: IntTensor) -> Pending:
     """A fully connected accumulation of ``x`` with the module's integer weights."""
     w = _weights(module)
-    rows = [[(j, int(v)) for j, v in enumerate(w[o]) if v] for o in range(w.shape[0])]
     with ctx.circuit.layer(ctx.layer):
-        acc = accumulate(ctx.circuit, x, rows, (w.shape[0],))
+        acc = accumulate(ctx.circuit, x, dense_rows(w), (w.shape[0],))
     return _pending(ctx, module, acc, 0)
 
 
@@ -96,14 +95,27 @@ def convert_conv2d(ctx, module, args, kwargs):
             f"found {x.shape}"
         )
     w = _weights(module)
+    rows, out_shape = conv_rows(ctx, w, x.shape, module.stride, module.padding)
+    with ctx.circuit.layer(ctx.layer):
+        acc = accumulate(ctx.circuit, x, rows, out_shape)
+    return _pending(ctx, module, acc, 0)
+
+
+def dense_rows(w: np.ndarray) -> list[list[tuple[int, int]]]:
+    """Rows of ``(input index, weight)`` of a dense integer matrix (zeros left out)."""
+    return [[(j, int(v)) for j, v in enumerate(w[o]) if v] for o in range(w.shape[0])]
+
+
+def conv_rows(ctx, w: np.ndarray, in_shape, stride, padding):
+    """Rows of ``(input index, weight)`` of a 2-D convolution, and the output shape."""
     cout, cin, kh, kw = w.shape
-    _, h, wd = x.shape
-    sh, sw = module.stride
-    ph, pw = module.padding
+    _, h, wd = in_shape
+    sh, sw = stride
+    ph, pw = padding
     oh = (h + 2 * ph - kh) // sh + 1
     ow = (wd + 2 * pw - kw) // sw + 1
     if oh <= 0 or ow <= 0:
-        raise QuantizationError(f"layer {ctx.layer!r}: input {x.shape} is smaller than the kernel {(kh, kw)}")
+        raise QuantizationError(f"layer {ctx.layer!r}: input {tuple(in_shape)} is smaller than the kernel {(kh, kw)}")
     index = np.arange(cin * h * wd).reshape(cin, h, wd)
     rows = []
     for o in range(cout):
@@ -117,9 +129,7 @@ def convert_conv2d(ctx, module, args, kwargs):
                     if 0 <= iy < h and 0 <= ix < wd:
                         row.append((int(index[ci, iy, ix]), v))
                 rows.append(row)
-    with ctx.circuit.layer(ctx.layer):
-        acc = accumulate(ctx.circuit, x, rows, (cout, oh, ow))
-    return _pending(ctx, module, acc, 0)
+    return rows, (cout, oh, ow)
 
 
 _RELU_KINDS = ("ReLU", "relu")
