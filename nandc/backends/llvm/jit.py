@@ -1,0 +1,672 @@
+"""Compiling a NandNetlist to machine code and running it bit-parallel.
+
+Every llvmlite call of nandc lives in this module, and llvmlite is imported
+only inside the functions that need it, so ``import nandc`` stays light.
+
+Pipeline (see :mod:`.codegen` for the code and its ABI):
+
+1. :func:`compile_netlist` selects ops, plans chunks and emits one LLVM IR
+   module per chunk (plus one for the driver).
+2. Each module is compiled to object code.  Large netlists are compiled by
+   worker processes (``python -m nandc.backends.llvm.jit --worker``), one per
+   job, because llvmlite serializes all LLVM calls of a process behind one
+   lock; the workers also switch off LLVM passes that cost more compile time
+   than they win on straight-line bit-slice code (``_WORKER_LLVM_OPTIONS``),
+   without touching the LLVM settings of the calling process.  If the workers cannot
+   run, the modules are compiled in this process.
+3. The object code is cached on disk (:func:`cache_key`), then loaded into an
+   MCJIT engine (:class:`JitModule`) and wrapped in a :class:`JitProgram`.
+
+A :class:`JitProgram` runs sample vectors (256 samples each) in blocks; Python
+threads each call the native driver on their own range of vectors and their
+own scratch buffers.  ctypes releases the GIL for the call, so threads run in
+parallel.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from nandc.backends.llvm import codegen
+from nandc.backends.llvm.packing import (
+    LANES,
+    aligned_contiguous,
+    aligned_empty,
+    pack_inputs,
+    slices_to_vectors,
+    unpack_outputs,
+    vectors_to_slices,
+)
+from nandc.errors import BackendError
+from nandc.fsutil import atomic_write
+from nandc.ir.evaluate import input_bits, outputs_from_bits
+from nandc.ir.netlist import NandNetlist
+
+__all__ = [
+    "CACHE_ENV",
+    "Target",
+    "ObjectCode",
+    "JitModule",
+    "JitProgram",
+    "host_target",
+    "cache_key",
+    "default_cache_dir",
+    "compile_object_code",
+    "compile_netlist",
+    "run_netlist",
+]
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "NANDC_CACHE_DIR"
+"""Environment variable overriding the default cache directory ``~/.cache/nandc/jit``."""
+
+_CACHE_MAGIC = b"NANDCJIT\n"
+_CACHE_FORMAT = 1
+_WORKER_MIN_OPS = 8192  # below this, compiling in-process is faster than starting workers
+# LLVM options of the compile workers: the instruction schedulers and the DAG
+# combiner cost most of the compile time of straight-line bit-slice code and
+# win nothing measurable on it (the ops come pre-selected); a few machine-level
+# clean-ups go too.
+_WORKER_LLVM_OPTIONS = (
+    "-enable-misched=false", "-disable-post-ra", "-combiner-disabled", "-disable-lsr",
+    "-disable-machine-sink", "-disable-machine-cse", "-disable-machine-licm",
+)
+_MIN_VECTORS_PER_THREAD = 4
+_SINGLE_CHUNK_BLOCK = 256
+_MULTI_CHUNK_BLOCK = 16
+_RUN_BATCH_SAMPLES = 1 << 20  # samples packed at once by JitProgram.run
+_LOADED_PROGRAMS = 8  # programs kept loaded in this process, most recent first
+
+ProgressFn = Callable[[int, int], None]
+"""``progress(done, total)``: NAND gates compiled so far out of the netlist's total."""
+
+
+# ---------------------------------------------------------------------- LLVM setup
+@functools.lru_cache(maxsize=None)
+def _llvm():
+    """llvmlite.binding, initialized for the host (imported on first use)."""
+    try:
+        import llvmlite.binding as llvm
+    except ImportError as e:  # pragma: no cover - llvmlite is a dependency
+        raise BackendError(f"the LLVM backend needs llvmlite, which failed to import: {e}") from e
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return llvm
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """The machine code generates for (the host): part of every cache key."""
+
+    triple: str
+    cpu: str
+    features: str
+    llvm_version: str
+
+    @property
+    def has_ternlog(self) -> bool:
+        """Whether ``vpternlogq`` on 256-bit vectors exists (AVX-512F and VL)."""
+        features = self.features.split(",")
+        return "+avx512f" in features and "+avx512vl" in features
+
+    @property
+    def registers(self) -> int:
+        """Values the generated code keeps in vector registers (see :func:`codegen.chunk_code`)."""
+        if "+avx512vl" in self.features.split(","):
+            return 28  # 32 ymm registers
+        if "+avx2" in self.features.split(",") or "+avx" in self.features.split(","):
+            return codegen.DEFAULT_REGISTERS  # 16 ymm registers
+        return 6  # SSE: two xmm registers per value
+
+
+@functools.lru_cache(maxsize=None)
+def host_target() -> Target:
+    """The host CPU as LLVM sees it."""
+    llvm = _llvm()
+    return Target(
+        triple=llvm.get_process_triple(),
+        cpu=llvm.get_host_cpu_name(),
+        features=llvm.get_host_cpu_features().flatten(),
+        llvm_version=".".join(map(str, llvm.llvm_version_info)),
+    )
+
+
+def _target_machine(target: Target, opt: int):
+    llvm = _llvm()
+    return llvm.Target.from_triple(target.triple).create_target_machine(
+        cpu=target.cpu, features=target.features, opt=opt, reloc="default", codemodel="jitdefault"
+    )
+
+
+def _emit_object(machine, text: str) -> bytes:
+    """Object code of one IR module."""
+    llvm = _llvm()
+    module = llvm.parse_assembly(text)
+    module.triple = machine.triple
+    module.data_layout = str(machine.target_data)
+    return bytes(machine.emit_object(module))
+
+
+def _check_opt(opt: int) -> None:
+    if opt not in (0, 1, 2, 3):
+        raise BackendError(f"opt must be one of 0, 1, 2, 3, found {opt!r}")
+
+
+# ---------------------------------------------------------------------- object code
+@dataclasses.dataclass(frozen=True)
+class ObjectCode:
+    """Compiled code of one netlist and what is needed to run it (what the cache stores).
+
+    ``objects[0]`` holds the driver, ``objects[1:]`` the chunk functions
+    (symbols ``codegen.chunk_name(k)``, ``k < num_chunks``).
+    """
+
+    objects: tuple[bytes, ...]
+    num_chunks: int
+    num_inputs: int
+    num_outputs: int
+    num_slots: int
+    spill_slots: int
+    num_ops: int
+    num_gates: int
+
+    def meta(self) -> dict[str, int]:
+        """Every field but the object code."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "objects"}
+
+
+def cache_key(netlist: NandNetlist, target: Target, opt: int, chunk_gates: int) -> str:
+    """Key of the compiled code: netlist structure, codegen version and parameters, CPU, LLVM."""
+    fields = {
+        "netlist": netlist.structural_hash(),
+        "codegen": codegen.CODEGEN_VERSION,
+        "chunk_gates": chunk_gates,
+        "registers": target.registers,
+        "segment": codegen.SEGMENT_OPS,
+        "ternary": target.has_ternlog,
+        "opt": opt,
+        "target": [target.triple, target.cpu, target.features, target.llvm_version],
+    }
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """``$NANDC_CACHE_DIR`` if set, else ``~/.cache/nandc/jit``."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else Path.home() / ".cache" / "nandc" / "jit"
+
+
+def _cache_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / f"{key}.nandcjit"
+
+
+def _encode_cache(key: str, code: ObjectCode) -> bytes:
+    payload = b"".join(code.objects)
+    header = json.dumps({
+        "format": _CACHE_FORMAT,
+        "key": key,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "sizes": [len(o) for o in code.objects],
+        "meta": code.meta(),
+    }, sort_keys=True).encode()
+    return _CACHE_MAGIC + struct.pack("<Q", len(header)) + header + payload
+
+
+def _decode_cache(key: str, data: bytes) -> ObjectCode | None:
+    """The cached code, or None if ``data`` is not a valid entry for ``key``."""
+    try:
+        if not data.startswith(_CACHE_MAGIC):
+            return None
+        at = len(_CACHE_MAGIC)
+        (size,) = struct.unpack_from("<Q", data, at)
+        at += 8
+        header = json.loads(data[at:at + size].decode())
+        payload = data[at + size:]
+        sizes = [int(s) for s in header["sizes"]]
+        meta = {k: int(v) for k, v in header["meta"].items()}
+        if (header["format"] != _CACHE_FORMAT or header["key"] != key
+                or sum(sizes) != len(payload) or len(sizes) != meta["num_chunks"] + 1
+                or hashlib.sha256(payload).hexdigest() != header["sha256"]):
+            return None
+        bounds = np.cumsum([0] + sizes).tolist()
+        objects = tuple(payload[a:b] for a, b in zip(bounds, bounds[1:]))
+        return ObjectCode(objects, **meta)
+    except Exception:  # any malformation means "not a valid entry"
+        return None
+
+
+def _read_cache(cache_dir: Path, key: str) -> ObjectCode | None:
+    try:
+        data = _cache_path(cache_dir, key).read_bytes()
+    except OSError:
+        return None
+    code = _decode_cache(key, data)
+    if code is None:
+        log.warning("ignoring invalid JIT cache entry %s", _cache_path(cache_dir, key))
+    return code
+
+
+def _write_cache(cache_dir: Path, key: str, code: ObjectCode) -> None:
+    """Store ``code``; a failure is logged, never raised."""
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_write(_cache_path(cache_dir, key), "wb") as f:
+            f.write(_encode_cache(key, code))
+    except OSError as e:
+        log.warning("could not write the JIT cache in %s: %s", cache_dir, e)
+
+
+# ---------------------------------------------------------------------- compile workers
+# A task is ("driver",) or ("chunk", ChunkSpec, registers); its result is
+# (object code, spill vectors).  Workers receive tasks pickled (from this
+# process only) and write the IR text themselves, so that work runs in parallel too.
+Task = tuple
+
+
+def _build(machine, task: Task) -> tuple[bytes, int]:
+    """Object code of one task (see ``Task``)."""
+    if task[0] == "driver":
+        return _emit_object(machine, codegen.driver_module_text()), 0
+    _, spec, registers = task
+    code = codegen.module_text([spec], registers, name=codegen.chunk_name(spec.index))
+    return _emit_object(machine, code.text), code.spill_slots
+
+
+def _send(stream, kind: bytes, payload: bytes) -> None:
+    stream.write(kind + struct.pack("<Q", len(payload)) + payload)
+    stream.flush()
+
+
+def _receive(stream) -> tuple[bytes, bytes]:
+    head = stream.read(9)
+    if len(head) != 9:
+        raise EOFError("compile worker closed its pipe")
+    (size,) = struct.unpack("<Q", head[1:])
+    payload = stream.read(size)
+    if len(payload) != size:
+        raise EOFError("compile worker closed its pipe")
+    return head[:1], payload
+
+
+def _worker_main() -> int:
+    """Body of a compile worker: a config, then tasks in, results out (stdin/stdout)."""
+    stdin = sys.stdin.buffer
+    # answer on a private copy of stdout; stray prints go to stderr instead
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    _, payload = _receive(stdin)
+    config = json.loads(payload.decode())
+    llvm = _llvm()
+    for option in config["llvm_options"]:
+        llvm.set_option("nandc-worker", option)
+    machine = _target_machine(Target(**config["target"]), config["opt"])
+    while True:
+        try:
+            kind, payload = _receive(stdin)
+        except EOFError:
+            return 0
+        if kind == b"Q":
+            return 0
+        try:
+            _send(stdout, b"O", pickle.dumps(_build(machine, pickle.loads(payload))))
+        except Exception as e:  # reported to the parent, which then builds the task itself
+            _send(stdout, b"E", f"{type(e).__name__}: {e}".encode())
+
+
+class _Worker:
+    """One compile process."""
+
+    def __init__(self, target: Target, opt: int):
+        package_root = str(Path(__file__).resolve().parents[3])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        for threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(threads, "1")  # a worker needs no numpy thread pool
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nandc.backends.llvm.jit", "--worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        )
+        config = {"target": target.__dict__, "opt": opt, "llvm_options": list(_WORKER_LLVM_OPTIONS)}
+        _send(self.process.stdin, b"C", json.dumps(config).encode())
+
+    def build(self, task: Task) -> tuple[bytes, int]:
+        _send(self.process.stdin, b"T", pickle.dumps(task))
+        kind, payload = _receive(self.process.stdout)
+        if kind != b"O":
+            raise RuntimeError(payload.decode(errors="replace"))
+        return pickle.loads(payload)
+
+    def close(self) -> None:
+        try:
+            _send(self.process.stdin, b"Q", b"")
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+
+
+class _Builder:
+    """Builds tasks on worker processes if it has any, else in this process."""
+
+    def __init__(self, target: Target, opt: int, workers: int):
+        self.target = target
+        self.opt = opt
+        self.idle: collections.deque[_Worker] = collections.deque()
+        self.lock = threading.Lock()
+        self.local_machine = None
+        for _ in range(workers):
+            try:
+                self.idle.append(_Worker(target, opt))
+            except OSError as e:
+                log.warning("could not start a compile worker (%s); compiling in-process", e)
+                break
+
+    def build(self, task: Task) -> tuple[bytes, int]:
+        with self.lock:
+            worker = self.idle.popleft() if self.idle else None
+        if worker is not None:
+            try:
+                result = worker.build(task)
+            except (OSError, EOFError, RuntimeError, pickle.UnpicklingError) as e:
+                log.warning("compile worker failed (%s); compiling in-process", e)
+                worker.close()
+            else:
+                with self.lock:
+                    self.idle.append(worker)
+                return result
+        with self.lock:
+            if self.local_machine is None:
+                self.local_machine = _target_machine(self.target, self.opt)
+            machine = self.local_machine
+        return _build(machine, task)
+
+    def close(self) -> None:
+        while self.idle:
+            self.idle.popleft().close()
+
+
+# ---------------------------------------------------------------------- compiling
+def compile_object_code(netlist: NandNetlist, target: Target | None = None, opt: int = 2,
+                        chunk_gates: int = codegen.DEFAULT_CHUNK_GATES, jobs: int | None = None,
+                        progress: ProgressFn | None = None,
+                        registers: int | None = None) -> ObjectCode:
+    """Compile ``netlist`` to object code for ``target`` (default: the host).
+
+    ``jobs`` compile processes are used for large netlists (default: one per
+    CPU).  ``progress(done, total)`` is called from this thread when the
+    chunks are planned (``done == 0``) and as they finish, counting NAND gates.  ``registers`` overrides
+    :attr:`Target.registers` (the values the code holds in registers).
+    """
+    _check_opt(opt)
+    target = host_target() if target is None else target
+    registers = target.registers if registers is None else registers
+    plan = codegen.plan_netlist(netlist, chunk_gates, ternary=target.has_ternlog)
+    jobs = max(1, os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
+    workers = jobs if plan.selection.num_ops >= _WORKER_MIN_OPS else 0
+    builder = _Builder(target, opt, workers)
+    results: list = [None] * (plan.num_chunks + 1)
+    if progress is not None:
+        progress(0, plan.selection.num_gates)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            pending: collections.deque = collections.deque()
+            pending.append((-1, pool.submit(builder.build, ("driver",))))
+            for k in range(plan.num_chunks):
+                task = ("chunk", codegen.chunk_spec(plan, k), registers)
+                pending.append((k, pool.submit(builder.build, task)))
+                while pending and (len(pending) > 2 * max(1, workers) or pending[0][1].done()):
+                    _collect(pending.popleft(), results, plan, progress)
+            while pending:
+                _collect(pending.popleft(), results, plan, progress)
+    finally:
+        builder.close()
+    objects = tuple(obj for obj, _ in results)
+    spill = max(s for _, s in results)
+    return ObjectCode(objects, plan.num_chunks, plan.num_inputs, plan.num_outputs,
+                      plan.num_slots, spill, plan.selection.num_ops, netlist.num_gates)
+
+
+def _collect(item, results: list, plan: codegen.CodePlan, progress: ProgressFn | None) -> None:
+    k, future = item
+    results[k + 1] = future.result()
+    if progress is not None and k >= 0:
+        progress(plan.gates_done(k + 1), plan.selection.num_gates)
+
+
+# ---------------------------------------------------------------------- loading and running
+class JitModule:
+    """Object code loaded into this process: the driver and the chunk function table."""
+
+    def __init__(self, code: ObjectCode, target: Target | None = None):
+        llvm = _llvm()
+        target = host_target() if target is None else target
+        self.code = code
+        self._machine = _target_machine(target, 2)
+        empty = llvm.parse_assembly("")
+        empty.triple = self._machine.triple
+        self._engine = llvm.create_mcjit_compiler(empty, self._machine)
+        for obj in code.objects:
+            self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        self._engine.finalize_object()
+        addresses = [self._engine.get_function_address(codegen.chunk_name(k))
+                     for k in range(code.num_chunks)]
+        driver = self._engine.get_function_address(codegen.DRIVER_NAME)
+        if not driver or not all(addresses):
+            raise BackendError("compiled code lacks a function (stale or corrupted object code)")
+        self._table = (ctypes.c_void_p * code.num_chunks)(*addresses)
+        self._driver = _DRIVER_TYPE(driver)
+
+    def call(self, inputs: int, outputs: int, rows: int, spill: int, v0: int, v1: int, block: int) -> None:
+        """Evaluate sample vectors ``v0 .. v1 - 1`` (raw pointers; see :mod:`.codegen`)."""
+        self._driver(ctypes.addressof(self._table), self.code.num_chunks,
+                     inputs, outputs, rows, spill, v0, v1, block)
+
+
+_DRIVER_TYPE = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+    ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+)
+
+
+def _split(num_vectors: int, parts: int, block: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous ranges covering ``0 .. num_vectors``, cut at multiples of ``block``."""
+    blocks = -(-num_vectors // block)
+    edges = [min(num_vectors, (blocks * i // parts) * block) for i in range(parts + 1)]
+    return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+
+
+class JitProgram:
+    """A netlist compiled to machine code, ready to run on samples.
+
+    Layouts: :meth:`run` takes per-sample bits ``(N, num_inputs)``;
+    :meth:`run_slices` takes ``(num_inputs, words)`` uint64 bit slices like
+    ``nandc.ir.evaluate.simulate_netlist``; :meth:`run_packed` takes the vector
+    layout of :mod:`.packing`.  Inputs are in the netlist's input signal order,
+    outputs bus by bus.  A program is safe to call from several threads.
+    """
+
+    def __init__(self, module: JitModule, netlist_name: str = "netlist"):
+        self.module = module
+        self.name = netlist_name
+        code = module.code
+        self.num_inputs = code.num_inputs
+        self.num_outputs = code.num_outputs
+        self.num_gates = code.num_gates
+        self.num_ops = code.num_ops
+        self.num_chunks = code.num_chunks
+
+    def __repr__(self) -> str:
+        return (f"JitProgram({self.name!r}, inputs={self.num_inputs}, outputs={self.num_outputs}, "
+                f"gates={self.num_gates}, ops={self.num_ops}, chunks={self.num_chunks})")
+
+    def default_block(self) -> int:
+        """Sample vectors run through one chunk before the next."""
+        return _SINGLE_CHUNK_BLOCK if self.num_chunks == 1 else _MULTI_CHUNK_BLOCK
+
+    def run_packed(self, vectors: np.ndarray, threads: int | None = None,
+                   block: int | None = None) -> np.ndarray:
+        """``(V, num_inputs, 4)`` uint64 -> ``(V, num_outputs, 4)`` uint64 (vector layout).
+
+        ``threads=None`` uses one thread per CPU (never more than there are
+        blocks of work); ``block`` overrides :meth:`default_block`.
+        """
+        vectors = np.asarray(vectors)
+        expected = (self.num_inputs, LANES)
+        if vectors.ndim != 3 or vectors.shape[1:] != expected or vectors.dtype != np.uint64:
+            raise BackendError(
+                f"{self.name}: expected packed inputs of shape (vectors, {expected[0]}, {expected[1]}) "
+                f"and dtype uint64, found {vectors.dtype} {vectors.shape}"
+            )
+        block = self.default_block() if block is None else int(block)
+        if block < 1:
+            raise BackendError(f"block must be at least 1, found {block}")
+        inputs = aligned_contiguous(vectors)
+        n = inputs.shape[0]
+        outputs = aligned_empty((n, self.num_outputs, LANES))
+        if n == 0:
+            return outputs
+        threads = (os.cpu_count() or 1) if threads is None else int(threads)
+        if threads < 1:
+            raise BackendError(f"threads must be at least 1, found {threads}")
+        parts = max(1, min(threads, n // _MIN_VECTORS_PER_THREAD, -(-n // block)))
+        ranges = _split(n, parts, block)
+        if len(ranges) == 1:
+            self._run_range(inputs, outputs, ranges[0], block)
+        else:
+            workers = [threading.Thread(target=self._run_range, args=(inputs, outputs, r, block))
+                       for r in ranges]
+            for t in workers:
+                t.start()
+            for t in workers:
+                t.join()
+        return outputs
+
+    def _run_range(self, inputs: np.ndarray, outputs: np.ndarray, span: tuple[int, int],
+                   block: int) -> None:
+        code = self.module.code
+        rows = aligned_empty((min(block, span[1] - span[0]), max(code.num_slots, 1), LANES))
+        spill = aligned_empty((max(code.spill_slots, 1), LANES))
+        self.module.call(inputs.ctypes.data, outputs.ctypes.data, rows.ctypes.data,
+                         spill.ctypes.data, span[0], span[1], block)
+
+    def run_slices(self, slices: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """``(num_inputs, W)`` uint64 bit slices -> ``(num_outputs, W)`` (as ``simulate_netlist``)."""
+        slices = np.asarray(slices)
+        if slices.ndim != 2 or slices.shape[0] != self.num_inputs:
+            raise BackendError(
+                f"{self.name}: expected bit slices of shape ({self.num_inputs}, words), "
+                f"found {slices.shape}"
+            )
+        out = self.run_packed(slices_to_vectors(slices), threads)
+        return vectors_to_slices(out, slices.shape[1])
+
+    def run(self, bits: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """``(N, num_inputs)`` 0/1 array -> ``(N, num_outputs)`` uint8 0/1.
+
+        Samples are packed and run in batches, so the packed copies stay small.
+        """
+        bits = np.asarray(bits)
+        if bits.ndim != 2 or bits.shape[1] != self.num_inputs:
+            raise BackendError(
+                f"{self.name}: expected input bits of shape (N, {self.num_inputs}), found {bits.shape}"
+            )
+        n = bits.shape[0]
+        out = np.empty((n, self.num_outputs), dtype=np.uint8)
+        for start in range(0, n, _RUN_BATCH_SAMPLES):
+            part = bits[start:start + _RUN_BATCH_SAMPLES]
+            out[start:start + len(part)] = unpack_outputs(
+                self.run_packed(pack_inputs(part), threads), len(part))
+        return out
+
+
+# ---------------------------------------------------------------------- entry points
+_loaded: collections.OrderedDict[str, JitProgram] = collections.OrderedDict()
+_loaded_lock = threading.Lock()
+
+
+def compile_netlist(netlist: NandNetlist, cache_dir: str | os.PathLike | None = None, opt: int = 2,
+                    *, chunk_gates: int = codegen.DEFAULT_CHUNK_GATES, jobs: int | None = None,
+                    progress: ProgressFn | None = None, use_cache: bool = True) -> JitProgram:
+    """Compile ``netlist`` for this machine (or load it from the cache) and return the runner.
+
+    ``cache_dir`` defaults to :func:`default_cache_dir`; ``use_cache=False``
+    neither reads nor writes it.  A missing, unreadable or corrupted cache
+    entry is recompiled; a cache that cannot be written is skipped (both are
+    logged, neither fails the call).  ``opt`` is LLVM's code generation level
+    (0-3).  See :func:`compile_object_code` for ``chunk_gates``, ``jobs`` and
+    ``progress``.
+    """
+    _check_opt(opt)
+    if chunk_gates < 1:
+        raise BackendError(f"chunk_gates must be at least 1, found {chunk_gates}")
+    target = host_target()
+    key = cache_key(netlist, target, opt, chunk_gates)
+    with _loaded_lock:
+        program = _loaded.get(key) if use_cache else None
+        if program is not None:
+            _loaded.move_to_end(key)
+    if program is not None:
+        if progress is not None:
+            progress(netlist.num_gates, netlist.num_gates)
+        return program
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    code = _read_cache(directory, key) if use_cache else None
+    module = None
+    if code is not None:
+        try:
+            module = JitModule(code, target)
+        except Exception as e:  # a cache problem must never fail the call
+            log.warning("cached JIT code for %s does not load (%s); recompiling", netlist.name, e)
+        else:
+            if progress is not None:
+                progress(netlist.num_gates, netlist.num_gates)
+    if module is None:
+        code = compile_object_code(netlist, target, opt, chunk_gates, jobs, progress)
+        module = JitModule(code, target)
+        if use_cache:
+            _write_cache(directory, key, code)
+    program = JitProgram(module, netlist.name)
+    if use_cache:
+        with _loaded_lock:
+            _loaded[key] = program
+            while len(_loaded) > _LOADED_PROGRAMS:
+                _loaded.popitem(last=False)
+    return program
+
+
+def run_netlist(netlist: NandNetlist, inputs: Mapping[str, np.ndarray] | np.ndarray,
+                threads: int | None = None, as_words: bool = True,
+                cache_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """Evaluate ``netlist`` with the JIT; same conventions as ``nandc.ir.evaluate.evaluate``.
+
+    Each input is bits ``(N, *bus.shape)`` or integer words
+    ``(N, *bus.shape[:-1])``; outputs come back per bus as words (or bits if
+    ``as_words`` is false).  The compiled code is cached (see
+    :func:`compile_netlist`).
+    """
+    table = input_bits(netlist, inputs)
+    program = compile_netlist(netlist, cache_dir)
+    return outputs_from_bits(netlist, program.run(table, threads), as_words)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
+    raise SystemExit(_worker_main())
