@@ -219,8 +219,11 @@ def _to_numpy(x) -> np.ndarray:
 
 def _code_bits_array(codes: np.ndarray, bits: int) -> np.ndarray:
     """Codes ``(N, *shape)`` -> bits ``(N, *shape, bits)`` (LSB first)."""
-    shifts = np.arange(bits, dtype=np.int64)
-    return ((codes[..., None] >> shifts) & 1).astype(np.uint8)
+    if bits == 1:
+        return codes.astype(np.uint8)[..., None]
+    small = codes.astype(np.uint8 if bits <= 8 else np.uint16)
+    shifts = np.arange(bits, dtype=small.dtype)
+    return ((small[..., None] >> shifts) & 1).astype(np.uint8)
 
 
 def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | None = None,

@@ -324,9 +324,12 @@ def input_bits(obj: Circuit | NandNetlist, inputs: Mapping[str, np.ndarray] | np
     for name, bus in buses.items():
         bits = _bus_bits(bus, inputs[name], n)
         n = bits.shape[0]
+        columns = np.fromiter((index_of(bit) for bit in bus.bits), dtype=np.int64, count=bus.width)
+        if len(buses) == 1 and np.array_equal(columns, np.arange(n_inputs)):
+            return np.ascontiguousarray(bits, dtype=np.uint8)  # the common case: no reordering
         if table is None:
             table = np.zeros((n, n_inputs), dtype=np.uint8)
-        table[:, [index_of(bit) for bit in bus.bits]] = bits
+        table[:, columns] = bits
     if table is None:
         table = np.zeros((0, 0), dtype=np.uint8)
     return table
