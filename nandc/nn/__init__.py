@@ -21,3 +21,4 @@ __all__ = [
     "BinaryConv2d", "BinaryLinear", "InputBinarize", "SignActivation",
     "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant", "TernaryLinear", "MBOKConv2d", "MBOKLinear",
 ]
+from nandc.nn.logic import *  # noqa: F401,F403,E402  soft-NAND / learned-gate layers, see nandc.nn.logic.__all__

@@ -1,3 +1,4 @@
 """Converters, one module per family; importing this package registers them all."""
 
 from nandc.frontend.converters import activation, linear, mbok, pool, quantizer, residual, shape  # noqa: F401
+from nandc.frontend.converters import logic  # noqa: F401,E402  (hardened soft-NAND / learned-gate layers)

@@ -1,0 +1,269 @@
+"""Differentiable logic layers: soft NAND gates and learned two-input gates.
+
+* :class:`SoftNAND` — gate ``j`` reads two inputs ``a``, ``b``; on bits it
+  computes ``sigmoid((1.5 - a - b) / tau)``, a soft NAND that becomes the
+  exact NAND as the temperature ``tau`` goes to 0 (on soft values, see its
+  ``relaxation``).
+* :class:`LogicLayer` — gate ``j`` computes a softmax mixture (temperature
+  ``tau``) of the real-valued extensions of all 16 two-input Boolean
+  functions (difflogic-style).
+
+Which two inputs a gate reads ("wiring") is learned too: each of the two
+pins holds logits over its candidate inputs (all inputs, or ``candidates``
+random ones), relaxed by a softmax with its own temperature ``select_tau``.
+``candidates=1`` is a fixed random wiring with nothing to learn.
+
+A soft layer is a float layer: compile it only after :func:`nandc.nn.harden`
+has replaced it by an exact :class:`~nandc.nn.boolean.BooleanLayer` (its most
+likely inputs and function).  ``straight_through = True`` (see
+:func:`set_straight_through`) makes the forward pass compute exactly the
+hardened layer while gradients still flow through the soft relaxation, for
+the last epochs of training.  Every soft layer records ``sum_j y_j (1 - y_j)``
+(mean over the batch) in training mode; :func:`binarization_penalty` adds
+them up as a loss term that pushes outputs toward 0 or 1.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nandc.nn.boolean import BooleanLayer, check_features, gate_coefficient_table, mix_gates
+from nandc.nn.gates import NAND_FN, NUM_FUNCTIONS, LogicConfigError
+
+__all__ = ["SoftLogic", "SoftNAND", "RELAXATIONS", "LogicLayer", "set_temperature", "set_straight_through",
+           "binarization_penalty", "soft_layers"]
+
+
+def _positive(owner: str, name: str, value: float) -> float:
+    value = float(value)
+    if not value > 0 or value == float("inf"):
+        raise LogicConfigError(f"{owner}: {name} must be a positive finite number, found {value}")
+    return value
+
+
+class _PinChoice(nn.Module):
+    """Which input each pin of each gate reads: ``(pins, out)`` softmaxes over candidate inputs.
+
+    ``candidates=None`` makes every input a candidate (the selection is a
+    matrix product); ``candidates=k`` draws ``k`` distinct random candidates
+    per pin (a gather); ``k = 1`` is a fixed wiring without parameters.
+    """
+
+    def __init__(self, in_features: int, out_features: int, pins: int, candidates: int | None,
+                 generator: torch.Generator, init_std: float):
+        super().__init__()
+        k = in_features if candidates is None else min(int(candidates), in_features)
+        if k < 1:
+            raise LogicConfigError(f"candidates must be at least 1, found {candidates}")
+        self.dense = candidates is None or k == in_features
+        if not self.dense:
+            order = torch.rand(pins, out_features, in_features, generator=generator).argsort(-1)
+            self.register_buffer("candidates", order[..., :k].contiguous())
+        self.logits = None
+        if k > 1:
+            self.logits = nn.Parameter(torch.randn(pins, out_features, k, generator=generator) * init_std)
+        self.select_tau = 1.0
+
+    def chosen(self) -> torch.Tensor:
+        """``(pins, out)`` index of the input each pin reads when hardened (first maximum wins)."""
+        if self.logits is None:
+            return self.candidates[..., 0]
+        best = self.logits.detach().argmax(-1)
+        return best if self.dense else self.candidates.gather(-1, best.unsqueeze(-1)).squeeze(-1)
+
+    def soft_values(self, x: torch.Tensor) -> torch.Tensor:
+        """``(pins, N, out)``: each pin's softmax-weighted mixture of its candidates."""
+        if self.logits is None:
+            return x[:, self.candidates[..., 0]].permute(1, 0, 2)
+        w = torch.softmax(self.logits / self.select_tau, -1)
+        if self.dense:
+            return torch.einsum("ni,poi->pno", x, w)
+        return (x[:, self.candidates] * w).sum(-1).permute(1, 0, 2)
+
+    def hard_values(self, x: torch.Tensor) -> torch.Tensor:
+        """``(pins, N, out)``: the chosen inputs themselves."""
+        return x[:, self.chosen()].permute(1, 0, 2)
+
+
+def _generator(seed: int | None) -> torch.Generator:
+    """A generator seeded by ``seed``, or from torch's global generator when ``seed`` is None."""
+    gen = torch.Generator()
+    gen.manual_seed(int(torch.randint(0, 2**62, ())) if seed is None else int(seed))
+    return gen
+
+
+class SoftLogic(nn.Module):
+    """Common part of :class:`SoftNAND` and :class:`LogicLayer` (wiring, temperatures, modes)."""
+
+    def __init__(self, in_features: int, out_features: int, candidates: int | None, tau: float,
+                 select_tau: float, passthrough: bool, generator: torch.Generator, init_std: float):
+        super().__init__()
+        name = type(self).__name__
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise LogicConfigError(
+                f"{name}: in_features and out_features must be positive, found {in_features}, {out_features}"
+            )
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.passthrough = bool(passthrough)
+        self.pins = _PinChoice(self.in_features, self.out_features, 2, candidates, generator, init_std)
+        self.tau = _positive(name, "tau", tau)
+        self.pins.select_tau = _positive(name, "select_tau", select_tau)
+        self.straight_through = False
+        self.last_penalty: torch.Tensor | None = None
+
+    @property
+    def select_tau(self) -> float:
+        return self.pins.select_tau
+
+    @select_tau.setter
+    def select_tau(self, value: float) -> None:
+        self.pins.select_tau = _positive(type(self).__name__, "select_tau", value)
+
+    def set_tau(self, value: float) -> None:
+        self.tau = _positive(type(self).__name__, "tau", value)
+
+    # subclasses: the soft gate, and the truth table of each gate once hardened
+    def soft_gate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def hard_ops(self) -> torch.Tensor:  # pragma: no cover - interface
+        """``(out,)`` int64 truth tables of the hardened gates."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_features(self, x, self.in_features)
+        a, b = self.pins.soft_values(x)
+        y = self.soft_gate(a, b)
+        self.last_penalty = (y * (1.0 - y)).sum(1).mean() if self.training else None
+        if self.straight_through:
+            y = self._hard_forward(x) + (y - y.detach())
+        return torch.cat([x, y], 1) if self.passthrough else y
+
+    def _hard_forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.pins.hard_values(x)
+        return mix_gates(gate_coefficient_table().to(x.dtype)[self.hard_ops()], a, b)
+
+    def hardened(self) -> BooleanLayer:
+        """The exact layer: each pin's most likely input, each gate's most likely function."""
+        idx = self.pins.chosen()
+        return BooleanLayer(self.in_features, idx[0], idx[1], self.hard_ops(), self.passthrough)
+
+    @property
+    def width(self) -> int:
+        """Features of the output (``in_features + out_features`` with passthrough)."""
+        return self.out_features + (self.in_features if self.passthrough else 0)
+
+    def extra_repr(self) -> str:
+        cand = "all" if self.pins.dense else self.pins.candidates.shape[-1]
+        return (f"in_features={self.in_features}, out_features={self.out_features}, candidates={cand}, "
+                f"tau={self.tau:.4g}, select_tau={self.select_tau:.4g}, passthrough={self.passthrough}, "
+                f"straight_through={self.straight_through}")
+
+
+#: how SoftNAND extends its Boolean behaviour to non-Boolean pin values
+RELAXATIONS = ("multilinear", "sigmoid")
+
+
+class SoftNAND(SoftLogic):
+    """Soft NAND gates with learned (or fixed random) wiring, annealed toward exact NANDs.
+
+    On Boolean pins ``a``, ``b`` every gate computes ``sigmoid((1.5 - a - b) / tau)``,
+    which tends to ``NAND(a, b)`` as ``tau -> 0``.  ``relaxation`` says what
+    it computes on the soft values the wiring softmax produces:
+
+    * ``"multilinear"`` (default): the multilinear interpolation of those four
+      Boolean values, i.e. the expected output when each pin reads input ``i``
+      with its softmax probability; ``1 - a*b`` at ``tau -> 0``.  Networks
+      trained this way harden faithfully.
+    * ``"sigmoid"``: ``sigmoid((1.5 - a - b) / tau)`` on the soft values
+      themselves.  With learned wiring this is a threshold gate on a
+      weighted sum, which a network learns to exploit, so hardening loses
+      more (it rarely learns a full adder exactly).
+
+    ``candidates``: ``None`` lets each pin choose among all inputs, ``k``
+    among ``k`` random ones, ``1`` fixes a random wiring.  ``init_std`` is
+    the spread of the initial wiring logits (a large one starts near a
+    random discrete circuit, which helps).  ``passthrough`` outputs
+    ``cat([x, y])``: skip connections, needed because a strictly layered
+    NAND network computes only monotone or antitone functions of its inputs
+    (it cannot compute XOR).  ``seed`` makes wiring and initialization
+    reproducible.
+    """
+
+    def __init__(self, in_features: int, out_features: int, candidates: int | None = None,
+                 tau: float = 0.2, select_tau: float = 1.0, passthrough: bool = False,
+                 relaxation: str = "multilinear", seed: int | None = None, init_std: float = 3.0):
+        if relaxation not in RELAXATIONS:
+            raise LogicConfigError(
+                f"SoftNAND: relaxation must be one of {', '.join(RELAXATIONS)}, found {relaxation!r}"
+            )
+        super().__init__(in_features, out_features, candidates, tau, select_tau, passthrough,
+                         _generator(seed), init_std)
+        self.relaxation = relaxation
+
+    def soft_gate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if self.relaxation == "sigmoid":
+            return torch.sigmoid((1.5 - a - b) / self.tau)
+        # values at (0,0), one input 1, (1,1); then f = s0 + (s1 - s0)(a + b) + (s0 - 2 s1 + s2) ab
+        s0, s1, s2 = torch.sigmoid(torch.tensor([1.5, 0.5, -0.5], dtype=a.dtype) / self.tau).tolist()
+        return s0 + (s1 - s0) * (a + b) + (s0 - 2 * s1 + s2) * (a * b)
+
+    def hard_ops(self) -> torch.Tensor:
+        return torch.full((self.out_features,), NAND_FN, dtype=torch.int64)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", relaxation={self.relaxation!r}"
+
+
+class LogicLayer(SoftLogic):
+    """Learned two-input gates: a softmax (temperature ``tau``) over the 16 Boolean functions.
+
+    The default wiring is fixed and random (``candidates=1``), as in
+    difflogic; larger ``candidates`` learn it.  Function logits start as
+    ``N(0, init_std)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, candidates: int | None = 1,
+                 tau: float = 1.0, select_tau: float = 1.0, passthrough: bool = False,
+                 seed: int | None = None, init_std: float = 1.0):
+        gen = _generator(seed)
+        super().__init__(in_features, out_features, candidates, tau, select_tau, passthrough, gen, init_std)
+        self.function_logits = nn.Parameter(torch.randn(self.out_features, NUM_FUNCTIONS, generator=gen) * init_std)
+
+    def soft_gate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        p = torch.softmax(self.function_logits / self.tau, -1)
+        return mix_gates(p @ gate_coefficient_table().to(p.dtype), a, b)
+
+    def hard_ops(self) -> torch.Tensor:
+        return self.function_logits.detach().argmax(-1)
+
+
+def soft_layers(model: nn.Module) -> list[SoftLogic]:
+    """Every soft logic layer of ``model`` (itself included), in module order."""
+    return [m for m in model.modules() if isinstance(m, SoftLogic)]
+
+
+def set_temperature(model: nn.Module, tau: float | None = None, select_tau: float | None = None) -> None:
+    """Set the gate temperature and/or the wiring temperature of every soft layer of ``model``."""
+    for layer in soft_layers(model):
+        if tau is not None:
+            layer.set_tau(tau)
+        if select_tau is not None:
+            layer.select_tau = select_tau
+
+
+def set_straight_through(model: nn.Module, enabled: bool = True) -> None:
+    """Switch straight-through hardening on or off in every soft layer of ``model``."""
+    for layer in soft_layers(model):
+        layer.straight_through = bool(enabled)
+
+
+def binarization_penalty(model: nn.Module) -> torch.Tensor:
+    """``sum y (1 - y)`` over the outputs of every soft layer in the last training forward pass.
+
+    Summed over gates, averaged over the batch; 0 when no soft layer ran in
+    training mode.  Add ``weight * binarization_penalty(model)`` to the loss.
+    """
+    terms = [layer.last_penalty for layer in soft_layers(model) if layer.last_penalty is not None]
+    return torch.stack(terms).sum() if terms else torch.zeros(())
