@@ -11,6 +11,12 @@ from typing import IO, Iterator
 __all__ = ["atomic_write"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it over ``path`` only on success.
@@ -28,6 +34,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             f = os.fdopen(fd, mode, encoding=encoding, newline="")
         with f:
             yield f
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

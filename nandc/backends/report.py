@@ -83,6 +83,10 @@ class Report:
     inputs: int
     outputs: int
 
+    def __str__(self) -> str:
+        """The aligned text table (:func:`format_text`)."""
+        return format_text(self)
+
 
 def is_head_layer(name: str, head_layers: Sequence[str] = DEFAULT_HEAD_LAYERS) -> bool:
     """Whether layer ``name`` belongs to the output head.

@@ -324,3 +324,16 @@ def test_plot_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
         "plotting a report needs matplotlib, which is not installed; install it with `pip install nandc[plot]`"
     )
     assert not any(tmp_path.iterdir())
+
+
+def test_str_of_a_report_is_the_text_table():
+    from nandc.ir.circuit import Circuit
+    from nandc.passes import lower_to_nand
+
+    c = Circuit("x1")
+    a, b = c.add_input_bus("x", 2)
+    with c.layer("L"):
+        y = c.xor(a, b)
+    c.set_output("y", [y])
+    r = rp.build_report(lower_to_nand(c)[0], c)
+    assert str(r) == rp.format_text(r)
