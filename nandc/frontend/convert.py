@@ -13,10 +13,10 @@ from typing import Any
 from nandc.errors import QuantizationError, UnsupportedLayer
 from nandc.frontend import registry
 from nandc.frontend.materialize import materialize
-from nandc.frontend.values import FloatInput, IntTensor, Pending
+from nandc.frontend.values import ChainStep, FloatInput, IntTensor, Pending
 from nandc.ir.circuit import Circuit
 
-__all__ = ["Context", "convert_graph", "as_ints", "describe_target", "INPUT_BUS"]
+__all__ = ["Context", "convert_graph", "as_ints", "append_step", "describe_target", "INPUT_BUS"]
 
 #: name of the circuit's input bus (the model's quantized input)
 INPUT_BUS = "x"
@@ -54,6 +54,19 @@ def as_ints(c: Circuit, value: Any, consumer: str) -> IntTensor:
             "quantize it first with nandc.nn.InputBinarize(threshold) or nandc.nn.InputQuant(bits, step)"
         )
     raise QuantizationError(f"layer {consumer!r} receives {type(value).__name__}, expected a quantized tensor")
+
+
+def _identity(t):
+    return t
+
+
+def append_step(ctx, value, step: ChainStep):
+    """Append ``step`` to the chain of ``value`` (an IntTensor starts a new chain)."""
+    if isinstance(value, IntTensor):
+        value = Pending(value, _identity, value.source or ctx.layer, (), 0, True)
+    if not isinstance(value, Pending):
+        return ctx.ints(value)  # raises the right QuantizationError
+    return value.then(step)
 
 
 def describe_target(node, modules: dict[str, Any]) -> str:

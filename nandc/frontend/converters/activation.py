@@ -12,23 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from nandc.frontend.registry import function_converter, module_converter
-from nandc.frontend.values import ChainStep, IntTensor, Pending
+from nandc.frontend.convert import append_step
+from nandc.frontend.values import ChainStep
+from nandc.frontend.converters.quantizer import convert_input_quantizer
 from nandc.nn.base import InputQuantizer, QuantActivation
 
-__all__ = ["append_step"]
-
-
-def _identity(t):
-    return t
-
-
-def append_step(ctx, value, step: ChainStep):
-    """Append ``step`` to the chain of ``value`` (an IntTensor starts a new chain)."""
-    if isinstance(value, IntTensor):
-        value = Pending(value, _identity, value.source or ctx.layer, (), 0, True)
-    if not isinstance(value, Pending):
-        return ctx.ints(value)  # raises the right QuantizationError
-    return value.then(step)
+__all__ = ["convert_elementwise", "convert_quant_activation"]
 
 
 @module_converter(nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.LeakyReLU)
@@ -39,8 +28,6 @@ def convert_elementwise(ctx, module, args, kwargs):
 @module_converter(QuantActivation)
 def convert_quant_activation(ctx, module, args, kwargs):
     if isinstance(module, InputQuantizer):
-        from nandc.frontend.converters.quantizer import convert_input_quantizer
-
         return convert_input_quantizer(ctx, module, args, kwargs)
     return append_step(ctx, args[0], ChainStep(ctx.layer, type(module).__name__, module, module.codes()))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nandc.errors import QuantizationError
-from nandc.frontend.values import FloatInput, IntTensor
+from nandc.frontend.convert import append_step
+from nandc.frontend.values import ChainStep, FloatInput, IntTensor
 from nandc.ir.words import Word
 
 __all__ = ["convert_input_quantizer"]
@@ -15,9 +16,6 @@ def convert_input_quantizer(ctx, module, args, kwargs):
     """Create the input bus ``<placeholder>`` of shape ``(*sample_shape, bits)``."""
     x = args[0]
     if not isinstance(x, FloatInput):
-        from nandc.frontend.converters.activation import append_step
-        from nandc.frontend.values import ChainStep
-
         return append_step(ctx, x, ChainStep(ctx.layer, type(module).__name__, module, module.codes()))
     if x.name in ctx.inputs:
         raise QuantizationError(
