@@ -22,3 +22,6 @@ __all__ = [
     "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant", "TernaryLinear", "MBOKConv2d", "MBOKLinear",
 ]
 from nandc.nn.logic import *  # noqa: F401,F403,E402  soft-NAND / learned-gate layers, see nandc.nn.logic.__all__
+from nandc.nn import logic as _logic  # noqa: E402
+
+__all__ += list(_logic.__all__)
