@@ -114,7 +114,7 @@ def _cmd_compile(args) -> int:
         )
     passes = args.passes or f"O{args.opt}"
     compiled = nandc.compile(model, torch.zeros((1,) + tuple(shape)), passes=passes,
-                             on_stats=lambda s: echo(f"  {s}"))
+                             on_stats=lambda s: echo(f"  {s}"), progress=not args.quiet)
     for out in args.output:
         _write_compiled(compiled, out)
         echo(f"wrote {out}")

@@ -39,7 +39,7 @@ def train_compile_verify(model, ds, epochs: int, lr: float = 1e-2, passes: str =
     fitted = fit(model, ds.x_train, ds.y_train, epochs=epochs, lr=lr, seed=seed, progress=progress)
     echo(f"trained {epochs} epoch(s) on {len(ds.x_train)} samples in {fitted.seconds:.1f} s")
     t0 = time.perf_counter()
-    compiled = nandc.compile(model, torch.from_numpy(ds.x_test[:1]), passes=passes)
+    compiled = nandc.compile(model, torch.from_numpy(ds.x_test[:1]), passes=passes, progress=progress)
     compile_s = time.perf_counter() - t0
     echo(f"compiled to {compiled.num_gates} NAND2 gates in {compile_s:.1f} s (pipeline {passes})")
     reference = torch_predict(model, ds.x_test)

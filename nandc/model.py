@@ -227,7 +227,8 @@ def _code_bits_array(codes: np.ndarray, bits: int) -> np.ndarray:
 
 
 def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | None = None,
-            on_stats: Callable[[Any], Any] | None = None) -> CompiledModel:
+            on_stats: Callable[[Any], Any] | None = None,
+            progress: bool | Callable[[str, int, int], Any] = False) -> CompiledModel:
     """Compile a trained PyTorch model into a NAND2 netlist.
 
     Parameters
@@ -239,6 +240,11 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
         A batch (N, ...) with the model's input shape (values are not used).
     passes : str
         A pipeline string (``"cleanup;nand"``) or preset (``"O0"`` .. ``"O3"``).
+    on_stats : callable, optional
+        Called with the :class:`nandc.passes.Stats` of each pass as it ends.
+    progress : bool or callable
+        ``True`` draws a progress bar per long pass (tqdm); a callable
+        ``progress(stage, done, total)`` receives the reports instead.
 
     Raises :class:`~nandc.errors.UnsupportedLayer` listing every node without a
     converter, and :class:`~nandc.errors.QuantizationError` when a float tensor
@@ -248,8 +254,15 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
     from nandc.passes import run_pipeline
     from nandc.passes.nand import lower_to_nand
 
+    from nandc.passes.options import ProgressBars
+
     circuit, iface = build_circuit(model, example_input, name)
-    result, stats = run_pipeline(circuit, passes, on_stats)
+    bars = ProgressBars() if progress is True else None
+    try:
+        result, stats = run_pipeline(circuit, passes, on_stats, bars or (progress or None))
+    finally:
+        if bars is not None:
+            bars.close()
     if isinstance(result, Circuit):  # pipeline without the final lowering
         result, s = lower_to_nand(result)
         stats.append(s)

@@ -10,6 +10,11 @@ from __future__ import annotations
 from nandc.passes.base import PASSES, PassInfo, Stats, get_pass, register  # noqa: F401
 from nandc.passes import cleanup as _cleanup  # noqa: F401  (registers)
 from nandc.passes import nand as _nand  # noqa: F401  (registers)
+from nandc.passes import sweep as _sweep  # noqa: F401  (registers)
+from nandc.passes import rewrite as _rewrite  # noqa: F401  (registers)
+from nandc.passes import balance as _balance  # noqa: F401  (registers)
+from nandc.passes import refactor as _refactor  # noqa: F401  (registers)
+from nandc.passes import nnsynth as _nnsynth  # noqa: F401  (registers)
 from nandc.passes.cleanup import cleanup
 from nandc.passes.nand import lower_to_nand
 from nandc.passes.pipeline import PRESETS, parse_pipeline, run_pipeline

@@ -1,19 +1,58 @@
-"""Lowering an AIG to a NAND2-only netlist."""
+"""Lowering an AIG to a NAND2-only netlist, optionally after a polarity-choosing cover.
+
+Literal translation gives every AND node one NAND2 gate, which carries the
+node's complement, plus one shared inverter per literal read in its other
+phase; its gate count is exactly :func:`~nandc.passes.cost.nand_cost`.  With
+``map=True`` the lowering first *covers* the neighbourhood of every inverter:
+each node that needs one, or reads a literal that does, is re-expressed
+from one of its 4-input cuts by the smallest NAND2 program of the cut's
+function over its leaves' free phases, with the program's output in the
+phase the node's readers want (:mod:`nandc.passes.rewrite`, scope
+``"inverters"``).  That chooses each node's polarity by its real cost,
+inverters included, and is repeated while it saves gates.
+"""
 
 from __future__ import annotations
 
 import time
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.passes.base import Params, Stats, register, size_of
+from nandc.passes.options import Progress, parse_params
 
-__all__ = ["lower_to_nand"]
+__all__ = ["NandParams", "lower_to_nand"]
 
 
-@register("nand", "lower the AIG to a NAND2-only netlist (inverters shared)", produces="netlist")
+@dataclass(frozen=True)
+class NandParams:
+    """``map``: cover the inverters' neighbourhoods before translating
+    (at most ``rounds`` times, while it saves gates)."""
+
+    map: bool = False
+    rounds: int = 3
+    progress: Progress | None = None
+
+
+def _cover(circuit: Circuit, p: NandParams) -> tuple[Circuit, int]:
+    """The circuit after at most ``p.rounds`` inverter-focused rewrites; and the replacements made."""
+    from nandc.passes.rewrite import RewriteParams, rewrite_once
+
+    current, total = circuit, 0
+    for _ in range(p.rounds):
+        current, count = rewrite_once(current, RewriteParams(scope="inverters", progress=p.progress))
+        total += count
+        if not count:
+            break
+    return current, total
+
+
+@register("nand", "lower the AIG to a NAND2-only netlist (inverters shared; map=true: polarity-choosing cover first)",
+          produces="netlist", params=tuple(NandParams.__dataclass_fields__))
 def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandNetlist, Stats]:
     """Translate every AND node reachable from the outputs into NAND2 gates.
 
@@ -22,12 +61,20 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
     ``NAND(x, x)``, created once and shared by all its readers.  Constants are
     tied (signal 0 and 1) and cost nothing.
 
+    With ``map=True`` the circuit is first covered (see the module
+    docstring); the gate count is then never higher than without.
+
     Requires: a valid Circuit.  Ensures: a NandNetlist computing the same
     function on every output bus, with the same input order and buses, gates
     tagged with the layer of the AND node they come from (an inverter of a
     primary input with the layer of its first reader).
     """
+    p = parse_params(NandParams, params, "nand")
     t0 = time.perf_counter()
+    before = size_of(circuit)
+    covered = 0
+    if p.map:
+        circuit, covered = _cover(circuit, p)
     net = NandNetlist(circuit.name)
     n = circuit.num_nodes
     pos = [-1] * n  # signal carrying node n
@@ -67,6 +114,8 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
         neg[node] = net.nand(a, b, own)
     for bus in circuit.output_buses.values():
         net.set_output(bus.name, [signal(b, 0) for b in bus.bits], bus.shape, bus.signed)
-    stats = Stats("nand", size_of(circuit), net.num_gates, time.perf_counter() - t0,
-                  {"inverters": inverters})
+    notes = {"inverters": inverters}
+    if p.map:
+        notes["covered"] = covered
+    stats = Stats("nand", before, net.num_gates, time.perf_counter() - t0, notes)
     return net, stats

@@ -1,0 +1,293 @@
+"""Yardstick: nandc's NAND2 count against Berkeley ABC on the same AIGER input.
+
+For every circuit of the suite, the same AIG is
+
+* written to AIGER and optimized by ABC with
+  ``strash; dc2; resyn2; resyn2rs; dch -f; map`` against a genlib holding
+  only NAND2 and INV (nandc/data/nand.genlib), every inverter counted as one
+  NAND2 (constants and buffers are wires);
+* optimized by a nandc pipeline (default ``O3``) and lowered to NAND2.
+
+Both run on this machine, one after the other; times are wall-clock seconds
+(ABC's include reading the file).  The suite: every layer of the three
+example models (binary MLP 784-256-256-10, ternary MLP 64-64-10, 4-bit CNN
+8x8 with 8 and 16 channels; untrained, BatchNorm statistics from random data,
+cut at layer-tag boundaries), popcount-threshold neurons of n = 16, 64, 256
+and 1024 inputs, 16- and 32-bit adders and an 8x8 multiplier.
+
+    python benchmarks/bench_abc.py                      # everything (tens of minutes)
+    python benchmarks/bench_abc.py --only neuron,add    # names containing these
+    python benchmarks/bench_abc.py --max-ands 100000    # skip the largest layers
+    python benchmarks/bench_abc.py --abc-cache abc.json # reuse ABC results across runs
+
+Every nandc netlist is checked against its input circuit (exhaustively,
+by SAT, or by random simulation above ``--sat-limit`` AND nodes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ABC_SCRIPT = (
+    "strash; dc2; "
+    # resyn2
+    "balance; rewrite; refactor; balance; rewrite; rewrite -z; balance; refactor -z; rewrite -z; balance; "
+    # resyn2rs
+    "balance; resub -K 6; rewrite; resub -K 6 -N 2; refactor; resub -K 8; balance; resub -K 8 -N 2; "
+    "rewrite; resub -K 10; rewrite -z; resub -K 10 -N 2; balance; resub -K 12; refactor -z; "
+    "resub -K 12 -N 2; rewrite -z; balance; "
+    "dch -f; map"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    group: str
+    name: str
+    inputs: int
+    ands: int
+    abc_gates: int | None
+    abc_seconds: float | None
+    nandc_gates: int
+    nandc_seconds: float
+    verified: str
+
+
+# ---------------------------------------------------------------------- the suite
+def layer_circuit(circuit, layer: str):
+    """The logic tagged ``layer`` as a circuit of its own.
+
+    Inputs (bus ``x``) are the nodes outside the layer that it reads; outputs
+    (bus ``y``) are its nodes read outside it (or by the circuit's outputs).
+    """
+    from nandc.ir.circuit import Circuit
+
+    f0, f1, lay = circuit.arrays()
+    lid = circuit.layer_names.index(layer)
+    live = circuit.reachable()
+    is_and = f0 != 0
+    inside = live & is_and & (lay == lid)
+    nodes = np.flatnonzero(inside)
+    fanins = np.concatenate([f0[nodes] >> 1, f1[nodes] >> 1])
+    sources = np.unique(fanins[~inside[fanins]])
+    sources = sources[sources != 0]
+    others = np.flatnonzero(live & is_and & ~inside)
+    read = np.concatenate([f0[others] >> 1, f1[others] >> 1,
+                           np.array([lit >> 1 for lit in circuit.output_literals()], dtype=np.int64)])
+    sinks = np.unique(read[inside[read]])
+    sub = Circuit(f"{circuit.name}_{layer}".replace(".", "_"))
+    lit = {0: 0}
+    for s, new in zip(sources.tolist(), sub.add_input_bus("x", len(sources))):
+        lit[int(s)] = new
+    for v, a, b in zip(nodes.tolist(), f0[nodes].tolist(), f1[nodes].tolist()):
+        lit[v] = sub.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
+    sub.set_output("y", [lit[s] for s in sinks.tolist()])
+    return sub
+
+
+def _calibrated(model, shape, seed: int = 0):
+    import torch
+
+    torch.manual_seed(seed)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.rand(256, *shape))
+    model.eval()
+    return model
+
+
+def model_circuits():
+    """``(model name, circuit)`` of the three example models."""
+    import torch
+
+    from nandc import zoo
+    from nandc.frontend import build_circuit
+
+    torch.manual_seed(0)  # the same weights in every run, so ABC results can be cached
+    specs = [
+        ("binary_mlp", zoo.binary_mlp(784, (256, 256), 10), (784,)),
+        ("ternary_mlp", zoo.ternary_mlp(64, (64,), 10, input_bits=2), (64,)),
+        ("int4_cnn", zoo.int4_cnn(1, 8, (8, 16), 10), (1, 8, 8)),
+    ]
+    for name, model, shape in specs:
+        model = _calibrated(model, shape)
+        circuit, _ = build_circuit(model, torch.zeros(1, *shape))
+        yield name, circuit
+
+
+def neuron(n: int, seed: int = 0):
+    """``popcount(x XNOR w) >= T`` for random weights ``w`` and a threshold near ``n / 2``."""
+    from nandc.ir import words
+    from nandc.ir.circuit import Circuit
+
+    rng = random.Random(seed)
+    c = Circuit(f"neuron{n}")
+    x = c.add_input_bus("x", n)
+    count = words.popcount(c, [lit ^ rng.randint(0, 1) for lit in x])
+    threshold = n // 2 + rng.randint(-(n // 8), n // 8)
+    c.set_output("y", [words.compare_const(c, count, threshold, ">=")])
+    return c
+
+
+def adder(width: int):
+    from nandc.ir import words
+    from nandc.ir.circuit import Circuit
+    from nandc.ir.words import Word
+
+    c = Circuit(f"add{width}")
+    a, b = c.add_input_bus("a", width), c.add_input_bus("b", width)
+    c.set_output("s", words.add(c, Word(a), Word(b)).bits)
+    return c
+
+
+def multiplier(width: int):
+    from nandc.ir import words
+    from nandc.ir.circuit import Circuit
+
+    c = Circuit(f"mul{width}")
+    a, b = c.add_input_bus("a", width), c.add_input_bus("b", width)
+    columns = [[] for _ in range(2 * width)]
+    for i in range(width):
+        for j in range(width):
+            columns[i + j].append(c.and_(a[i], b[j]))
+    c.set_output("p", words.column_sum(c, columns).bits[: 2 * width])
+    return c
+
+
+def suite():
+    """``(group, name, circuit)`` of every benchmark circuit."""
+    for model, circuit in model_circuits():
+        for layer in circuit.layer_names:
+            if not layer:
+                continue
+            sub = layer_circuit(circuit, layer)
+            if sub.num_ands:
+                yield "nn-layer", f"{model}.{layer}", sub
+    for n in (16, 64, 256, 1024):
+        yield "nn-neuron", f"neuron{n}", neuron(n)
+    yield "arith", "add16", adder(16)
+    yield "arith", "add32", adder(32)
+    yield "arith", "mul8x8", multiplier(8)
+
+
+# ---------------------------------------------------------------------- the two tools
+def run_abc(circuit, abc: str, workdir: Path, timeout: float) -> tuple[int, float]:
+    """NAND2 gates (inverters included) of ABC's mapping, and its wall time."""
+    from nandc.ir.io import genlib_path, write
+
+    path = workdir / f"{circuit.name}.aig"
+    write(circuit, path, layers=False)
+    script = f"read_library {genlib_path()}; read {path}; {ABC_SCRIPT}; print_gates"
+    t0 = time.perf_counter()
+    out = subprocess.run([abc, "-c", script], capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - t0
+    gates = 0
+    for cell in ("nand2", "inv"):
+        m = re.search(rf"^{cell}\s+Fanin\s*=\s*\d+\s+Instance\s*=\s*(\d+)", out.stdout, re.MULTILINE)
+        gates += int(m.group(1)) if m else 0
+    if "Instance" not in out.stdout and circuit.num_ands:
+        raise RuntimeError(f"ABC failed on {circuit.name}:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+    return gates, seconds
+
+
+def run_nandc(circuit, passes: str):
+    from nandc.passes import run_pipeline
+
+    t0 = time.perf_counter()
+    netlist, _ = run_pipeline(circuit, passes)
+    return netlist, time.perf_counter() - t0
+
+
+def verify(circuit, netlist, sat_limit: int) -> str:
+    from nandc.ir.equiv import check_equivalence
+
+    method = "auto" if circuit.num_ands <= sat_limit else "simulation"
+    result = check_equivalence(circuit, netlist, method=method)
+    if not result:
+        raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent: {result}")
+    return result.method
+
+
+# ---------------------------------------------------------------------- report
+def _ratio(a, b) -> str:
+    return f"{a / b:.3f}" if a is not None and b else "-"
+
+
+def print_table(rows: list[Row]) -> None:
+    head = (f"{'circuit':<28} {'inputs':>6} {'AIG':>8} {'ABC':>8} {'ABC s':>7} "
+            f"{'nandc':>8} {'nandc s':>8} {'ratio':>6} {'time':>6}  check")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        abc_s = f"{r.abc_seconds:7.1f}" if r.abc_seconds is not None else "      -"
+        print(f"{r.name:<28} {r.inputs:>6} {r.ands:>8} {r.abc_gates if r.abc_gates is not None else '-':>8} "
+              f"{abc_s} {r.nandc_gates:>8} {r.nandc_seconds:8.1f} {_ratio(r.nandc_gates, r.abc_gates):>6} "
+              f"{_ratio(r.nandc_seconds, r.abc_seconds):>6}  {r.verified}")
+    for group in sorted({r.group for r in rows}):
+        sel = [r for r in rows if r.group == group and r.abc_gates]
+        if not sel:
+            continue
+        total = sum(r.nandc_gates for r in sel) / sum(r.abc_gates for r in sel)
+        geo = math.exp(sum(math.log(r.nandc_gates / r.abc_gates) for r in sel) / len(sel))
+        t = sum(r.nandc_seconds for r in sel) / max(1e-9, sum(r.abc_seconds for r in sel))
+        print(f"{group:<12} gates nandc/ABC: total {total:.3f}, geometric mean {geo:.3f}; "
+              f"time nandc/ABC {t:.2f}  ({len(sel)} circuits)")
+
+
+def main(argv=None) -> list[Row]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--passes", default="O3", help="nandc pipeline (default O3)")
+    p.add_argument("--abc", default=None, help="ABC binary (default: yosys-abc or berkeley-abc on PATH)")
+    p.add_argument("--only", default=None, help="comma-separated substrings of circuit names")
+    p.add_argument("--max-ands", type=int, default=None, help="skip circuits with more AND nodes")
+    p.add_argument("--abc-cache", default=None, help="JSON file of ABC results, read and updated")
+    p.add_argument("--abc-timeout", type=float, default=3600.0)
+    p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
+    args = p.parse_args(argv)
+
+    abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
+    cache: dict = {}
+    if args.abc_cache and Path(args.abc_cache).exists():
+        cache = json.loads(Path(args.abc_cache).read_text())
+    only = [s for s in (args.only or "").split(",") if s]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for group, name, circuit in suite():
+            if only and not any(s in name for s in only):
+                continue
+            if args.max_ands is not None and circuit.num_ands > args.max_ands:
+                continue
+            abc_gates = abc_s = None
+            key = f"{name}:{circuit.num_ands}"
+            if key in cache:
+                abc_gates, abc_s = cache[key]
+            elif abc:
+                abc_gates, abc_s = run_abc(circuit, abc, Path(tmp), args.abc_timeout)
+                cache[key] = [abc_gates, abc_s]
+                if args.abc_cache:
+                    Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
+            netlist, seconds = run_nandc(circuit, args.passes)
+            checked = verify(circuit, netlist, args.sat_limit)
+            rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
+                            netlist.num_gates, seconds, checked))
+            print(f"  {name}: ABC {abc_gates}, nandc {netlist.num_gates} ({seconds:.1f} s)", flush=True)
+    print()
+    print_table(rows)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

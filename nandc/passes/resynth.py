@@ -1,0 +1,239 @@
+"""Resynthesis machinery shared by the cut-based passes (rewrite, refactor).
+
+A pass decides, node by node, to rebuild some AND node ``v`` from the leaves
+of one of its cuts by a NAND2 program (a :class:`Replacement`); this module
+prices such decisions in NAND2 gates as lowering will build them
+(:class:`Context`: maximum fanout-free cones, inverters, DAG-aware program
+cost) and rebuilds the circuit with all chosen replacements
+(:func:`build`).
+
+Leaves are used in their *free* phase: the phase lowering provides without
+an inverter, an input's positive literal and an AND node's complement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nandc.ir.circuit import Circuit
+from nandc.passes.cleanup import rebuild
+from nandc.passes.cost import phase_use
+from nandc.passes.library import Program
+
+__all__ = ["Replacement", "Context", "instantiate", "build", "program_from_circuit", "apply_if_cheaper"]
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Rebuild node ``v`` from ``leaves`` by ``program`` (None: the constant ``const``).
+
+    Variable ``perm[i]`` of the program is leaf ``i`` in its free phase; the
+    program computes ``v`` complemented if ``negated``.  ``gain``: NAND2
+    gates saved against the original cone (covered replacements included).
+    """
+
+    leaves: tuple[int, ...]
+    program: Program | None
+    perm: tuple[int, ...]
+    negated: int
+    gain: int
+    const: int = 0
+
+
+class Context:
+    """Read-only facts about the circuit being rewritten (lists for speed)."""
+
+    def __init__(self, circuit: Circuit):
+        f0, f1, lay = circuit.arrays()
+        use = phase_use(circuit)
+        self.f0 = f0.tolist()
+        self.f1 = f1.tolist()
+        self.layer = lay.tolist()
+        self.pos = use.pos.tolist()
+        self.neg = use.neg.tolist()
+        self.refs = (use.pos + use.neg).tolist()
+        self.ands = np.flatnonzero(use.live & (f0 != 0)).tolist()
+
+    def costly_reads(self, w: int) -> int:
+        """Reads of ``w`` in the phase lowering must invert."""
+        return self.pos[w] if self.f0[w] else self.neg[w]
+
+    def mffc(self, v: int, leaves: tuple[int, ...],
+             replaced: dict[int, Replacement]) -> tuple[int, int, list[int], set[int], dict[int, int]]:
+        """``(saved, inner, covered, removed, costly)``: NAND2 gates freed by
+        removing ``v``'s fanout-free cone above ``leaves`` (``v``'s own inverter
+        excluded), the total gain of the earlier replacements inside it, their
+        nodes, the removed nodes, and per node the costly-phase reads the
+        removed nodes make."""
+        f0, f1, refs = self.f0, self.f1, self.refs
+        leafset = set(leaves)
+        dec: dict[int, int] = {}
+        costly: dict[int, int] = {}
+        removed = [v]
+        stack = [v]
+        while stack:
+            u = stack.pop()
+            for lit in (f0[u], f1[u]):
+                w = lit >> 1
+                if not w:
+                    continue
+                if (lit & 1) != (1 if f0[w] else 0):  # a read in the costly phase
+                    costly[w] = costly.get(w, 0) + 1
+                if w in leafset or not f0[w]:
+                    continue
+                d = dec.get(w, 0) + 1
+                dec[w] = d
+                if d == refs[w]:
+                    removed.append(w)
+                    stack.append(w)
+        inside = set(removed)
+        saved = len(removed)
+        saved += sum(1 for u in removed[1:] if self.pos[u])
+        saved += sum(1 for w, n in costly.items() if w not in inside and n == self.costly_reads(w))
+        covered = [u for u in removed[1:] if u in replaced]
+        return saved, sum(replaced[u].gain for u in covered), covered, inside, costly
+
+    def program_cost(self, circuit: Circuit, program: Program, signals: list[int],
+                     removed: set[int], costly: dict[int, int]) -> int:
+        """NAND2 gates ``program`` adds when built on ``signals`` (literals of
+        ``circuit``), counting AND nodes that already exist outside ``removed``
+        and inverters already present as free (DAG-aware)."""
+        sig: list[int | None] = list(signals) + [None] * (program.num_inputs - len(signals))
+        cost = 0
+        for j, k in program.gates:
+            a, b = sig[j], sig[k]
+            out = None
+            if a is not None and b is not None:
+                if j == k:
+                    if self.inverter_present(a ^ 1, removed, costly):
+                        out = a ^ 1
+                else:
+                    found = circuit.lookup_and(a, b)
+                    if found is not None and found > 1 and (found >> 1) not in removed:
+                        out = found ^ 1
+            if out is None:
+                cost += 1
+                if j == k and a is not None:
+                    out = a ^ 1
+            sig.append(out)
+        return cost
+
+    def inverter_present(self, lit: int, removed: set[int], costly: dict[int, int]) -> bool:
+        """Whether literal ``lit`` is available without a new gate: its node's
+        natural phase, or a costly phase that readers outside ``removed`` need anyway."""
+        w = lit >> 1
+        if not w:
+            return True
+        natural = 1 if self.f0[w] else 0
+        if (lit & 1) == natural:
+            return True
+        return w not in removed and self.costly_reads(w) > costly.get(w, 0)
+
+
+def instantiate(c: Circuit, program: Program, inputs: list[int]) -> int:
+    """Build ``program`` in ``c`` with signal ``i`` driven by literal ``inputs[i]``
+    (``i < program.num_inputs``); returns the literal of the program's output."""
+    sig = list(inputs) + [0] * (program.num_inputs - len(inputs))
+    for j, k in program.gates:
+        sig.append(sig[j] ^ 1 if j == k else c.and_(sig[j], sig[k]) ^ 1)
+    return sig[program.output]
+
+
+def _needed(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) -> list[int]:
+    """AND nodes the rewritten circuit still uses, in increasing order."""
+    mark = set()
+    stack = [lit >> 1 for lit in circuit.output_literals()]
+    f0, f1 = ctx.f0, ctx.f1
+    while stack:
+        v = stack.pop()
+        if v in mark or not f0[v]:
+            continue
+        mark.add(v)
+        r = replaced.get(v)
+        if r is not None:
+            stack.extend(r.leaves)
+        else:
+            stack.append(f0[v] >> 1)
+            stack.append(f1[v] >> 1)
+    return sorted(mark)
+
+
+def build(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) -> Circuit:
+    new, inputs = circuit.copy_interface()
+    lit = [-1] * circuit.num_nodes
+    lit[0] = 0
+    for node, new_lit in inputs.items():
+        lit[node] = new_lit
+    names = circuit.layer_names
+    for v in _needed(circuit, ctx, replaced):
+        new.current_layer = names[ctx.layer[v]]
+        r = replaced.get(v)
+        if r is None:
+            a, b = ctx.f0[v], ctx.f1[v]
+            lit[v] = new.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
+        elif r.program is None:
+            lit[v] = r.const
+        else:
+            free = [lit[x] ^ (1 if ctx.f0[x] else 0) for x in r.leaves]
+            signals = [0] * r.program.num_inputs
+            for i, s in enumerate(free):
+                signals[r.perm[i]] = s
+            lit[v] = instantiate(new, r.program, signals) ^ r.negated
+    new.current_layer = ""
+    for bus in circuit.output_buses.values():
+        new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
+    return rebuild(new)[0]
+
+
+def program_from_circuit(scratch: Circuit, root: int) -> Program | None:
+    """The NAND2 program lowering builds for literal ``root`` of ``scratch``.
+
+    ``scratch``'s inputs (in creation order) are the program's variables,
+    taken as free signals: reading an input complemented costs an inverter,
+    like reading an AND node positively.  One gate per AND node of the cone,
+    one shared inverter per costly phase.  None if ``root`` is a constant.
+    """
+    if root < 2:
+        return None
+    k = scratch.num_inputs
+    index = {node: i for i, node in enumerate(scratch.inputs)}
+    gates: list[tuple[int, int]] = []
+    natural: dict[int, int] = {}
+    costly: dict[int, int] = {}
+
+    def signal(lit: int) -> int:
+        node = lit >> 1
+        is_input = node in index
+        if (lit & 1) == (0 if is_input else 1):
+            return index[node] if is_input else natural[node]
+        if node not in costly:
+            s = index[node] if is_input else natural[node]
+            gates.append((s, s))
+            costly[node] = k + len(gates) - 1
+        return costly[node]
+
+    cone = scratch.reachable([root])
+    for node in range(1, scratch.num_nodes):
+        if cone[node] and scratch.is_and(node):
+            a, b = scratch.fanins(node)
+            gates.append((signal(a), signal(b)))
+            natural[node] = k + len(gates) - 1
+    out = signal(root)  # may append an inverter
+    return Program(tuple(gates), out, k)
+
+
+def apply_if_cheaper(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) -> tuple[Circuit, int, int]:
+    """``(result, cost_before, cost_after)``: the circuit rebuilt with ``replaced`` if
+    that lowers its NAND2 cost, else its cleaned copy."""
+    from nandc.passes.cost import nand_cost
+
+    before = nand_cost(circuit)
+    if replaced:
+        new = build(circuit, ctx, replaced)
+        after = nand_cost(new)
+        if after < before:
+            return new, before, after
+    new = rebuild(circuit)[0]
+    return new, before, nand_cost(new)

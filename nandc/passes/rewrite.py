@@ -1,0 +1,173 @@
+"""Cut-based rewriting for NAND2 cost: replace small cones by the smallest known NAND programs.
+
+For every AND node ``v`` (topological order) and every cut of at most 4
+leaves (:mod:`nandc.passes.cuts`), the cone between the cut and ``v`` is
+priced in NAND2 gates as lowering will build it (:mod:`nandc.passes.cost`):
+the AND nodes of its maximum fanout-free part (MFFC: the nodes that die if
+``v`` is rebuilt from the leaves), the inverters only those nodes need, and
+``v``'s own inverter.  The replacement is a NAND program from the library
+(:mod:`nandc.passes.library`, exact synthesis by SAT) for the cut's function
+expressed over the *free* phase of each leaf (the phase lowering provides
+without an inverter: an input's positive literal, an AND node's complement),
+with its output in whichever phase ``v``'s readers need.  The best positive
+gain per node wins; when a replaced cone contains earlier replacements, only
+the gain beyond theirs counts.
+
+The rewritten circuit is rebuilt through the hash-consing constructor; if its
+NAND2 cost is not lower than the input's, the input's cleaned copy is
+returned instead, so the pass never makes a circuit worse.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from nandc.errors import PassError
+from nandc.ir.circuit import Circuit
+from nandc.passes.base import Stats, register, size_of
+from nandc.passes.cuts import LocalCuts, iter_cuts
+from nandc.passes.library import DEFAULT_LIBRARY, NandLibrary
+from nandc.passes.options import Progress, parse_params, report
+from nandc.passes.resynth import Context, Replacement, apply_if_cheaper
+from nandc.passes.truth import MASK, negate_inputs
+
+__all__ = ["RewriteParams", "rewrite", "rewrite_once", "choose_replacements", "inverter_nodes"]
+
+SCOPES = ("all", "inverters")
+
+#: Programs up to this many gates above the break-even size are still priced
+#: (some of their gates may exist already).
+SHARING_SLACK = 2
+
+
+@dataclass(frozen=True)
+class RewriteParams:
+    """``cut_size``: leaves per cut (at most 4); ``cuts_per_node``: priority cuts kept;
+    ``conflicts`` / ``max_gates``: budget of the library's SAT search per function;
+    ``scope``: ``"all"`` nodes, or only ``"inverters"`` (nodes that need an
+    inverter or read a literal that does, with cuts at most ``cut_depth``
+    levels deep: fast on large, mostly NAND-shaped circuits); ``max_nodes``:
+    circuits with more AND nodes are rewritten with scope ``"inverters"``
+    (0: no limit)."""
+
+    cut_size: int = 4
+    cuts_per_node: int = 8
+    conflicts: int = 3000
+    max_gates: int = 9
+    scope: str = "all"
+    cut_depth: int = 3
+    max_nodes: int = 0
+    progress: Progress | None = None
+
+    def __post_init__(self):
+        if self.scope not in SCOPES:
+            raise PassError(f"pass 'rewrite': scope must be one of {', '.join(map(repr, SCOPES))}, "
+                            f"found {self.scope!r}")
+
+
+def _best_replacement(circuit: Circuit, ctx: Context, v: int, cuts, library: NandLibrary,
+                      replaced: dict[int, Replacement]) -> tuple[Replacement | None, list[int]]:
+    """The replacement of ``v`` with the largest gain over the current state
+    (earlier replacements included), and the earlier replacements it covers."""
+    best: Replacement | None = None
+    best_covered: list[int] = []
+    best_extra = 0  # gain beyond the covered replacements' gains
+    root_pos, root_neg = ctx.pos[v] > 0, ctx.neg[v] > 0
+    for leaves, tt in cuts:
+        saved, inner, covered, removed, costly = ctx.mffc(v, leaves, replaced)
+        saved += root_pos
+        if not leaves:
+            if saved - inner > best_extra:
+                best, best_covered, best_extra = Replacement((), None, (), 0, saved, tt & 1), covered, saved - inner
+            continue
+        if saved - min(root_pos, root_neg) - inner - best_extra - 1 + SHARING_SLACK < 0:
+            continue  # no program can pay off in either phase
+        free = sum(1 << i for i, x in enumerate(leaves) if ctx.f0[x])
+        g = negate_inputs(tt, free)
+        free_lits = [2 * x + (1 if ctx.f0[x] else 0) for x in leaves]
+        for negated, root_inv in ((0, root_neg), (1, root_pos)):
+            bound = saved - root_inv - inner - best_extra - 1 + SHARING_SLACK
+            found = library.lookup(g ^ (MASK if negated else 0), bound)
+            if found is None:
+                continue
+            program, perm = found
+            signals = [0] * 4
+            for i, lit in enumerate(free_lits):
+                signals[perm[i]] = lit
+            cost = ctx.program_cost(circuit, program, signals, removed, costly)
+            gain = saved - root_inv - cost
+            if gain - inner > best_extra:
+                best, best_covered, best_extra = Replacement(leaves, program, perm, negated, gain), covered, gain - inner
+    return best, best_covered
+
+
+
+def inverter_nodes(ctx: Context) -> list[int]:
+    """Live AND nodes that lowering gives an inverter, or that read a literal needing one."""
+    f0, f1 = ctx.f0, ctx.f1
+    out = []
+    for v in ctx.ands:
+        if ctx.pos[v]:
+            out.append(v)
+            continue
+        for lit in (f0[v], f1[v]):
+            if (lit & 1) != (1 if f0[lit >> 1] else 0):  # a costly read
+                out.append(v)
+                break
+    return out
+
+
+def choose_replacements(circuit: Circuit, p: RewriteParams,
+                        library: NandLibrary = DEFAULT_LIBRARY) -> tuple[Context, dict[int, Replacement]]:
+    """One rewriting sweep: the chosen replacements (not yet applied)."""
+    ctx = Context(circuit)
+    k = min(4, p.cut_size)
+    focused = p.scope == "inverters" or (p.max_nodes and len(ctx.ands) > p.max_nodes)
+    if focused:
+        local = LocalCuts(ctx.f0, ctx.f1, k, p.cuts_per_node, p.cut_depth)
+        nodes = inverter_nodes(ctx)
+        work = ((v, local.cuts(v)) for v in nodes)
+        total = len(nodes)
+    else:
+        work = iter_cuts(ctx.f0, ctx.f1, ctx.ands, k, p.cuts_per_node)
+        total = len(ctx.ands)
+    library.conflicts, library.max_gates = p.conflicts, p.max_gates
+    replaced: dict[int, Replacement] = {}
+    for count, (v, cuts) in enumerate(work):
+        if count & 0x3FFF == 0:
+            report(p.progress, "rewrite", count, total)
+        r, covered = _best_replacement(circuit, ctx, v, cuts, library, replaced)
+        if r is not None:
+            for u in covered:
+                del replaced[u]
+            replaced[v] = r
+    report(p.progress, "rewrite", total, total)
+    return ctx, replaced
+
+
+def rewrite_once(circuit: Circuit, p: RewriteParams) -> tuple[Circuit, int]:
+    """One rewriting sweep applied if it lowers the NAND2 cost; and the replacements made."""
+    ctx, replaced = choose_replacements(circuit, p)
+    new, before, after = apply_if_cheaper(circuit, ctx, replaced)
+    return new, len(replaced) if after < before else 0
+
+
+@register("rewrite", "cut-based rewriting: cones of <= 4 leaves replaced by smaller NAND2 programs",
+          params=tuple(RewriteParams.__dataclass_fields__))
+def rewrite(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+    """Replace 4-input cones by the smallest known NAND2 programs where that lowers the NAND2 cost.
+
+    Requires: a valid Circuit.  Ensures: the same function on every output;
+    a NAND2 cost (:func:`~nandc.passes.cost.nand_cost`) no higher than the
+    input's; no dead nodes; new nodes carry the layer of the node they
+    rebuild.
+    """
+    p = parse_params(RewriteParams, params, "rewrite")
+    t0 = time.perf_counter()
+    before = size_of(circuit)
+    ctx, replaced = choose_replacements(circuit, p)
+    new, cost_before, cost_after = apply_if_cheaper(circuit, ctx, replaced)
+    notes = {"nand2_before": cost_before, "nand2_after": cost_after, "replacements": len(replaced),
+             "synthesized": DEFAULT_LIBRARY.searches}
+    return new, Stats("rewrite", before, size_of(new), time.perf_counter() - t0, notes)

@@ -1,0 +1,142 @@
+"""Bit-parallel simulation of every node of a circuit, for the optimization passes.
+
+:mod:`nandc.ir.evaluate` computes *outputs*; the passes need the value of
+*every* node under many input patterns (64 per ``uint64`` word) to guess which
+nodes are equivalent or constant.  Nodes are grouped by logic level once
+(:class:`LevelPlan`), so one level costs a handful of numpy gathers whatever
+its width.
+
+Patterns are random words of mixed densities (:func:`random_patterns`): a
+popcount threshold of 256 inputs is almost never reached by fair coin flips,
+so some words set a bit with probability 1/32, 1/8, 7/8 or 31/32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nandc.ir.circuit import Circuit
+
+__all__ = [
+    "ALL_ONES",
+    "LevelPlan",
+    "node_levels",
+    "level_plan",
+    "random_patterns",
+    "simulate_nodes",
+    "signature_keys",
+]
+
+ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+# probability of a 1 in each successive pattern word (cycled)
+_DENSITIES = (0.5, 0.5, 0.5, 0.5, 0.125, 0.875, 0.03125, 0.96875,
+              0.5, 0.5, 0.25, 0.75, 0.0625, 0.9375, 0.5, 0.5)
+
+
+def node_levels(f0: np.ndarray, f1: np.ndarray) -> np.ndarray:
+    """Logic level of every node: 0 for the constant and inputs, 1 + max of fanins for ANDs.
+
+    Requires: fanins point to lower nodes (a valid circuit's arrays).
+    """
+    lev = [0] * len(f0)
+    for v, (a, b) in enumerate(zip(f0.tolist(), f1.tolist())):
+        if a:
+            x = lev[a >> 1]
+            y = lev[b >> 1]
+            lev[v] = (x if x > y else y) + 1
+    return np.array(lev, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class LevelPlan:
+    """The AND nodes of a circuit grouped by level, with their fanin literals.
+
+    ``inputs`` lists the input nodes in :meth:`Circuit.input_literals` order
+    (bus by bus), which every copy made by ``copy_interface`` shares.
+    ``groups[k]`` holds the nodes of level ``k + 1`` (int64 arrays);
+    ``fanins[k]`` the matching ``(f0, f1)`` literal arrays.
+    """
+
+    num_nodes: int
+    inputs: np.ndarray
+    groups: tuple[np.ndarray, ...]
+    fanins: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+def level_plan(circuit: Circuit, nodes: np.ndarray | None = None) -> LevelPlan:
+    """The level grouping of ``nodes`` (default: every AND node).
+
+    Requires: ``nodes`` closed under fanins among AND nodes (e.g. a cone).
+    """
+    f0, f1, _ = circuit.arrays()
+    lev = node_levels(f0, f1)
+    if nodes is None:
+        nodes = np.flatnonzero(f0)
+    nodes = np.asarray(nodes, dtype=np.int64)
+    nodes = nodes[f0[nodes] != 0]
+    order = nodes[np.argsort(lev[nodes], kind="stable")]
+    bounds = np.flatnonzero(np.diff(lev[order])) + 1
+    groups = tuple(g for g in np.split(order, bounds) if len(g))
+    fanins = tuple((f0[g], f1[g]) for g in groups)
+    inputs = np.array([lit >> 1 for lit in circuit.input_literals()], dtype=np.int64)
+    return LevelPlan(circuit.num_nodes, inputs, groups, fanins)
+
+
+def random_patterns(num_inputs: int, words: int, rng: np.random.Generator) -> np.ndarray:
+    """``(num_inputs, words)`` uint64 random patterns; word ``w`` has density ``_DENSITIES[w % 16]``."""
+    out = np.empty((num_inputs, words), dtype=np.uint64)
+    shifts = np.arange(64, dtype=np.uint64)
+    for w in range(words):
+        p = _DENSITIES[w % len(_DENSITIES)]
+        if p == 0.5:
+            out[:, w] = rng.integers(0, 1 << 64, size=num_inputs, dtype=np.uint64, endpoint=False)
+        else:
+            bits = (rng.random((num_inputs, 64)) < p).astype(np.uint64)
+            out[:, w] = np.bitwise_or.reduce(bits << shifts, axis=1)
+    return out
+
+
+def _complement_mask(lits: np.ndarray) -> np.ndarray:
+    return ((lits & 1).astype(np.uint64) * ALL_ONES)[:, None]
+
+
+def simulate_nodes(plan: LevelPlan, input_words: np.ndarray) -> np.ndarray:
+    """Values of every node, ``(num_nodes, words)`` uint64, for the given input patterns.
+
+    ``input_words[i]`` drives ``plan.inputs[i]``.  Nodes outside the plan
+    (other than inputs) are left 0.
+    """
+    words = input_words.shape[1]
+    vals = np.zeros((plan.num_nodes, words), dtype=np.uint64)
+    vals[plan.inputs] = input_words
+    for g, (a, b) in zip(plan.groups, plan.fanins):
+        va = vals[a >> 1]
+        va ^= _complement_mask(a)
+        vb = vals[b >> 1]
+        vb ^= _complement_mask(b)
+        va &= vb
+        vals[g] = va
+    return vals
+
+
+def signature_keys(vals: np.ndarray, seed: int = 0x5EED) -> tuple[np.ndarray, np.ndarray]:
+    """``(keys, phase)``: a 64-bit hash of each node's values up to complement.
+
+    ``phase[n]`` is the node's value under the first pattern; values are
+    complemented where ``phase`` is 1 before hashing, so a node and its
+    complement share a key.  Nodes constant over all patterns get key 0 (and
+    only they do).
+    """
+    phase = (vals[:, 0] & np.uint64(1)).astype(np.int64)
+    norm = vals ^ (phase.astype(np.uint64) * ALL_ONES)[:, None]
+    mult = np.random.default_rng(seed).integers(1, 1 << 63, size=vals.shape[1], dtype=np.uint64)
+    mult |= np.uint64(1)
+    with np.errstate(over="ignore"):
+        keys = (norm * mult).sum(axis=1, dtype=np.uint64)
+        keys = (keys ^ (keys >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
+    keys |= np.uint64(1)
+    keys[~norm.any(axis=1)] = 0
+    return keys, phase

@@ -1,0 +1,400 @@
+"""SAT sweeping (fraiging): merge nodes that compute the same function.
+
+Random simulation proposes candidates: nodes whose values agree (up to
+complement) on every pattern, or are constant on every pattern.  The circuit
+is then copied node by node in topological order through the hash-consing
+constructor; a node whose copy is not structurally equal to the first copy
+of its candidate class is checked by SAT and merged when proved equal.
+Because lower nodes are merged first, most candidates become structurally
+equal by the time they are reached and need no SAT call at all.
+
+SAT calls are *windowed*: the miter ``x != y`` is encoded over at most
+``window`` AND nodes of the union of both cones, nearest the roots first;
+nodes whose fanins were not collected are free variables.  UNSAT therefore
+proves ``x == y`` for every value of those nodes, hence for every input
+(sound).  A satisfying assignment is a real counterexample only when the
+window reached the inputs; it then becomes a simulation pattern of the next
+round, which re-checks the classes it split.  An unproved candidate is
+simply not merged, so the pass is sound whatever its budgets.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from nandc.ir.circuit import Circuit
+from nandc.passes.base import Stats, register, size_of
+from nandc.passes.cleanup import rebuild
+from nandc.passes.options import Progress, parse_params, report
+from nandc.passes.simulation import ALL_ONES, level_plan, random_patterns, signature_keys, simulate_nodes
+
+__all__ = ["SweepParams", "sweep", "WindowSolver", "EQUAL", "DIFFERENT", "UNKNOWN"]
+
+SAT_SOLVER = "minisat22"
+EQUAL, DIFFERENT, UNKNOWN = "equal", "different", "unknown"
+SMALL_CIRCUIT = 0  # AND nodes up to which SAT uses whole cones only
+MAX_NEW_WORDS = 64  # counterexample words added to the simulation per round
+MIN_NEW_PATTERNS = 64  # fewer counterexamples than this do not justify another round
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    """Budgets of :func:`sweep`.
+
+    ``words``: 64-pattern words of the first random simulation;
+    ``rounds``: at most this many simulate-and-merge rounds (another round
+    runs only if the last one proved a merge and found at least
+    :data:`MIN_NEW_PATTERNS` counterexamples);
+    ``window``: AND nodes per SAT window (an inconclusive window is retried
+    once, 8 times larger); ``conflicts``: conflict budget per SAT call;
+    ``max_tries``: candidates of its class a node is checked against.
+    """
+
+    words: int = 8
+    rounds: int = 3
+    window: int = 32
+    conflicts: int = 30
+    max_tries: int = 2
+    seed: int = 0
+    progress: Progress | None = None
+
+
+class _ConeSolver:
+    """One incremental SAT solver holding the full fanin cones of the literals it
+    was asked about (loaded lazily, variables numbered compactly); recycled
+    when it holds more than ``capacity`` nodes."""
+
+    def __init__(self, circuit: Circuit, conflicts: int, capacity: int = 20000):
+        self.circuit = circuit
+        self.conflicts = conflicts
+        self.capacity = capacity
+        self.solver = None
+        self.var: dict[int, int] = {}
+
+    def _reset(self) -> None:
+        from pysat.solvers import Solver
+
+        if self.solver is not None:
+            self.solver.delete()
+        self.solver = Solver(name=SAT_SOLVER)
+        self.solver.add_clause([-1])
+        self.var = {0: 1}
+
+    def _load(self, root: int) -> None:
+        var = self.var
+        if root in var:
+            return
+        f0, f1 = self.circuit._f0, self.circuit._f1
+        todo: list[int] = []
+        stack = [root]
+        seen = {root}
+        while stack:
+            v = stack.pop()
+            todo.append(v)
+            a = f0[v]
+            if a:
+                for u in (a >> 1, f1[v] >> 1):
+                    if u not in var and u not in seen:
+                        seen.add(u)
+                        stack.append(u)
+        todo.sort()
+        add = self.solver.add_clause
+        for v in todo:
+            g = var[v] = len(var) + 1
+            a = f0[v]
+            if a:
+                b = f1[v]
+                ia = -var[a >> 1] if a & 1 else var[a >> 1]
+                ib = -var[b >> 1] if b & 1 else var[b >> 1]
+                add([-g, ia])
+                add([-g, ib])
+                add([g, -ia, -ib])
+
+    def check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
+        if self.solver is None or len(self.var) > self.capacity:
+            self._reset()
+        self._load(x >> 1)
+        self._load(y >> 1)
+        var = self.var
+        lx = -var[x >> 1] if x & 1 else var[x >> 1]
+        ly = -var[y >> 1] if y & 1 else var[y >> 1]
+        for assumptions in ([lx, -ly], [-lx, ly]):
+            self.solver.conf_budget(self.conflicts)
+            answer = self.solver.solve_limited(assumptions=assumptions)
+            if answer is None:
+                return UNKNOWN, None
+            if answer:
+                model = self.solver.get_model()
+                f0 = self.circuit._f0
+                return DIFFERENT, {v: model[i - 1] > 0 for v, i in var.items() if v and not f0[v]}
+        return EQUAL, None
+
+    def close(self) -> None:
+        if self.solver is not None:
+            self.solver.delete()
+            self.solver = None
+
+
+def _poor(tries: int, successes: int) -> bool:
+    """Whether a strategy has succeeded too rarely to be worth trying again
+    (after 64 tries, fewer than one success in eight)."""
+    return tries >= 64 and 8 * successes < tries
+
+
+class WindowSolver:
+    """SAT checks of ``x == y`` between literals of a (growing) circuit.
+
+    With ``cones_first`` (small circuits), only the full cones in one shared
+    incremental solver, which then loads every node at most once.  Otherwise
+    a small window first (cheap, proves most local equivalences); if it is
+    inconclusive, the full cones in a shared incremental solver.  Each
+    strategy is dropped once it proves :func:`_poor`: windows where
+    equivalences are global (constants of a division), the full cones where
+    candidates are arithmetic look-alikes that only differ deep down.
+    """
+
+    def __init__(self, circuit: Circuit, window: int, conflicts: int, cones_first: bool = False,
+                 capacity: int = 20000):
+        self.circuit = circuit
+        self.window = window
+        self.conflicts = conflicts
+        self.calls = 0
+        self.cones_first = cones_first
+        self.cones = _ConeSolver(circuit, conflicts, capacity=max(20000, capacity))
+        self.fallback_tries = 0
+        self.fallback_proofs = 0
+        self.window_tries = 0
+        self.window_answers = 0
+
+    def _collect(self, roots: set[int], limit: int) -> tuple[list[int], bool]:
+        """Nodes of the union cone of ``roots``, highest first, expanding at most
+        ``limit`` AND nodes; returns them and whether the whole cone was collected."""
+        f0, f1 = self.circuit._f0, self.circuit._f1
+        heap = [-r for r in roots]
+        heapq.heapify(heap)
+        seen = set(roots)
+        nodes: list[int] = []
+        while heap:
+            v = -heapq.heappop(heap)
+            nodes.append(v)
+            a = f0[v]
+            if not a:
+                continue
+            if len(nodes) > limit:
+                nodes.extend(-u for u in heap)
+                return nodes, False
+            for u in (a >> 1, f1[v] >> 1):
+                if u not in seen:
+                    seen.add(u)
+                    heapq.heappush(heap, -u)
+        return nodes, True
+
+    def _clauses(self, nodes: list[int]) -> tuple[dict[int, int], list[list[int]]]:
+        """Variables of ``nodes`` and the Tseitin clauses of every AND node whose fanins are among them."""
+        f0, f1 = self.circuit._f0, self.circuit._f1
+        var = {v: i + 1 for i, v in enumerate(nodes)}
+        clauses: list[list[int]] = []
+        for v in nodes:
+            a = f0[v]
+            if not a:
+                if v == 0:
+                    clauses.append([-var[0]])
+                continue
+            b = f1[v]
+            ia = var.get(a >> 1)
+            ib = var.get(b >> 1)
+            if ia is None or ib is None:
+                continue
+            g = var[v]
+            if a & 1:
+                ia = -ia
+            if b & 1:
+                ib = -ib
+            clauses.append([-g, ia])
+            clauses.append([-g, ib])
+            clauses.append([g, -ia, -ib])
+        return var, clauses
+
+    def _window_check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
+        from pysat.solvers import Solver
+
+        nodes, complete = self._collect({x >> 1, y >> 1}, self.window)
+        var, clauses = self._clauses(nodes)
+        lx = -var[x >> 1] if x & 1 else var[x >> 1]
+        ly = -var[y >> 1] if y & 1 else var[y >> 1]
+        with Solver(name=SAT_SOLVER, bootstrap_with=clauses) as solver:
+            for assumptions in ([lx, -ly], [-lx, ly]):
+                self.calls += 1
+                solver.conf_budget(self.conflicts)
+                answer = solver.solve_limited(assumptions=assumptions)
+                if answer is None:
+                    return UNKNOWN, None
+                if answer:
+                    if not complete:
+                        return UNKNOWN, None
+                    model = solver.get_model()
+                    f0 = self.circuit._f0
+                    return DIFFERENT, {v: model[i - 1] > 0 for v, i in var.items() if v and not f0[v]}
+        return EQUAL, None
+
+    def check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
+        """Whether literals ``x`` and ``y`` (``y`` may be a constant) are equal.
+
+        Returns ``(EQUAL, None)`` (proved), ``(DIFFERENT, {input node: value})``
+        (a real counterexample), or ``(UNKNOWN, None)``.
+        """
+        if self.cones_first:
+            self.calls += 1
+            return self.cones.check(x, y)
+        if not _poor(self.window_tries, self.window_answers):
+            self.window_tries += 1
+            verdict, cex = self._window_check(x, y)
+            if verdict != UNKNOWN:
+                self.window_answers += 1
+                return verdict, cex
+        if _poor(self.fallback_tries, self.fallback_proofs):
+            return UNKNOWN, None
+        self.fallback_tries += 1
+        self.calls += 1
+        verdict, cex = self.cones.check(x, y)
+        self.fallback_proofs += verdict == EQUAL
+        return verdict, cex
+
+    def close(self) -> None:
+        self.cones.close()
+
+
+@dataclass
+class _RoundResult:
+    circuit: Circuit  # merged copy; may hold dead nodes
+    counterexamples: list[dict[int, bool]]
+    structural: int
+    proved: int
+    disproved: int
+    unknown: int
+    sat_calls: int
+
+
+def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_no: int) -> _RoundResult:
+    """One simulate-and-merge pass over ``circuit`` (see the module docstring)."""
+    f0, f1, lay = circuit.arrays()
+    live = circuit.reachable()
+    plan = level_plan(circuit, np.flatnonzero(live))
+    keys, phase = signature_keys(simulate_nodes(plan, patterns))
+    new, input_map = circuit.copy_interface()
+    lit = [-1] * circuit.num_nodes
+    lit[0] = 0
+    for node, new_lit in input_map.items():
+        lit[node] = new_lit
+    new_input_index = {input_map[int(v)] >> 1: i for i, v in enumerate(plan.inputs)}
+    keyl, phl = keys.tolist(), phase.tolist()
+    classes: dict[int, list[int]] = {0: [0]}  # key -> normalized literals of the class's copies
+    for v in plan.inputs.tolist():
+        classes.setdefault(keyl[v], []).append(lit[v] ^ phl[v])
+    dirty: set[int] = set()
+    ands = np.flatnonzero(live & (f0 != 0)).tolist()
+    # the copy never outgrows the source: one solver can hold all of it, and is never reloaded
+    solver = WindowSolver(new, p.window, p.conflicts, cones_first=len(ands) <= SMALL_CIRCUIT,
+                          capacity=2 * circuit.num_nodes)
+    cexs: list[dict[int, bool]] = []
+    structural = proved = disproved = unknown = 0
+    names = circuit.layer_names
+    f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
+    current = -1
+    and_ = new.and_
+    stage = f"sweep round {round_no}"
+    for count, v in enumerate(ands):
+        if count & 0xFFFF == 0:
+            report(p.progress, stage, count, len(ands))
+        if layl[v] != current:
+            current = layl[v]
+            new.current_layer = names[current]
+        a, b = f0l[v], f1l[v]
+        x = and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
+        k = keyl[v]
+        members = classes.get(k)
+        if members is None:
+            classes[k] = [x ^ phl[v]]
+            lit[v] = x
+            continue
+        ph = phl[v]
+        merged = False
+        for r in members[: p.max_tries]:
+            t = r ^ ph
+            if t == x:
+                structural += 1
+                merged = True
+                break
+            if k in dirty:
+                break
+            verdict, cex = solver.check(x, t)
+            if verdict == EQUAL:
+                proved += 1
+                x = t
+                merged = True
+                break
+            dirty.add(k)
+            if verdict == DIFFERENT:
+                disproved += 1
+                cexs.append({new_input_index[n]: val for n, val in cex.items()})
+            else:
+                unknown += 1
+        if not merged:
+            members.append(x ^ ph)
+        lit[v] = x
+    report(p.progress, stage, len(ands), len(ands))
+    new.current_layer = ""
+    for bus in circuit.output_buses.values():
+        new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
+    solver.close()
+    return _RoundResult(new, cexs, structural, proved, disproved, unknown, solver.calls)
+
+
+def _counterexample_words(cexs: list[dict[int, bool]], num_inputs: int, rng: np.random.Generator) -> np.ndarray:
+    """One pattern word per counterexample: bit 0 is the counterexample itself,
+    bits 1..63 are copies with about 1/32 of the inputs flipped (its neighbours)."""
+    base = np.zeros((num_inputs, len(cexs)), dtype=bool)
+    for j, cex in enumerate(cexs):
+        for i, val in cex.items():
+            base[i, j] = val
+    flips = ~np.uint64(1)  # the AND of five random words: density 1/32, bit 0 clear
+    for _ in range(5):
+        flips = flips & rng.integers(0, 1 << 64, size=base.shape, dtype=np.uint64, endpoint=False)
+    return np.where(base, ALL_ONES, np.uint64(0)) ^ flips
+
+
+@register("sweep", "SAT sweeping: merge nodes proved equivalent (candidates from random simulation)",
+          params=tuple(f for f in SweepParams.__dataclass_fields__))
+def sweep(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+    """Merge functionally equivalent nodes and replace constant nodes by constants.
+
+    Requires: a valid Circuit.  Ensures: the same function on every output;
+    every merge was proved by SAT (or is structural), so no budget affects
+    correctness; the result is no larger than the input (it is rebuilt
+    through the hash-consing constructor and dead nodes are dropped); layer
+    tags of surviving nodes are kept.
+    """
+    p = parse_params(SweepParams, params, "sweep")
+    t0 = time.perf_counter()
+    before = size_of(circuit)
+    rng = np.random.default_rng(p.seed)
+    num_inputs = len(circuit.input_literals())
+    patterns = random_patterns(num_inputs, max(1, p.words), rng)
+    notes = {"structural": 0, "proved": 0, "disproved": 0, "unknown": 0, "sat_calls": 0, "rounds": 0}
+    current = circuit
+    for round_no in range(1, max(1, p.rounds) + 1):
+        res = _sweep_round(current, patterns, p, round_no)
+        current = res.circuit
+        notes["rounds"] = round_no
+        for key in ("structural", "proved", "disproved", "unknown", "sat_calls"):
+            notes[key] += getattr(res, key)
+        if len(res.counterexamples) < MIN_NEW_PATTERNS or not res.proved:
+            break
+        extra = _counterexample_words(res.counterexamples[:MAX_NEW_WORDS], num_inputs, rng)
+        patterns = np.concatenate([patterns, extra], axis=1)
+    current, _ = rebuild(current)
+    return current, Stats("sweep", before, size_of(current), time.perf_counter() - t0, notes)

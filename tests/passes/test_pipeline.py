@@ -1,0 +1,99 @@
+"""Pipeline strings: grammar, presets, fixpoint loops, parameters, progress, errors."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+
+from nandc.errors import PassError
+from nandc.ir.circuit import Circuit
+from nandc.ir.equiv import check_equivalence
+from nandc.ir.netlist import NandNetlist
+from nandc.passes import PRESETS, parse_pipeline, run_pipeline
+from nandc.passes.cost import nand_cost
+from nandc.passes.pipeline import Loop, PassStep, parse_steps
+from tests.strategies import circuits
+
+
+def names(text):
+    return [p.name for p in parse_pipeline(text)]
+
+
+def test_presets_end_with_the_lowering_and_grow():
+    assert set(PRESETS) == {"O0", "O1", "O2", "O3"}
+    for level in PRESETS:
+        assert names(level)[-1] == "nand" == names("-" + level)[-1]
+    assert names("O0") == ["nand"] and names("O1") == ["cleanup", "nand"]
+    assert set(names("O2")) <= set(names("O3"))
+
+
+def test_grammar():
+    steps = parse_steps("cleanup; (rewrite;sweep[rounds=1, seed=3])*4 ; balance* ; nand")
+    assert [type(s) for s in steps] == [PassStep, Loop, Loop, PassStep]
+    loop = steps[1]
+    assert loop.limit == 4 and loop.fixpoint and [s.info.name for s in loop.steps] == ["rewrite", "sweep"]
+    assert loop.steps[1].params == (("rounds", 1), ("seed", 3))
+    assert steps[2].steps[0].info.name == "balance" and steps[2].limit == 8
+    assert not parse_steps("(cleanup;balance);nand")[0].fixpoint
+    assert names("cleanup;") == ["cleanup"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty pipeline ''; expected pass names separated by ';'"),
+    ("nand;cleanup", "pipeline 'nand;cleanup': pass 'nand' produces a netlist and must come last"),
+    ("(nand)*", "pipeline '(nand)*': pass 'nand' produces a netlist and cannot be repeated"),
+    ("cleanup;;nand", "pipeline 'cleanup;;nand': expected a pass name, found ';'"),
+    ("(cleanup", "pipeline '(cleanup': expected ')', found the end"),
+    ("cleanup)", "pipeline 'cleanup)': unexpected ')' after the last step"),
+    ("sweep[rounds]", "pipeline 'sweep[rounds]': expected '=', found ']'"),
+    ("cleanup;nand!", "pipeline 'cleanup;nand!': unexpected character '!' at position 12"),
+])
+def test_syntax_errors(text, message):
+    with pytest.raises(PassError) as err:
+        parse_steps(text)
+    assert str(err.value) == message
+
+
+def test_unknown_pass_lists_the_registry():
+    with pytest.raises(PassError) as err:
+        parse_pipeline("cleanup;frobnicate")
+    assert str(err.value).startswith("unknown pass 'frobnicate'; expected one of: balance, cleanup,")
+
+
+def test_parameters_reach_the_pass():
+    c = _redundant()
+    _, stats = run_pipeline(c, "sweep[rounds=1,words=2]")
+    assert stats[0].notes["rounds"] == 1
+    with pytest.raises(PassError, match="unknown parameter"):
+        run_pipeline(c, "sweep[bogus=1]")
+
+
+@settings(max_examples=50, deadline=None)
+@given(circuits(max_inputs=10, max_ops=40))
+def test_every_preset_is_equivalent(c):
+    for level in ("O0", "O1", "O2", "O3"):
+        net, stats = run_pipeline(c, level)
+        assert isinstance(net, NandNetlist) and stats[-1].pass_name == "nand"
+        assert check_equivalence(c, net)
+
+
+def test_fixpoint_loop_stops_and_keeps_the_cheapest():
+    c = _redundant()
+    seen = []
+    out, stats = run_pipeline(c, "(rewrite;sweep)*5", on_stats=seen.append)
+    assert isinstance(out, Circuit) and check_equivalence(c, out)
+    assert seen == stats and 2 <= len(stats) <= 10 and len(stats) % 2 == 0
+    assert nand_cost(out) == min(s.notes.get("nand2_after", nand_cost(out)) for s in stats if s.pass_name == "rewrite")
+
+
+def test_progress_reaches_passes_that_report():
+    calls = []
+    run_pipeline(_redundant(), "cleanup;sweep;nand", progress=lambda *a: calls.append(a[0]))
+    assert calls and all(stage.startswith("sweep") for stage in calls)
+
+
+def _redundant() -> Circuit:
+    c = Circuit("r")
+    a, b, d = c.add_input_bus("x", 3)
+    c.set_output("y", [c.xor(c.xor(a, b), d), c.or_(c.and_(a, b), c.and_(a, b ^ 1))])
+    return c

@@ -1,0 +1,99 @@
+"""refactor: equivalence, NAND2 cost never higher; its pieces (cut, table, cover, factoring)."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings, strategies as st
+
+from nandc.ir.circuit import Circuit
+from nandc.ir.equiv import check_equivalence
+from nandc.passes import PASSES
+from nandc.passes.cost import nand_cost
+from nandc.passes.refactor import (
+    cone_table,
+    cover_program,
+    factor,
+    minimize_cover,
+    reconvergent_cut,
+    refactor,
+)
+from nandc.passes.resynth import Context
+from tests.strategies import circuits
+
+
+@settings(max_examples=200, deadline=None)
+@given(circuits(max_inputs=10, max_ops=50))
+def test_refactor_is_equivalent_and_never_costlier(c):
+    new, stats = refactor(c, {"min_saved": 1})
+    new.verify()
+    assert check_equivalence(c, new)
+    assert nand_cost(new) <= nand_cost(c)
+    assert stats.notes["nand2_after"] == nand_cost(new)
+
+
+def _cube_value(cube, x):
+    return all(v == 2 or v == b for v, b in zip(cube, x))
+
+
+def _form_value(form, x):
+    kind = form[0]
+    if kind == "const":
+        return form[1]
+    if kind == "lit":
+        return x[form[1]] == form[2]
+    vals = [_form_value(f, x) for f in form[1]]
+    return all(vals) if kind == "and" else any(vals)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 5).flatmap(lambda k: st.tuples(st.just(k), st.integers(0, (1 << (1 << k)) - 1))),
+       st.lists(st.integers(0, 1), min_size=5, max_size=5))
+def test_cover_factoring_and_program_compute_the_table(k_table, free):
+    k, table = k_table
+    cubes = minimize_cover(table, k)
+    rows = list(itertools.product((0, 1), repeat=k))
+    for t, x in enumerate(itertools.product((0, 1), repeat=k)):
+        x = tuple(reversed(x))  # x[i] = bit i of the row number
+        row = sum(b << i for i, b in enumerate(x))
+        want = (table >> row) & 1
+        assert any(_cube_value(c, x) for c in cubes) == want
+        assert _form_value(factor(cubes), x) == want
+    program = cover_program(cubes, k, free[:k])
+    if program is None:
+        assert table in (0, (1 << (1 << k)) - 1)
+        return
+    for row in range(1 << k):
+        sig = [((row >> i) & 1) ^ free[i] for i in range(k)]  # free-phase signals
+        for a, b in program.gates:
+            sig.append(1 - (sig[a] & sig[b]))
+        assert sig[program.output] == (table >> row) & 1
+    assert len(rows) == 1 << k
+
+
+@settings(max_examples=100, deadline=None)
+@given(circuits(max_inputs=10, max_ops=40), st.integers(2, 8))
+def test_reconvergent_cut_is_a_cut_and_its_table_is_right(c, k):
+    ctx = Context(c)
+    for v in ctx.ands:
+        leaves = reconvergent_cut(v, ctx.f0, ctx.f1, k)
+        assert 1 <= len(leaves) <= max(k, 2)
+        table = cone_table(v, leaves, ctx.f0, ctx.f1)  # raises KeyError if the cone escapes the cut
+        assert 0 <= table < 1 << (1 << len(leaves))
+
+
+def test_redundant_sum_of_products_collapses():
+    c = Circuit("sop")
+    a, b, d, e = c.add_input_bus("x", 4)
+    ab = c.and_(a, b)
+    # a&b&d | a&b&~d | a&~b == a, and (a | e) & ~(~a & e) == a
+    y = c.or_(c.or_(c.and_(ab, d), c.and_(ab, d ^ 1)), c.and_(a, b ^ 1))
+    c.set_output("y", [c.and_(y, e), c.and_(c.or_(a, e), c.or_(a, e ^ 1))])
+    new, stats = refactor(c)
+    assert check_equivalence(c, new)
+    assert new.output_buses["y"].bits[1] == a and new.num_ands == 1  # y[0] == a & e
+    assert nand_cost(new) == 2 and stats.notes["replacements"] >= 1
+
+
+def test_registered():
+    assert "cut_size" in PASSES["refactor"].param_names
