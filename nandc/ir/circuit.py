@@ -21,6 +21,7 @@ Conventions
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import re
 from array import array
@@ -445,6 +446,18 @@ class Circuit:
     def or_many(self, lits: Iterable[int]) -> int:
         """OR of any number of literals as a balanced tree (FALSE if empty)."""
         return self.and_many(x ^ 1 for x in lits) ^ 1
+
+    def structural_hash(self) -> str:
+        """SHA-256 of the node arrays and the interface (layer tags left out)."""
+        h = hashlib.sha256()
+        h.update(f"aig:{len(self._f0)}\n".encode())
+        h.update(np.array(self._f0, dtype=np.uint32).tobytes())
+        h.update(np.array(self._f1, dtype=np.uint32).tobytes())
+        for kind, buses in (("in", self.input_buses), ("out", self.output_buses)):
+            for bus in buses.values():
+                h.update(f"{kind}:{bus.name}:{bus.shape}:{bus.signed}\n".encode())
+                h.update(np.array(bus.bits, dtype=np.uint32).tobytes())
+        return h.hexdigest()
 
     # ------------------------------------------------------------------ checks
     def verify(self) -> None:

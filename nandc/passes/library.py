@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from nandc.passes.exact import synthesize
 from nandc.passes.truth import MASK, VAR, p_canonical, permute, support
 
-__all__ = ["Program", "NandLibrary", "DEFAULT_LIBRARY", "decode_table", "encode_entry"]
+__all__ = ["Program", "NandLibrary", "DEFAULT_LIBRARY", "decode_table", "encode_entry", "shipped_programs"]
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,11 @@ class NandLibrary:
                 return Program((), i)
         return None
 
-    def lookup(self, tt: int, bound: int) -> tuple[Program, tuple[int, ...]] | None:
+    def lookup(self, tt: int, bound: int, search: bool = True) -> tuple[Program, tuple[int, ...]] | None:
         """A program of at most ``bound`` gates for ``tt`` and the permutation
         ``perm`` relating them: variable ``perm[i]`` of the program is variable
-        ``i`` of ``tt``.  None if none is known or found within the budget.
+        ``i`` of ``tt``.  None if none is known or found within the budget
+        (``search=False``: none is known; no SAT search is made).
 
         Requires: ``tt`` is not constant.
         """
@@ -131,7 +132,7 @@ class NandLibrary:
         if entry.program is not None and entry.program.cost <= bound:
             return entry.program, perm
         limit = min(bound, self.max_gates)
-        if entry.lower_bound > limit or entry.final:
+        if not search or entry.lower_bound > limit or entry.final:
             return None
         self._search(canon, entry, limit)
         if entry.program is not None and entry.program.cost <= bound:
@@ -154,6 +155,18 @@ class NandLibrary:
         entry.lower_bound = max(entry.lower_bound, lower)
         if prog is not None:
             entry.program = _program_from_synthesis(prog.gates, len(slots), slots)
+
+
+_SHIPPED_PROGRAMS: dict[int, Program] | None = None
+
+
+def shipped_programs() -> dict[int, Program]:
+    """The program of every canonical table of the shipped table that has one
+    (read once; the same in every process, whatever was searched since)."""
+    global _SHIPPED_PROGRAMS
+    if _SHIPPED_PROGRAMS is None:
+        _SHIPPED_PROGRAMS = {canon: prog for canon, (_, prog) in _shipped().items() if prog is not None}
+    return _SHIPPED_PROGRAMS
 
 
 def _shipped() -> dict[int, tuple[int, Program | None]]:

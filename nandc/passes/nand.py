@@ -25,7 +25,7 @@ from nandc.ir.netlist import NandNetlist
 from nandc.passes.base import Params, Stats, register, size_of
 from nandc.passes.options import Progress, parse_params
 
-__all__ = ["NandParams", "lower_to_nand"]
+__all__ = ["NandParams", "lower_to_nand", "inverter_cover"]
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,14 @@ class NandParams:
     progress: Progress | None = None
 
 
-def _cover(circuit: Circuit, p: NandParams) -> tuple[Circuit, int]:
-    """The circuit after at most ``p.rounds`` inverter-focused rewrites; and the replacements made."""
+def inverter_cover(circuit: Circuit, rounds: int, progress: Progress | None = None) -> tuple[Circuit, int]:
+    """The circuit after at most ``rounds`` inverter-focused rewrites (while they
+    save gates); and the replacements made."""
     from nandc.passes.rewrite import RewriteParams, rewrite_once
 
     current, total = circuit, 0
-    for _ in range(p.rounds):
-        current, count = rewrite_once(current, RewriteParams(scope="inverters", progress=p.progress))
+    for _ in range(rounds):
+        current, count = rewrite_once(current, RewriteParams(scope="inverters", progress=progress))
         total += count
         if not count:
             break
@@ -74,7 +75,7 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
     before = size_of(circuit)
     covered = 0
     if p.map:
-        circuit, covered = _cover(circuit, p)
+        circuit, covered = inverter_cover(circuit, p.rounds, p.progress)
     net = NandNetlist(circuit.name)
     n = circuit.num_nodes
     pos = [-1] * n  # signal carrying node n

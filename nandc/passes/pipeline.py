@@ -9,7 +9,9 @@ Grammar::
 A step followed by ``*`` is iterated to a fixpoint: it runs again while the
 NAND2 cost of the circuit (:func:`~nandc.passes.cost.nand_cost`) keeps
 decreasing by at least :data:`MIN_GAIN` of itself, at most ``count`` times
-(default :data:`MAX_ITERATIONS`); the cheapest circuit seen is kept.  ``name[key=value]`` sets a pass parameter
+(default :data:`MAX_ITERATIONS`); the cheapest circuit seen is kept.  A loop
+whose input is a circuit on which the same loop body already converged
+earlier in the run is skipped.  ``name[key=value]`` sets a pass parameter
 (integers, floats, ``true``/``false`` and bare words are understood), e.g.
 ``"sweep[rounds=1];rewrite*;nand"``.  A preset name (``O0`` .. ``O3``, with
 or without the dash) stands for its pipeline.  Only the last step may
@@ -36,7 +38,9 @@ PRESETS: dict[str, str] = {
     "O1": "cleanup;nand",
     # fast on millions of nodes: full rewriting (4 cuts per node) only up to 200k AND nodes
     "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[map=true]",
-    "O3": "cleanup;sweep;nnsynth;(rewrite;sweep)*4;refactor[max_nodes=100000];(rewrite;sweep)*2;nand[map=true]",
+    # mapping (exact area recovery over 4-input cuts) only up to 200k AND nodes
+    "O3": "cleanup;sweep;nnsynth;(rewrite;sweep)*4;refactor[max_nodes=100000];(rewrite;sweep)*2;"
+          "map[max_nodes=200000]",
 }
 
 #: Iterations of a ``*`` step when no count is given.
@@ -201,33 +205,51 @@ def _cost(obj: Circuit | NandNetlist) -> int:
     return obj.num_gates if isinstance(obj, NandNetlist) else nand_cost(obj)
 
 
-def _run(steps: tuple[Step, ...], obj, history: list[Stats], on_stats, progress):
+def _key(steps: tuple[Step, ...]) -> tuple:
+    """What a sequence of steps does, as a hashable value."""
+    return tuple((s.info.name, s.params) if isinstance(s, PassStep) else ("loop", s.limit, s.fixpoint, _key(s.steps))
+                 for s in steps)
+
+
+@dataclass
+class _Run:
+    """State of one pipeline run."""
+
+    history: list[Stats]
+    on_stats: Callable[[Stats], Any] | None
+    progress: Progress | None
+    converged: set = field(default_factory=set)  # (loop body key, structural hash) at a fixpoint
+
+
+def _run(steps: tuple[Step, ...], obj, run: _Run):
     for step in steps:
         if isinstance(step, Loop):
-            if step.fixpoint:
-                obj = _run_loop(step, obj, history, on_stats, progress)
-            else:
-                obj = _run(step.steps, obj, history, on_stats, progress)
+            obj = _run_loop(step, obj, run) if step.fixpoint else _run(step.steps, obj, run)
             continue
         params = dict(step.params)
-        if progress is not None and "progress" in step.info.param_names:
-            params.setdefault("progress", progress)
+        if run.progress is not None and "progress" in step.info.param_names:
+            params.setdefault("progress", run.progress)
         obj, stats = step.info.run(obj, params)
-        history.append(stats)
-        if on_stats is not None:
-            on_stats(stats)
+        run.history.append(stats)
+        if run.on_stats is not None:
+            run.on_stats(stats)
     return obj
 
 
-def _run_loop(loop: Loop, obj, history, on_stats, progress):
+def _run_loop(loop: Loop, obj, run: _Run):
+    body = _key(loop.steps)
+    if isinstance(obj, Circuit) and (body, obj.structural_hash()) in run.converged:
+        return obj
     best, best_cost = obj, _cost(obj)
     for _ in range(loop.limit):
-        obj = _run(loop.steps, best, history, on_stats, progress)
+        obj = _run(loop.steps, best, run)
         cost = _cost(obj)
         if cost < best_cost:
             best, previous, best_cost = obj, best_cost, cost
             if previous - cost >= MIN_GAIN * previous:
                 continue
+        if isinstance(best, Circuit):
+            run.converged.add((body, best.structural_hash()))
         break
     return best
 
@@ -239,6 +261,6 @@ def run_pipeline(circuit: Circuit, pipeline: str,
 
     ``progress(stage, done, total)`` is handed to every pass that reports progress.
     """
-    history: list[Stats] = []
-    result = _run(parse_steps(pipeline), circuit, history, on_stats, progress)
-    return result, history
+    run = _Run([], on_stats, progress)
+    result = _run(parse_steps(pipeline), circuit, run)
+    return result, run.history

@@ -1,0 +1,431 @@
+"""NAND2 technology mapping: cover the AIG by the smallest known NAND2 programs of its cuts.
+
+Literal translation (:mod:`nandc.passes.nand`) gives each AND node one NAND2
+gate and each literal read in its other phase one inverter; the structure and
+the polarity of every signal are those of the AIG.  This pass instead *covers*
+the AIG: every signal of the netlist implements one literal (a node in one of
+its two phases), either by an inverter of the node's other phase or by the
+NAND2 program of a 4-input cut of the node, whose leaves are read in the
+phases the program wants.  The program library (:mod:`nandc.passes.library`)
+holds, for every function of at most 4 inputs, the smallest NAND2 program
+known (exact synthesis by SAT for most), so a cut costs what a NAND2 circuit
+of its function really costs, inverters included; choosing the phase of
+every leaf and of every node is part of the cover.
+
+The mapping runs in three steps, as area-oriented mappers do:
+
+1. *area flow*: bottom-up, for each node and phase, the cut, output phase and
+   leaf phases whose program plus the leaves' flows (shared among their
+   fanouts) is smallest;
+2. *cover*: the choices reachable from the outputs, with reference counts;
+3. *area recovery*: for every covered literal in topological order, its
+   choice is dropped and the one adding the fewest gates to the current cover
+   (exactly counted, leaves already present are free) is taken instead;
+   repeated ``rounds`` times.
+
+The netlist is then built with structural hashing of its gates, and the
+pass keeps it only if it is smaller than the literal translation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from nandc.errors import PassError
+from nandc.ir.circuit import Bus, Circuit
+from nandc.ir.netlist import NandNetlist
+from nandc.passes.base import Stats, register, size_of
+from nandc.passes.cuts import iter_cuts
+from nandc.passes.library import Program, shipped_programs
+from nandc.passes.options import Progress, parse_params, report
+from nandc.passes.truth import MASK, VAR, p_canonical
+
+__all__ = ["MapParams", "nand_map", "cost_tables"]
+
+INFINITE = 1 << 20
+_WIRE = ()  # inputs of a choice that needs no gate and reads nothing (input, constant)
+
+
+STARTS = ("both", "direct", "flow")
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """``cuts_per_node``: priority cuts kept per node; ``rounds``: area-recovery rounds;
+    ``start``: the cover recovery starts from, ``"direct"`` (literal
+    translation: one NAND2 per AND node, inverters where needed), ``"flow"``
+    (least area flow), or ``"both"`` (each, keeping the smaller netlist);
+    ``max_nodes``: circuits with more AND nodes are lowered by
+    ``nand[map=true]`` instead (0: no limit); ``cover_rounds``: rounds of
+    inverter-focused rewriting (as ``nand[map=true]`` does) before mapping,
+    which gives the mapper better structures to cut."""
+
+    cuts_per_node: int = 8
+    rounds: int = 2
+    start: str = "both"
+    max_nodes: int = 0
+    cover_rounds: int = 3
+    progress: Progress | None = None
+
+    def __post_init__(self):
+        if self.start not in STARTS:
+            raise PassError(f"pass 'map': start must be one of {', '.join(map(repr, STARTS))}, found {self.start!r}")
+
+
+# ---------------------------------------------------------------------- library costs
+_TABLES: tuple[np.ndarray, list[list[int]]] | None = None
+
+
+def _negation_table() -> np.ndarray:
+    """``neg[t, m]``: the table of ``t`` with input ``i`` complemented where bit ``i`` of ``m`` is set."""
+    t = np.arange(1 << 16, dtype=np.int64)
+    out = np.empty((1 << 16, 16), dtype=np.int64)
+    for m in range(16):
+        x = t.copy()
+        for i in range(4):
+            if (m >> i) & 1:
+                s, v = 1 << i, VAR[i]
+                x = ((x & v) >> s) | ((x << s) & v)
+        out[:, m] = x
+    return out
+
+
+def cost_tables() -> tuple[np.ndarray, list[list[int]]]:
+    """``(neg, cost)``: the negation table (see :func:`_negation_table`) and, per
+    table and input-negation mask, the gates of the library's program for
+    the negated table (:data:`INFINITE` where the library has none; lists
+    for speed).
+
+    Computed once per process from the shipped table only (no search, and
+    nothing learned at run time), so that mapping is deterministic.
+    """
+    global _TABLES
+    if _TABLES is None:
+        from nandc.passes.truth import _canonical_tables
+
+        canon, _ = _canonical_tables()
+        costs = np.full(1 << 16, INFINITE, dtype=np.int64)
+        for c, program in shipped_programs().items():
+            costs[c] = program.cost
+        costs[0] = costs[MASK] = 0
+        for v in VAR:
+            costs[v] = 0
+        per_table = costs[canon]
+        neg = _negation_table()
+        _TABLES = (neg, per_table[neg].tolist())
+    return _TABLES
+
+
+# ---------------------------------------------------------------------- choices
+@dataclass(frozen=True)
+class _Choice:
+    """How one literal is implemented: ``gates`` new NAND2 gates reading ``inputs``
+    (literals); ``table`` the function over the leaves in their read phases
+    (None: an inverter of ``inputs[0]``, or a wire when ``inputs`` is empty)."""
+
+    gates: int
+    inputs: tuple[int, ...]
+    table: int | None = None
+
+
+def _mask_sums(pairs: list[tuple[float, float]]) -> list[float]:
+    """``sums[m]``: the sum over leaves ``i`` of ``pairs[i][bit i of m]``, for every mask ``m``."""
+    sums = [0]
+    for a0, a1 in pairs:
+        sums = [x + a0 for x in sums] + [x + a1 for x in sums]
+    return sums
+
+
+def _best_of_cut(leaves: tuple[int, ...], g0: int, pairs, costs, neg, bound):
+    """``(total, choice)`` of the leaf phases that minimize the program's gates plus
+    ``pairs[i][phase of leaf i]``, if below ``bound``; else ``(bound, None)``."""
+    row = costs[g0]
+    totals = [c + x for c, x in zip(row, _mask_sums(pairs))]
+    best = min(totals)
+    if best >= bound:
+        return bound, None
+    m = totals.index(best)
+    return best, _Choice(row[m], tuple(2 * u + ((m >> i) & 1) for i, u in enumerate(leaves)), int(neg[g0][m]))
+
+
+def _best_cut_choices(cuts, costs, neg, flow, fanout) -> list[tuple[float, _Choice | None]]:
+    """For both phases of a node: the cut, output phase and leaf phases of least area flow."""
+    best = [(float(INFINITE), None), (float(INFINITE), None)]
+    for leaves, tt in cuts:
+        if not leaves:
+            return [(0.0, _Choice(0, _WIRE, tt)), (0.0, _Choice(0, _WIRE, tt ^ MASK))]
+        sums = _mask_sums([(flow[2 * u] / fanout[u], flow[2 * u + 1] / fanout[u]) for u in leaves])
+        for ph, g0 in ((0, tt), (1, tt ^ MASK)):
+            row = costs[g0]
+            totals = [c + x for c, x in zip(row, sums)]
+            total = min(totals)
+            if total < best[ph][0]:
+                m = totals.index(total)
+                best[ph] = (total, _Choice(row[m], tuple(2 * u + ((m >> i) & 1) for i, u in enumerate(leaves)),
+                                           int(neg[g0][m])))
+    return best
+
+
+class _Cover:
+    """Reference counts of the literals a cover uses, and exact area by referencing."""
+
+    def __init__(self, choice: list):
+        self.choice = choice
+        self.refs = [0] * len(choice)
+
+    def ref(self, lit: int) -> int:
+        """Add a reference to ``lit``; the gates this brings into the cover."""
+        added = 0
+        stack = [lit]
+        refs, choice = self.refs, self.choice
+        while stack:
+            x = stack.pop()
+            refs[x] += 1
+            if refs[x] == 1:
+                ch = choice[x]
+                added += ch.gates
+                stack.extend(ch.inputs)
+        return added
+
+    def deref(self, lit: int) -> int:
+        """Remove a reference to ``lit``; the gates this takes out of the cover."""
+        removed = 0
+        stack = [lit]
+        refs, choice = self.refs, self.choice
+        while stack:
+            x = stack.pop()
+            refs[x] -= 1
+            if refs[x] == 0:
+                ch = choice[x]
+                removed += ch.gates
+                stack.extend(ch.inputs)
+        return removed
+
+    def exact(self, lit: int) -> int:
+        """Gates referencing ``lit`` would add (the cover is left unchanged)."""
+        if self.refs[lit]:
+            return 0
+        added = self.ref(lit)
+        self.deref(lit)
+        return added
+
+
+def _area_flow(circuit: Circuit, ands: list[int], p: MapParams, costs, neg) -> tuple[list, list]:
+    """Initial choices (least area flow) for both phases of every node."""
+    f0, f1, _ = circuit.arrays()
+    f0l, f1l = f0.tolist(), f1.tolist()
+    n = circuit.num_nodes
+    fanout = [1] * n
+    counts = np.bincount(np.concatenate([f0[ands] >> 1, f1[ands] >> 1]), minlength=n) if ands else np.zeros(n)
+    for u, c in enumerate(counts.tolist()):
+        if c > 1:
+            fanout[u] = c
+    flow = [0.0] * (2 * n)
+    choice: list = [None] * (2 * n)
+    choice[0] = choice[1] = _Choice(0, _WIRE)
+    for node in circuit.inputs:
+        choice[2 * node] = _Choice(0, _WIRE)
+        choice[2 * node + 1] = _Choice(1, (2 * node,))
+        flow[2 * node + 1] = 1.0
+    all_cuts = {}
+    for count, (v, cuts) in enumerate(iter_cuts(f0l, f1l, ands, 4, p.cuts_per_node)):
+        if count & 0x3FFF == 0:
+            report(p.progress, "map: cuts", count, len(ands))
+        all_cuts[v] = cuts
+        best = _best_cut_choices(cuts, costs, neg, flow, fanout)
+        for ph in (0, 1):
+            fl, ch = best[ph]
+            other_fl = best[1 - ph][0]
+            if other_fl + 1 < fl:  # at most one phase can be worse than the other plus one
+                fl, ch = other_fl + 1, _Choice(1, (2 * v + 1 - ph,))
+            flow[2 * v + ph], choice[2 * v + ph] = fl, ch
+    return choice, all_cuts
+
+
+_NAND_TABLE = MASK ^ (VAR[0] & VAR[1])
+
+
+def _direct_choices(circuit: Circuit, ands: list[int], choice: list) -> None:
+    """Set the choices of literal translation: ``~v`` is ``NAND`` of ``v``'s fanin
+    literals, ``v`` its inverter."""
+    f0, f1, _ = circuit.arrays()
+    for v, a, b in zip(ands, f0[ands].tolist(), f1[ands].tolist()):
+        choice[2 * v + 1] = _Choice(1, (a, b), _NAND_TABLE)
+        choice[2 * v] = _Choice(1, (2 * v + 1,))
+
+
+def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams, round_no: int) -> None:
+    """One round of area recovery over the covered literals (see the module docstring)."""
+    choice = cover.choice
+    refs = cover.refs
+    stage = f"map: recovery {round_no}"
+    for count, v in enumerate(ands):
+        if count & 0x3FFF == 0:
+            report(p.progress, stage, count, len(ands))
+        for ph in (0, 1):
+            lit = 2 * v + ph
+            if not refs[lit]:
+                continue
+            current = choice[lit]
+            for x in current.inputs:
+                cover.deref(x)
+            exact: dict[int, int] = {}
+
+            def ex(x: int) -> int:
+                got = exact.get(x)
+                if got is None:
+                    got = exact[x] = cover.exact(x)
+                return got
+
+            best, best_choice = current.gates + sum(ex(x) for x in current.inputs), current
+            other = choice[lit ^ 1]
+            if (other.table is not None or other.inputs == _WIRE) and 1 + ex(lit ^ 1) < best:
+                best, best_choice = 1 + ex(lit ^ 1), _Choice(1, (lit ^ 1,))
+            flip = MASK if ph else 0
+            for leaves, tt in all_cuts[v]:
+                if not leaves:
+                    best, best_choice = 0, _Choice(0, _WIRE, tt ^ flip)
+                    break
+                pairs = [(ex(2 * u), ex(2 * u + 1)) for u in leaves]
+                total, found = _best_of_cut(leaves, tt ^ flip, pairs, costs, neg, best)
+                if found is not None:
+                    best, best_choice = total, found
+            choice[lit] = best_choice
+            for x in best_choice.inputs:
+                cover.ref(x)
+
+
+# ---------------------------------------------------------------------- building the netlist
+class _Builder:
+    """Gates of the netlist with structural hashing (``NAND`` is symmetric)."""
+
+    def __init__(self, net: NandNetlist):
+        self.net = net
+        self.table: dict[tuple[int, int], int] = {}
+
+    def nand(self, a: int, b: int, layer: int) -> int:
+        key = (a, b) if a <= b else (b, a)
+        s = self.table.get(key)
+        if s is None:
+            s = self.table[key] = self.net.nand(key[0], key[1], layer)
+        return s
+
+
+def _program(table: int) -> tuple[Program, tuple[int, ...]]:
+    """The shipped program of ``table``'s class and the permutation relating them
+    (variable ``perm[i]`` of the program is variable ``i`` of ``table``)."""
+    canon, perm = p_canonical(table)
+    for i, v in enumerate(VAR):
+        if canon == v:
+            return Program((), i), perm
+    return shipped_programs()[canon], perm
+
+
+def _build(circuit: Circuit, choice: list, refs: list[int]) -> NandNetlist:
+    net = NandNetlist(circuit.name)
+    builder = _Builder(net)
+    n = circuit.num_nodes
+    signal = [-1] * (2 * n)
+    signal[0], signal[1] = 0, 1
+    for node in circuit.inputs:
+        signal[2 * node] = net.add_input()
+    for bus in circuit.input_buses.values():
+        net.input_buses[bus.name] = Bus(bus.name, tuple(signal[b & ~1] for b in bus.bits), bus.shape, bus.signed)
+    _, _, lay = circuit.arrays()
+    layl = lay.tolist()
+    layer_ids = [net.layer_id(name) for name in circuit.layer_names]
+
+    def build(lit: int, layer: int) -> int:
+        """Signal of ``lit`` (its choice's inputs are built first, iteratively)."""
+        stack = [lit]
+        while stack:
+            x = stack[-1]
+            if signal[x] >= 0:
+                stack.pop()
+                continue
+            ch = choice[x]
+            pending = [y for y in ch.inputs if signal[y] < 0]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            own = layer_ids[layl[x >> 1]] if circuit.is_and(x >> 1) else layer
+            if ch.table is None:  # inverter (inputs' inverters belong to their first reader)
+                s = signal[ch.inputs[0]]
+                signal[x] = builder.nand(s, s, own)
+                continue
+            if not ch.inputs:  # a constant
+                signal[x] = 1 if ch.table == MASK else 0
+                continue
+            program, perm = _program(ch.table)
+            sig = [0] * program.num_inputs
+            for i, y in enumerate(ch.inputs):
+                sig[perm[i]] = signal[y]
+            for j, k in program.gates:
+                sig.append(builder.nand(sig[j], sig[k], own))
+            signal[x] = sig[program.output]
+        return signal[lit]
+
+    f0, _, _ = circuit.arrays()
+    live = circuit.reachable()
+    for node in np.flatnonzero(live & (f0 != 0)).tolist():
+        for ph in (0, 1):
+            if refs[2 * node + ph]:
+                build(2 * node + ph, layer_ids[layl[node]])
+    for bus in circuit.output_buses.values():
+        net.set_output(bus.name, [build(b, 0) for b in bus.bits], bus.shape, bus.signed)
+    return net
+
+
+@register("map", "NAND2 technology mapping: cover by the smallest NAND2 programs of 4-input cuts, "
+          "choosing every node's polarity", produces="netlist", params=tuple(MapParams.__dataclass_fields__))
+def nand_map(circuit: Circuit, params=None) -> tuple[NandNetlist, Stats]:
+    """Cover ``circuit`` by NAND2 programs of its cuts (see the module docstring).
+
+    Requires: a valid Circuit.  Ensures: a NandNetlist computing the same
+    function on every output bus, with the same input order and buses;
+    never more gates than :func:`~nandc.passes.nand.lower_to_nand` gives;
+    gates tagged with the layer of the AND node they implement (an
+    inverter of a primary input with the layer of a reader).
+    """
+    from nandc.passes.nand import inverter_cover, lower_to_nand
+
+    p = parse_params(MapParams, params, "map")
+    t0 = time.perf_counter()
+    before = size_of(circuit)
+    neg, costs = cost_tables()
+    f0, _, _ = circuit.arrays()
+    ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
+    if p.max_nodes and len(ands) > p.max_nodes:
+        net, s = lower_to_nand(circuit, {"map": True, "rounds": p.cover_rounds, "progress": p.progress})
+        notes = {"too_large": len(ands), **s.notes}
+        return net, Stats("map", before, net.num_gates, time.perf_counter() - t0, notes)
+    if p.cover_rounds:
+        circuit, _ = inverter_cover(circuit, p.cover_rounds, p.progress)
+        f0, _, _ = circuit.arrays()
+        ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
+    flow_choice, all_cuts = _area_flow(circuit, ands, p, costs, neg)
+    starts = ("direct", "flow") if p.start == "both" else (p.start,)
+    notes: dict = {}
+    net = None
+    for start in starts:
+        choice = list(flow_choice)
+        if start == "direct":
+            _direct_choices(circuit, ands, choice)
+        cover = _Cover(choice)
+        for lit in circuit.output_literals():
+            cover.ref(lit)
+        for round_no in range(1, p.rounds + 1):
+            _recover(cover, ands, all_cuts, costs, neg, p, round_no)
+        mapped = _build(circuit, choice, cover.refs)
+        notes[f"from_{start}"] = mapped.num_gates
+        if net is None or mapped.num_gates < net.num_gates:
+            net = mapped
+    direct, _ = lower_to_nand(circuit)
+    notes["literal"] = direct.num_gates
+    if direct.num_gates <= net.num_gates:
+        net = direct
+    return net, Stats("map", before, net.num_gates, time.perf_counter() - t0, notes)
