@@ -19,7 +19,8 @@ from tests.strategies import circuits, random_circuit
 def test_map_is_equivalent_and_never_worse_than_literal_translation(c):
     net, stats = nand_map(c)
     assert check_equivalence(c, net)
-    assert net.num_gates <= lower_to_nand(c)[0].num_gates == stats.notes["literal"]
+    # "literal": the literal translation of the circuit after the inverter cover
+    assert net.num_gates <= stats.notes["literal"] <= lower_to_nand(c)[0].num_gates
     assert stats.after == net.num_gates
     assert list(net.input_buses) == list(c.input_buses)
     for name, bus in c.output_buses.items():
@@ -51,7 +52,7 @@ def test_larger_random_circuit_is_smaller_and_mapped_deterministically():
     first, stats = nand_map(c)
     second, _ = nand_map(c)
     assert check_equivalence(c, first, method="sat")
-    assert first.num_gates < 0.95 * stats.notes["literal"]  # 827 against 888 when written
+    assert first.num_gates < 0.95 * lower_to_nand(c)[0].num_gates  # 820 against 888 when written
     assert first.structural_hash() == second.structural_hash()
 
 
