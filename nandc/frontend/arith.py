@@ -91,20 +91,29 @@ def abs_word(c: Circuit, w: Word) -> Word:
 def divide_round_half_even(c: Circuit, num: Word, den: Word, qbits: int) -> Word:
     """``round_half_even(num / den)`` for unsigned words with ``num < den * 2**qbits``.
 
-    Restoring division over ``qbits`` quotient bits, then rounding from the
-    remainder.  Returns ``qbits + 1`` bits; a zero divisor gives 0.
+    Restoring division, one quotient bit per step from the top: before the
+    step for bit ``k`` the remainder is below ``den * 2**(k+1)``, so only its
+    bits from ``k`` up (at most ``den.width + 1`` of them) meet ``den`` in a
+    ``den.width + 1``-bit subtraction whose sign is the quotient bit; after
+    it the remainder is below ``den * 2**k``.  The rounding compares twice
+    the final remainder with ``den``.  Returns ``qbits + 1`` bits; a zero
+    divisor gives 0 (whatever ``num`` is).
     """
-    width = max(num.width, den.width + qbits) + 1
-    r = words.extend(num, width)
+    n = den.width
+    r = list(words.extend(num, n + qbits).bits[: n + qbits])  # num < den * 2**qbits fits
     q = [0] * qbits
     for k in reversed(range(qbits)):
-        d = words.shift_left(den, k)
-        ge = words.compare(c, r, d, ">=")
-        diff = words.sub(c, r, d)
-        r = words.mux(c, ge, Word(diff.bits[:width], False), r)
+        top = Word(tuple(r[k: k + n + 1]), False)  # remainder >> k, below 2 * den
+        diff = words.sub(c, top, den)
+        ge = diff.msb ^ 1
+        kept = words.mux(c, ge, Word(diff.bits[:n], False), Word(top.bits[:n], False))
+        r[k: k + n + 1] = list(kept.bits) + [0]
         q[k] = ge
-    twice = words.shift_left(r, 1)
-    up = c.or_(words.compare(c, twice, den, ">"), c.and_(words.compare(c, twice, den, "=="), q[0]))
+    rem = Word(tuple(r[:n]), False)  # below den
+    twice = words.sub(c, words.shift_left(rem, 1), den)  # 2 * rem - den
+    positive = c.and_(twice.msb ^ 1, c.or_many(twice.bits[:-1]))
+    tie = c.and_(twice.msb ^ 1, c.or_many(twice.bits[:-1]) ^ 1)
+    up = c.or_(positive, c.and_(tie, q[0]))
     rounded = words.add(c, Word(tuple(q), False), Word((up,), False))
     nonzero = c.or_many(den.bits)
-    return Word(tuple(c.and_(bit, nonzero) for bit in rounded.bits[: qbits + 1]), False)
+    return Word(tuple(c.and_(bit, nonzero) for bit in words.extend(rounded, qbits + 1).bits[: qbits + 1]), False)
