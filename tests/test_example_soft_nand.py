@@ -17,10 +17,10 @@ def load_example():
     return module
 
 
-@pytest.mark.parametrize("gate", ["nand", "logic"])
-def test_soft_nand_example_compiles_the_hardened_model_bit_exact(gate):
+@pytest.mark.parametrize("gate, opt", [("nand", "1"), ("logic", "3")])
+def test_soft_nand_example_compiles_the_hardened_model_bit_exact(gate, opt):
     outcome = load_example().main(["--dataset", "digits", "--limit", "400", "--gate", gate, "--widths", "40,30",
-                                   "--epochs", "2", "-O", "1", "--backend", "reference", "--quiet"])
+                                   "--epochs", "2", "-O", opt, "--backend", "reference", "--quiet"])
     assert outcome.mismatches == 0
     assert outcome.logits_identical
     assert outcome.hard_accuracy == outcome.circuit_accuracy

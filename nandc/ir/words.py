@@ -691,6 +691,30 @@ def maximum(c: Circuit, a: Word, b: Word) -> Word:
     return mux(c, compare(c, a, b, ">="), a, b)
 
 
+def maximum_many(c: Circuit, words: Sequence[Word]) -> Word:
+    """The largest of several unsigned words, bit by bit from the top.
+
+    Bit ``j`` of the maximum is the OR of bit ``j`` over the words still in
+    the running (those equal to the maximum on the bits above); a word
+    drops out where its bit is 0 and the maximum's is 1.  About five gates
+    per word and bit, against a comparator and a multiplexer per pair of
+    words in a tree of :func:`maximum`.
+    """
+    if not words:
+        raise CircuitError("maximum_many: expected at least one word, found none")
+    if any(w.signed for w in words):
+        raise CircuitError("maximum_many: expected unsigned words, found a signed one")
+    width = max(w.width for w in words)
+    bits = [extend(w, width).bits for w in words]
+    alive = [TRUE] * len(words)
+    out = [FALSE] * width
+    for j in reversed(range(width)):
+        out[j] = c.or_many(c.and_(a, b[j]) for a, b in zip(alive, bits))
+        if j:
+            alive = [c.and_(a, c.or_(b[j], out[j] ^ 1)) for a, b in zip(alive, bits)]
+    return Word(tuple(out), False)
+
+
 def minimum(c: Circuit, a: Word, b: Word) -> Word:
     """The smaller of ``a`` and ``b`` (aligned word)."""
     return mux(c, compare(c, a, b, "<="), a, b)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, size_of
@@ -97,22 +98,24 @@ def cone_table(v: int, leaves: tuple[int, ...], f0: list[int], f1: list[int]) ->
     return value[v]
 
 
-def minimize_cover(table: int, k: int) -> list[Cube]:
-    """A near-minimal sum of products of ``table`` (espresso)."""
+@lru_cache(maxsize=1 << 16)
+def minimize_cover(table: int, k: int) -> tuple[Cube, ...]:
+    """A near-minimal sum of products of ``table`` (espresso; remembered, since
+    the cones of a neural network repeat the same functions many times)."""
     from pyeda.boolalg import espresso
 
     rows = [t for t in range(1 << k) if (table >> t) & 1]
     if not rows:
-        return []
+        return ()
     if len(rows) == 1 << k:
-        return [(2,) * k]
+        return ((2,) * k,)
     onset = {(tuple(2 if (t >> i) & 1 else 1 for i in range(k)), (1,)) for t in rows}
     espresso.set_config(single_expand=False, remove_essential=True, force_irredundant=True,
                         unwrap_onset=True, recompute_onset=False, use_super_gasp=False,
                         skip_make_sparse=False)
     out = espresso.espresso(k, 1, onset, intype=espresso.FTYPE)
     # pyeda's positional notation: 1 = complemented, 2 = positive, 3 = absent
-    return sorted(tuple({1: 0, 2: 1, 3: 2}[x] for x in cube) for cube, _ in out)
+    return tuple(sorted(tuple({1: 0, 2: 1, 3: 2}[x] for x in cube) for cube, _ in out))
 
 
 # A factored form: ("lit", var, positive) | ("and", parts) | ("or", parts) | ("const", value)
@@ -153,13 +156,28 @@ def build_form(c: Circuit, form: tuple, variables: list[int]) -> int:
     return c.and_many(parts)
 
 
-def cover_program(cubes: list[Cube], k: int, free: list[int]) -> Program | None:
-    """The NAND program of the factored cover over free-phase leaf signals
-    (variable ``i`` is signal ``i`` complemented if ``free[i]``); None if constant."""
+@lru_cache(maxsize=1 << 16)
+def _cached_cover_program(cubes: tuple[Cube, ...], k: int, free: tuple[int, ...]) -> Program | None:
     scratch = Circuit("cover")
     signals = [scratch.add_input() for _ in range(k)]
-    root = build_form(scratch, factor(cubes), [s ^ f for s, f in zip(signals, free)])
+    root = build_form(scratch, factor(list(cubes)), [s ^ f for s, f in zip(signals, free)])
     return program_from_circuit(scratch, root)
+
+
+def cover_program(cubes, k: int, free: list[int]) -> Program | None:
+    """The NAND program of the factored cover over free-phase leaf signals
+    (variable ``i`` is signal ``i`` complemented if ``free[i]``); None if constant."""
+    return _cached_cover_program(tuple(cubes), k, tuple(free))
+
+
+def _support_size(table: int, k: int) -> int:
+    """How many of the ``k`` variables the ``2**k``-bit ``table`` depends on."""
+    count = 0
+    for i in range(k):
+        var = variable_table(i, k)
+        if (table & var) >> (1 << i) != table & (var >> (1 << i)):
+            count += 1
+    return count
 
 
 def _refactor_node(circuit: Circuit, ctx: Context, v: int, p: RefactorParams,
@@ -174,6 +192,8 @@ def _refactor_node(circuit: Circuit, ctx: Context, v: int, p: RefactorParams,
     k = len(leaves)
     table = cone_table(v, leaves, ctx.f0, ctx.f1)
     full = (1 << (1 << k)) - 1
+    if saved - inner <= _support_size(table, k) - 1:
+        return None, []  # a NAND2 program needs at least one gate per variable but one
     free = [1 if ctx.f0[x] else 0 for x in leaves]
     best = None
     for negated, root_inv in ((0, ctx.neg[v] > 0), (1, ctx.pos[v] > 0)):

@@ -27,6 +27,7 @@ from nandc.ir.words import (
     full_adder,
     half_adder,
     maximum,
+    maximum_many,
     minimum,
     mul_const,
     mux,
@@ -249,6 +250,23 @@ def test_binary_ops_exhaustive(wa, sa):
         assert np.array_equal(res["min"], np.minimum(va, vb))
         for i, op in enumerate(COMPARISONS):
             assert np.array_equal(res[f"cmp{i}"], PY_OPS[op](va, vb).astype(int)), op
+
+
+@pytest.mark.parametrize("widths", [(2,), (2, 2), (1, 3, 2), (2, 1, 2, 2)])
+def test_maximum_many_exhaustive(widths):
+    c = Circuit()
+    ws = [input_word(c, f"w{i}", w, False) for i, w in enumerate(widths)]
+    values = grid(*[all_values(w, False) for w in widths])
+    res = run(c, {f"w{i}": v for i, v in enumerate(values)}, {"max": maximum_many(c, ws)})
+    assert np.array_equal(res["max"], np.max(np.stack(values), axis=0))
+
+
+def test_maximum_many_errors():
+    c = Circuit()
+    with pytest.raises(CircuitError, match=r"^maximum_many: expected at least one word, found none$"):
+        maximum_many(c, [])
+    with pytest.raises(CircuitError, match=r"^maximum_many: expected unsigned words, found a signed one$"):
+        maximum_many(c, [input_word(c, "a", 2, True)])
 
 
 def test_add_unknown_method():

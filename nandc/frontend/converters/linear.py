@@ -166,13 +166,7 @@ def absmax_codes(c, vals: list[Word]) -> IntTensor:
     from nandc.ir import words
 
     mags = [abs_word(c, v) for v in vals]
-    level = list(mags)
-    while len(level) > 1:
-        nxt = [words.maximum(c, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    top = level[0]
+    top = words.maximum_many(c, mags)
     q = np.empty(len(vals), dtype=object)
     for j, (v, m) in enumerate(zip(vals, mags)):
         mag = divide_round_half_even(c, words.mul_const(c, m, 127), top, 7)
