@@ -44,7 +44,10 @@ SHARING_SLACK = 2
 @dataclass(frozen=True)
 class RewriteParams:
     """``cut_size``: leaves per cut (at most 4); ``cuts_per_node``: priority cuts kept;
-    ``conflicts`` / ``max_gates``: budget of the library's SAT search per function;
+    ``conflicts`` / ``max_gates``: budget of the library's SAT search per
+    function at run time (``max_gates=0``, the default: no search, the
+    shipped table has a program for every function, and searching it again
+    cost minutes on large circuits without finding smaller ones);
     ``scope``: ``"all"`` nodes, or only ``"inverters"`` (nodes that need an
     inverter or read a literal that does, with cuts at most ``cut_depth``
     levels deep: fast on large, mostly NAND-shaped circuits); ``max_nodes``:
@@ -54,7 +57,7 @@ class RewriteParams:
     cut_size: int = 4
     cuts_per_node: int = 8
     conflicts: int = 3000
-    max_gates: int = 9
+    max_gates: int = 0
     scope: str = "all"
     cut_depth: int = 3
     max_nodes: int = 0
