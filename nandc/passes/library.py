@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from nandc.passes.exact import synthesize
-from nandc.passes.truth import MASK, VAR, p_canonical, permute, support
+from nandc.passes.truth import VAR, p_canonical, support
 
 __all__ = ["Program", "NandLibrary", "DEFAULT_LIBRARY", "decode_table", "encode_entry", "shipped_programs"]
 

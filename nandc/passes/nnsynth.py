@@ -36,9 +36,9 @@ from nandc.ir import words
 from nandc.ir.circuit import FALSE, TRUE, Circuit
 from nandc.passes.base import Stats, register, size_of
 from nandc.passes.library import Program
-from nandc.passes.options import Progress, parse_params, report
+from nandc.passes.options import Progress, parse_params
 from nandc.passes.refactor import cone_table
-from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, program_from_circuit
+from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, program_from_circuit, select_replacements
 from nandc.passes.truth import variable_table
 
 __all__ = [
@@ -246,15 +246,10 @@ def nnsynth(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     before = size_of(circuit)
     ctx = Context(circuit)
     candidates = small_supports(ctx, p.cut_size)
-    replaced: dict[int, Replacement] = {}
-    for count, (v, leaves) in enumerate(sorted(candidates.items())):
-        if count & 0x3FFF == 0:
-            report(p.progress, "nnsynth", count, len(candidates))
-        r, covered = _resynthesize(ctx, v, leaves, p, replaced)
-        if r is not None:
-            for u in covered:
-                del replaced[u]
-            replaced[v] = r
+    def decide(v, leaves, replaced):
+        return _resynthesize(ctx, v, leaves, p, replaced)
+
+    replaced = select_replacements(sorted(candidates.items()), len(candidates), decide, p.progress, "nnsynth")
     new, cost_before, cost_after = apply_if_cheaper(circuit, ctx, replaced)
     notes = {"nand2_before": cost_before, "nand2_after": cost_after, "thresholds": len(replaced)}
     return new, Stats("nnsynth", before, size_of(new), time.perf_counter() - t0, notes)

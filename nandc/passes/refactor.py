@@ -23,8 +23,8 @@ from functools import lru_cache
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, size_of
 from nandc.passes.library import Program
-from nandc.passes.options import Progress, parse_params, report
-from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, program_from_circuit
+from nandc.passes.options import Progress, parse_params
+from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, program_from_circuit, select_replacements
 from nandc.passes.truth import variable_table
 
 __all__ = ["RefactorParams", "refactor", "reconvergent_cut", "cone_table", "minimize_cover", "factor",
@@ -79,7 +79,6 @@ def cone_table(v: int, leaves: tuple[int, ...], f0: list[int], f1: list[int]) ->
     value = {0: 0}
     for i, x in enumerate(leaves):
         value[x] = variable_table(i, k)
-    order: list[int] = []
     stack = [v]
     while stack:
         u = stack[-1]
@@ -212,18 +211,13 @@ def _refactor_node(circuit: Circuit, ctx: Context, v: int, p: RefactorParams,
 def refactor_once(circuit: Circuit, p: RefactorParams) -> tuple[Context, dict[int, Replacement]]:
     """One refactoring sweep: the chosen replacements (not yet applied)."""
     ctx = Context(circuit)
-    replaced: dict[int, Replacement] = {}
     if p.max_nodes and len(ctx.ands) > p.max_nodes:
-        return ctx, replaced
-    for count, v in enumerate(ctx.ands):
-        if count & 0x3FFF == 0:
-            report(p.progress, "refactor", count, len(ctx.ands))
-        r, covered = _refactor_node(circuit, ctx, v, p, replaced)
-        if r is not None:
-            for u in covered:
-                del replaced[u]
-            replaced[v] = r
-    return ctx, replaced
+        return ctx, {}
+
+    def decide(v, _, replaced):
+        return _refactor_node(circuit, ctx, v, p, replaced)
+
+    return ctx, select_replacements(((v, None) for v in ctx.ands), len(ctx.ands), decide, p.progress, "refactor")
 
 
 @register("refactor", "collapse cones to covers, minimize (espresso), factor back where smaller",

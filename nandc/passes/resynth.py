@@ -14,6 +14,7 @@ an inverter, an input's positive literal and an AND node's complement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -21,8 +22,10 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.cleanup import rebuild
 from nandc.passes.cost import phase_use
 from nandc.passes.library import Program
+from nandc.passes.options import Progress, report
 
-__all__ = ["Replacement", "Context", "instantiate", "build", "program_from_circuit", "apply_if_cheaper"]
+__all__ = ["Replacement", "Context", "instantiate", "build", "program_from_circuit", "apply_if_cheaper",
+           "select_replacements"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,28 @@ class Context:
         if (lit & 1) == natural:
             return True
         return w not in removed and self.costly_reads(w) > costly.get(w, 0)
+
+
+def select_replacements(work: Iterable[tuple[int, Any]], total: int, decide: Callable,
+                        progress: Progress | None, stage: str) -> dict[int, Replacement]:
+    """Replacements chosen node by node, in topological order.
+
+    ``work`` yields ``(node, item)``; ``decide(node, item, replaced)`` returns
+    ``(replacement or None, earlier replacements it covers)``; a new
+    replacement supersedes the ones it covers.  Progress is reported as
+    ``stage`` out of ``total`` nodes.
+    """
+    replaced: dict[int, Replacement] = {}
+    for count, (v, item) in enumerate(work):
+        if count & 0x3FFF == 0:
+            report(progress, stage, count, total)
+        r, covered = decide(v, item, replaced)
+        if r is not None:
+            for u in covered:
+                del replaced[u]
+            replaced[v] = r
+    report(progress, stage, total, total)
+    return replaced
 
 
 def instantiate(c: Circuit, program: Program, inputs: list[int]) -> int:

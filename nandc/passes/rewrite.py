@@ -28,8 +28,8 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, size_of
 from nandc.passes.cuts import LocalCuts, iter_cuts
 from nandc.passes.library import DEFAULT_LIBRARY, NandLibrary
-from nandc.passes.options import Progress, parse_params, report
-from nandc.passes.resynth import Context, Replacement, apply_if_cheaper
+from nandc.passes.options import Progress, parse_params
+from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, select_replacements
 from nandc.passes.truth import MASK, negate_inputs
 
 __all__ = ["RewriteParams", "rewrite", "rewrite_once", "choose_replacements", "inverter_nodes"]
@@ -136,17 +136,11 @@ def choose_replacements(circuit: Circuit, p: RewriteParams,
         work = iter_cuts(ctx.f0, ctx.f1, ctx.ands, k, p.cuts_per_node)
         total = len(ctx.ands)
     library.conflicts, library.max_gates = p.conflicts, p.max_gates
-    replaced: dict[int, Replacement] = {}
-    for count, (v, cuts) in enumerate(work):
-        if count & 0x3FFF == 0:
-            report(p.progress, "rewrite", count, total)
-        r, covered = _best_replacement(circuit, ctx, v, cuts, library, replaced)
-        if r is not None:
-            for u in covered:
-                del replaced[u]
-            replaced[v] = r
-    report(p.progress, "rewrite", total, total)
-    return ctx, replaced
+
+    def decide(v, cuts, replaced):
+        return _best_replacement(circuit, ctx, v, cuts, library, replaced)
+
+    return ctx, select_replacements(work, total, decide, p.progress, "rewrite")
 
 
 def rewrite_once(circuit: Circuit, p: RewriteParams) -> tuple[Circuit, int]:

@@ -26,7 +26,7 @@ import argparse
 import numpy as np
 
 from nandc.ir.circuit import Circuit
-from nandc.passes.library import NandLibrary, Program, _shipped, decode_table, encode_entry
+from nandc.passes.library import NandLibrary, Program, decode_table, encode_entry
 from nandc.passes.refactor import build_form, factor, minimize_cover
 from nandc.passes.resynth import instantiate, program_from_circuit
 from nandc.passes.truth import MASK, VAR, _canonical_tables, support
