@@ -29,7 +29,7 @@ def _float_array(x) -> np.ndarray:
 
 
 def encode_input(encoding: dict, x) -> np.ndarray:
-    """Codes (int64, same shape as ``x``) of a float input under ``encoding``.
+    """Codes (same shape as ``x``; uint8, or uint16 above 8 bits) of a float input under ``encoding``.
 
     ``threshold``: 1 where ``x >= threshold`` (compared in ``x``'s float type,
     as torch does), else 0.  ``uniform``: ``clip(round_half_even(x / step), 0,
@@ -39,9 +39,9 @@ def encode_input(encoding: dict, x) -> np.ndarray:
     kind = encoding.get("kind")
     if kind == "threshold":
         thr = x.dtype.type(encoding["threshold"])
-        return (x >= thr).astype(np.int64)
+        return (x >= thr).view(np.uint8)
     if kind == "uniform":
         step = x.dtype.type(encoding["step"])
         top = (1 << int(encoding["bits"])) - 1
-        return np.clip(np.round(x / step), 0, top).astype(np.int64)
+        return np.clip(np.round(x / step), 0, top).astype(np.uint8 if top < 256 else np.uint16)
     raise BackendError(f"unknown input encoding {encoding!r}; expected kind 'threshold' or 'uniform'")

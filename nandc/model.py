@@ -220,7 +220,7 @@ def _to_numpy(x) -> np.ndarray:
 def _code_bits_array(codes: np.ndarray, bits: int) -> np.ndarray:
     """Codes ``(N, *shape)`` -> bits ``(N, *shape, bits)`` (LSB first)."""
     if bits == 1:
-        return codes.astype(np.uint8)[..., None]
+        return codes.astype(np.uint8, copy=False)[..., None]
     small = codes.astype(np.uint8 if bits <= 8 else np.uint16)
     shifts = np.arange(bits, dtype=small.dtype)
     return ((small[..., None] >> shifts) & 1).astype(np.uint8)

@@ -76,14 +76,13 @@ def words_to_bits(values: np.ndarray, width: int, signed: bool = False, where: s
 
 def bits_to_words(bits: np.ndarray, signed: bool = False) -> np.ndarray:
     """Bits ``(..., width)`` LSB first -> int64 ``(...)`` (two's complement if signed)."""
-    b = np.asarray(bits).astype(np.int64)
+    b = np.asarray(bits)
     width = b.shape[-1]
     if width > 63:
         raise CircuitError(f"words of {width} bits do not fit in int64; read the bits instead")
-    if width == 0:
-        return np.zeros(b.shape[:-1], dtype=np.int64)
-    weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
-    v = (b * weights).sum(axis=-1)
-    if signed:
-        v = v - (b[..., -1] << width)
+    v = np.zeros(b.shape[:-1], dtype=np.int64)
+    for j in range(width):  # one pass per bit: no int64 copy of the whole bit array
+        v |= b[..., j].astype(np.int64) << j
+    if signed and width:
+        v -= b[..., -1].astype(np.int64) << width
     return v

@@ -271,11 +271,18 @@ def simulate_netlist(netlist: NandNetlist, input_words: np.ndarray,
 
 
 # ---------------------------------------------------------------------- bus-level API
+def _zeros_and_ones(v: np.ndarray) -> bool:
+    """Whether every entry of ``v`` is 0 or 1 (one pass for unsigned arrays)."""
+    if v.dtype.kind == "u":
+        return bool(v.max() <= 1)
+    return bool(np.all((v == 0) | (v == 1)))
+
+
 def _bus_bits(bus: Bus, value: np.ndarray, num_samples: int | None) -> np.ndarray:
     """Per-sample bits ``(N, bus.width)`` from bits ``(N, *shape)`` or words ``(N, *shape[:-1])``."""
     v = np.asarray(value)
     if v.ndim == len(bus.shape) + 1 and tuple(v.shape[1:]) == bus.shape:
-        if v.size and not np.all((v == 0) | (v == 1)):
+        if v.size and v.dtype != np.bool_ and not _zeros_and_ones(v):
             raise CircuitError(f"input {bus.name!r}: bit arrays must hold only 0 and 1")
         bits = v.reshape(v.shape[0], bus.width)
     elif v.ndim == len(bus.shape) and tuple(v.shape[1:]) == bus.shape[:-1]:

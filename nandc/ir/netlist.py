@@ -158,7 +158,20 @@ class NandNetlist:
         return int(lev[outs].max())
 
     def structural_hash(self) -> str:
-        """SHA-256 of the netlist's structure and interface (for caches)."""
+        """SHA-256 of the netlist's structure and interface (for caches).
+
+        Remembered until a gate, an input or a bus is added or replaced.
+        """
+        key = (len(self._a), self._num_inputs, tuple(map(id, self.input_buses.values())),
+               tuple(map(id, self.output_buses.values())))
+        memo = getattr(self, "_hash_memo", None)
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        digest = self._compute_hash()
+        self._hash_memo = (key, digest)
+        return digest
+
+    def _compute_hash(self) -> str:
         h = hashlib.sha256()
         h.update(f"nand2:{self._num_inputs}:{len(self._a)}\n".encode())
         h.update(np.array(self._a, dtype=np.uint32).tobytes())

@@ -470,3 +470,21 @@ def test_import_is_light():
             "print('llvmlite' in sys.modules, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_feature_override_from_the_environment(monkeypatch):
+    from nandc.backends.llvm import jit
+
+    try:
+        monkeypatch.setenv(jit.FEATURES_ENV, "-avx512f, -avx512vl")
+        jit.host_target.cache_clear()
+        target = jit.host_target()
+        assert not target.has_ternlog and "-avx512f" in target.features.split(",")
+        monkeypatch.setenv(jit.FEATURES_ENV, "avx2")
+        jit.host_target.cache_clear()
+        with pytest.raises(BackendError) as err:
+            jit.host_target()
+        assert str(err.value) == "$NANDC_JIT_FEATURES: expected +feature or -feature, found 'avx2'"
+    finally:
+        monkeypatch.delenv(jit.FEATURES_ENV, raising=False)
+        jit.host_target.cache_clear()

@@ -47,8 +47,10 @@ import numpy as np
 from nandc.backends.llvm import codegen
 from nandc.backends.llvm.packing import (
     LANES,
+    SAMPLES_PER_VECTOR,
     aligned_contiguous,
     aligned_empty,
+    num_vectors,
     pack_inputs,
     slices_to_vectors,
     unpack_outputs,
@@ -137,14 +139,29 @@ class Target:
         return 6  # SSE: two xmm registers per value
 
 
+FEATURES_ENV = "NANDC_JIT_FEATURES"
+
+
 @functools.lru_cache(maxsize=None)
 def host_target() -> Target:
-    """The host CPU as LLVM sees it."""
+    """The host CPU as LLVM sees it.
+
+    ``$NANDC_JIT_FEATURES`` (e.g. ``-avx512f,-avx512vl``) overrides features,
+    for instance to measure AVX2 code on an AVX-512 machine (read once per
+    process).
+    """
     llvm = _llvm()
+    flags = llvm.get_host_cpu_features()
+    for item in os.environ.get(FEATURES_ENV, "").split(","):
+        item = item.strip()
+        if item[:1] in "+-" and len(item) > 1:
+            flags[item[1:]] = item[0] == "+"
+        elif item:
+            raise BackendError(f"${FEATURES_ENV}: expected +feature or -feature, found {item!r}")
     return Target(
         triple=llvm.get_process_triple(),
         cpu=llvm.get_host_cpu_name(),
-        features=llvm.get_host_cpu_features().flatten(),
+        features=flags.flatten(),
         llvm_version=".".join(map(str, llvm.llvm_version_info)),
     )
 
@@ -487,10 +504,10 @@ _DRIVER_TYPE = ctypes.CFUNCTYPE(
 )
 
 
-def _split(num_vectors: int, parts: int, block: int) -> list[tuple[int, int]]:
-    """``parts`` contiguous ranges covering ``0 .. num_vectors``, cut at multiples of ``block``."""
-    blocks = -(-num_vectors // block)
-    edges = [min(num_vectors, (blocks * i // parts) * block) for i in range(parts + 1)]
+def _split(count: int, parts: int, block: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous ranges covering ``0 .. count``, cut at multiples of ``block``."""
+    blocks = -(-count // block)
+    edges = [min(count, (blocks * i // parts) * block) for i in range(parts + 1)]
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
@@ -582,20 +599,40 @@ class JitProgram:
     def run(self, bits: np.ndarray, threads: int | None = None) -> np.ndarray:
         """``(N, num_inputs)`` 0/1 array -> ``(N, num_outputs)`` uint8 0/1.
 
-        Samples are packed and run in batches, so the packed copies stay small.
+        Each thread packs, runs and unpacks its own share of the samples, so
+        the conversions run in parallel too; batches of
+        ``_RUN_BATCH_SAMPLES`` keep the packed copies small.
         """
         bits = np.asarray(bits)
         if bits.ndim != 2 or bits.shape[1] != self.num_inputs:
             raise BackendError(
                 f"{self.name}: expected input bits of shape (N, {self.num_inputs}), found {bits.shape}"
             )
+        threads = (os.cpu_count() or 1) if threads is None else int(threads)
+        if threads < 1:
+            raise BackendError(f"threads must be at least 1, found {threads}")
         n = bits.shape[0]
         out = np.empty((n, self.num_outputs), dtype=np.uint8)
         for start in range(0, n, _RUN_BATCH_SAMPLES):
-            part = bits[start:start + _RUN_BATCH_SAMPLES]
-            out[start:start + len(part)] = unpack_outputs(
-                self.run_packed(pack_inputs(part), threads), len(part))
+            stop = min(n, start + _RUN_BATCH_SAMPLES)
+            vectors = num_vectors(stop - start)
+            parts = max(1, min(threads, vectors // _MIN_VECTORS_PER_THREAD))
+            spans = [(start + SAMPLES_PER_VECTOR * a, min(stop, start + SAMPLES_PER_VECTOR * b))
+                     for a, b in _split(vectors, parts, 1)]
+            if len(spans) == 1:
+                self._run_samples(bits, out, spans[0], threads)
+                continue
+            workers = [threading.Thread(target=self._run_samples, args=(bits, out, span, 1)) for span in spans]
+            for t in workers:
+                t.start()
+            for t in workers:
+                t.join()
         return out
+
+    def _run_samples(self, bits: np.ndarray, out: np.ndarray, span: tuple[int, int], threads: int) -> None:
+        """Pack, run and unpack samples ``span[0] .. span[1] - 1``."""
+        part = bits[span[0]:span[1]]
+        out[span[0]:span[1]] = unpack_outputs(self.run_packed(pack_inputs(part), threads), len(part))
 
 
 # ---------------------------------------------------------------------- entry points
