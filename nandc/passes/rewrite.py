@@ -140,7 +140,8 @@ def choose_replacements(circuit: Circuit, p: RewriteParams,
     def decide(v, cuts, replaced):
         return _best_replacement(circuit, ctx, v, cuts, library, replaced)
 
-    return ctx, select_replacements(work, total, decide, p.progress, "rewrite")
+    stage = "rewrite (inverters)" if focused else "rewrite"
+    return ctx, select_replacements(work, total, decide, p.progress, stage)
 
 
 def rewrite_once(circuit: Circuit, p: RewriteParams) -> tuple[Circuit, int]:
