@@ -242,6 +242,7 @@ def _area_flow(circuit: Circuit, ands: list[int], p: MapParams, costs, neg) -> t
             if other_fl + 1 < fl:  # at most one phase can be worse than the other plus one
                 fl, ch = other_fl + 1, _Choice(1, (2 * v + 1 - ph,))
             flow[2 * v + ph], choice[2 * v + ph] = fl, ch
+    report(p.progress, "map: cuts", len(ands), len(ands))
     return choice, all_cuts
 
 
@@ -296,6 +297,7 @@ def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams,
             choice[lit] = best_choice
             for x in best_choice.inputs:
                 cover.ref(x)
+    report(p.progress, stage, len(ands), len(ands))
 
 
 # ---------------------------------------------------------------------- building the netlist
