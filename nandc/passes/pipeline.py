@@ -123,7 +123,15 @@ class _Parser:
             kind, name = self.take()
             if kind != "name":
                 raise PassError(f"pipeline {self.text!r}: expected a pass name, found {name!r}")
-            atom = PassStep(get_pass(name), self.params(name))
+            info = get_pass(name)
+            params = self.params(name)
+            unknown = sorted({key for key, _ in params} - set(info.param_names))
+            if unknown:
+                known = [n for n in info.param_names if n != "progress"]
+                expected = f"expected some of: {', '.join(known)}" if known else "it takes none"
+                raise PassError(f"pipeline {self.text!r}: pass {name!r} has no parameter(s) "
+                                f"{', '.join(map(repr, unknown))}; {expected}")
+            atom = PassStep(info, params)
         tok = self.peek()
         if tok is not None and tok[1] == "*":
             self.take("*")

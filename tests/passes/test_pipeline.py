@@ -64,8 +64,14 @@ def test_parameters_reach_the_pass():
     c = _redundant()
     _, stats = run_pipeline(c, "sweep[rounds=1,words=2]")
     assert stats[0].notes["rounds"] == 1
-    with pytest.raises(PassError, match="unknown parameter"):
-        run_pipeline(c, "sweep[bogus=1]")
+    with pytest.raises(PassError) as err:
+        parse_steps("cleanup;sweep[bogus=1,rounds=2]")  # before any pass runs
+    assert str(err.value) == (
+        "pipeline 'cleanup;sweep[bogus=1,rounds=2]': pass 'sweep' has no parameter(s) 'bogus'; "
+        "expected some of: words, rounds, window, conflicts, max_tries, seed")
+    with pytest.raises(PassError) as err:
+        parse_steps("cleanup[x=1]")
+    assert str(err.value) == "pipeline 'cleanup[x=1]': pass 'cleanup' has no parameter(s) 'x'; it takes none"
 
 
 @settings(max_examples=50, deadline=None)
