@@ -71,6 +71,19 @@ def lit_not(lit: int) -> int:
     return lit ^ 1
 
 
+def structure_digest(header: str, arrays: Sequence, input_buses: dict, output_buses: dict) -> str:
+    """SHA-256 of a header, integer arrays and the buses (names, shapes, signedness, bits)."""
+    h = hashlib.sha256()
+    h.update(f"{header}\n".encode())
+    for values in arrays:
+        h.update(np.array(values, dtype=np.uint32).tobytes())
+    for kind, buses in (("in", input_buses), ("out", output_buses)):
+        for bus in buses.values():
+            h.update(f"{kind}:{bus.name}:{bus.shape}:{bus.signed}\n".encode())
+            h.update(np.array(bus.bits, dtype=np.uint32).tobytes())
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class Bus:
     """A named, ordered group of literals (circuit) or signals (netlist).
@@ -449,15 +462,7 @@ class Circuit:
 
     def structural_hash(self) -> str:
         """SHA-256 of the node arrays and the interface (layer tags left out)."""
-        h = hashlib.sha256()
-        h.update(f"aig:{len(self._f0)}\n".encode())
-        h.update(np.array(self._f0, dtype=np.uint32).tobytes())
-        h.update(np.array(self._f1, dtype=np.uint32).tobytes())
-        for kind, buses in (("in", self.input_buses), ("out", self.output_buses)):
-            for bus in buses.values():
-                h.update(f"{kind}:{bus.name}:{bus.shape}:{bus.signed}\n".encode())
-                h.update(np.array(bus.bits, dtype=np.uint32).tobytes())
-        return h.hexdigest()
+        return structure_digest(f"aig:{len(self._f0)}", (self._f0, self._f1), self.input_buses, self.output_buses)
 
     # ------------------------------------------------------------------ checks
     def verify(self) -> None:

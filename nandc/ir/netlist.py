@@ -14,7 +14,6 @@ complemented edges at this level).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from array import array
 from typing import Iterable, Sequence
@@ -22,7 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from nandc.errors import CircuitError
-from nandc.ir.circuit import Bus, Circuit, LayerTable
+from nandc.ir.circuit import Bus, Circuit, LayerTable, structure_digest
 
 __all__ = ["NandNetlist", "CONST0", "CONST1"]
 
@@ -167,20 +166,10 @@ class NandNetlist:
         memo = getattr(self, "_hash_memo", None)
         if memo is not None and memo[0] == key:
             return memo[1]
-        digest = self._compute_hash()
+        digest = structure_digest(f"nand2:{self._num_inputs}:{len(self._a)}", (self._a, self._b),
+                                  self.input_buses, self.output_buses)
         self._hash_memo = (key, digest)
         return digest
-
-    def _compute_hash(self) -> str:
-        h = hashlib.sha256()
-        h.update(f"nand2:{self._num_inputs}:{len(self._a)}\n".encode())
-        h.update(np.array(self._a, dtype=np.uint32).tobytes())
-        h.update(np.array(self._b, dtype=np.uint32).tobytes())
-        for kind, buses in (("in", self.input_buses), ("out", self.output_buses)):
-            for bus in buses.values():
-                h.update(f"{kind}:{bus.name}:{bus.shape}:{bus.signed}\n".encode())
-                h.update(np.array(bus.bits, dtype=np.uint32).tobytes())
-        return h.hexdigest()
 
     def verify(self) -> None:
         """Check the invariants: gates read only lower signals, buses are in range."""

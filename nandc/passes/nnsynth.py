@@ -246,6 +246,7 @@ def nnsynth(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     before = size_of(circuit)
     ctx = Context(circuit)
     candidates = small_supports(ctx, p.cut_size)
+
     def decide(v, leaves, replaced):
         return _resynthesize(ctx, v, leaves, p, replaced)
 
