@@ -34,13 +34,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nandc.errors import PassError
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.passes.base import Stats, register, size_of
 from nandc.passes.cuts import iter_cuts
 from nandc.passes.library import Program, shipped_programs
-from nandc.passes.options import Progress, parse_params, report
+from nandc.passes.options import Progress, check_choice, parse_params, report
 from nandc.passes.truth import MASK, VAR, p_canonical
 
 __all__ = ["MapParams", "nand_map", "cost_tables"]
@@ -71,8 +70,7 @@ class MapParams:
     progress: Progress | None = None
 
     def __post_init__(self):
-        if self.start not in STARTS:
-            raise PassError(f"pass 'map': start must be one of {', '.join(map(repr, STARTS))}, found {self.start!r}")
+        check_choice("map", "start", self.start, STARTS)
 
 
 # ---------------------------------------------------------------------- library costs
@@ -139,11 +137,12 @@ def _mask_sums(pairs: list[tuple[float, float]]) -> list[float]:
     return sums
 
 
-def _best_of_cut(leaves: tuple[int, ...], g0: int, pairs, costs, neg, bound):
+def _best_of_cut(leaves: tuple[int, ...], g0: int, sums: list[float], costs, neg, bound):
     """``(total, choice)`` of the leaf phases that minimize the program's gates plus
-    ``pairs[i][phase of leaf i]``, if below ``bound``; else ``(bound, None)``."""
+    ``sums[mask of leaf phases]`` (see :func:`_mask_sums`), if below ``bound``;
+    else ``(bound, None)``."""
     row = costs[g0]
-    totals = [c + x for c, x in zip(row, _mask_sums(pairs))]
+    totals = [c + x for c, x in zip(row, sums)]
     best = min(totals)
     if best >= bound:
         return bound, None
@@ -159,13 +158,9 @@ def _best_cut_choices(cuts, costs, neg, flow, fanout) -> list[tuple[float, _Choi
             return [(0.0, _Choice(0, _WIRE, tt)), (0.0, _Choice(0, _WIRE, tt ^ MASK))]
         sums = _mask_sums([(flow[2 * u] / fanout[u], flow[2 * u + 1] / fanout[u]) for u in leaves])
         for ph, g0 in ((0, tt), (1, tt ^ MASK)):
-            row = costs[g0]
-            totals = [c + x for c, x in zip(row, sums)]
-            total = min(totals)
-            if total < best[ph][0]:
-                m = totals.index(total)
-                best[ph] = (total, _Choice(row[m], tuple(2 * u + ((m >> i) & 1) for i, u in enumerate(leaves)),
-                                           int(neg[g0][m])))
+            total, choice = _best_of_cut(leaves, g0, sums, costs, neg, best[ph][0])
+            if choice is not None:
+                best[ph] = (total, choice)
     return best
 
 
@@ -176,33 +171,30 @@ class _Cover:
         self.choice = choice
         self.refs = [0] * len(choice)
 
-    def ref(self, lit: int) -> int:
-        """Add a reference to ``lit``; the gates this brings into the cover."""
-        added = 0
+    def _count(self, lit: int, step: int) -> int:
+        """Add ``step`` (+1 or -1) to the references of ``lit``; a literal whose
+        count reaches 1 (or 0) brings (or takes) its choice's gates and inputs
+        with it.  Returns those gates."""
+        changed = 0
+        edge = 1 if step > 0 else 0
         stack = [lit]
         refs, choice = self.refs, self.choice
         while stack:
             x = stack.pop()
-            refs[x] += 1
-            if refs[x] == 1:
+            refs[x] += step
+            if refs[x] == edge:
                 ch = choice[x]
-                added += ch.gates
+                changed += ch.gates
                 stack.extend(ch.inputs)
-        return added
+        return changed
+
+    def ref(self, lit: int) -> int:
+        """Add a reference to ``lit``; the gates this brings into the cover."""
+        return self._count(lit, 1)
 
     def deref(self, lit: int) -> int:
         """Remove a reference to ``lit``; the gates this takes out of the cover."""
-        removed = 0
-        stack = [lit]
-        refs, choice = self.refs, self.choice
-        while stack:
-            x = stack.pop()
-            refs[x] -= 1
-            if refs[x] == 0:
-                ch = choice[x]
-                removed += ch.gates
-                stack.extend(ch.inputs)
-        return removed
+        return self._count(lit, -1)
 
     def exact(self, lit: int) -> int:
         """Gates referencing ``lit`` would add (the cover is left unchanged)."""
@@ -290,8 +282,8 @@ def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams,
                 if not leaves:
                     best, best_choice = 0, _Choice(0, _WIRE, tt ^ flip)
                     break
-                pairs = [(ex(2 * u), ex(2 * u + 1)) for u in leaves]
-                total, found = _best_of_cut(leaves, tt ^ flip, pairs, costs, neg, best)
+                sums = _mask_sums([(ex(2 * u), ex(2 * u + 1)) for u in leaves])
+                total, found = _best_of_cut(leaves, tt ^ flip, sums, costs, neg, best)
                 if found is not None:
                     best, best_choice = total, found
             choice[lit] = best_choice

@@ -38,7 +38,7 @@ from nandc.passes.base import Stats, register, size_of
 from nandc.passes.library import Program
 from nandc.passes.options import Progress, parse_params
 from nandc.passes.refactor import cone_table
-from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, program_from_circuit, select_replacements
+from nandc.passes.resynth import Context, Replacement, program_from_circuit, resynthesis_result, select_replacements
 from nandc.passes.truth import variable_table
 
 __all__ = [
@@ -251,6 +251,4 @@ def nnsynth(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
         return _resynthesize(ctx, v, leaves, p, replaced)
 
     replaced = select_replacements(sorted(candidates.items()), len(candidates), decide, p.progress, "nnsynth")
-    new, cost_before, cost_after = apply_if_cheaper(circuit, ctx, replaced)
-    notes = {"nand2_before": cost_before, "nand2_after": cost_after, "thresholds": len(replaced)}
-    return new, Stats("nnsynth", before, size_of(new), time.perf_counter() - t0, notes)
+    return resynthesis_result("nnsynth", circuit, ctx, replaced, before, t0, thresholds=len(replaced))

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from nandc.errors import PassError
 
-__all__ = ["Progress", "parse_params", "report", "ProgressBars"]
+__all__ = ["Progress", "parse_params", "check_choice", "report", "ProgressBars"]
 
 #: ``progress(stage, done, total)``: ``stage`` names the pass (and its phase).
 Progress = Callable[[str, int, int], Any]
@@ -40,6 +40,13 @@ def parse_params(cls: type[P], params: Mapping[str, Any] | P | None, pass_name: 
             f"expected some of: {', '.join(known)}"
         )
     return cls(**dict(params))
+
+
+def check_choice(pass_name: str, name: str, value: str, allowed: tuple[str, ...]) -> None:
+    """Raise :class:`PassError` unless parameter ``name`` of ``pass_name`` is one of ``allowed``."""
+    if value not in allowed:
+        raise PassError(f"pass {pass_name!r}: {name} must be one of {', '.join(map(repr, allowed))}, "
+                        f"found {value!r}")
 
 
 def report(progress: Progress | None, stage: str, done: int, total: int) -> None:

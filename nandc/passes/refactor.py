@@ -24,7 +24,7 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, size_of
 from nandc.passes.library import Program
 from nandc.passes.options import Progress, parse_params
-from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, program_from_circuit, select_replacements
+from nandc.passes.resynth import Context, Replacement, program_from_circuit, resynthesis_result, select_replacements
 from nandc.passes.truth import variable_table
 
 __all__ = ["RefactorParams", "refactor", "reconvergent_cut", "cone_table", "minimize_cover", "factor",
@@ -233,6 +233,4 @@ def refactor(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     t0 = time.perf_counter()
     before = size_of(circuit)
     ctx, replaced = refactor_once(circuit, p)
-    new, cost_before, cost_after = apply_if_cheaper(circuit, ctx, replaced)
-    notes = {"nand2_before": cost_before, "nand2_after": cost_after, "replacements": len(replaced)}
-    return new, Stats("refactor", before, size_of(new), time.perf_counter() - t0, notes)
+    return resynthesis_result("refactor", circuit, ctx, replaced, before, t0, replacements=len(replaced))

@@ -13,19 +13,21 @@ an inverter, an input's positive literal and an AND node's complement.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from nandc.ir.circuit import Circuit
+from nandc.passes.base import Stats, size_of
 from nandc.passes.cleanup import rebuild
 from nandc.passes.cost import phase_use
 from nandc.passes.library import Program
 from nandc.passes.options import Progress, report
 
 __all__ = ["Replacement", "Context", "instantiate", "build", "program_from_circuit", "apply_if_cheaper",
-           "select_replacements"]
+           "select_replacements", "resynthesis_result"]
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,15 @@ def program_from_circuit(scratch: Circuit, root: int) -> Program | None:
             natural[node] = k + len(gates) - 1
     out = signal(root)  # may append an inverter
     return Program(tuple(gates), out, k)
+
+
+def resynthesis_result(name: str, circuit: Circuit, ctx: Context, replaced: dict[int, Replacement],
+                       before: int, t0: float, **notes) -> tuple[Circuit, Stats]:
+    """A resynthesis pass's result: the circuit with ``replaced`` applied if cheaper
+    (:func:`apply_if_cheaper`), and its Stats (NAND2 cost before and after, then ``notes``)."""
+    new, cost_before, cost_after = apply_if_cheaper(circuit, ctx, replaced)
+    notes = {"nand2_before": cost_before, "nand2_after": cost_after, **notes}
+    return new, Stats(name, before, size_of(new), time.perf_counter() - t0, notes)
 
 
 def apply_if_cheaper(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) -> tuple[Circuit, int, int]:

@@ -23,13 +23,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, size_of
 from nandc.passes.cuts import LocalCuts, iter_cuts
 from nandc.passes.library import DEFAULT_LIBRARY, NandLibrary
-from nandc.passes.options import Progress, parse_params
-from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, select_replacements
+from nandc.passes.options import Progress, check_choice, parse_params
+from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, resynthesis_result, select_replacements
 from nandc.passes.truth import MASK, negate_inputs
 
 __all__ = ["RewriteParams", "rewrite", "rewrite_once", "choose_replacements", "inverter_nodes"]
@@ -64,9 +63,7 @@ class RewriteParams:
     progress: Progress | None = None
 
     def __post_init__(self):
-        if self.scope not in SCOPES:
-            raise PassError(f"pass 'rewrite': scope must be one of {', '.join(map(repr, SCOPES))}, "
-                            f"found {self.scope!r}")
+        check_choice("rewrite", "scope", self.scope, SCOPES)
 
 
 def _best_replacement(circuit: Circuit, ctx: Context, v: int, cuts, library: NandLibrary,
@@ -164,8 +161,7 @@ def rewrite(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     p = parse_params(RewriteParams, params, "rewrite")
     t0 = time.perf_counter()
     before = size_of(circuit)
+    searches = DEFAULT_LIBRARY.searches
     ctx, replaced = choose_replacements(circuit, p)
-    new, cost_before, cost_after = apply_if_cheaper(circuit, ctx, replaced)
-    notes = {"nand2_before": cost_before, "nand2_after": cost_after, "replacements": len(replaced),
-             "synthesized": DEFAULT_LIBRARY.searches}
-    return new, Stats("rewrite", before, size_of(new), time.perf_counter() - t0, notes)
+    return resynthesis_result("rewrite", circuit, ctx, replaced, before, t0, replacements=len(replaced),
+                              synthesized=DEFAULT_LIBRARY.searches - searches)

@@ -22,7 +22,6 @@ from nandc.ir.circuit import Circuit
 __all__ = [
     "ALL_ONES",
     "LevelPlan",
-    "node_levels",
     "level_plan",
     "random_patterns",
     "simulate_nodes",
@@ -34,20 +33,6 @@ ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 # probability of a 1 in each successive pattern word (cycled)
 _DENSITIES = (0.5, 0.5, 0.5, 0.5, 0.125, 0.875, 0.03125, 0.96875,
               0.5, 0.5, 0.25, 0.75, 0.0625, 0.9375, 0.5, 0.5)
-
-
-def node_levels(f0: np.ndarray, f1: np.ndarray) -> np.ndarray:
-    """Logic level of every node: 0 for the constant and inputs, 1 + max of fanins for ANDs.
-
-    Requires: fanins point to lower nodes (a valid circuit's arrays).
-    """
-    lev = [0] * len(f0)
-    for v, (a, b) in enumerate(zip(f0.tolist(), f1.tolist())):
-        if a:
-            x = lev[a >> 1]
-            y = lev[b >> 1]
-            lev[v] = (x if x > y else y) + 1
-    return np.array(lev, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -72,7 +57,7 @@ def level_plan(circuit: Circuit, nodes: np.ndarray | None = None) -> LevelPlan:
     Requires: ``nodes`` closed under fanins among AND nodes (e.g. a cone).
     """
     f0, f1, _ = circuit.arrays()
-    lev = node_levels(f0, f1)
+    lev = circuit.levels()
     if nodes is None:
         nodes = np.flatnonzero(f0)
     nodes = np.asarray(nodes, dtype=np.int64)

@@ -36,7 +36,6 @@ __all__ = ["SweepParams", "sweep", "WindowSolver", "EQUAL", "DIFFERENT", "UNKNOW
 
 SAT_SOLVER = "minisat22"
 EQUAL, DIFFERENT, UNKNOWN = "equal", "different", "unknown"
-SMALL_CIRCUIT = 0  # AND nodes up to which SAT uses whole cones only
 MAX_NEW_WORDS = 64  # counterexample words added to the simulation per round
 MIN_NEW_PATTERNS = 64  # fewer counterexamples than this do not justify another round
 
@@ -148,22 +147,19 @@ def _poor(tries: int, successes: int) -> bool:
 class WindowSolver:
     """SAT checks of ``x == y`` between literals of a (growing) circuit.
 
-    With ``cones_first`` (small circuits), only the full cones in one shared
-    incremental solver, which then loads every node at most once.  Otherwise
-    a small window first (cheap, proves most local equivalences); if it is
-    inconclusive, the full cones in a shared incremental solver.  Each
+    A small window first (cheap, proves most local equivalences); if it is
+    inconclusive, the full cones in a shared incremental solver that holds
+    up to ``capacity`` nodes.  Each
     strategy is dropped once it proves :func:`_poor`: windows where
     equivalences are global (constants of a division), the full cones where
     candidates are arithmetic look-alikes that only differ deep down.
     """
 
-    def __init__(self, circuit: Circuit, window: int, conflicts: int, cones_first: bool = False,
-                 capacity: int = 20000):
+    def __init__(self, circuit: Circuit, window: int, conflicts: int, capacity: int = 20000):
         self.circuit = circuit
         self.window = window
         self.conflicts = conflicts
         self.calls = 0
-        self.cones_first = cones_first
         self.cones = _ConeSolver(circuit, conflicts, capacity=max(20000, capacity))
         self.fallback_tries = 0
         self.fallback_proofs = 0
@@ -247,9 +243,6 @@ class WindowSolver:
         Returns ``(EQUAL, None)`` (proved), ``(DIFFERENT, {input node: value})``
         (a real counterexample), or ``(UNKNOWN, None)``.
         """
-        if self.cones_first:
-            self.calls += 1
-            return self.cones.check(x, y)
         if not _poor(self.window_tries, self.window_answers):
             self.window_tries += 1
             verdict, cex = self._window_check(x, y)
@@ -298,8 +291,7 @@ def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_n
     dirty: set[int] = set()
     ands = np.flatnonzero(live & (f0 != 0)).tolist()
     # the copy never outgrows the source: one solver can hold all of it, and is never reloaded
-    solver = WindowSolver(new, p.window, p.conflicts, cones_first=len(ands) <= SMALL_CIRCUIT,
-                          capacity=2 * circuit.num_nodes)
+    solver = WindowSolver(new, p.window, p.conflicts, capacity=2 * circuit.num_nodes)
     cexs: list[dict[int, bool]] = []
     structural = proved = disproved = unknown = 0
     names = circuit.layer_names
