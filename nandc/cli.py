@@ -45,12 +45,21 @@ def _load_any(path: str):
     )
 
 
+def _is_model(obj) -> bool:
+    return not isinstance(obj, tuple)
+
+
 def _netlist_of(obj):
-    return obj.netlist if hasattr(obj, "netlist") else obj[1]
+    return obj.netlist if _is_model(obj) else obj[1]
 
 
-def _circuit_of(obj):
-    return obj.circuit if hasattr(obj, "netlist") else obj[0]
+def _report_of(obj):
+    """The per-layer report of a CompiledModel (flat or staged) or a netlist file."""
+    if _is_model(obj):
+        return obj.report()
+    from nandc.backends.report import build_report
+
+    return build_report(obj[1], obj[0])
 
 
 # ---------------------------------------------------------------------- commands
@@ -76,6 +85,12 @@ def _cmd_demo(args) -> int:
 def _write_compiled(compiled, out: str) -> None:
     path = Path(out)
     ext = path.suffix.lower()
+    if compiled.staged and ext not in (".v", ".nandc", ".json"):
+        raise NandcError(
+            f"cannot write {out!r}: this model compiled to a staged program of {len(compiled.program.stages)} "
+            f"stages, and {ext or 'this format'} holds one flat circuit; write .v (one module per stage), "
+            ".nandc or .json, or compile with --flat"
+        )
     if ext == ".v":
         compiled.to_verilog(path)
     elif ext == ".nandc":
@@ -114,29 +129,31 @@ def _cmd_compile(args) -> int:
         )
     passes = args.passes or f"O{args.opt}"
     compiled = nandc.compile(model, torch.zeros((1,) + tuple(shape)), passes=passes,
-                             on_stats=lambda s: echo(f"  {s}"), progress=not args.quiet)
+                             on_stats=lambda s: echo(f"  {s}"), progress=not args.quiet, staged=args.staged)
     for out in args.output:
         _write_compiled(compiled, out)
         echo(f"wrote {out}")
-    echo(f"{compiled.num_gates} NAND2 gates")
+    if compiled.staged:
+        echo(f"{compiled.num_gates} NAND2 gates in {len(compiled.program.stages)} stages, "
+             f"{compiled.gate_evaluations} gate evaluations per sample")
+    else:
+        echo(f"{compiled.num_gates} NAND2 gates")
     if args.report:
-        _print_report(compiled.netlist, compiled.circuit, args.report)
+        _print_report(compiled.report(), args.report)
     return 0
 
 
-def _print_report(netlist, circuit, fmt: str, plot: str | None = None) -> None:
+def _print_report(report, fmt: str, plot: str | None = None) -> None:
     from nandc.backends import report as rep
 
-    r = rep.build_report(netlist, circuit)
-    text = {"text": rep.format_text, "markdown": rep.format_markdown, "json": rep.to_json}[fmt](r)
+    text = {"text": rep.format_text, "markdown": rep.format_markdown, "json": rep.to_json}[fmt](report)
     print(text)
     if plot:
-        rep.plot(r, plot)
+        rep.plot(report, plot)
 
 
 def _cmd_report(args) -> int:
-    obj = _load_any(args.file)
-    _print_report(_netlist_of(obj), _circuit_of(obj), args.format, args.plot)
+    _print_report(_report_of(_load_any(args.file)), args.format, args.plot)
     return 0
 
 
@@ -152,7 +169,7 @@ def _cmd_run(args) -> int:
         raise NandcError(f"no such file: {args.inputs}") from None
     except ValueError as exc:
         raise NandcError(f"cannot read {args.inputs!r} as a .npy array: {exc}") from None
-    if hasattr(obj, "netlist"):
+    if _is_model(obj):
         result = obj.run(x, backend=args.backend, threads=args.threads)
         y = result["logits"] if args.logits or "class" not in result else result["class"]
     else:
@@ -239,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optimization level (default: 2)")
     p.add_argument("--report", nargs="?", const="text", choices=("text", "markdown", "json"),
                    help="print the per-layer gate report (default format: text)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--staged", dest="staged", action="store_const", const=True, default=None,
+                   help="compile each convolution once for one output position and run it over all "
+                        "positions (default: staged when the flat circuit would exceed "
+                        "1M AIG nodes)")
+    g.add_argument("--flat", dest="staged", action="store_const", const=False,
+                   help="one flat circuit unrolled over every position (needed for AIGER/BLIF output)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but the report")
     p.set_defaults(func=_cmd_compile)
 

@@ -1,9 +1,10 @@
-"""CompiledModel: a trained model as a NAND2 netlist, ready to run, report and save.
+"""CompiledModel: a trained model as NAND2 netlists, ready to run, report and save.
 
 :func:`compile` (exposed as ``nandc.compile``) traces a PyTorch model, builds
-its exact circuit, runs a pass pipeline and lowers it to NAND2 gates.
-:func:`load` reads a model saved with :meth:`CompiledModel.save`; loading
-needs neither torch nor the original Python code.
+its exact program -- one flat circuit for a small model, or stages compiled
+once per output position for a large one -- runs a pass pipeline on every
+stage and lowers it to NAND2 gates.  :func:`load` reads a model saved with
+:meth:`CompiledModel.save`; loading needs neither torch nor the model's code.
 """
 
 from __future__ import annotations
@@ -12,59 +13,96 @@ import io
 import json
 import os
 import zipfile
-from dataclasses import asdict
 from typing import Any, Callable
 
 import numpy as np
 
-from nandc.encoding import code_bits, encode_input
+from nandc.encoding import encode_input
 from nandc.errors import BackendError, NandcError, ParseError
 from nandc.fsutil import atomic_write
+from nandc.interface import Interface
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
+from nandc.ir.program import Program, Stage, Window, flat_program, program_from_dict, program_to_dict
 
-__all__ = ["CompiledModel", "compile", "load", "DEFAULT_PIPELINE"]
+__all__ = ["CompiledModel", "compile", "load", "DEFAULT_PIPELINE", "FLAT_BUDGET"]
 
 DEFAULT_PIPELINE = "O2"
-_FORMAT = "nandc-model/1"
+FLAT_BUDGET = 1_000_000
+"""``nandc.compile(staged=None)`` builds a flat circuit when the flat circuit is
+estimated (kernel AND nodes times positions) to stay under this many AIG nodes."""
+_FORMAT_V1 = "nandc-model/1"
+_FORMAT = "nandc-model/2"
 
 
 class CompiledModel:
-    """A compiled model: its NAND2 netlist plus how to feed it and read its outputs.
+    """A compiled model: its program of NAND2 netlists plus how to feed it and read its outputs.
 
     Attributes
     ----------
-    netlist : NandNetlist
-        The NAND2-only netlist; ``netlist.num_gates`` is the gate count.
-    circuit : Circuit or None
-        The AIG the frontend built (before optimization), kept for reports.
-    interface : nandc.frontend.Interface-like
+    program : Program
+        The stages (each with its NAND2 netlist and, in this process, the
+        circuit the frontend built) and the data movement between them.  A
+        flat model is a program of one whole-sample stage.
+    interface : nandc.interface.Interface
         Input name, shape and encoding; output shape and meaning.
     stats : list
-        One :class:`nandc.passes.Stats` per pass that ran.
+        One :class:`nandc.passes.Stats` per pass that ran (every stage's in turn).
     """
 
-    def __init__(self, netlist: NandNetlist, interface, circuit: Circuit | None = None,
-                 stats: list | None = None, pipeline: str | None = None):
-        self.netlist = netlist
+    def __init__(self, program: Program, interface: Interface, stats: list | None = None,
+                 pipeline: str | None = None):
+        self.program = program
         self.interface = interface
-        self.circuit = circuit
         self.stats = list(stats or [])
         self.pipeline = pipeline
 
     def __repr__(self) -> str:
         i = self.interface
-        return (f"CompiledModel(input {i.input_name}{list(i.input_shape)}, "
-                f"output {list(i.output_shape)}, {self.netlist.num_gates} NAND2 gates)")
+        what = (f"{self.num_gates} NAND2 gates" if not self.staged else
+                f"{len(self.program.stages)} stages, {self.num_gates} NAND2 gates, "
+                f"{self.gate_evaluations} gate evaluations per sample")
+        return f"CompiledModel(input {i.input_name}{list(i.input_shape)}, output {list(i.output_shape)}, {what})"
+
+    # ------------------------------------------------------------------ views
+    @property
+    def staged(self) -> bool:
+        """True unless the program is one flat circuit."""
+        return not self.program.is_flat
+
+    def _flat_stage(self, what: str) -> Stage:
+        if self.staged:
+            raise BackendError(
+                f"this model compiled to a staged program of {len(self.program.stages)} stages, which has no "
+                f"single {what}; use .program.stages[i].{what}, or compile with staged=False for one flat circuit"
+            )
+        return self.program.stages[0]
+
+    @property
+    def netlist(self) -> NandNetlist:
+        """The NAND2 netlist of a flat model (a staged model has one per stage)."""
+        return self._flat_stage("netlist").netlist
+
+    @property
+    def circuit(self) -> Circuit | None:
+        """The AIG the frontend built for a flat model (None for a loaded model)."""
+        return self._flat_stage("circuit").circuit
 
     @property
     def num_gates(self) -> int:
-        """NAND2 gates of the netlist (inverters included)."""
-        return self.netlist.num_gates
+        """NAND2 gates of all stage netlists (inverters included); each stage counted once."""
+        return sum(s.netlist.num_gates for s in self.program.stages)
+
+    @property
+    def gate_evaluations(self) -> int:
+        """NAND2 gate evaluations per sample: every kernel's gates times its positions."""
+        from nandc.ir.execute import gate_evaluations
+
+        return gate_evaluations(self.program)
 
     # ------------------------------------------------------------------ running
     def encode(self, x) -> np.ndarray:
-        """The input codes the circuit sees for a float input batch ``x`` (N, *input_shape)."""
+        """The input codes the program sees for a float input batch ``x`` (N, *input_shape)."""
         arr = _to_numpy(x)
         shape = tuple(self.interface.input_shape)
         if arr.ndim != len(shape) + 1 or tuple(arr.shape[1:]) != shape:
@@ -74,7 +112,7 @@ class CompiledModel:
         return encode_input(self.interface.input_encoding, arr)
 
     def run(self, x, backend: str = "jit", threads: int | None = None) -> dict[str, np.ndarray]:
-        """Run the netlist on a float input batch; returns integer outputs.
+        """Run the program on a float input batch; returns integer outputs.
 
         ``"logits"``: the exact integer logits, shape ``(N, *output_shape)``;
         ``"class"`` (for a vector output): index of the first maximal logit,
@@ -82,18 +120,21 @@ class CompiledModel:
         ``"jit"`` (LLVM, bit-parallel, multi-threaded) or ``"reference"``
         (the numpy evaluator).
         """
-        codes = self.encode(x)
-        bits = _code_bits_array(codes, code_bits(self.interface.input_encoding))
-        inputs = {self.interface.input_name: bits}
+        return self.run_codes(self.encode(x), backend, threads)
+
+    def run_codes(self, codes: np.ndarray, backend: str = "jit", threads: int | None = None) -> dict[str, np.ndarray]:
+        """:meth:`run` on input codes (as :meth:`encode` makes them)."""
+        from nandc.ir.execute import execute, reference_runner
+
         if backend == "reference":
-            from nandc.ir.evaluate import evaluate
+            runner = reference_runner
+        elif backend == "jit":
+            from nandc.backends.llvm.runner import jit_runner
 
-            return evaluate(self.netlist, inputs)
-        if backend == "jit":
-            from nandc.backends.llvm import run_netlist
-
-            return run_netlist(self.netlist, inputs, threads=threads)
-        raise BackendError(f"unknown backend {backend!r}; expected 'jit' or 'reference'")
+            runner = jit_runner(threads)
+        else:
+            raise BackendError(f"unknown backend {backend!r}; expected 'jit' or 'reference'")
+        return execute(self.program, codes, runner)
 
     def predict(self, x, backend: str = "jit", threads: int | None = None) -> np.ndarray:
         """Predicted class of every sample (requires a vector output)."""
@@ -102,7 +143,7 @@ class CompiledModel:
         return self.run(x, backend, threads)["class"]
 
     def to_torch_output(self, logits: np.ndarray):
-        """The torch model's float output for the circuit's integer logits (needs torch).
+        """The torch model's float output for the integer logits (needs torch).
 
         Equal, bit for bit, to ``model(x)`` in eval mode; available on a model
         compiled in this process (a loaded model keeps no torch code).
@@ -119,43 +160,56 @@ class CompiledModel:
 
     # ------------------------------------------------------------------ outputs
     def report(self):
-        """Per-layer gate report (:class:`nandc.backends.report.Report`)."""
-        from nandc.backends.report import build_report
+        """Per-layer gate report (:class:`nandc.backends.report.Report`); per stage for a staged model."""
+        from nandc.backends.report import build_program_report, build_report
 
-        return build_report(self.netlist, self.circuit)
+        if not self.staged:
+            stage = self.program.stages[0]
+            return build_report(stage.netlist, stage.circuit)
+        return build_program_report(self.program)
 
     def to_verilog(self, path: str | os.PathLike | None = None, module_name: str | None = None) -> str:
-        """Structural NAND2 Verilog of the netlist; also written to ``path`` if given."""
-        from nandc.backends.verilog import to_verilog
+        """Structural NAND2 Verilog; also written to ``path`` if given.
 
-        text = to_verilog(self.netlist, module_name)
+        A flat model is one module; a staged model is one module per stage
+        kernel, after a comment block that describes the data movement.
+        """
+        from nandc.backends.verilog import program_to_verilog, to_verilog
+
+        text = to_verilog(self.netlist, module_name) if not self.staged else program_to_verilog(self.program,
+                                                                                                 module_name)
         if path is not None:
             with atomic_write(path) as f:
                 f.write(text)
         return text
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the netlist and interface to one ``.nandc`` file (a zip), atomically."""
-        iface = {k: v for k, v in asdict_safe(self.interface).items() if k != "dequantize"}
+        """Write the program, its netlists and the interface to one ``.nandc`` file (a zip), atomically."""
+        doc, arrays = program_to_dict(self.program)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("format", _FORMAT)
-            z.writestr("interface.json", json.dumps(iface, indent=1, sort_keys=True))
-            z.writestr("netlist.json", json.dumps(_netlist_meta(self.netlist), sort_keys=True))
-            a, b = self.netlist.gate_arrays()
-            arrays = io.BytesIO()
-            np.savez(arrays, a=a.astype(np.uint32), b=b.astype(np.uint32),
-                     layer=self.netlist.gate_layers().astype(np.uint32))
-            z.writestr("gates.npz", arrays.getvalue())
+            z.writestr("interface.json", json.dumps(self.interface.to_dict(), indent=1, sort_keys=True))
+            z.writestr("program.json", json.dumps(doc, sort_keys=True))
+            z.writestr("tensors.npz", _npz(arrays))
+            for k, stage in enumerate(self.program.stages):
+                _write_netlist(z, f"stages/{k}/", stage.netlist)
         with atomic_write(path, "wb") as f:
             f.write(buf.getvalue())
 
 
-def asdict_safe(obj) -> dict:
-    try:
-        return asdict(obj)
-    except TypeError:
-        return dict(vars(obj))
+# ---------------------------------------------------------------------- files
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+def _write_netlist(z: zipfile.ZipFile, prefix: str, net: NandNetlist) -> None:
+    a, b = net.gate_arrays()
+    z.writestr(prefix + "netlist.json", json.dumps(_netlist_meta(net), sort_keys=True))
+    z.writestr(prefix + "gates.npz", _npz({"a": a.astype(np.uint32), "b": b.astype(np.uint32),
+                                           "layer": net.gate_layers().astype(np.uint32)}))
 
 
 def _netlist_meta(net: NandNetlist) -> dict:
@@ -167,18 +221,30 @@ def _netlist_meta(net: NandNetlist) -> dict:
             "input_buses": buses(net.input_buses), "output_buses": buses(net.output_buses)}
 
 
-class _Interface:
-    """Interface of a loaded model (same fields as ``nandc.frontend.Interface``)."""
-
-    def __init__(self, d: dict):
-        self.input_name = d["input_name"]
-        self.input_shape = tuple(d["input_shape"])
-        self.input_encoding = d["input_encoding"]
-        self.output_shape = tuple(d["output_shape"])
-        self.output_kind = d["output_kind"]
-        self.output_step = float(d["output_step"])
-        self.has_class = bool(d["has_class"])
-        self.dequantize = None
+def _read_netlist(z: zipfile.ZipFile, prefix: str, path: str) -> NandNetlist:
+    meta = json.loads(z.read(prefix + "netlist.json"))
+    arrays = np.load(io.BytesIO(z.read(prefix + "gates.npz")))
+    a, b, layer = arrays["a"], arrays["b"], arrays["layer"]
+    if not isinstance(meta, dict) or not isinstance(meta.get("inputs"), int) or meta["inputs"] < 0:
+        raise ParseError(f"{prefix}netlist.json is not a netlist description", path)
+    if not (len(a) == len(b) == len(layer)):
+        raise ParseError(f"{prefix}gates.npz: gate arrays of different lengths", path)
+    net = NandNetlist(str(meta["name"]))
+    for _ in range(meta["inputs"]):
+        net.add_input()
+    ids = [net.layer_id(str(n)) for n in meta["layers"]]
+    n_signals = net.num_signals
+    if len(a) and (int(a.max()) >= n_signals + len(a) or int(b.max()) >= n_signals + len(a)
+                   or int(layer.max()) >= len(ids)):
+        raise ParseError(f"{prefix}gates.npz: a gate reads a signal or layer that does not exist", path)
+    for x, y, lay in zip(a.tolist(), b.tolist(), layer.tolist()):
+        net.nand(x, y, ids[lay])
+    for spec in meta["input_buses"]:
+        net.input_buses[spec["name"]] = Bus(spec["name"], tuple(spec["bits"]), tuple(spec["shape"]), spec["signed"])
+    for spec in meta["output_buses"]:
+        net.set_output(spec["name"], spec["bits"], spec["shape"], spec["signed"])
+    net.verify()
+    return net
 
 
 def load(path: str | os.PathLike) -> CompiledModel:
@@ -187,28 +253,30 @@ def load(path: str | os.PathLike) -> CompiledModel:
     try:
         with zipfile.ZipFile(path) as z:
             fmt = z.read("format").decode()
-            if fmt != _FORMAT:
+            if fmt not in (_FORMAT, _FORMAT_V1):
                 raise ParseError(f"expected format {_FORMAT!r}, found {fmt!r}", path)
-            iface = json.loads(z.read("interface.json"))
-            meta = json.loads(z.read("netlist.json"))
-            arrays = np.load(io.BytesIO(z.read("gates.npz")))
-            a, b, layer = arrays["a"], arrays["b"], arrays["layer"]
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ParseError(f"not a nandc model file ({exc})", path) from None
+            iface = Interface.from_dict(json.loads(z.read("interface.json")), f"{path}: interface.json")
+            if fmt == _FORMAT_V1:
+                net = _read_netlist(z, "", path)
+                program = flat_program(net, iface.input_name, 1.0)
+            else:
+                doc = json.loads(z.read("program.json"))
+                arrays = dict(np.load(io.BytesIO(z.read("tensors.npz"))))
+                names = doc.get("stages") if isinstance(doc, dict) else None
+                if not isinstance(names, list):
+                    raise ParseError("program.json has no list of stages", path)
+                stages = [Stage(str(name), None, _read_netlist(z, f"stages/{k}/", path))
+                          for k, name in enumerate(names)]
+                program = program_from_dict(doc, arrays, stages)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
+        raise ParseError(f"not a nandc model file ({type(exc).__name__}: {exc})", path) from None
     except FileNotFoundError:
         raise NandcError(f"no such file: {path}") from None
-    net = NandNetlist(meta["name"])
-    for _ in range(meta["inputs"]):
-        net.add_input()
-    ids = [net.layer_id(n) for n in meta["layers"]]
-    for x, y, lay in zip(a.tolist(), b.tolist(), layer.tolist()):
-        net.nand(x, y, ids[lay])
-    for spec in meta["input_buses"]:
-        net.input_buses[spec["name"]] = Bus(spec["name"], tuple(spec["bits"]), tuple(spec["shape"]), spec["signed"])
-    for spec in meta["output_buses"]:
-        net.set_output(spec["name"], spec["bits"], spec["shape"], spec["signed"])
-    net.verify()
-    return CompiledModel(net, _Interface(iface))
+    except NandcError as exc:
+        if isinstance(exc, ParseError):
+            raise
+        raise ParseError(f"not a valid nandc model: {exc}", path) from None
+    return CompiledModel(program, iface)
 
 
 def _to_numpy(x) -> np.ndarray:
@@ -217,19 +285,48 @@ def _to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def _code_bits_array(codes: np.ndarray, bits: int) -> np.ndarray:
-    """Codes ``(N, *shape)`` -> bits ``(N, *shape, bits)`` (LSB first)."""
-    if bits == 1:
-        return codes.astype(np.uint8, copy=False)[..., None]
-    small = codes.astype(np.uint8 if bits <= 8 else np.uint16)
-    shifts = np.arange(bits, dtype=small.dtype)
-    return ((small[..., None] >> shifts) & 1).astype(np.uint8)
+# ---------------------------------------------------------------------- compiling
+def estimated_flat_nodes(program: Program) -> int:
+    """AIG nodes a flat circuit of ``program`` would have: each kernel's nodes times its positions."""
+    total = 0
+    for op in program.kernels:
+        total += program.stages[op.stage].circuit.num_ands * program.positions(op)
+    return total
+
+
+def _flat_possible(program: Program) -> bool:
+    """Whether every op of the staged program also exists in a flat circuit (no dilated windows)."""
+    windows = [getattr(op, "gather", None) or getattr(op, "window", None) for op in program.ops]
+    return all(w.dilation == (1, 1) for w in windows if isinstance(w, Window))
+
+
+def _compile_stages(program: Program, passes: str, on_stats, progress) -> tuple[Program, list]:
+    """Run ``passes`` on every stage (identical stages once) and lower to NAND2."""
+    from nandc.passes import run_pipeline
+    from nandc.passes.nand import lower_to_nand
+
+    done: dict[str, NandNetlist] = {}
+    stats: list = []
+    stages = []
+    for stage in program.stages:
+        key = stage.circuit.structural_hash()
+        if key not in done:
+            result, s = run_pipeline(stage.circuit, passes, on_stats, progress)
+            stats.extend(s)
+            if isinstance(result, Circuit):  # pipeline without the final lowering
+                result, low = lower_to_nand(result)
+                stats.append(low)
+            result.name = stage.name
+            done[key] = result
+        stages.append(Stage(stage.name, stage.circuit, done[key]))
+    return program.with_stages(stages), stats
 
 
 def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | None = None,
             on_stats: Callable[[Any], Any] | None = None,
-            progress: bool | Callable[[str, int, int], Any] = False) -> CompiledModel:
-    """Compile a trained PyTorch model into a NAND2 netlist.
+            progress: bool | Callable[[str, int, int], Any] = False,
+            staged: bool | None = None) -> CompiledModel:
+    """Compile a trained PyTorch model into NAND2 netlists.
 
     Parameters
     ----------
@@ -239,31 +336,40 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
     example_input : torch.Tensor
         A batch (N, ...) with the model's input shape (values are not used).
     passes : str
-        A pipeline string (``"cleanup;nand"``) or preset (``"O0"`` .. ``"O3"``).
+        A pipeline string (``"cleanup;nand"``) or preset (``"O0"`` .. ``"O3"``),
+        run on every stage.
     on_stats : callable, optional
         Called with the :class:`nandc.passes.Stats` of each pass as it ends.
     progress : bool or callable
         ``True`` draws a progress bar per long pass (tqdm); a callable
         ``progress(stage, done, total)`` receives the reports instead.
+    staged : bool or None
+        ``False``: one flat circuit, unrolled over every position (Verilog
+        and AIGER of the whole model); ``True``: a staged program, each
+        convolution compiled once for one output position and run over all
+        of them; ``None`` (default): flat while the flat circuit is
+        estimated under :data:`FLAT_BUDGET` AIG nodes, else staged.
 
     Raises :class:`~nandc.errors.UnsupportedLayer` listing every node without a
     converter, and :class:`~nandc.errors.QuantizationError` when a float tensor
     would reach the circuit.
     """
-    from nandc.frontend import build_circuit
-    from nandc.passes import run_pipeline
-    from nandc.passes.nand import lower_to_nand
-
+    from nandc.frontend import build_program
     from nandc.passes.options import ProgressBars
 
-    circuit, iface = build_circuit(model, example_input, name)
+    if staged is None:
+        program, iface = build_program(model, example_input, name, staged=True)
+        if len(program.stages) > 1 and _flat_possible(program) and estimated_flat_nodes(program) <= FLAT_BUDGET:
+            program, iface = build_program(model, example_input, name, staged=False)
+    else:
+        program, iface = build_program(model, example_input, name, staged=bool(staged))
     bars = ProgressBars() if progress is True else None
     try:
-        result, stats = run_pipeline(circuit, passes, on_stats, bars or (progress or None))
+        program, stats = _compile_stages(program, passes, on_stats, bars or (progress or None))
     finally:
         if bars is not None:
             bars.close()
-    if isinstance(result, Circuit):  # pipeline without the final lowering
-        result, s = lower_to_nand(result)
-        stats.append(s)
-    return CompiledModel(result, iface, circuit, stats, passes)
+    if program.is_flat:
+        program.stages[0].netlist.name = program.name
+        program.stages[0].circuit.name = program.name
+    return CompiledModel(program, iface, stats, passes)

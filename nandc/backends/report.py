@@ -17,6 +17,13 @@ that only the circuit has follow), then untagged gates as ``(untagged)``,
 then the output head (see :func:`is_head_layer`).  The report renders as an
 aligned text table, a Markdown table, JSON (which :func:`from_json` reads
 back) or a PNG bar chart (:func:`plot`, needs matplotlib).
+
+A staged program (:func:`build_program_report`) has one row per layer of
+every kernel: ``nand2`` is then per position, ``positions`` says how many
+positions of a sample the kernel runs, and ``evaluations = nand2 *
+positions`` is the gate evaluations per sample, whose share the ``share``
+column gives.  ``depth`` is the depth inside the stage.  The data movement
+between kernels is listed under the table.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import numpy as np
 
 from nandc.errors import BackendError, ParseError
 from nandc.fsutil import atomic_write
+from nandc.interface import HEAD_LAYERS
 from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
 
@@ -42,6 +50,7 @@ __all__ = [
     "DEFAULT_HEAD_LAYERS",
     "is_head_layer",
     "build_report",
+    "build_program_report",
     "format_text",
     "format_markdown",
     "to_json",
@@ -50,20 +59,31 @@ __all__ = [
 ]
 
 UNTAGGED = "(untagged)"
-DEFAULT_HEAD_LAYERS = ("head", "argmax")
+DEFAULT_HEAD_LAYERS = HEAD_LAYERS
 _JSON_FORMAT = "nandc-report"
-_JSON_VERSION = 1
+_JSON_VERSION = 2
+_JSON_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
 class LayerRow:
-    """Counts of one layer tag (see the module docstring for each number)."""
+    """Counts of one layer tag (see the module docstring for each number).
+
+    ``stage`` and ``positions`` are set for the rows of a staged program.
+    """
 
     layer: str
     nand2: int
     aig_nodes: int | None
     depth: int
     share: float
+    stage: str = ""
+    positions: int = 1
+
+    @property
+    def evaluations(self) -> int:
+        """NAND2 gate evaluations per sample (``nand2 * positions``)."""
+        return self.nand2 * self.positions
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,12 @@ class Report:
     depth: int
     inputs: int
     outputs: int
+    gate_evaluations: int | None = None  # per sample; set for staged programs
+    movement: tuple[str, ...] = ()  # what the program does, op by op (staged programs)
+
+    @property
+    def staged(self) -> bool:
+        return self.gate_evaluations is not None
 
     def __str__(self) -> str:
         """The aligned text table (:func:`format_text`)."""
@@ -174,25 +200,74 @@ def build_report(netlist: NandNetlist, circuit: Circuit | None = None,
     )
 
 
+def build_program_report(program, head_layers: Sequence[str] = DEFAULT_HEAD_LAYERS) -> Report:
+    """Per stage and layer: NAND2 per position, positions per sample, gate evaluations per sample.
+
+    Requires a program whose stages hold netlists (their frontend circuits,
+    when present, give the AIG column).  Ensures: ``total_nand2`` counts
+    each stage's netlist once; ``gate_evaluations`` is the sum of the rows'
+    evaluations; shares are of gate evaluations.
+    """
+    from nandc.ir.program import Kernel, describe
+
+    rows: list[LayerRow] = []
+    with_aig = all(s.circuit is not None for s in program.stages)
+    for op in program.ops:
+        if not isinstance(op, Kernel):
+            continue
+        stage = program.stages[op.stage]
+        if stage.netlist is None:
+            raise BackendError(f"stage {stage.name!r} is not compiled to a NAND netlist")
+        sub = build_report(stage.netlist, stage.circuit if with_aig else None, head_layers)
+        positions = program.positions(op)
+        rows += [LayerRow(r.layer, r.nand2, r.aig_nodes, r.depth, 0.0, stage.name, positions) for r in sub.rows]
+    evaluations = sum(r.evaluations for r in rows)
+    rows = [LayerRow(r.layer, r.nand2, r.aig_nodes, r.depth, r.evaluations / evaluations if evaluations else 0.0,
+                     r.stage, r.positions) for r in rows]
+    first = program.stages[program.kernels[0].stage].netlist if program.kernels else None
+    return Report(
+        name=program.name,
+        rows=tuple(rows),
+        total_nand2=sum(s.netlist.num_gates for s in program.stages),
+        total_aig=sum(s.circuit.num_ands for s in program.stages) if with_aig else None,
+        depth=max((s.netlist.depth() for s in program.stages), default=0),
+        inputs=program.tensors[program.input].size * program.tensors[program.input].bits if first else 0,
+        outputs=sum(program.tensors[t].size for t in program.outputs.values()),
+        gate_evaluations=evaluations,
+        movement=tuple(describe(program)),
+    )
+
+
 # ---------------------------------------------------------------------- tables
 def _table_cells(report: Report) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, body rows and totals row as strings (AIG column only with a circuit)."""
     with_aig = report.total_aig is not None
-    header = ["layer", "NAND2"] + (["AIG nodes"] if with_aig else []) + ["depth", "share"]
+    staged = report.staged
+    header = (["stage"] if staged else []) + ["layer", "NAND2/position" if staged else "NAND2"]
+    header += (["positions", "evaluations"] if staged else []) + (["AIG nodes"] if with_aig else [])
+    header += ["depth", "share"]
 
-    def cells(layer: str, nand2: int, aig: int | None, depth: int, share: float) -> list[str]:
-        aig_cell = [f"{aig:,}"] if with_aig else []
-        return [layer, f"{nand2:,}"] + aig_cell + [str(depth), f"{100 * share:.1f}%"]
+    def cells(row: LayerRow) -> list[str]:
+        out = ([row.stage] if staged else []) + [row.layer, f"{row.nand2:,}"]
+        out += [f"{row.positions:,}", f"{row.evaluations:,}"] if staged else []
+        out += [f"{row.aig_nodes:,}" if row.aig_nodes is not None else "-"] if with_aig else []
+        return out + [str(row.depth), f"{100 * row.share:.1f}%"]
 
-    body = [cells(r.layer, r.nand2, r.aig_nodes, r.depth, r.share) for r in report.rows]
-    total = cells("total", report.total_nand2, report.total_aig, report.depth,
-                  1.0 if report.total_nand2 else 0.0)
+    body = [cells(r) for r in report.rows]
+    total = cells(LayerRow("total", report.total_nand2, report.total_aig, report.depth,
+                           1.0 if report.total_nand2 else 0.0, "", 1))
+    if staged:  # the totals row: NAND2 of all stages, gate evaluations per sample
+        total = [""] + total[1:3] + ["", f"{report.gate_evaluations:,}"] + total[5:]
     return header, body, total
 
 
 def _summary(report: Report) -> str:
-    return (f"{report.inputs:,} input bits, {report.outputs:,} output bits, "
-            f"{report.total_nand2:,} NAND2 gates, depth {report.depth}")
+    text = (f"{report.inputs:,} input bits, {report.outputs:,} output "
+            f"{'values' if report.staged else 'bits'}, {report.total_nand2:,} NAND2 gates")
+    if report.staged:
+        return text + f" in {len({r.stage for r in report.rows})} stages, " \
+                      f"{report.gate_evaluations:,} gate evaluations per sample, stage depth {report.depth}"
+    return text + f", depth {report.depth}"
 
 
 _CONTROL_CHAR = re.compile(r"[\x00-\x1f\x7f]")
@@ -209,16 +284,19 @@ def format_text(report: Report) -> str:
     Control characters in names are shown as ``\\xNN`` so every row is one line.
     """
     header, body, total = _table_cells(report)
-    body = [[_one_line(row[0])] + row[1:] for row in body]
+    texts = 2 if report.staged else 1
+    body = [[_one_line(c) for c in row[:texts]] + row[texts:] for row in body]
     widths = [max(len(row[i]) for row in [header, total, *body]) for i in range(len(header))]
 
     def line(row: list[str]) -> str:
-        first = row[0].ljust(widths[0])
-        return "  ".join([first] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]).rstrip()
+        left = [c.ljust(w) for c, w in zip(row[:texts], widths)]
+        return "  ".join(left + [c.rjust(w) for c, w in zip(row[texts:], widths[texts:])]).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     lines = [f"{_one_line(report.name)}: {_summary(report)}", "", line(header), rule]
     lines += [line(row) for row in body] + [rule, line(total)]
+    if report.movement:
+        lines += ["", "program:"] + [f"  {_one_line(m)}" for m in report.movement]
     return "\n".join(lines) + "\n"
 
 
@@ -233,15 +311,18 @@ def _markdown_escape(text: str) -> str:
 def format_markdown(report: Report) -> str:
     """A GitHub-flavoured Markdown section: heading, summary line, table with a bold totals row."""
     header, body, total = _table_cells(report)
-    align = ["---"] + ["--:"] * (len(header) - 1)
+    texts = 2 if report.staged else 1
+    align = ["---"] * texts + ["--:"] * (len(header) - texts)
 
     def line(row: list[str]) -> str:
         return "| " + " | ".join(row) + " |"
 
-    rows = [[_markdown_escape(row[0])] + row[1:] for row in body]
+    rows = [[_markdown_escape(c) for c in row[:texts]] + row[texts:] for row in body]
     lines = [f"### {_markdown_escape(report.name)}", "", _summary(report) + ".", ""]
     lines += [line(header), line(align)] + [line(r) for r in rows]
-    lines.append(line([f"**{c}**" for c in total]))
+    lines.append(line([f"**{c}**" if c else " " for c in total]))
+    if report.movement:
+        lines += ["", "Program:", ""] + [f"- {_markdown_escape(m)}" for m in report.movement]
     return "\n".join(lines) + "\n"
 
 
@@ -250,6 +331,7 @@ def to_json(report: Report) -> str:
     """The report as indented JSON (``from_json`` reads it back to an equal Report)."""
     doc = {"format": _JSON_FORMAT, "version": _JSON_VERSION, **asdict(report)}
     doc["rows"] = [asdict(r) for r in report.rows]
+    doc["movement"] = list(report.movement)
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -273,6 +355,8 @@ def _row_from_json(doc: Any, index: int) -> LayerRow:
         aig_nodes=_field(doc, "aig_nodes", (int, type(None)), where),
         depth=_field(doc, "depth", (int,), where),
         share=float(_field(doc, "share", (float, int), where)),
+        stage=_field(doc, "stage", (str,), where) if "stage" in doc else "",
+        positions=_field(doc, "positions", (int,), where) if "positions" in doc else 1,
     )
 
 
@@ -284,9 +368,9 @@ def from_json(text: str) -> Report:
         raise ParseError(f"report JSON: invalid JSON at line {exc.lineno}: {exc.msg}") from None
     if not isinstance(doc, dict) or doc.get("format") != _JSON_FORMAT:
         raise ParseError(f"report JSON: expected an object with \"format\": \"{_JSON_FORMAT}\"")
-    if doc.get("version") != _JSON_VERSION:
+    if doc.get("version") not in _JSON_VERSIONS:
         raise ParseError(
-            f"report JSON: expected version {_JSON_VERSION}, found {doc.get('version')!r}"
+            f"report JSON: expected version {' or '.join(map(str, _JSON_VERSIONS))}, found {doc.get('version')!r}"
         )
     rows = _field(doc, "rows", (list,), "the report")
     return Report(
@@ -297,6 +381,10 @@ def from_json(text: str) -> Report:
         depth=_field(doc, "depth", (int,), "the report"),
         inputs=_field(doc, "inputs", (int,), "the report"),
         outputs=_field(doc, "outputs", (int,), "the report"),
+        gate_evaluations=_field(doc, "gate_evaluations", (int, type(None)), "the report")
+        if "gate_evaluations" in doc else None,
+        movement=tuple(str(m) for m in _field(doc, "movement", (list,), "the report"))
+        if "movement" in doc else (),
     )
 
 
@@ -320,7 +408,7 @@ def plot(report: Report, path: str | Path) -> Path:
             "plotting a report needs matplotlib, which is not installed; "
             "install it with `pip install nandc[plot]`"
         ) from None
-    labels = [_plain_text(r.layer) for r in report.rows]
+    labels = [_plain_text(f"{r.stage}: {r.layer}" if report.staged else r.layer) for r in report.rows]
     positions = np.arange(len(labels))
     with_aig = report.total_aig is not None
     height = 0.4 if with_aig else 0.7
@@ -331,12 +419,17 @@ def plot(report: Report, path: str | Path) -> Path:
         ax.barh(positions + height, [r.aig_nodes or 0 for r in report.rows], height=height,
                 label="AIG nodes", color="0.7")
         ax.legend(loc="best")
-    ax.bar_label(bars, labels=[f"{r.nand2:,} ({100 * r.share:.1f}%)" for r in report.rows], padding=3)
+    ax.bar_label(bars, labels=[(f"{r.nand2:,} x {r.positions:,} positions ({100 * r.share:.1f}%)"
+                                if report.staged else f"{r.nand2:,} ({100 * r.share:.1f}%)")
+                               for r in report.rows], padding=3)
     ax.set_yticks(positions + (height / 2 if with_aig else 0), labels=labels)
     ax.invert_yaxis()
     ax.margins(x=0.25)
-    ax.set_xlabel("gates")
-    ax.set_title(f"{_plain_text(report.name)}: {report.total_nand2:,} NAND2 gates, depth {report.depth}")
+    ax.set_xlabel("gates per position" if report.staged else "gates")
+    title = f"{_plain_text(report.name)}: {report.total_nand2:,} NAND2 gates"
+    if report.staged:
+        title += f", {report.gate_evaluations:,} gate evaluations per sample"
+    ax.set_title(title + f", depth {report.depth}")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     target = Path(path)

@@ -47,10 +47,12 @@ __all__ = [
     "sanitize_identifier",
     "ports",
     "to_verilog",
+    "program_to_verilog",
     "write_verilog",
     "testbench",
     "random_vectors",
     "write_testbench",
+    "write_program_testbenches",
 ]
 
 # IEEE 1364-2005 keywords plus the IEEE 1800-2017 (SystemVerilog) additions, so
@@ -301,6 +303,34 @@ def to_verilog(netlist: NandNetlist, module_name: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def stage_module_names(program, prefix: str | None = None) -> list[str]:
+    """Module identifier of every stage of a staged program: ``<prefix>_s<k>_<stage name>``."""
+    base = sanitize_identifier(prefix or program.name)
+    return [f"{base}_s{k}_{sanitize_identifier(stage.name.rsplit('.', 1)[-1] or 'stage')}"
+            for k, stage in enumerate(program.stages)]
+
+
+def program_to_verilog(program, module_prefix: str | None = None) -> str:
+    """One structural module per stage kernel of a staged :class:`~nandc.ir.program.Program`.
+
+    A comment block first says what the program does between the kernels
+    (gathers over positions, pooling, reshapes, sums): the data movement a
+    design around these modules must implement.  Each kernel computes ONE
+    output position; its ports are the stage's buses (``x``: the gathered
+    codes, ``valid``: window cells inside the image, ``y``: the codes out).
+    """
+    from nandc.ir.program import describe
+
+    names = stage_module_names(program, module_prefix)
+    head = ["// nandc staged program: one module per kernel, data movement below", "//"]
+    head += [f"// {_comment_text(line)}" for line in describe(program)]
+    head += ["//", "// modules: " + ", ".join(f"stage {k} = {n}" for k, n in enumerate(names)), ""]
+    for stage in program.stages:
+        if stage.netlist is None:
+            raise BackendError(f"stage {stage.name!r} is not compiled to a NAND netlist")
+    return "\n".join(head) + "\n" + "\n".join(to_verilog(s.netlist, n) for s, n in zip(program.stages, names))
+
+
 def write_verilog(netlist: NandNetlist, path: str | Path, module_name: str | None = None) -> Path:
     """Write :func:`to_verilog` to ``path`` atomically; returns the path."""
     text = to_verilog(netlist, module_name)
@@ -538,3 +568,28 @@ def write_testbench(netlist: NandNetlist, directory: str | Path, num_vectors: in
         with atomic_write(path) as f:
             f.write(text)
     return TestbenchFiles(design, bench, f"{module}_tb")
+
+
+def write_program_testbenches(program, directory: str | Path, num_vectors: int = 64, seed: int = 0,
+                              module_prefix: str | None = None) -> list[TestbenchFiles]:
+    """The staged program's Verilog (:func:`program_to_verilog`) and one testbench per stage kernel.
+
+    Writes ``<prefix>.v`` holding every stage module and ``<module>_tb.v``
+    per stage (expected outputs from the reference evaluator on random
+    vectors); each returned :class:`TestbenchFiles` compiles the shared
+    design file with its own testbench.
+    """
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    design = folder / f"{sanitize_identifier(module_prefix or program.name)}.v"
+    with atomic_write(design) as f:
+        f.write(program_to_verilog(program, module_prefix))
+    files = []
+    for stage, module in zip(program.stages, stage_module_names(program, module_prefix)):
+        vectors_in = random_vectors(stage.netlist, num_vectors, seed)
+        vectors_out = _reference_outputs(stage.netlist, vectors_in, num_vectors)
+        bench = folder / f"{module}_tb.v"
+        with atomic_write(bench) as f:
+            f.write(testbench(stage.netlist, vectors_in, vectors_out, module))
+        files.append(TestbenchFiles(design, bench, f"{module}_tb"))
+    return files

@@ -1,83 +1,39 @@
-"""Frontend: a trained PyTorch model -> a Circuit with the model's exact integer semantics.
+"""Frontend: a trained PyTorch model -> a staged Program (or one flat circuit) with exact integer semantics.
 
-:func:`build_circuit` traces the model with torch.fx, converts every node with
-its registered converter (see :mod:`nandc.frontend.converters`) and adds the
-output head: the integer logits as signed words (bus ``logits``) and, for a
-vector output, the index of the first maximal logit (bus ``class``), the same
+:func:`build_program` traces the model with torch.fx and converts every node
+with its registered converter (see :mod:`nandc.frontend.converters`) into a
+:class:`~nandc.ir.program.Program`.  Flat (``staged=False``): one
+whole-sample stage unrolled over every position, as :func:`build_circuit`
+returns it.  Staged: each convolution becomes a kernel built for one output
+position, run over every position (see :mod:`nandc.frontend.staging`).
+
+The output head holds the integer logits (bus or tensor ``logits``) and, for
+a vector output, the index of the first maximal logit (``class``), the same
 tie rule as ``torch.argmax``.  Importing this package imports torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
-
 import numpy as np
 
 from nandc.errors import QuantizationError
 from nandc.frontend import converters  # noqa: F401  (registers every converter)
-from nandc.frontend.arith import explicit_word
 from nandc.frontend.convert import convert_graph
-from nandc.frontend.materialize import materialize
+from nandc.frontend.staging import ProgramBuilder
 from nandc.frontend.tracer import trace
-from nandc.frontend.values import IntTensor, Pending
-from nandc.ir import words
 from nandc.ir.circuit import Circuit
+from nandc.interface import ARGMAX_LAYER, HEAD_LAYER, Interface
+from nandc.ir.program import Program
 
-__all__ = ["build_circuit", "Interface", "HEAD_LAYER", "ARGMAX_LAYER"]
-
-HEAD_LAYER = "head"
-ARGMAX_LAYER = "argmax"
-
-
-@dataclass(frozen=True)
-class Interface:
-    """How to feed a compiled model and read its outputs (plain data; saved with the model).
-
-    ``input_encoding`` is the input quantizer's ``encoding()`` dict;
-    ``output_step`` and ``output_kind`` tell how integer logits map to torch
-    values (``"codes"``: ``value = logits * step``; ``"accumulator"``: the last
-    layer's dequantize of ``logits * step``, see ``dequantize``).
-    """
-
-    input_name: str
-    input_shape: tuple[int, ...]
-    input_encoding: dict
-    output_shape: tuple[int, ...]
-    output_kind: str
-    output_step: float
-    has_class: bool
-    dequantize: Callable[[Any], Any] | None = None  # torch-side only, not saved
+__all__ = ["build_program", "build_circuit", "Interface", "HEAD_LAYER", "ARGMAX_LAYER"]
 
 
-def _head(c: Circuit, value) -> tuple[str, float, Callable | None, tuple[int, ...]]:
-    if isinstance(value, Pending) and value.chain:
-        value = materialize(c, value)
-    if isinstance(value, Pending):
-        acc, kind, deq = value.acc, "accumulator", value.dequantize
-    elif isinstance(value, IntTensor):
-        acc, kind, deq = value, "codes", None
-    else:
-        raise QuantizationError(
-            f"the model's output is {type(value).__name__}; expected a tensor computed by nandc layers"
-        )
-    flat_q, flat_a, flat_b = acc.q.reshape(-1), acc.a.reshape(-1), acc.b.reshape(-1)
-    with c.layer(HEAD_LAYER):
-        vals = [explicit_word(c, q, int(a), int(b)) for q, a, b in zip(flat_q, flat_a, flat_b)]
-    width = max(len(v.bits) for v in vals) if vals else 1
-    vals = [words.extend(v, width) for v in vals]
-    c.set_output("logits", [bit for v in vals for bit in v.bits], acc.shape + (width,), signed=True)
-    if len(acc.shape) == 1 and acc.shape[0] > 1:
-        with c.layer(ARGMAX_LAYER):
-            idx = words.argmax(c, vals)
-        c.set_output("class", idx.bits, (len(idx.bits),))
-    return kind, acc.step, deq, acc.shape
+def build_program(model, example_input, name: str | None = None, staged: bool = False) -> tuple[Program, Interface]:
+    """Trace ``model`` and build its exact Program; ``example_input`` gives the input shape.
 
-
-def build_circuit(model, example_input, name: str | None = None) -> tuple[Circuit, Interface]:
-    """Trace ``model`` and build its exact Circuit; ``example_input`` gives the input shape.
-
-    The model is converted in eval mode (its training flag is restored).
+    ``staged=False`` gives a program of one whole-sample stage (the flat
+    circuit); ``staged=True`` compiles each convolution once for one output
+    position.  The model is converted in eval mode (its training flag is restored).
     """
     import torch
 
@@ -91,14 +47,9 @@ def build_circuit(model, example_input, name: str | None = None) -> tuple[Circui
     model.eval()
     try:
         gm = trace(model)
-        circuit = Circuit(name or type(model).__name__)
-        inputs, out = convert_graph(gm, tuple(example_input.shape[1:]), circuit)
-        if not inputs:
-            raise QuantizationError(
-                "the model's input never reaches an input quantizer; start the model with "
-                "nandc.nn.InputBinarize(threshold) or nandc.nn.InputQuant(bits, step)"
-            )
-        kind, step, deq, shape = _head(circuit, out)
+        builder = ProgramBuilder(name or type(model).__name__)
+        inputs, (kind, step, deq, shape) = convert_graph(gm, tuple(example_input.shape[1:]), builder, staged)
+        program = builder.program()
     finally:
         model.train(was_training)
     (input_name, (layer, quantizer)), = inputs.items()
@@ -109,7 +60,15 @@ def build_circuit(model, example_input, name: str | None = None) -> tuple[Circui
         output_shape=tuple(shape),
         output_kind=kind,
         output_step=float(step),
-        has_class="class" in circuit.output_buses,
+        has_class="class" in program.outputs,
         dequantize=deq,
     )
+    return program, iface
+
+
+def build_circuit(model, example_input, name: str | None = None) -> tuple[Circuit, Interface]:
+    """Trace ``model`` and build its exact flat Circuit (buses ``x``, ``logits``, ``class``)."""
+    program, iface = build_program(model, example_input, name, staged=False)
+    circuit = program.stages[0].circuit
+    circuit.name = program.name
     return circuit, iface

@@ -1,8 +1,17 @@
-"""Conversion driver: torch.fx graph of a model -> Circuit.
+"""Conversion driver: torch.fx graph of a model -> a staged Program (or one flat circuit).
 
 Every node of the traced graph is converted in order by its registered
 converter.  Nodes without a converter are all reported at once in one
 :class:`~nandc.errors.UnsupportedLayer` error before any logic is built.
+
+Two modes share this driver (see :mod:`nandc.frontend.staging`):
+
+* **flat** -- every converter runs in ONE whole-sample stage: the classic
+  flat circuit, unrolled over every position;
+* **staged** -- convolutions open window stages (one output position each),
+  linear layers whole-sample stages, elementwise layers continue in the stage
+  of their input (or open a pointwise stage on a program tensor), and data
+  movement (pooling, reshapes, additions) runs between stages on codes.
 """
 
 from __future__ import annotations
@@ -13,10 +22,13 @@ from typing import Any
 from nandc.errors import QuantizationError, UnsupportedLayer
 from nandc.frontend import registry
 from nandc.frontend.materialize import materialize
+from nandc.frontend.staging import OpenStage, ProgramBuilder, ProgramTensor, StageValue, WindowInput
 from nandc.frontend.values import ChainStep, FloatInput, IntTensor, Pending
 from nandc.ir.circuit import Circuit
+from nandc.ir.program import Whole, Window
 
-__all__ = ["Context", "convert_graph", "as_ints", "append_step", "describe_target", "INPUT_BUS"]
+__all__ = ["Context", "MoveContext", "convert_graph", "as_ints", "append_step", "describe_target",
+           "float_output_error", "INPUT_BUS"]
 
 #: name of the circuit's input bus (the model's quantized input)
 INPUT_BUS = "x"
@@ -24,15 +36,44 @@ INPUT_BUS = "x"
 
 @dataclass
 class Context:
-    """What a converter sees: the circuit, the node's layer name, the model."""
+    """What a converter sees: the stage circuit, the node's layer name, the model.
 
-    circuit: Circuit
+    ``window`` is set inside a window stage (the converter then builds one
+    output position from the receptive field it receives); ``builder`` is the
+    program under construction (input quantizers add the program input).
+    """
+
+    circuit: Circuit | None
     layer: str
     model: Any
     inputs: dict[str, Any] = field(default_factory=dict)
+    builder: ProgramBuilder | None = None
+    window: WindowInput | None = None
 
     def ints(self, value: Any) -> IntTensor:
         return as_ints(self.circuit, value, self.layer)
+
+
+@dataclass
+class MoveContext:
+    """What a staged data-movement function sees: the program builder and the layer name."""
+
+    builder: ProgramBuilder
+    layer: str
+    model: Any
+
+    def exact(self, t: ProgramTensor) -> ProgramTensor:
+        """``t`` itself if its integers are the torch values (up to the step), else an error."""
+        if t.pending is not None and not t.pending.exact:
+            raise float_output_error(self.layer, t.pending.layer)
+        return t
+
+
+def float_output_error(consumer: str, producer: str) -> QuantizationError:
+    return QuantizationError(
+        f"layer {consumer!r} receives the float output of {producer!r}; add a quantizer "
+        "between them, e.g. nandc.nn.SignActivation() or nandc.nn.ReLUQuant(bits, step)"
+    )
 
 
 def as_ints(c: Circuit, value: Any, consumer: str) -> IntTensor:
@@ -43,10 +84,7 @@ def as_ints(c: Circuit, value: Any, consumer: str) -> IntTensor:
         if not value.chain:
             if value.exact:
                 return value.acc
-            raise QuantizationError(
-                f"layer {consumer!r} receives the float output of {value.layer!r}; add a quantizer "
-                "between them, e.g. nandc.nn.SignActivation() or nandc.nn.ReLUQuant(bits, step)"
-            )
+            raise float_output_error(consumer, value.layer)
         return materialize(c, value)
     if isinstance(value, FloatInput):
         raise QuantizationError(
@@ -110,21 +148,153 @@ def _layer_name(node) -> str:
     return node.name
 
 
-def convert_graph(gm, example_shape: tuple[int, ...], circuit: Circuit) -> tuple[dict[str, Any], Any]:
-    """Convert every node; returns ``(inputs by placeholder name, output value)``."""
+def _tensor_values(items) -> list:
+    """Tensor-like values among converted arguments (nested in lists and tuples too)."""
+    found = []
+    for v in items:
+        if isinstance(v, (list, tuple)):
+            found.extend(_tensor_values(v))
+        elif isinstance(v, (FloatInput, ProgramTensor, StageValue)):
+            found.append(v)
+    return found
+
+
+def _map_values(fn, item):
+    if isinstance(item, (list, tuple)):
+        return type(item)(_map_values(fn, v) for v in item)
+    if isinstance(item, dict):
+        return {k: _map_values(fn, v) for k, v in item.items()}
+    if isinstance(item, (ProgramTensor, StageValue)):
+        return fn(item)
+    return item
+
+
+class _Driver:
+    """Places each converter call in a stage or between stages (see the module docstring)."""
+
+    def __init__(self, builder: ProgramBuilder, model, inputs: dict, staged: bool):
+        self.builder = builder
+        self.model = model
+        self.inputs = inputs
+        self.staged = staged
+        self.flat_stage: OpenStage | None = None
+        self.inner: dict[tuple[int, str], Any] = {}  # (stage, program tensor) -> inner value
+
+    def context(self, layer: str, stage: OpenStage | None = None, window=None) -> Context:
+        return Context(stage.circuit if stage else None, layer, self.model, self.inputs, self.builder, window)
+
+    # -------------------------------------------------------------- values
+    def tensor(self, v) -> ProgramTensor:
+        """``v`` as a program tensor (a stage value is exported)."""
+        if isinstance(v, StageValue):
+            return self.builder.export(v)
+        return v
+
+    def open(self, gather, x: ProgramTensor, layer: str):
+        stage, inner, window = self.builder.open(gather, x, layer)
+        self.inner[(stage.index, x.name)] = inner
+        return stage, inner, window
+
+    def inside(self, stage: OpenStage, v):
+        """The inner value of ``v`` in ``stage``."""
+        if isinstance(v, StageValue):
+            if v.stage is not stage:
+                raise QuantizationError(
+                    f"values of two stages ({v.stage.name!r}, {stage.name!r}) meet in one layer; "
+                    "this combination is not supported"
+                )
+            return v.value
+        key = (stage.index, v.name)
+        if key not in self.inner:
+            raise QuantizationError(f"tensor {v.name!r} is not an input of stage {stage.name!r}")
+        return self.inner[key]
+
+    def run_in(self, stage: OpenStage, fn, target, layer: str, args, kwargs, window=None):
+        ctx = self.context(layer, stage, window)
+        inner_args = _map_values(lambda v: self.inside(stage, v), args)
+        inner_kwargs = _map_values(lambda v: self.inside(stage, v), kwargs)
+        result = fn(ctx, target, list(inner_args), dict(inner_kwargs))
+        if isinstance(result, (IntTensor, Pending)):
+            return StageValue(stage, result)
+        return result
+
+    def stage_of(self, v, layer: str, pointwise: bool) -> OpenStage:
+        """The stage a one-input layer runs in: ``v``'s own, or a new one reading it."""
+        if isinstance(v, StageValue) and (pointwise or v.whole):
+            return v.stage
+        x = self.tensor(v)
+        gather = Window((1, 1)) if pointwise and len(x.shape) == 3 else Whole()
+        return self.open(gather, x, layer)[0]
+
+    # -------------------------------------------------------------- one node
+    def apply(self, fn, target, layer: str, args: list, kwargs: dict):
+        kind = registry.kind_of(fn)
+        values = _tensor_values(list(args) + list(kwargs.values()))
+        if kind == "identity":
+            return args[0]
+        if kind == "meta" or not values or any(isinstance(v, FloatInput) for v in values):
+            # shape queries, input quantizers (they add the program input) and the errors
+            # a converter raises for a float input need no stage
+            return fn(self.context(layer), target, list(args), dict(kwargs))
+        if not self.staged:
+            return self.run_in(self.flat(values[0], layer), fn, target, layer, args, kwargs)
+        first = values[0]
+        if kind == "window":
+            stage, inner, window = self.open(registry.WINDOWS[fn](target), self.tensor(first), layer)
+            rest = _map_values(lambda v: self.inside(stage, v), list(args[1:]))
+            return self.run_in(stage, fn, target, layer, [inner] + list(rest), kwargs, window)
+        if kind == "movement":
+            stages = {id(v.stage) for v in values if isinstance(v, StageValue)}
+            if len(stages) == 1 and all(isinstance(v, StageValue) and v.whole for v in values):
+                return self.run_in(values[0].stage, fn, target, layer, args, kwargs)
+            mctx = MoveContext(self.builder, layer, self.model)
+            return registry.STAGED[fn](mctx, target, _map_values(self.tensor, list(args)),
+                                       _map_values(self.tensor, dict(kwargs)))
+        stage = self.stage_of(first, layer, pointwise=kind == "elementwise")
+        return self.run_in(stage, fn, target, layer, args, kwargs)
+
+    def flat(self, v, layer: str) -> OpenStage:
+        """The one stage of a flat conversion (opened on the program input)."""
+        if self.flat_stage is None:
+            self.flat_stage = self.open(Whole(), self.tensor(v), layer)[0]
+        return self.flat_stage
+
+    def output(self, value):
+        """Make the program outputs (see :meth:`ProgramBuilder.head`)."""
+        if isinstance(value, FloatInput):
+            raise QuantizationError(
+                "the model's input never reaches an input quantizer; start the model with "
+                "nandc.nn.InputBinarize(threshold) or nandc.nn.InputQuant(bits, step)"
+            )
+        if not isinstance(value, (ProgramTensor, StageValue)):
+            raise QuantizationError(
+                f"the model's output is {type(value).__name__}; expected a tensor computed by nandc layers"
+            )
+        if not self.staged and isinstance(value, ProgramTensor):
+            stage = self.flat(value, "")
+            value = StageValue(stage, self.inside(stage, value))
+        return self.builder.head(value)
+
+
+def convert_graph(gm, example_shape: tuple[int, ...], builder: ProgramBuilder, staged: bool = False):
+    """Convert every node into ``builder``; returns ``(inputs by placeholder name, head)``.
+
+    ``head`` is ``(output kind, step, dequantize, output shape)`` (see
+    :meth:`~nandc.frontend.staging.ProgramBuilder.head`).
+    """
     import torch.fx as fx
 
     modules = dict(gm.named_modules())
     check_supported(gm.graph, modules)
     env: dict[Any, Any] = {}
-    ctx_inputs: dict[str, Any] = {}
-    out_value = None
+    inputs: dict[str, Any] = {}
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
         raise QuantizationError(
             f"expected a model with exactly one input tensor, found {len(placeholders)}: "
             f"{[p.name for p in placeholders]}"
         )
+    driver = _Driver(builder, gm, inputs, staged)
 
     def load(a):
         return fx.node.map_arg(a, lambda n: env[n])
@@ -134,11 +304,8 @@ def convert_graph(gm, example_shape: tuple[int, ...], circuit: Circuit) -> tuple
             env[node] = FloatInput(INPUT_BUS, tuple(example_shape))
             continue
         if node.op == "output":
-            out_value = load(node.args[0])
-            break
-        ctx = Context(circuit, _layer_name(node), gm, ctx_inputs)
-        args, kwargs = load(node.args), load(node.kwargs)
+            return inputs, driver.output(load(node.args[0]))
         conv = _converter_for(node, modules)
         target = modules[node.target] if node.op == "call_module" else node.target
-        env[node] = conv(ctx, target, list(args), dict(kwargs))
-    return ctx_inputs, out_value
+        env[node] = driver.apply(conv, target, _layer_name(node), list(load(node.args)), dict(load(node.kwargs)))
+    raise QuantizationError("the traced model has no output")

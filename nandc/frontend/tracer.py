@@ -6,7 +6,8 @@ __all__ = ["trace"]
 
 
 def trace(model):
-    """Symbolically trace ``model``; ``nandc.nn`` and ``torch.nn`` layers stay whole.
+    """Symbolically trace ``model``; layers with a converter (``nandc.nn`` layers and
+    their subclasses, supported torch layers) and ``torch.nn`` layers stay whole.
 
     Raises :class:`~nandc.errors.UnsupportedLayer` when torch.fx cannot trace the
     model (data-dependent control flow), naming the model class.
@@ -15,10 +16,11 @@ def trace(model):
     from torch import nn
 
     from nandc.errors import UnsupportedLayer
+    from nandc.frontend.registry import find_module_converter
 
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-            if type(m).__module__.startswith("nandc.nn"):
+            if type(m).__module__.startswith("nandc.nn") or find_module_converter(m) is not None:
                 return True
             return super().is_leaf_module(m, qualname)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from nandc.errors import CircuitError
 
-__all__ = ["pack_samples", "unpack_samples", "words_to_bits", "bits_to_words", "num_words"]
+__all__ = ["pack_samples", "unpack_samples", "words_to_bits", "bits_to_words", "num_words", "codes_to_bits"]
 
 
 def num_words(num_samples: int, lanes: int = 64) -> int:
@@ -86,3 +86,18 @@ def bits_to_words(bits: np.ndarray, signed: bool = False) -> np.ndarray:
     if signed and width:
         v -= b[..., -1].astype(np.int64) << width
     return v
+
+
+def codes_to_bits(codes: np.ndarray, width: int) -> np.ndarray:
+    """Unsigned codes ``(N, ...)`` known to fit ``width`` bits -> bits ``(N, ...*width)`` uint8, LSB first.
+
+    The fast path for data the caller has already range-checked (no checks here).
+    """
+    codes = np.asarray(codes)
+    n = codes.shape[0]
+    if width == 1:
+        return codes.astype(np.uint8, copy=False).reshape(n, -1)
+    small = codes.astype(np.uint8 if width <= 8 else np.uint16 if width <= 16 else np.uint32 if width <= 32
+                        else np.uint64, copy=False)
+    shifts = np.arange(width, dtype=small.dtype)
+    return ((small[..., None] >> shifts) & 1).astype(np.uint8).reshape(n, -1)

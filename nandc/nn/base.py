@@ -71,14 +71,16 @@ def _pair(v) -> tuple[int, int]:
 
 
 class QuantConv2dBase(QuantAccumulator):
-    """Shared geometry of the quantized 2-D convolutions (no bias, zero padding)."""
+    """Shared geometry of the quantized 2-D convolutions (no bias, zero padding, optional dilation)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = _pair(kernel_size), _pair(stride), _pair(padding)
+        self.dilation = _pair(dilation)
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size))
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
+                f"stride={self.stride}, padding={self.padding}"
+                + (f", dilation={self.dilation}" if self.dilation != (1, 1) else ""))

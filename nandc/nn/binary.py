@@ -42,15 +42,16 @@ class BinaryLinear(QuantAccumulator):
 class BinaryConv2d(QuantConv2dBase):
     """2-D convolution with weights in {-1, +1}, no bias; zero padding adds nothing to the sum."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding)
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation)
         nn.init.uniform_(self.weight, -1.0, 1.0)
 
     def int_weight(self) -> torch.Tensor:
         return torch.where(self.weight >= 0, 1, -1).to(torch.int64)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, sign_ste(self.weight), stride=self.stride, padding=self.padding)
+        return F.conv2d(x, sign_ste(self.weight), stride=self.stride, padding=self.padding,
+                        dilation=self.dilation)
 
 
 class SignActivation(QuantActivation):

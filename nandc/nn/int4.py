@@ -60,12 +60,13 @@ class Int4Linear(_Int4Weights):
 class Int4Conv2d(QuantConv2dBase, _Int4Weights):
     """2-D convolution with 4-bit weights and no bias; zero padding."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding)
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation)
         nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dequantize(F.conv2d(x, self._ste_weight(), stride=self.stride, padding=self.padding))
+        return self.dequantize(F.conv2d(x, self._ste_weight(), stride=self.stride, padding=self.padding,
+                        dilation=self.dilation))
 
 
 class ReLUQuant(QuantActivation):

@@ -286,7 +286,7 @@ def test_json_of_a_built_report_round_trips():
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: "{", "report JSON: invalid JSON at line 1: Expecting property name enclosed in double quotes"),
     (lambda d: "[]", 'report JSON: expected an object with "format": "nandc-report"'),
-    (lambda d: {**d, "version": 2}, "report JSON: expected version 1, found 2"),
+    (lambda d: {**d, "version": 3}, "report JSON: expected version 1 or 2, found 3"),
     (lambda d: {k: v for k, v in d.items() if k != "depth"}, "report JSON: the report has no field 'depth'"),
     (lambda d: {**d, "inputs": True}, "report JSON: the report field 'inputs' must be int, found True"),
     (lambda d: {**d, "total_aig": "7"}, "report JSON: the report field 'total_aig' must be int or null, found '7'"),

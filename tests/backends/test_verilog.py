@@ -387,3 +387,25 @@ def test_testbench_rejects_bad_vectors():
     with pytest.raises(BackendError) as err:
         vg.random_vectors(net, 0)
     assert str(err.value) == "num_vectors must be at least 1, found 0"
+
+
+@needs_iverilog
+def test_every_stage_of_a_staged_program_passes_its_testbench(tmp_path):
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    import nandc
+    import nandc.nn as qnn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(qnn.InputBinarize(0.5), qnn.BinaryConv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3),
+                          qnn.SignActivation(), nn.MaxPool2d(2), nn.Flatten(), qnn.BinaryLinear(3 * 3 * 3, 4))
+    compiled = nandc.compile(model, torch.zeros(1, 2, 6, 6), passes="O1", staged=True)
+    files = vg.write_program_testbenches(compiled.program, tmp_path, num_vectors=32)
+    assert len(files) == len(compiled.program.stages) == 2
+    text = files[0].design.read_text()
+    assert "// 0: kernel stage 0" in text and "max pool of" in text and text.count("endmodule") == 2
+    for f in files:
+        out = run_simulation(tmp_path, f.design, f.testbench)
+        assert "PASS: 32 vectors" in out, out
+    assert compiled.to_verilog() == text

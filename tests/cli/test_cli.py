@@ -148,3 +148,47 @@ def test_report_golden(tmp_path, capsys):
     code, out, err = run(capsys, "report", tmp_path / "adder.aag")
     assert code == 0, err
     assert out == GOLDEN_REPORT_TEXT
+
+
+CNN_FILE = textwrap.dedent('''
+    import torch
+    from torch import nn
+    import nandc.nn as qnn
+
+    input_shape = (1, 6, 6)
+
+    def build():
+        torch.manual_seed(0)
+        return nn.Sequential(qnn.InputBinarize(0.5), qnn.BinaryConv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3),
+                             qnn.SignActivation(), nn.MaxPool2d(2), nn.Flatten(),
+                             qnn.BinaryLinear(27, 4)).eval()
+''')
+
+
+def test_staged_compile_report_and_run(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "cnn.py"
+    path.write_text(CNN_FILE)
+    outs = [tmp_path / f"m.{ext}" for ext in ("nandc", "v", "json")]
+    code, out, err = run(capsys, "compile", f"{path}:build", "--staged", "-O1",
+                         *sum((["-o", o] for o in outs), []), "-q")
+    assert code == 0, err
+    code, _, err = run(capsys, "compile", f"{path}:build", "--staged", "-O1", "-o", tmp_path / "m.aig", "-q")
+    assert code == 1 and err == (
+        f"nandc: error: cannot write {str(tmp_path / 'm.aig')!r}: this model compiled to a staged program "
+        "of 2 stages, and .aig holds one flat circuit; write .v (one module per stage), .nandc or .json, "
+        "or compile with --flat\n"
+    )
+    assert not (tmp_path / "m.aig").exists()
+    code, out, err = run(capsys, "report", outs[0])
+    assert code == 0, err
+    assert "NAND2/position" in out and "gate evaluations per sample" in out and "kernel stage 0" in out
+    x = np.random.default_rng(1).random((50, 1, 6, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code, _, err = run(capsys, "run", outs[0], "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert code == 0, err
+    namespace = {}
+    exec(CNN_FILE, namespace)
+    with torch.no_grad():
+        expected = namespace["build"]()(torch.from_numpy(x)).argmax(1).numpy()
+    assert np.array_equal(np.load(tmp_path / "y.npy"), expected)

@@ -20,23 +20,24 @@ from nandc.nn.base import InputQuantizer, QuantActivation
 __all__ = ["convert_elementwise", "convert_quant_activation"]
 
 
-@module_converter(nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.LeakyReLU)
+@module_converter(nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.LeakyReLU,
+                  kind="elementwise")
 def convert_elementwise(ctx, module, args, kwargs):
     return append_step(ctx, args[0], ChainStep(ctx.layer, type(module).__name__, module))
 
 
-@module_converter(QuantActivation)
+@module_converter(QuantActivation, kind="elementwise")
 def convert_quant_activation(ctx, module, args, kwargs):
     if isinstance(module, InputQuantizer):
         return convert_input_quantizer(ctx, module, args, kwargs)
     return append_step(ctx, args[0], ChainStep(ctx.layer, type(module).__name__, module, module.codes()))
 
 
-@module_converter(nn.Dropout, nn.Identity)
+@module_converter(nn.Dropout, nn.Identity, kind="identity")
 def convert_identity(ctx, module, args, kwargs):
     return args[0]
 
 
-@function_converter(F.relu, torch.relu)
+@function_converter(F.relu, torch.relu, kind="elementwise")
 def convert_relu_function(ctx, fn, args, kwargs):
     return append_step(ctx, args[0], ChainStep(ctx.layer, "relu", F.relu))

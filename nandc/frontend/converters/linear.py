@@ -19,9 +19,10 @@ from nandc.nn.base import QuantAccumulator
 from nandc.nn.binary import BinaryConv2d, BinaryLinear
 from nandc.nn.int4 import Int4Conv2d, Int4Linear
 from nandc.nn.ternary import TernaryLinear
+from nandc.ir.program import Window
 from nandc.ir.words import Word
 
-__all__ = ["accumulate"]
+__all__ = ["accumulate", "conv_window", "conv_geometry", "conv_input", "conv_rows", "dense_rows"]
 
 
 def _input_terms(x: IntTensor):
@@ -33,9 +34,16 @@ def _input_terms(x: IntTensor):
     ]
 
 
-def accumulate(c, x: IntTensor, rows: list[list[tuple[int, int]]], out_shape: tuple[int, ...]) -> IntTensor:
-    """Exact sums: ``rows[o]`` lists ``(input element index, integer weight)`` of output ``o``."""
+def accumulate(c, x: IntTensor, rows: list[list[tuple[int, int]]], out_shape: tuple[int, ...],
+               gates: np.ndarray | None = None) -> IntTensor:
+    """Exact sums: ``rows[o]`` lists ``(input element index, integer weight)`` of output ``o``.
+
+    ``gates`` (one literal per input element, or None) multiplies each
+    element's constant ``b``: a zero-padded window cell reads code 0 and a
+    0 gate, so it adds exactly nothing (see :mod:`nandc.frontend.staging`).
+    """
     terms_of = _input_terms(x)
+    gate_of = None if gates is None else gates.reshape(-1).tolist()
     q = np.empty(len(rows), dtype=object)
     a = np.empty(len(rows), dtype=np.int64)
     b = np.empty(len(rows), dtype=np.int64)
@@ -45,7 +53,10 @@ def accumulate(c, x: IntTensor, rows: list[list[tuple[int, int]]], out_shape: tu
         const = 0
         for j, w in row:
             bits, aj, bj = terms_of[j]
-            const += w * bj
+            if gate_of is None:
+                const += w * bj
+            else:
+                terms.append((gate_of[j], w * bj))
             wa = w * aj
             terms.extend((lit, wa * bw) for lit, bw in bits)
         form = linear_form(c, terms, const)
@@ -86,18 +97,39 @@ def convert_linear(ctx, module, args, kwargs):
     return _dense(ctx, module, x)
 
 
-@module_converter(BinaryConv2d, Int4Conv2d)
-def convert_conv2d(ctx, module, args, kwargs):
-    x = ctx.ints(args[0])
+def conv_window(module) -> Window:
+    """The receptive field of a convolution module (for window stages)."""
+    return Window(module.kernel_size, module.stride, module.padding, getattr(module, "dilation", 1))
+
+
+def conv_geometry(ctx, module) -> tuple[tuple[int, int], tuple[int, int], np.ndarray | None]:
+    """``(stride, padding, gates)`` to use: the module's own in a flat circuit; inside a
+    window stage the input IS one receptive field (stride 1, no padding, valid gates)."""
+    if ctx.window is not None:
+        return (1, 1), (0, 0), ctx.window.gates
+    if conv_window(module).dilation != (1, 1):
+        raise QuantizationError(f"layer {ctx.layer!r}: dilated convolutions compile only as staged programs")
+    return module.stride, module.padding, None
+
+
+def conv_input(ctx, module, value) -> IntTensor:
+    x = ctx.ints(value)
     if len(x.shape) != 3 or x.shape[0] != module.in_channels:
         raise QuantizationError(
             f"layer {ctx.layer!r} expects input of shape ({module.in_channels}, H, W) per sample, "
             f"found {x.shape}"
         )
+    return x
+
+
+@module_converter(BinaryConv2d, Int4Conv2d, kind="window", window=conv_window)
+def convert_conv2d(ctx, module, args, kwargs):
+    x = conv_input(ctx, module, args[0])
     w = _weights(module)
-    rows, out_shape = conv_rows(ctx, w, x.shape, module.stride, module.padding)
+    stride, padding, gates = conv_geometry(ctx, module)
+    rows, out_shape = conv_rows(ctx, w, x.shape, stride, padding)
     with ctx.circuit.layer(ctx.layer):
-        acc = accumulate(ctx.circuit, x, rows, out_shape)
+        acc = accumulate(ctx.circuit, x, rows, out_shape, gates)
     return _pending(ctx, module, acc, 0)
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from nandc.errors import QuantizationError
-from nandc.frontend.converters.linear import _pending, accumulate, conv_rows, dense_rows
+from nandc.frontend.converters.linear import _pending, accumulate, conv_geometry, conv_rows, conv_window, dense_rows
 from nandc.frontend.registry import module_converter
 from nandc.frontend.values import IntTensor
 from nandc.ir import words
 from nandc.nn.mbok import MBOKConv2d, MBOKLinear
 
-__all__ = ["convert_mbok", "scaled_sum"]
+__all__ = ["convert_mbok", "convert_mbok_conv", "scaled_sum"]
 
 
 def scaled_sum(c, parts: list[IntTensor], scales: np.ndarray) -> IntTensor:
@@ -44,7 +44,12 @@ def scaled_sum(c, parts: list[IntTensor], scales: np.ndarray) -> IntTensor:
                      parts[0].step, "")
 
 
-@module_converter(MBOKLinear, MBOKConv2d)
+@module_converter(MBOKConv2d, kind="window", window=conv_window)
+def convert_mbok_conv(ctx, module, args, kwargs):
+    return convert_mbok(ctx, module, args, kwargs)
+
+
+@module_converter(MBOKLinear)
 def convert_mbok(ctx, module, args, kwargs):
     x = ctx.ints(args[0])
     s_out, s_in = (t.numpy() for t in module.int_scales())
@@ -58,14 +63,16 @@ def convert_mbok(ctx, module, args, kwargs):
         )
     parts = []
     for k in range(module.kernels):
+        gates = None
         if conv:
             w = kernels[k] * s_in[k][None, :, None, None]
-            rows, out_shape = conv_rows(ctx, w, x.shape, module.stride, module.padding)
+            stride, padding, gates = conv_geometry(ctx, module)
+            rows, out_shape = conv_rows(ctx, w, x.shape, stride, padding)
         else:
             w = kernels[k] * s_in[k][None, :]
             rows, out_shape = dense_rows(w), (w.shape[0],)
         with ctx.circuit.layer(f"{ctx.layer}.k{k}"):
-            parts.append(accumulate(ctx.circuit, x, rows, out_shape))
+            parts.append(accumulate(ctx.circuit, x, rows, out_shape, gates))
     scales = [np.broadcast_to(s_out[k].reshape((-1,) + (1,) * (len(out_shape) - 1)), out_shape)
               for k in range(module.kernels)]
     with ctx.circuit.layer(f"{ctx.layer}.sum"):

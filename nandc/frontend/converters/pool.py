@@ -12,9 +12,10 @@ from nandc.frontend.materialize import materialize
 from nandc.frontend.registry import function_converter, module_converter
 from nandc.frontend.values import IntTensor, Pending
 from nandc.ir import words
+from nandc.ir.program import MaxPool, SumPool, Window
 from nandc.ir.words import Word
 
-__all__ = ["max_pool", "avg_pool"]
+__all__ = ["max_pool", "avg_pool", "staged_max_pool", "staged_avg_pool", "channel_encoding"]
 
 
 def _pair(v) -> tuple[int, int]:
@@ -78,19 +79,78 @@ def max_pool(ctx, value, kernel, stride, padding):
     return out
 
 
-@module_converter(nn.MaxPool2d)
-def convert_maxpool_module(ctx, module, args, kwargs):
-    if module.dilation not in (1, (1, 1)) or module.ceil_mode:
-        raise QuantizationError(f"{ctx.layer!r}: MaxPool2d with dilation or ceil_mode is not supported")
-    return max_pool(ctx, args[0], module.kernel_size, module.stride, module.padding)
+def channel_encoding(spec, layer: str, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel ``(a, b, hi)`` of a ``(C, H, W)`` program tensor whose encoding must not vary
+    over the image (true of every layer output; checked)."""
+    if len(spec.shape) != 3:
+        raise QuantizationError(f"{layer!r}: {what} expects (C, H, W) per sample, found {spec.shape}")
+    out = []
+    for arr in (spec.a, spec.b, spec.hi):
+        first = arr[:, :1, :1]
+        if not np.array_equal(np.broadcast_to(first, arr.shape), arr):
+            raise QuantizationError(
+                f"{layer!r}: the encoding of {spec.name!r} varies over the image, which {what} does not support"
+            )
+        out.append(first.reshape(-1))
+    return out[0], out[1], out[2]
 
 
-@function_converter(F.max_pool2d)
-def convert_maxpool_function(ctx, fn, args, kwargs):
+def staged_max_pool(mctx, x, window: Window):
+    """Max pooling between stages (:class:`~nandc.ir.program.MaxPool`); a pending
+    accumulation is pooled as integers, as in a flat circuit."""
+    spec = mctx.builder.spec(x)
+    a, b, hi = channel_encoding(spec, mctx.layer, "max_pool2d")
+    oh, ow = window.output_size(spec.shape[1], spec.shape[2])
+    if oh <= 0 or ow <= 0:
+        raise QuantizationError(f"{mctx.layer!r}: input {spec.shape} is smaller than the pooling window")
+    shape = (spec.shape[0], oh, ow)
+    out = mctx.builder.add_tensor(mctx.layer, shape, a[:, None, None], b[:, None, None], hi[:, None, None],
+                                  spec.step, mctx.layer, x.pending)
+    mctx.builder.add_op(MaxPool(x.name, out.name, window, mctx.layer))
+    return out
+
+
+def _maxpool_module_args(module):
+    return module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode
+
+
+def _maxpool_function_args(args, kwargs):
     kernel = args[1] if len(args) > 1 else kwargs["kernel_size"]
     stride = args[2] if len(args) > 2 else kwargs.get("stride")
     padding = args[3] if len(args) > 3 else kwargs.get("padding", 0)
-    return max_pool(ctx, args[0], kernel, stride or None, padding)
+    dilation = args[4] if len(args) > 4 else kwargs.get("dilation", 1)
+    ceil_mode = args[5] if len(args) > 5 else kwargs.get("ceil_mode", False)
+    return kernel, stride or None, padding, dilation, ceil_mode
+
+
+def _pool_window(layer: str, kernel, stride, padding, dilation, ceil_mode, flat: bool) -> Window:
+    if ceil_mode:
+        raise QuantizationError(f"{layer!r}: pooling with ceil_mode is not supported")
+    window = Window(kernel, stride if stride is not None else kernel, padding, dilation)
+    if flat and window.dilation != (1, 1):
+        raise QuantizationError(f"{layer!r}: MaxPool2d with dilation compiles only as a staged program")
+    return window
+
+
+def _staged_maxpool_module(mctx, module, args, kwargs):
+    return staged_max_pool(mctx, args[0], _pool_window(mctx.layer, *_maxpool_module_args(module), flat=False))
+
+
+def _staged_maxpool_function(mctx, fn, args, kwargs):
+    return staged_max_pool(mctx, args[0], _pool_window(mctx.layer, *_maxpool_function_args(args, kwargs),
+                                                       flat=False))
+
+
+@module_converter(nn.MaxPool2d, kind="movement", staged=_staged_maxpool_module)
+def convert_maxpool_module(ctx, module, args, kwargs):
+    w = _pool_window(ctx.layer, *_maxpool_module_args(module), flat=True)
+    return max_pool(ctx, args[0], w.kernel, w.stride, w.padding)
+
+
+@function_converter(F.max_pool2d, kind="movement", staged=_staged_maxpool_function)
+def convert_maxpool_function(ctx, fn, args, kwargs):
+    w = _pool_window(ctx.layer, *_maxpool_function_args(args, kwargs), flat=True)
+    return max_pool(ctx, args[0], w.kernel, w.stride, w.padding)
 
 
 def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
@@ -98,17 +158,9 @@ def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
     from nandc.frontend.converters.residual import _terms
     from nandc.frontend.arith import linear_form
 
-    kh, kw = _pair(kernel)
-    sh, sw = _pair(stride if stride is not None else kernel)
-    ph, pw = _pair(padding)
-    area = kh * kw
-    if area & (area - 1):
-        raise QuantizationError(
-            f"{ctx.layer!r}: AvgPool2d over {kh}x{kw} divides by {area}, which is not exact in the "
-            "circuit; use a window whose area is a power of two (e.g. 2x2) or MaxPool2d"
-        )
-    if (ph or pw) and not count_include_pad:
-        raise QuantizationError(f"{ctx.layer!r}: AvgPool2d with padding needs count_include_pad=True")
+    window = _avg_window(ctx.layer, kernel, stride, padding, count_include_pad)
+    (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.padding
+    area = window.cells
     if isinstance(value, Pending) and value.chain:
         value = materialize(ctx.circuit, value)
     x = ctx.ints(value)
@@ -137,16 +189,70 @@ def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
     return IntTensor(q, a, b, hi, x.step / area, ctx.layer)
 
 
-@module_converter(nn.AvgPool2d)
-def convert_avgpool_module(ctx, module, args, kwargs):
+def _avg_window(layer: str, kernel, stride, padding, count_include_pad) -> Window:
+    window = Window(kernel, stride if stride is not None else kernel, padding)
+    kh, kw = window.kernel
+    area = window.cells
+    if area & (area - 1):
+        raise QuantizationError(
+            f"{layer!r}: AvgPool2d over {kh}x{kw} divides by {area}, which is not exact in the "
+            "circuit; use a window whose area is a power of two (e.g. 2x2) or MaxPool2d"
+        )
+    if window.padding != (0, 0) and not count_include_pad:
+        raise QuantizationError(f"{layer!r}: AvgPool2d with padding needs count_include_pad=True")
+    return window
+
+
+def staged_avg_pool(mctx, x, window: Window):
+    """Average pooling between stages: an exact :class:`~nandc.ir.program.SumPool` whose step
+    is the input step divided by the (power-of-two) window area."""
+    x = mctx.exact(x)
+    spec = mctx.builder.spec(x)
+    a, b, hi = channel_encoding(spec, mctx.layer, "avg_pool2d")
+    oh, ow = window.output_size(spec.shape[1], spec.shape[2])
+    if oh <= 0 or ow <= 0:
+        raise QuantizationError(f"{mctx.layer!r}: input {spec.shape} is smaller than the pooling window")
+    inside = window.valid_mask(spec.shape[1], spec.shape[2]).sum(axis=(2, 3))  # (OH, OW) cells in the image
+    lo = inside[None] * b[:, None, None]  # sum of n cells a*q + b lies in [n*b, n*(a*hi + b)]
+    top = inside[None] * (a * hi + b)[:, None, None]
+    # one encoding per channel: the lowest bound, a step dividing every offset from it
+    base = lo.min(axis=(1, 2))
+    g = np.gcd.reduce(np.concatenate([a[:, None], (lo - base[:, None, None]).reshape(len(a), -1)], axis=1), axis=1)
+    g = np.maximum(g, 1)
+    hi_out = (top.max(axis=(1, 2)) - base) // g
+    shape = (spec.shape[0], oh, ow)
+    out = mctx.builder.add_tensor(mctx.layer, shape, g[:, None, None], base[:, None, None],
+                                  hi_out[:, None, None], spec.step / window.cells, mctx.layer)
+    mctx.builder.add_op(SumPool(x.name, out.name, window, mctx.layer))
+    return out
+
+
+def _avgpool_module_args(layer: str, module):
     if module.ceil_mode or module.divisor_override:
-        raise QuantizationError(f"{ctx.layer!r}: AvgPool2d with ceil_mode or divisor_override is not supported")
-    return avg_pool(ctx, args[0], module.kernel_size, module.stride, module.padding, module.count_include_pad)
+        raise QuantizationError(f"{layer!r}: AvgPool2d with ceil_mode or divisor_override is not supported")
+    return module.kernel_size, module.stride, module.padding, module.count_include_pad
 
 
-@function_converter(F.avg_pool2d)
-def convert_avgpool_function(ctx, fn, args, kwargs):
+def _avgpool_function_args(args, kwargs):
     kernel = args[1] if len(args) > 1 else kwargs["kernel_size"]
     stride = args[2] if len(args) > 2 else kwargs.get("stride")
     padding = args[3] if len(args) > 3 else kwargs.get("padding", 0)
-    return avg_pool(ctx, args[0], kernel, stride or None, padding, kwargs.get("count_include_pad", True))
+    return kernel, stride or None, padding, kwargs.get("count_include_pad", True)
+
+
+def _staged_avgpool_module(mctx, module, args, kwargs):
+    return staged_avg_pool(mctx, args[0], _avg_window(mctx.layer, *_avgpool_module_args(mctx.layer, module)))
+
+
+def _staged_avgpool_function(mctx, fn, args, kwargs):
+    return staged_avg_pool(mctx, args[0], _avg_window(mctx.layer, *_avgpool_function_args(args, kwargs)))
+
+
+@module_converter(nn.AvgPool2d, kind="movement", staged=_staged_avgpool_module)
+def convert_avgpool_module(ctx, module, args, kwargs):
+    return avg_pool(ctx, args[0], *_avgpool_module_args(ctx.layer, module))
+
+
+@function_converter(F.avg_pool2d, kind="movement", staged=_staged_avgpool_function)
+def convert_avgpool_function(ctx, fn, args, kwargs):
+    return avg_pool(ctx, args[0], *_avgpool_function_args(args, kwargs))

@@ -1,4 +1,10 @@
-"""Residual additions of quantized tensors: ``x + y`` as exact integer sums."""
+"""Residual additions and concatenations of quantized tensors: exact integer sums and joins.
+
+In a flat circuit (or inside a whole-sample stage) ``x + y`` is a compressor
+tree per element; between stages it is an :class:`~nandc.ir.program.Add` on
+codes.  ``torch.cat`` joins integer tensors, bringing their power-of-two
+steps to the smaller one.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +17,28 @@ from nandc.errors import QuantizationError
 from nandc.frontend.arith import linear_form
 from nandc.frontend.registry import function_converter, method_converter
 from nandc.frontend.values import IntTensor, Pending
+from nandc.ir.program import Add, Concat
 
-__all__ = ["add_tensors"]
+__all__ = ["add_tensors", "concat_tensors"]
+
+
+def _operand_error(layer: str, side: str, producer: str) -> QuantizationError:
+    return QuantizationError(
+        f"{layer!r}: the {side} operand is the float output of {producer!r}; a residual "
+        "addition needs quantized operands (add nandc.nn.SignActivation or ReLUQuant to that branch)"
+    )
 
 
 def _exact_ints(ctx, value, side: str) -> IntTensor:
     if isinstance(value, Pending) and not value.chain and not value.exact:
-        raise QuantizationError(
-            f"{ctx.layer!r}: the {side} operand is the float output of {value.layer!r}; a residual "
-            "addition needs quantized operands (add nandc.nn.SignActivation or ReLUQuant to that branch)"
-        )
+        raise _operand_error(ctx.layer, side, value.layer)
     return ctx.ints(value)
+
+
+def _steps(steps: list[float]) -> tuple[float, list[int]]:
+    """The smallest step and each operand's integer factor to it (steps are powers of two)."""
+    step = min(steps)
+    return step, [int(round(s / step)) for s in steps]
 
 
 def _terms(x: IntTensor, i: int, factor: int):
@@ -34,8 +51,7 @@ def add_tensors(ctx, x: IntTensor, y: IntTensor) -> IntTensor:
     """Elementwise exact sum; steps (powers of two) are brought to the smaller one."""
     if x.shape != y.shape:
         raise QuantizationError(f"{ctx.layer!r}: cannot add shapes {x.shape} and {y.shape} (no broadcasting)")
-    step = min(x.step, y.step)
-    fx, fy = int(round(x.step / step)), int(round(y.step / step))
+    step, (fx, fy) = _steps([x.step, y.step])
     n = int(np.prod(x.shape, dtype=np.int64))
     q = np.empty(n, dtype=object)
     a = np.empty(n, dtype=np.int64)
@@ -51,15 +67,82 @@ def add_tensors(ctx, x: IntTensor, y: IntTensor) -> IntTensor:
     return IntTensor(q.reshape(shape), a.reshape(shape), b.reshape(shape), hi.reshape(shape), step, ctx.layer)
 
 
-@function_converter(operator.add, torch.add)
-def convert_add(ctx, fn, args, kwargs):
+def _check_add(layer: str, args, kwargs) -> None:
     if len(args) != 2 or kwargs.get("alpha", 1) != 1:
-        raise QuantizationError(f"{ctx.layer!r}: only x + y of two tensors is supported")
+        raise QuantizationError(f"{layer!r}: only x + y of two tensors is supported")
     if any(isinstance(v, (int, float)) for v in args):
-        raise QuantizationError(f"{ctx.layer!r}: adding a constant to a tensor is not supported")
+        raise QuantizationError(f"{layer!r}: adding a constant to a tensor is not supported")
+
+
+def _staged_add(mctx, fn, args, kwargs):
+    """``x + y`` between stages: exact integers, one encoding per element."""
+    _check_add(mctx.layer, args, kwargs)
+    operands = []
+    for side, t in zip(("left", "right"), args):
+        if t.pending is not None and not t.pending.exact:
+            raise _operand_error(mctx.layer, side, t.pending.layer)
+        operands.append(mctx.builder.spec(t))
+    x, y = operands
+    if x.shape != y.shape:
+        raise QuantizationError(f"{mctx.layer!r}: cannot add shapes {x.shape} and {y.shape} (no broadcasting)")
+    step, factors = _steps([x.step, y.step])
+    a = np.gcd.reduce([f * t.a for f, t in zip(factors, operands)])
+    b = sum(f * t.b for f, t in zip(factors, operands))
+    hi = sum(f * t.a * t.hi for f, t in zip(factors, operands)) // a
+    out = mctx.builder.add_tensor(mctx.layer, x.shape, a, b, hi, step, mctx.layer)
+    mctx.builder.add_op(Add((args[0].name, args[1].name), tuple(factors), out.name, mctx.layer))
+    return out
+
+
+@function_converter(operator.add, torch.add, kind="movement", staged=_staged_add)
+def convert_add(ctx, fn, args, kwargs):
+    _check_add(ctx.layer, args, kwargs)
     return add_tensors(ctx, _exact_ints(ctx, args[0], "left"), _exact_ints(ctx, args[1], "right"))
 
 
-@method_converter("add")
+@method_converter("add", kind="movement", staged=_staged_add)
 def convert_add_method(ctx, name, args, kwargs):
     return convert_add(ctx, operator.add, args, kwargs)
+
+
+def _cat_args(layer: str, args, kwargs) -> tuple[list, int]:
+    tensors = args[0] if args else kwargs.get("tensors")
+    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise QuantizationError(f"{layer!r}: torch.cat expects a list of tensors")
+    if dim == 0 or dim < -len(tensors[0].shape):
+        raise QuantizationError(f"{layer!r}: concatenating along the batch dimension is not supported")
+    axis = dim - 1 if dim > 0 else len(tensors[0].shape) + dim
+    shapes = [tuple(t.shape) for t in tensors]
+    rest = {s[:axis] + s[axis + 1:] for s in shapes}
+    if len(rest) != 1 or any(len(s) != len(shapes[0]) for s in shapes):
+        raise QuantizationError(f"{layer!r}: cannot concatenate shapes {shapes} along dimension {dim}")
+    return list(tensors), axis
+
+
+def concat_tensors(ctx, parts: list[IntTensor], axis: int) -> IntTensor:
+    """Join exact integer tensors along ``axis`` (steps brought to the smallest)."""
+    step, factors = _steps([p.step for p in parts])
+
+    def cat(key: str, scale: bool) -> np.ndarray:
+        return np.concatenate([getattr(p, key) * f if scale else getattr(p, key) for p, f in zip(parts, factors)],
+                              axis=axis)
+
+    return IntTensor(cat("q", False), cat("a", True), cat("b", True), cat("hi", False), step, ctx.layer)
+
+
+def _staged_cat(mctx, fn, args, kwargs):
+    tensors, axis = _cat_args(mctx.layer, args, kwargs)
+    specs = [mctx.builder.spec(mctx.exact(t)) for t in tensors]
+    step, factors = _steps([s.step for s in specs])
+    joined = [np.concatenate([getattr(s, key) * (f if key != "hi" else 1) for s, f in zip(specs, factors)],
+                             axis=axis) for key in ("a", "b", "hi")]
+    out = mctx.builder.add_tensor(mctx.layer, joined[0].shape, *joined, step, mctx.layer)
+    mctx.builder.add_op(Concat(tuple(t.name for t in tensors), tuple(factors), axis, out.name, mctx.layer))
+    return out
+
+
+@function_converter(torch.cat, torch.concat, kind="movement", staged=_staged_cat)
+def convert_cat(ctx, fn, args, kwargs):
+    tensors, axis = _cat_args(ctx.layer, args, kwargs)
+    return concat_tensors(ctx, [ctx.ints(t) for t in tensors], axis)

@@ -11,9 +11,11 @@ from torch import nn
 from nandc.errors import QuantizationError
 from nandc.frontend.materialize import materialize
 from nandc.frontend.registry import function_converter, method_converter, module_converter
+from nandc.frontend.staging import PendingInfo, ProgramTensor
 from nandc.frontend.values import BatchDim, IntTensor, Pending
+from nandc.ir.program import Reshape
 
-__all__ = ["reshape_value"]
+__all__ = ["reshape_value", "staged_reshape"]
 
 
 def reshape_value(ctx, value, shape: tuple[int, ...]):
@@ -28,6 +30,18 @@ def reshape_value(ctx, value, shape: tuple[int, ...]):
     return ctx.ints(value).reshape(shape)  # raises for float input
 
 
+def staged_reshape(mctx, x: ProgramTensor, shape: tuple[int, ...]) -> ProgramTensor:
+    """A :class:`~nandc.ir.program.Reshape` between stages (a pending accumulation stays pending,
+    its channel axis first, as :func:`reshape_value` does)."""
+    spec = mctx.builder.spec(x).renamed(mctx.layer, tuple(shape))
+    pending = x.pending
+    if pending is not None:
+        pending = PendingInfo(pending.dequantize, pending.layer, pending.exact, 0)
+    out = mctx.builder.add_tensor(mctx.layer, spec.shape, spec.a, spec.b, spec.hi, spec.step, spec.source, pending)
+    mctx.builder.add_op(Reshape(x.name, out.name, mctx.layer))
+    return out
+
+
 def _flatten_shape(shape, start: int, end: int) -> tuple[int, ...]:
     """Per-sample shape after torch.flatten(x, start, end) on a batched tensor."""
     full = (1,) + tuple(shape)
@@ -40,46 +54,70 @@ def _flatten_shape(shape, start: int, end: int) -> tuple[int, ...]:
     return merged[1:]
 
 
-@module_converter(nn.Flatten)
-def convert_flatten_module(ctx, module, args, kwargs):
-    return reshape_value(ctx, args[0], _flatten_shape(args[0].shape, module.start_dim, module.end_dim))
+def _flatten_module_shape(module, args):
+    return _flatten_shape(args[0].shape, module.start_dim, module.end_dim)
 
 
-@function_converter(torch.flatten)
-def convert_flatten_function(ctx, fn, args, kwargs):
+def _flatten_function_shape(args, kwargs):
     start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
     end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
-    return reshape_value(ctx, args[0], _flatten_shape(args[0].shape, start, end))
+    return _flatten_shape(args[0].shape, start, end)
 
 
-@method_converter("flatten")
+def _staged_flatten_module(mctx, module, args, kwargs):
+    return staged_reshape(mctx, args[0], _flatten_module_shape(module, args))
+
+
+def _staged_flatten_function(mctx, fn, args, kwargs):
+    return staged_reshape(mctx, args[0], _flatten_function_shape(args, kwargs))
+
+
+def _staged_view(mctx, name, args, kwargs):
+    return staged_reshape(mctx, args[0], _view_shape(mctx.layer, name, args))
+
+
+@module_converter(nn.Flatten, kind="movement", staged=_staged_flatten_module)
+def convert_flatten_module(ctx, module, args, kwargs):
+    return reshape_value(ctx, args[0], _flatten_module_shape(module, args))
+
+
+@function_converter(torch.flatten, kind="movement", staged=_staged_flatten_function)
+def convert_flatten_function(ctx, fn, args, kwargs):
+    return reshape_value(ctx, args[0], _flatten_function_shape(args, kwargs))
+
+
+@method_converter("flatten", kind="movement", staged=_staged_flatten_function)
 def convert_flatten_method(ctx, name, args, kwargs):
     return convert_flatten_function(ctx, torch.flatten, args, kwargs)
 
 
-@method_converter("view", "reshape")
+@method_converter("view", "reshape", kind="movement", staged=_staged_view)
 def convert_view(ctx, name, args, kwargs):
+    return reshape_value(ctx, args[0], _view_shape(ctx.layer, name, args))
+
+
+def _view_shape(layer: str, name: str, args) -> tuple[int, ...]:
     x = args[0]
     dims = args[1:]
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = list(dims[0])
     if not dims or not (isinstance(dims[0], BatchDim) or dims[0] == -1):
         raise QuantizationError(
-            f"{ctx.layer!r}: {name}() must keep the batch dimension first, e.g. x.{name}(x.size(0), -1)"
+            f"{layer!r}: {name}() must keep the batch dimension first, e.g. x.{name}(x.size(0), -1)"
         )
     rest = [int(d) for d in dims[1:]]
     total = int(np.prod(x.shape, dtype=np.int64))
     if rest.count(-1) > 1:
-        raise QuantizationError(f"{ctx.layer!r}: {name}() has more than one -1")
+        raise QuantizationError(f"{layer!r}: {name}() has more than one -1")
     if -1 in rest:
         known = int(np.prod([d for d in rest if d != -1], dtype=np.int64))
         rest[rest.index(-1)] = total // max(known, 1)
     if int(np.prod(rest, dtype=np.int64)) != total:
-        raise QuantizationError(f"{ctx.layer!r}: cannot {name} a sample of shape {x.shape} to {tuple(rest)}")
-    return reshape_value(ctx, x, tuple(rest))
+        raise QuantizationError(f"{layer!r}: cannot {name} a sample of shape {x.shape} to {tuple(rest)}")
+    return tuple(rest)
 
 
-@method_converter("size")
+@method_converter("size", kind="meta")
 def convert_size(ctx, name, args, kwargs):
     x = args[0]
     dim = args[1] if len(args) > 1 else kwargs.get("dim")
