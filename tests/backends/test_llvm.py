@@ -30,6 +30,7 @@ HOST = jit.host_target()
 TWO_INPUT = dataclasses.replace(  # a host without vpternlog: the two-input code path
     HOST, features=",".join(f for f in HOST.features.split(",") if "avx512" not in f))
 TARGETS = [pytest.param(HOST, id="host"), pytest.param(TWO_INPUT, id="two-input")]
+CODEGENS = [m for m in jit.CODEGENS if m == "ir" or jit.codegen_mode(HOST) == "asm"]
 
 
 # ---------------------------------------------------------------------- helpers
@@ -225,20 +226,21 @@ def test_packing_errors():
 # ---------------------------------------------------------------------- compile and run
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(circuits(max_inputs=10, max_ops=50), st.sampled_from(BATCHES), st.sampled_from([1, 2, 3]),
-       st.sampled_from([3, 5, 1000]))
-def test_jit_matches_reference(circuit, n, threads, chunk_gates):
+       st.sampled_from([3, 5, 1000]), st.sampled_from(CODEGENS), st.sampled_from([3, 4, 14]))
+def test_jit_matches_reference(circuit, n, threads, chunk_gates, mode, registers):
     net, _ = lower_to_nand(circuit)
     bits = random_bits(n, net.num_inputs, seed=n)
-    prog = program(net, chunk_gates=chunk_gates)
+    prog = program(net, chunk_gates=chunk_gates, mode=mode, registers=registers)
     assert np.array_equal(prog.run(bits, threads=threads), reference(net, bits))
 
 
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("registers", [3, 28])
-def test_multi_chunk_multi_thread(target, registers):
+@pytest.mark.parametrize("mode", CODEGENS)
+def test_multi_chunk_multi_thread(target, registers, mode):
     net, _ = lower_to_nand(random_circuit(11, 24, 2500))
     bits = random_bits(20000, net.num_inputs, seed=2)
-    prog = program(net, target, chunk_gates=300, registers=registers)
+    prog = program(net, target, chunk_gates=300, registers=registers, mode=mode)
     assert prog.num_chunks > 3
     expected = reference(net, bits)
     for threads in (1, 2, 5):
@@ -251,12 +253,13 @@ def test_multi_chunk_multi_thread(target, registers):
 
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("workers", [False, True])
-def test_adder_tree(target, workers, monkeypatch):
+@pytest.mark.parametrize("mode", CODEGENS)
+def test_adder_tree(target, workers, mode, monkeypatch):
     if workers:  # compiled by worker processes, with their LLVM options
         monkeypatch.setattr(jit, "_WORKER_MIN_OPS", 0)
     net = full_adders(300)
     bits = random_bits(1000, net.num_inputs, seed=4)
-    prog = program(net, target, chunk_gates=400, jobs=2)
+    prog = program(net, target, chunk_gates=400, jobs=2, mode=mode)
     assert np.array_equal(prog.run(bits), reference(net, bits))
 
 
@@ -488,3 +491,16 @@ def test_feature_override_from_the_environment(monkeypatch):
     finally:
         monkeypatch.delenv(jit.FEATURES_ENV, raising=False)
         jit.host_target.cache_clear()
+
+
+def test_codegen_mode_choice_and_errors(monkeypatch):
+    arm = dataclasses.replace(HOST, triple="aarch64-unknown-linux-gnu", features="+neon")
+    assert jit.codegen_mode(arm) == "ir"
+    with pytest.raises(BackendError, match=r"^the asm codegen needs an x86-64 CPU with AVX2; this target is "
+                                           r"aarch64-unknown-linux-gnu without it \(use 'ir'\)$"):
+        jit.codegen_mode(arm, "asm")
+    monkeypatch.setenv(jit.CODEGEN_ENV, "fast")
+    with pytest.raises(BackendError, match=r"^JIT codegen must be one of \('asm', 'ir'\), found 'fast'"):
+        jit.codegen_mode(HOST)
+    monkeypatch.setenv(jit.CODEGEN_ENV, "ir")
+    assert jit.codegen_mode(HOST) == "ir"

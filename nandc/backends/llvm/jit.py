@@ -5,8 +5,11 @@ only inside the functions that need it, so ``import nandc`` stays light.
 
 Pipeline (see :mod:`.codegen` for the code and its ABI):
 
-1. :func:`compile_netlist` selects ops, plans chunks and emits one LLVM IR
-   module per chunk (plus one for the driver).
+1. :func:`compile_netlist` selects ops, plans chunks and emits one LLVM
+   module per chunk (plus one for the driver).  On x86-64 with AVX2 a chunk's
+   module holds its code as assembly (:mod:`.asm`), which LLVM only assembles:
+   an order of magnitude faster than LLVM's code generator; elsewhere (or with
+   ``NANDC_JIT_CODEGEN=ir``) it is LLVM IR (:mod:`.codegen`).
 2. Each module is compiled to object code.  Large netlists are compiled by
    worker processes (``python -m nandc.backends.llvm.jit --worker``), one per
    job, because llvmlite serializes all LLVM calls of a process behind one
@@ -44,7 +47,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from nandc.backends.llvm import codegen
+from nandc.backends.llvm import asm, codegen
 from nandc.backends.llvm.packing import (
     LANES,
     SAMPLES_PER_VECTOR,
@@ -111,6 +114,7 @@ def _llvm():
         raise BackendError(f"the LLVM backend needs llvmlite, which failed to import: {e}") from e
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
+    llvm.initialize_native_asmparser()  # chunks written as assembly (see .asm)
     return llvm
 
 
@@ -140,6 +144,27 @@ class Target:
 
 
 FEATURES_ENV = "NANDC_JIT_FEATURES"
+CODEGEN_ENV = "NANDC_JIT_CODEGEN"
+"""``asm`` or ``ir``: force how chunk functions are written (default: ``asm`` where possible)."""
+CODEGENS = ("asm", "ir")
+
+
+def codegen_mode(target: "Target", mode: str | None = None) -> str:
+    """``"asm"`` (x86-64 AVX2 assembly) where the target allows it, else ``"ir"``.
+
+    ``mode`` (or ``$NANDC_JIT_CODEGEN``) forces one; ``"asm"`` on a target
+    without x86-64 AVX2 is an error.
+    """
+    mode = mode or os.environ.get(CODEGEN_ENV, "") or None
+    capable = target.triple.startswith("x86_64") and "+avx2" in target.features.split(",")
+    if mode is None:
+        return "asm" if capable else "ir"
+    if mode not in CODEGENS:
+        raise BackendError(f"JIT codegen must be one of {CODEGENS}, found {mode!r} (${CODEGEN_ENV}?)")
+    if mode == "asm" and not capable:
+        raise BackendError(f"the asm codegen needs an x86-64 CPU with AVX2; this target is {target.triple} "
+                           f"without it (use 'ir')")
+    return mode
 
 
 @functools.lru_cache(maxsize=None)
@@ -210,9 +235,10 @@ class ObjectCode:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "objects"}
 
 
-def cache_key(netlist: NandNetlist, target: Target, opt: int, chunk_gates: int) -> str:
+def cache_key(netlist: NandNetlist, target: Target, opt: int, chunk_gates: int, mode: str = "ir") -> str:
     """Key of the compiled code: netlist structure, codegen version and parameters, CPU, LLVM."""
     fields = {
+        "mode": mode,
         "netlist": netlist.structural_hash(),
         "codegen": codegen.CODEGEN_VERSION,
         "chunk_gates": chunk_gates,
@@ -292,7 +318,7 @@ def _write_cache(cache_dir: Path, key: str, code: ObjectCode) -> None:
 
 
 # ---------------------------------------------------------------------- compile workers
-# A task is ("driver",) or ("chunk", ChunkSpec, registers); its result is
+# A task is ("driver",) or ("chunk", ChunkSpec, registers, mode); its result is
 # (object code, spill vectors).  Workers receive tasks pickled (from this
 # process only) and write the IR text themselves, so that work runs in parallel too.
 Task = tuple
@@ -302,7 +328,10 @@ def _build(machine, task: Task) -> tuple[bytes, int]:
     """Object code of one task (see ``Task``)."""
     if task[0] == "driver":
         return _emit_object(machine, codegen.driver_module_text()), 0
-    _, spec, registers = task
+    _, spec, registers, mode = task
+    if mode == "asm":
+        text, spill = asm.module_asm_text(spec, registers)
+        return _emit_object(machine, text), spill
     code = codegen.module_text([spec], registers, name=codegen.chunk_name(spec.index))
     return _emit_object(machine, code.text), code.spill_slots
 
@@ -425,16 +454,18 @@ class _Builder:
 def compile_object_code(netlist: NandNetlist, target: Target | None = None, opt: int = 2,
                         chunk_gates: int = codegen.DEFAULT_CHUNK_GATES, jobs: int | None = None,
                         progress: ProgressFn | None = None,
-                        registers: int | None = None) -> ObjectCode:
+                        registers: int | None = None, mode: str | None = None) -> ObjectCode:
     """Compile ``netlist`` to object code for ``target`` (default: the host).
 
     ``jobs`` compile processes are used for large netlists (default: one per
     CPU).  ``progress(done, total)`` is called from this thread when the
     chunks are planned (``done == 0``) and as they finish, counting NAND gates.  ``registers`` overrides
-    :attr:`Target.registers` (the values the code holds in registers).
+    :attr:`Target.registers` (the values the code holds in registers);
+    ``mode`` picks the chunk codegen (:func:`codegen_mode`).
     """
     _check_opt(opt)
     target = host_target() if target is None else target
+    mode = codegen_mode(target, mode)
     registers = target.registers if registers is None else registers
     plan = codegen.plan_netlist(netlist, chunk_gates, ternary=target.has_ternlog)
     jobs = max(1, os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
@@ -448,7 +479,7 @@ def compile_object_code(netlist: NandNetlist, target: Target | None = None, opt:
             pending: collections.deque = collections.deque()
             pending.append((-1, pool.submit(builder.build, ("driver",))))
             for k in range(plan.num_chunks):
-                task = ("chunk", codegen.chunk_spec(plan, k), registers)
+                task = ("chunk", codegen.chunk_spec(plan, k), registers, mode)
                 pending.append((k, pool.submit(builder.build, task)))
                 while pending and (len(pending) > 2 * max(1, workers) or pending[0][1].done()):
                     _collect(pending.popleft(), results, plan, progress)
@@ -656,7 +687,8 @@ def compile_netlist(netlist: NandNetlist, cache_dir: str | os.PathLike | None = 
     if chunk_gates < 1:
         raise BackendError(f"chunk_gates must be at least 1, found {chunk_gates}")
     target = host_target()
-    key = cache_key(netlist, target, opt, chunk_gates)
+    mode = codegen_mode(target)
+    key = cache_key(netlist, target, opt, chunk_gates, mode)
     with _loaded_lock:
         program = _loaded.get(key) if use_cache else None
         if program is not None:
@@ -677,7 +709,7 @@ def compile_netlist(netlist: NandNetlist, cache_dir: str | os.PathLike | None = 
             if progress is not None:
                 progress(netlist.num_gates, netlist.num_gates)
     if module is None:
-        code = compile_object_code(netlist, target, opt, chunk_gates, jobs, progress)
+        code = compile_object_code(netlist, target, opt, chunk_gates, jobs, progress, mode=mode)
         module = JitModule(code, target)
         if use_cache:
             _write_cache(directory, key, code)
