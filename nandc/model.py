@@ -18,9 +18,9 @@ from typing import Any, Callable
 import numpy as np
 
 from nandc.encoding import code_bits, encode_input
-from nandc.errors import BackendError, NandcError, ParseError
+from nandc.errors import BackendError, ParseError
 from nandc.fsutil import atomic_write
-from nandc.ir.circuit import Bus, Circuit
+from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
 
 __all__ = ["CompiledModel", "compile", "load", "DEFAULT_PIPELINE"]
@@ -182,33 +182,23 @@ class _Interface:
 
 
 def load(path: str | os.PathLike) -> CompiledModel:
-    """Read a model written by :meth:`CompiledModel.save` (no torch needed)."""
+    """Read a model written by :meth:`CompiledModel.save` (no torch needed).
+
+    The file is validated completely first (see :mod:`nandc.modelfile`); any
+    damage is a :class:`~nandc.errors.ParseError` naming the file.
+    """
+    from nandc import modelfile as mf
+
     path = os.fspath(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            fmt = z.read("format").decode()
-            if fmt != _FORMAT:
-                raise ParseError(f"expected format {_FORMAT!r}, found {fmt!r}", path)
-            iface = json.loads(z.read("interface.json"))
-            meta = json.loads(z.read("netlist.json"))
-            arrays = np.load(io.BytesIO(z.read("gates.npz")))
-            a, b, layer = arrays["a"], arrays["b"], arrays["layer"]
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ParseError(f"not a nandc model file ({exc})", path) from None
-    except FileNotFoundError:
-        raise NandcError(f"no such file: {path}") from None
-    net = NandNetlist(meta["name"])
-    for _ in range(meta["inputs"]):
-        net.add_input()
-    ids = [net.layer_id(n) for n in meta["layers"]]
-    for x, y, lay in zip(a.tolist(), b.tolist(), layer.tolist()):
-        net.nand(x, y, ids[lay])
-    for spec in meta["input_buses"]:
-        net.input_buses[spec["name"]] = Bus(spec["name"], tuple(spec["bits"]), tuple(spec["shape"]), spec["signed"])
-    for spec in meta["output_buses"]:
-        net.set_output(spec["name"], spec["bits"], spec["shape"], spec["signed"])
-    net.verify()
-    return CompiledModel(net, _Interface(iface))
+    with mf.open_archive(path) as z:
+        fmt = mf.read_member(z, "format", 64, path).decode("utf-8", errors="replace")
+        if fmt != _FORMAT:
+            raise ParseError(f"expected format {_FORMAT!r}, found {fmt[:40]!r}", path)
+        iface = mf.read_json(z, "interface.json", path)
+        meta = mf.read_json(z, "netlist.json", path)
+        arrays = mf.read_arrays(z, "gates.npz", ("a", "b", "layer"), path)
+    net = mf.build_netlist(mf.validate_netlist(meta, arrays, "netlist.json", path), arrays)
+    return CompiledModel(net, _Interface(mf.validate_interface(iface, net, "interface.json", path)))
 
 
 def _to_numpy(x) -> np.ndarray:
