@@ -128,3 +128,16 @@ def test_validate_netlist_names_the_netlist():
     with pytest.raises(ParseError) as info:
         validate_netlist(meta, arrays, "stage 2", "f.nandc")
     assert str(info.value) == "f.nandc: stage 2: gate 0 (signal 4) reads signals 4 and 0; expected signals below 4"
+
+
+def test_nan_inputs_to_a_uniform_encoding_are_refused():
+    from nandc.encoding import encode_input
+    from nandc.errors import BackendError
+
+    x = np.zeros((2, 3), np.float32)
+    x[1, 2] = np.nan
+    assert encode_input({"kind": "threshold", "threshold": 0.5}, x).tolist() == [[0, 0, 0], [0, 0, 0]]
+    with pytest.raises(BackendError) as info:
+        encode_input({"kind": "uniform", "bits": 2, "step": 0.5}, x)
+    assert str(info.value) == ("the input holds NaN (first at index (1, 2)); inputs to a model with InputQuant "
+                               "must be numbers")

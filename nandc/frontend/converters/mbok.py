@@ -12,6 +12,7 @@ import numpy as np
 
 from nandc.errors import QuantizationError
 from nandc.frontend.converters.linear import _pending, accumulate, conv_rows, dense_rows
+from nandc.frontend.finite import check_parameters
 from nandc.frontend.registry import module_converter
 from nandc.frontend.values import IntTensor
 from nandc.ir import words
@@ -47,6 +48,7 @@ def scaled_sum(c, parts: list[IntTensor], scales: np.ndarray) -> IntTensor:
 @module_converter(MBOKLinear, MBOKConv2d)
 def convert_mbok(ctx, module, args, kwargs):
     x = ctx.ints(args[0])
+    check_parameters(module, ctx.layer)
     s_out, s_in = (t.numpy() for t in module.int_scales())
     kernels = module.int_kernels().numpy()
     conv = isinstance(module, MBOKConv2d)
