@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 
 _NETLIST_EXTS = (".aag", ".aig", ".blif")
 _EXIT_DIFFERENT = 3
+_EXIT_BROKEN_PIPE = 141  # as a Unix tool killed by SIGPIPE
 
 
 def _echo(args):
@@ -73,6 +74,23 @@ def _cmd_demo(args) -> int:
     return 0 if result.mismatches == 0 else 1
 
 
+_MODEL_EXTS = (".v", ".nandc", ".json")
+
+
+def _check_output(out: str) -> None:
+    """Refuse an output the compiler could not write, before the (long) compile."""
+    from nandc.fsutil import check_writable
+    from nandc.ir.io import FORMATS
+
+    ext = Path(out).suffix.lower()
+    if ext not in _MODEL_EXTS and ext not in FORMATS:
+        raise NandcError(
+            f"cannot write {out!r}: unknown extension {ext or '(none)'!r}; expected one of "
+            f"{', '.join(_MODEL_EXTS)}, {', '.join(FORMATS)}"
+        )
+    check_writable(out)
+
+
 def _write_compiled(compiled, out: str) -> None:
     path = Path(out)
     ext = path.suffix.lower()
@@ -87,13 +105,9 @@ def _write_compiled(compiled, out: str) -> None:
         with atomic_write(path) as f:
             f.write(to_json(compiled.report()) + "\n")
     else:
-        from nandc.ir.io import FORMATS, write
+        from nandc.ir.io import write
 
-        if ext not in FORMATS:
-            raise NandcError(
-                f"cannot write {out!r}: unknown extension {ext or '(none)'!r}; expected one of "
-                f".v, .nandc, .json, {', '.join(FORMATS)}"
-            )
+        _check_output(out)
         write(compiled.netlist, path)
 
 
@@ -104,6 +118,8 @@ def _cmd_compile(args) -> int:
     from nandc.loader import load_model, parse_shape
 
     echo = _echo(args)
+    for out in args.output:
+        _check_output(out)
     model, shape = load_model(args.model, args.weights, args.trust_pickle)
     if args.input_shape:
         shape = parse_shape(args.input_shape)
@@ -135,6 +151,10 @@ def _print_report(netlist, circuit, fmt: str, plot: str | None = None) -> None:
 
 
 def _cmd_report(args) -> int:
+    if args.plot is not None:
+        from nandc.fsutil import check_writable
+
+        check_writable(args.plot)
     obj = _load_any(args.file)
     _print_report(_netlist_of(obj), _circuit_of(obj), args.format, args.plot)
     return 0
@@ -143,15 +163,11 @@ def _cmd_report(args) -> int:
 def _cmd_run(args) -> int:
     import numpy as np
 
-    from nandc.fsutil import atomic_write
+    from nandc.fsutil import atomic_write, check_writable
 
+    check_writable(args.output)
     obj = _load_any(args.netlist)
-    try:
-        x = np.load(args.inputs, allow_pickle=False)
-    except FileNotFoundError:
-        raise NandcError(f"no such file: {args.inputs}") from None
-    except ValueError as exc:
-        raise NandcError(f"cannot read {args.inputs!r} as a .npy array: {exc}") from None
+    x = _load_array(args.inputs)
     if hasattr(obj, "netlist"):
         result = obj.run(x, backend=args.backend, threads=args.threads)
         y = result["logits"] if args.logits or "class" not in result else result["class"]
@@ -161,6 +177,9 @@ def _cmd_run(args) -> int:
             raise NandcError(
                 f"expected inputs of shape (N, {net.num_inputs}) holding 0/1 bits, found {x.shape}"
             )
+        if x.dtype.kind not in "biu" or (x.size and x.max() > 1):
+            raise NandcError(f"expected inputs holding 0/1 bits (integers or booleans), found {x.dtype} values"
+                             + (f" up to {x.max()}" if x.dtype.kind in "iuf" and x.size else ""))
         from nandc.ir.bits import pack_samples, unpack_samples
 
         if args.backend == "reference":
@@ -175,6 +194,24 @@ def _cmd_run(args) -> int:
         np.save(f, y)
     _echo(args)(f"wrote {args.output}: shape {tuple(y.shape)}")
     return 0
+
+
+def _load_array(path: str):
+    """The array of a ``.npy`` file (never a pickle); any problem is a NandcError."""
+    import numpy as np
+
+    try:
+        x = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise NandcError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise NandcError(f"cannot read {path!r}: {(exc.strerror or str(exc)).lower()}") from None
+    except (ValueError, EOFError) as exc:
+        raise NandcError(f"cannot read {path!r} as a .npy array: {exc}") from None
+    if not isinstance(x, np.ndarray):  # an .npz archive
+        x.close()
+        raise NandcError(f"cannot read {path!r} as a .npy array: it is an .npz archive of several arrays")
+    return x
 
 
 def _cmd_verify(args) -> int:
@@ -277,6 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -288,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     except NandcError as exc:
         print(f"nandc: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader of our output went away (`nandc report x | head -1`)
+        _silence_stdout()
+        return _EXIT_BROKEN_PIPE
     except KeyboardInterrupt:  # pragma: no cover
         print("nandc: interrupted", file=sys.stderr)
         return 130
