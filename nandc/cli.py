@@ -29,7 +29,11 @@ def _echo(args):
 def _load_any(path: str):
     """A ``.nandc`` model -> CompiledModel; a netlist file -> (Circuit, NandNetlist)."""
     p = Path(path)
-    if not p.exists():
+    try:
+        found = p.exists()
+    except OSError as e:  # a name too long, a loop of links ...
+        raise NandcError(f"cannot read {path!r}: {(e.strerror or str(e)).lower()}") from None
+    if not found:
         raise NandcError(f"no such file: {path}")
     if p.suffix == ".nandc":
         from nandc.model import load
@@ -69,7 +73,18 @@ def _cmd_passes(args) -> int:
 
 def _cmd_demo(args) -> int:
     from nandc.demo import run_demo
+    from nandc.errors import OutputError
 
+    if args.epochs < 1:
+        raise NandcError(f"--epochs must be at least 1, found {args.epochs}")
+    if not 0 <= args.seed < 2**32:
+        raise NandcError(f"--seed must be from 0 to {2**32 - 1}, found {args.seed}")
+    out = Path(args.output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(e.errno or 0, f"cannot create the output folder {args.output!r}: "
+                                        f"{'a file is in the way' if out.exists() else (e.strerror or e)}") from None
     result = run_demo(args.output, epochs=args.epochs, seed=args.seed, progress=not args.quiet)
     return 0 if result.mismatches == 0 else 1
 

@@ -32,11 +32,11 @@ def _umask() -> int:
 
 def _output_error(path, e: OSError) -> OutputError:
     target = Path(path)
-    if e.errno == errno.ENOENT and not target.parent.exists():
+    if e.errno == errno.ENOENT and not os.path.exists(target.parent):
         reason = f"the directory {str(target.parent)!r} does not exist"
     elif e.errno == errno.ENOTDIR:
         reason = "a part of the path is not a directory"
-    elif e.errno == errno.EISDIR or target.is_dir():
+    elif e.errno == errno.EISDIR:
         reason = "it is a directory"
     elif e.errno == errno.EFBIG:
         reason = "the file is larger than allowed (file size limit, e.g. ulimit -f)"
@@ -55,13 +55,19 @@ def check_writable(path: str | os.PathLike) -> None:
     if not text:
         raise OutputError(errno.ENOENT, "cannot write '': expected a file name")
     target = Path(text)
-    if target.is_dir():
-        raise OutputError(errno.EISDIR, f"cannot write {text!r}: it is a directory")
     directory = target.parent
-    if not directory.exists():
-        raise OutputError(errno.ENOENT, f"cannot write {text!r}: the directory {str(directory)!r} does not exist")
-    if not directory.is_dir():
-        raise OutputError(errno.ENOTDIR, f"cannot write {text!r}: a part of the path is not a directory")
+    try:
+        if target.is_dir():
+            raise OutputError(errno.EISDIR, f"cannot write {text!r}: it is a directory")
+        if not directory.exists():
+            raise OutputError(errno.ENOENT,
+                              f"cannot write {text!r}: the directory {str(directory)!r} does not exist")
+        if not directory.is_dir():
+            raise OutputError(errno.ENOTDIR, f"cannot write {text!r}: a part of the path is not a directory")
+    except OutputError:
+        raise
+    except OSError as e:  # a name too long, a loop of links ...
+        raise _output_error(text, e) from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise OutputError(errno.EACCES, f"cannot write {text!r}: permission denied")
 
