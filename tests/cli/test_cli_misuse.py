@@ -103,6 +103,13 @@ CASES = {
                                 "found '1,\u00b2'"),
     "a layer without outputs": (["compile", "net.py:empty", "-o", "m.v"],
                                 "layer '1' has no weights (shape (0, 6)): give it at least one input and one output"),
+    "an over-long output name": (["run", "c.aag", "--inputs", "bits.npy", "-o", "y" * 300 + ".npy"],
+                                 f"cannot write '{'y' * 300}.npy': file name too long"),
+    "an over-long input name": (["report", "x" * 300 + ".aag"], f"cannot read '{'x' * 300}.aag': file name too long"),
+    "demo without epochs": (["demo", "--epochs", "0"], "--epochs must be at least 1, found 0"),
+    "demo with a negative seed": (["demo", "--seed", "-1"], f"--seed must be from 0 to {2**32 - 1}, found -1"),
+    "demo into a file": (["demo", "-o", "x.npy", "--epochs", "1"],
+                         "cannot create the output folder 'x.npy': a file is in the way"),
 }
 
 
