@@ -25,13 +25,8 @@ TAG = len(jit._CACHE_MAGIC)  # where the HMAC tag starts
 BODY = TAG + 32  # where the authenticated body starts
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(jit.CACHE_ENV, str(tmp_path / "jit-cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    jit._loaded.clear()
-    yield tmp_path / "jit-cache"
-    jit._loaded.clear()
+# every test gets its own cache directory and key (the autouse fixture of the JIT tests)
+from tests.backends.test_llvm import private_cache  # noqa: E402,F401
 
 
 def netlist(seed: int, inputs: int = 10):

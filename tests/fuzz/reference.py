@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -90,16 +91,17 @@ def read_aiger(data: bytes) -> Flat:
         text, pos = data[pos:end], end + 1
         return text
 
+    def rows(count: int) -> list[int]:
+        toks = line().split()
+        if len(toks) != count:
+            raise RefReject(f"expected {count} numbers on a line")
+        return [_num(t) for t in toks]
+
     if binary:
         if m != i + a:
             raise RefReject("binary M")
         in_lits = [2 * (k + 1) for k in range(i)]
-        out_lits = []
-        for _ in range(o):
-            toks = line().split()
-            if len(toks) != 1:
-                raise RefReject("output line")
-            out_lits.append(_num(toks[0]))
+        out_lits = [rows(1)[0] for _ in range(o)]
         ands = []
         for k in range(a):
             deltas = []
@@ -124,24 +126,9 @@ def read_aiger(data: bytes) -> Flat:
                 raise RefReject("delta range")
             ands.append((lhs, r0, r1))
     else:
-        in_lits = []
-        for _ in range(i):
-            toks = line().split()
-            if len(toks) != 1:
-                raise RefReject("input line")
-            in_lits.append(_num(toks[0]))
-        out_lits = []
-        for _ in range(o):
-            toks = line().split()
-            if len(toks) != 1:
-                raise RefReject("output line")
-            out_lits.append(_num(toks[0]))
-        ands = []
-        for _ in range(a):
-            toks = line().split()
-            if len(toks) != 3:
-                raise RefReject("and line")
-            ands.append(tuple(_num(t) for t in toks))
+        in_lits = [rows(1)[0] for _ in range(i)]
+        out_lits = [rows(1)[0] for _ in range(o)]
+        ands = [tuple(rows(3)) for _ in range(a)]
     # the rest: symbols, then 'c' and comments (nandc's metadata may name buses, not change logic)
     _check_tail(data[pos:], i, o)
     return _from_defs(m, in_lits, out_lits, ands)
@@ -221,7 +208,7 @@ def read_blif(text: str) -> Flat:
     pending: list[str] | None = None
     for raw in text.split("\n"):
         raw = raw.split("#", 1)[0]
-        toks = raw.split()
+        toks = [t for t in re.split(r"[ \t\r\f\v]+", raw) if t]
         cont = bool(toks) and toks[-1].endswith("\\")
         if cont:
             last = toks.pop()[:-1]

@@ -45,7 +45,7 @@ from nandc.ir.io.common import (
     start_circuit,
     topological_order,
 )
-from nandc.ir.io.limits import check_memory, is_uint, parse_uint
+from nandc.ir.io.limits import check_memory, is_uint, parse_uint, split_tokens
 from nandc.ir.netlist import NandNetlist
 
 __all__ = ["aiger_bytes", "write_aiger", "read_aiger", "parse_aiger", "encode_deltas", "decode_deltas"]
@@ -224,7 +224,7 @@ def parse_aiger(data: bytes, path: str = "<aiger>") -> Circuit:
 def _parse_header(data: bytes, path: str) -> _Header:
     end = data.find(b"\n")
     first = (data if end < 0 else data[:end]).decode("latin-1")
-    tokens = first.split()
+    tokens = split_tokens(first)
     expected = "expected a header 'aag M I L O A' or 'aig M I L O A'"
     if not tokens or tokens[0] not in ("aag", "aig"):
         raise ParseError(f"{expected}, found {first[:40]!r}", path, 1)
@@ -308,7 +308,7 @@ class _TextLines:
 
 
 def _literals(text: str, count: int, what: str, path: str, line: int, max_lit: int) -> list[int]:
-    tokens = text.split()
+    tokens = split_tokens(text)
     if len(tokens) != count or not all(is_uint(t) for t in tokens):
         plural = "literal" if count == 1 else f"{count} literals"
         raise ParseError(f"expected {what} as {plural} (unsigned integers), found {text[:80]!r}", path, line)
@@ -333,7 +333,7 @@ def _canonical_rows(lines: list[str], k: int) -> np.ndarray | None:
     if not lines:
         return np.zeros((0, k), dtype=np.int64)
     joined = "\n".join(lines)
-    if (joined.translate(_NOT_CANONICAL) or not is_uint(joined[0]) or not is_uint(joined[-1])
+    if not joined or (joined.translate(_NOT_CANONICAL) or not is_uint(joined[0]) or not is_uint(joined[-1])
             or "  " in joined or " \n" in joined or "\n " in joined or "\n\n" in joined):
         return None
     if set(map(str.count, lines, [" "] * len(lines))) != {k - 1}:
@@ -521,9 +521,9 @@ def _parse_symbols(lines: list[tuple[int, str]], h: _Header, path: str):
                 if meta is not None:
                     metadata, metadata_line = meta, cline
             break
-        if not text.strip():
+        if not split_tokens(text):
             continue
-        if all(is_uint(t) for t in text.split()):
+        if all(is_uint(t) for t in split_tokens(text)):
             raise ParseError(
                 f"unexpected line {text[:60]!r} after the {h.o} outputs and {h.a} AND gates the header "
                 "declares (expected a symbol table or 'c')",

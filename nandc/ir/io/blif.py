@@ -51,7 +51,7 @@ from nandc.ir.io.common import (
     start_circuit,
     topological_order,
 )
-from nandc.ir.io.limits import check_memory, is_uint
+from nandc.ir.io.limits import check_memory, is_uint, split_tokens
 from nandc.ir.netlist import NandNetlist
 
 __all__ = ["blif_text", "write_blif", "read_blif", "parse_blif", "genlib_path", "CELLS", "STYLES"]
@@ -299,7 +299,7 @@ def _logical_lines(text: str, path: str) -> tuple[list[tuple[int, list[str]]], M
                 if found is not None:
                     meta, meta_line = found, no
             raw = raw[: raw.index("#")]
-        tokens = raw.split()
+        tokens = split_tokens(raw)
         if tokens and tokens[-1].endswith("\\"):
             last = tokens.pop()[:-1]
             if last:

@@ -35,6 +35,7 @@ __all__ = [
     "json_depth",
     "load_json",
     "parse_uint",
+    "split_tokens",
 ]
 
 MAX_UINT_DIGITS = 20
@@ -50,6 +51,17 @@ MEMORY_ENV = "NANDC_MAX_MEMORY"
 def is_uint(token: str) -> bool:
     """Whether ``token`` is a non-empty run of ASCII digits ``0-9``."""
     return token.isascii() and token.isdigit()
+
+
+_ASCII_SPACE_RE = re.compile(r"[ \t\n\r\f\v]+")
+_OTHER_SPACE = re.compile(r"[^\x21-\x7e \t\n\r\f\v]")  # what str.split also splits on, among others
+
+
+def split_tokens(text: str) -> list[str]:
+    """``text`` split at ASCII whitespace only (``str.split`` also splits at ``\\x1c``, ``\\xa0``, ``\\u2028`` ...)."""
+    if not _OTHER_SPACE.search(text):
+        return text.split()
+    return [t for t in _ASCII_SPACE_RE.split(text) if t]
 
 
 def parse_uint(token: str, what: str, path: str | None, line: int | None = None) -> int:

@@ -151,3 +151,20 @@ def test_memory_estimate_refuses_early(monkeypatch):
         "but only 1.0 MB are available (set $NANDC_MAX_MEMORY to change the limit)")
     monkeypatch.setenv(MEMORY_ENV, "1G")
     assert parse_aiger(data, "f.aag").num_inputs == 100000
+
+
+def test_only_ascii_whitespace_separates_tokens():
+    """``str.split`` also splits at \\x1c-\\x1f, \\xa0, \\u2028: such a file is refused, not reinterpreted."""
+    assert aiger_error(b"aag 3 2 0 1 1\n2\n4\n6\n6 2 \x1c4\n") == \
+        "f.aag:5: expected AND gate 0 ('lhs rhs0 rhs1') as 3 literals (unsigned integers), found '6 2 \\x1c4'"
+    assert aiger_error("aag 3 2 0 1 1\n2\n4\n6\n6\u00a02 4\n".encode()) == \
+        "f.aag:5: expected AND gate 0 ('lhs rhs0 rhs1') as 3 literals (unsigned integers), found '6\\xa02 4'"
+    c = parse_blif(".model m\n.inputs a\u00a0b\n.outputs y\n.names a\u00a0b y\n1 1\n.end\n", "f.blif")
+    assert c.num_inputs == 1  # one signal named 'a\xa0b', not two
+    assert aiger_error(b"aag 1 1 0 1 0\n2\n2\n\x1c\n") == (
+        "f.aag:4: expected a symbol ('i<k> name', 'o<k> name') or 'c' starting the comments, found '\\x1c'")
+
+
+def test_an_empty_line_where_a_literal_is_expected():
+    assert aiger_error(b"aag 1 1 0 1 0\n2\n\n") == \
+        "f.aag:3: expected output 0 as literal (unsigned integers), found ''"
