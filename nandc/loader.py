@@ -32,6 +32,17 @@ MAX_INPUT_ELEMENTS = 1 << 24
 """Most elements one input sample may have (each is at least one circuit input)."""
 
 
+def _describe(exc: BaseException) -> str:
+    """``Type: first line`` of an exception from user code or torch (their messages run to pages)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _indented(exc: BaseException) -> str:
+    """An exception's full message with continuation lines indented (one error, several lines)."""
+    return "\n  ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
 def parse_shape(text: str) -> tuple[int, ...]:
     """``"1,28,28"`` or ``"784"`` -> tuple of positive ints (per sample, no batch)."""
     parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
@@ -64,14 +75,14 @@ def _import_object(spec: str) -> tuple[Any, Any]:
         try:
             loader_spec.loader.exec_module(module)
         except Exception as exc:
-            raise NandcError(f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
+            raise NandcError(f"importing {str(path)!r} failed: {_describe(exc)}") from exc
     else:
         try:
             module = importlib.import_module(target)
         except ImportError as exc:
-            raise NandcError(f"cannot import module {target!r}: {exc}") from exc
+            raise NandcError(f"cannot import module {target!r}: {_describe(exc)}") from exc
         except Exception as exc:  # the module's own code failed
-            raise NandcError(f"importing module {target!r} failed: {type(exc).__name__}: {exc}") from exc
+            raise NandcError(f"importing module {target!r} failed: {_describe(exc)}") from exc
     if not hasattr(module, attr):
         names = sorted(n for n in vars(module) if not n.startswith("_"))
         raise NandcError(f"{target!r} has no attribute {attr!r}; it defines: {', '.join(names)}")
@@ -93,7 +104,7 @@ def load_model(spec: str, weights: str | None = None, trust_pickle: bool = False
         except FileNotFoundError:
             raise NandcError(f"MODEL file {spec!r} does not exist") from None
         except Exception as exc:  # a damaged pickle raises anything (UnpicklingError, EOFError, RuntimeError ...)
-            raise NandcError(f"cannot unpickle MODEL file {spec!r}: {type(exc).__name__}: {exc}") from None
+            raise NandcError(f"cannot unpickle MODEL file {spec!r}: {_describe(exc)}") from None
         module = None
     else:
         module, obj = _import_object(spec)
@@ -104,7 +115,7 @@ def load_model(spec: str, weights: str | None = None, trust_pickle: bool = False
             try:
                 model = obj()
             except Exception as exc:  # the user's factory failed, with any exception
-                raise NandcError(f"calling {spec!r} with no arguments failed: {type(exc).__name__}: {exc}") from exc
+                raise NandcError(f"calling {spec!r} with no arguments failed: {_describe(exc)}") from exc
     if not isinstance(model, torch.nn.Module):
         raise NandcError(f"{spec!r} gave a {type(model).__name__}, expected a torch.nn.Module")
     if weights is not None:
@@ -113,13 +124,13 @@ def load_model(spec: str, weights: str | None = None, trust_pickle: bool = False
         except FileNotFoundError:
             raise NandcError(f"weights file {weights!r} does not exist") from None
         except Exception as exc:
-            raise NandcError(f"cannot read weights {weights!r} as a state dict: {exc}") from exc
+            raise NandcError(f"cannot read weights {weights!r} as a state dict: {_describe(exc)}") from exc
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]
         try:
             model.load_state_dict(state)
         except (RuntimeError, TypeError) as exc:
-            raise NandcError(f"weights {weights!r} do not fit the model: {exc}") from exc
+            raise NandcError(f"weights {weights!r} do not fit the model: {_indented(exc)}") from exc
     shape = getattr(model, "input_shape", None) or getattr(module, "input_shape", None)
     if shape is None:
         return model, None

@@ -182,3 +182,11 @@ def test_full_disk_is_a_clean_error(tmp_path, monkeypatch):
     assert str(info.value) == f"cannot write '{tmp_path / 'out.txt'}': no space left on device"
     assert isinstance(info.value, OSError) and info.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_not_weights_is_one_line(work, capsys):
+    for name in ("c.aag", "bad.pt", "x.npy"):
+        code = main(["compile", "net.py:build", "-o", "out.v", "--weights", name])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1, err
+        assert err.startswith(f"nandc: error: cannot read weights {name!r} as a state dict: ")
