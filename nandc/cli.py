@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 
 _NETLIST_EXTS = (".aag", ".aig", ".blif")
 _EXIT_DIFFERENT = 3
+_EXIT_BROKEN_PIPE = 141  # as a Unix tool killed by SIGPIPE
 
 
 def _echo(args):
@@ -28,7 +29,11 @@ def _echo(args):
 def _load_any(path: str):
     """A ``.nandc`` model -> CompiledModel; a netlist file -> (Circuit, NandNetlist)."""
     p = Path(path)
-    if not p.exists():
+    try:
+        found = p.exists()
+    except OSError as e:  # a name too long, a loop of links ...
+        raise NandcError(f"cannot read {path!r}: {(e.strerror or str(e)).lower()}") from None
+    if not found:
         raise NandcError(f"no such file: {path}")
     if p.suffix == ".nandc":
         from nandc.model import load
@@ -77,9 +82,37 @@ def _cmd_passes(args) -> int:
 
 def _cmd_demo(args) -> int:
     from nandc.demo import run_demo
+    from nandc.errors import OutputError
 
+    if args.epochs < 1:
+        raise NandcError(f"--epochs must be at least 1, found {args.epochs}")
+    if not 0 <= args.seed < 2**32:
+        raise NandcError(f"--seed must be from 0 to {2**32 - 1}, found {args.seed}")
+    out = Path(args.output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(e.errno or 0, f"cannot create the output folder {args.output!r}: "
+                                        f"{'a file is in the way' if out.exists() else (e.strerror or e)}") from None
     result = run_demo(args.output, epochs=args.epochs, seed=args.seed, progress=not args.quiet)
     return 0 if result.mismatches == 0 else 1
+
+
+_MODEL_EXTS = (".v", ".nandc", ".json")
+
+
+def _check_output(out: str) -> None:
+    """Refuse an output the compiler could not write, before the (long) compile."""
+    from nandc.fsutil import check_writable
+    from nandc.ir.io import FORMATS
+
+    ext = Path(out).suffix.lower()
+    if ext not in _MODEL_EXTS and ext not in FORMATS:
+        raise NandcError(
+            f"cannot write {out!r}: unknown extension {ext or '(none)'!r}; expected one of "
+            f"{', '.join(_MODEL_EXTS)}, {', '.join(FORMATS)}"
+        )
+    check_writable(out)
 
 
 def _write_compiled(compiled, out: str) -> None:
@@ -102,13 +135,9 @@ def _write_compiled(compiled, out: str) -> None:
         with atomic_write(path) as f:
             f.write(to_json(compiled.report()) + "\n")
     else:
-        from nandc.ir.io import FORMATS, write
+        from nandc.ir.io import write
 
-        if ext not in FORMATS:
-            raise NandcError(
-                f"cannot write {out!r}: unknown extension {ext or '(none)'!r}; expected one of "
-                f".v, .nandc, .json, {', '.join(FORMATS)}"
-            )
+        _check_output(out)
         write(compiled.netlist, path)
 
 
@@ -119,6 +148,11 @@ def _cmd_compile(args) -> int:
     from nandc.loader import load_model, parse_shape
 
     echo = _echo(args)
+    for out in args.output:
+        _check_output(out)
+        if args.staged and Path(out).suffix.lower() not in _MODEL_EXTS:
+            raise NandcError(f"cannot write {out!r} with --staged: {Path(out).suffix.lower()} holds one flat "
+                             "circuit; write .v (one module per stage), .nandc or .json, or compile with --flat")
     model, shape = load_model(args.model, args.weights, args.trust_pickle)
     if args.input_shape:
         shape = parse_shape(args.input_shape)
@@ -153,6 +187,10 @@ def _print_report(report, fmt: str, plot: str | None = None) -> None:
 
 
 def _cmd_report(args) -> int:
+    if args.plot is not None:
+        from nandc.fsutil import check_writable
+
+        check_writable(args.plot)
     _print_report(_report_of(_load_any(args.file)), args.format, args.plot)
     return 0
 
@@ -160,15 +198,11 @@ def _cmd_report(args) -> int:
 def _cmd_run(args) -> int:
     import numpy as np
 
-    from nandc.fsutil import atomic_write
+    from nandc.fsutil import atomic_write, check_writable
 
+    check_writable(args.output)
     obj = _load_any(args.netlist)
-    try:
-        x = np.load(args.inputs, allow_pickle=False)
-    except FileNotFoundError:
-        raise NandcError(f"no such file: {args.inputs}") from None
-    except ValueError as exc:
-        raise NandcError(f"cannot read {args.inputs!r} as a .npy array: {exc}") from None
+    x = _load_array(args.inputs)
     if _is_model(obj):
         result = obj.run(x, backend=args.backend, threads=args.threads)
         y = result["logits"] if args.logits or "class" not in result else result["class"]
@@ -178,6 +212,9 @@ def _cmd_run(args) -> int:
             raise NandcError(
                 f"expected inputs of shape (N, {net.num_inputs}) holding 0/1 bits, found {x.shape}"
             )
+        if x.dtype.kind not in "biu" or (x.size and x.max() > 1):
+            raise NandcError(f"expected inputs holding 0/1 bits (integers or booleans), found {x.dtype} values"
+                             + (f" up to {x.max()}" if x.dtype.kind in "iuf" and x.size else ""))
         from nandc.ir.bits import pack_samples, unpack_samples
 
         if args.backend == "reference":
@@ -192,6 +229,24 @@ def _cmd_run(args) -> int:
         np.save(f, y)
     _echo(args)(f"wrote {args.output}: shape {tuple(y.shape)}")
     return 0
+
+
+def _load_array(path: str):
+    """The array of a ``.npy`` file (never a pickle); any problem is a NandcError."""
+    import numpy as np
+
+    try:
+        x = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise NandcError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise NandcError(f"cannot read {path!r}: {(exc.strerror or str(exc)).lower()}") from None
+    except (ValueError, EOFError) as exc:
+        raise NandcError(f"cannot read {path!r} as a .npy array: {exc}") from None
+    if not isinstance(x, np.ndarray):  # an .npz archive
+        x.close()
+        raise NandcError(f"cannot read {path!r} as a .npy array: it is an .npz archive of several arrays")
+    return x
 
 
 def _cmd_verify(args) -> int:
@@ -301,6 +356,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -312,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     except NandcError as exc:
         print(f"nandc: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader of our output went away (`nandc report x | head -1`)
+        _silence_stdout()
+        return _EXIT_BROKEN_PIPE
     except KeyboardInterrupt:  # pragma: no cover
         print("nandc: interrupted", file=sys.stderr)
         return 130

@@ -41,6 +41,10 @@ def encode_input(encoding: dict, x) -> np.ndarray:
         thr = x.dtype.type(encoding["threshold"])
         return (x >= thr).view(np.uint8)
     if kind == "uniform":
+        if np.isnan(x).any():  # torch's round and clamp keep NaN: no code can match it
+            at = np.argwhere(np.isnan(x))[0]
+            raise BackendError(f"the input holds NaN (first at index {tuple(int(i) for i in at)}); "
+                               "inputs to a model with InputQuant must be numbers")
         step = x.dtype.type(encoding["step"])
         top = (1 << int(encoding["bits"])) - 1
         return np.clip(np.round(x / step), 0, top).astype(np.uint8 if top < 256 else np.uint16)

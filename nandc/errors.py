@@ -16,6 +16,7 @@ __all__ = [
     "PassError",
     "BackendError",
     "EquivalenceError",
+    "OutputError",
 ]
 
 
@@ -73,3 +74,17 @@ class BackendError(NandcError):
 
 class EquivalenceError(NandcError):
     """Two circuits cannot be compared (their interfaces differ)."""
+
+
+class OutputError(NandcError, OSError):
+    """An output file cannot be written (missing directory, no permission, disk full, ...).
+
+    Also an :class:`OSError` (with ``errno``), so code that tolerates failed
+    writes (the JIT cache) keeps doing so.
+    """
+
+    def __init__(self, code: int, message: str):
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        return self.strerror

@@ -18,10 +18,10 @@ from typing import Any, Callable
 import numpy as np
 
 from nandc.encoding import encode_input
-from nandc.errors import BackendError, NandcError, ParseError
+from nandc.errors import BackendError, CircuitError, ParseError
 from nandc.fsutil import atomic_write
 from nandc.interface import Interface
-from nandc.ir.circuit import Bus, Circuit
+from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.ir.program import Program, Stage, Window, flat_program, program_from_dict, program_to_dict
 
@@ -56,6 +56,11 @@ class CompiledModel:
         self.interface = interface
         self.stats = list(stats or [])
         self.pipeline = pipeline
+
+    @classmethod
+    def from_netlist(cls, netlist: NandNetlist, interface: Interface, stats: list | None = None) -> "CompiledModel":
+        """A flat model around one netlist (input bus ``interface.input_name``, outputs ``logits``/``class``)."""
+        return cls(flat_program(netlist, interface.input_name), interface, stats)
 
     def __repr__(self) -> str:
         i = self.interface
@@ -184,16 +189,24 @@ class CompiledModel:
         return text
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the program, its netlists and the interface to one ``.nandc`` file (a zip), atomically."""
-        doc, arrays = program_to_dict(self.program)
+        """Write the model to one ``.nandc`` file (a zip), atomically.
+
+        A flat model is written in format 1 (one netlist, as every nandc
+        version reads it); a staged one in format 2: the program, its tensor
+        encodings and one netlist per stage.
+        """
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("format", _FORMAT)
+            z.writestr("format", _FORMAT if self.staged else _FORMAT_V1)
             z.writestr("interface.json", json.dumps(self.interface.to_dict(), indent=1, sort_keys=True))
-            z.writestr("program.json", json.dumps(doc, sort_keys=True))
-            z.writestr("tensors.npz", _npz(arrays))
-            for k, stage in enumerate(self.program.stages):
-                _write_netlist(z, f"stages/{k}/", stage.netlist)
+            if not self.staged:
+                _write_netlist(z, "", self.netlist)
+            else:
+                doc, arrays = program_to_dict(self.program)
+                z.writestr("program.json", json.dumps(doc, sort_keys=True))
+                z.writestr("tensors.npz", _npz(arrays))
+                for k, stage in enumerate(self.program.stages):
+                    _write_netlist(z, f"stages/{k}/", stage.netlist)
         with atomic_write(path, "wb") as f:
             f.write(buf.getvalue())
 
@@ -221,62 +234,70 @@ def _netlist_meta(net: NandNetlist) -> dict:
             "input_buses": buses(net.input_buses), "output_buses": buses(net.output_buses)}
 
 
-def _read_netlist(z: zipfile.ZipFile, prefix: str, path: str) -> NandNetlist:
-    meta = json.loads(z.read(prefix + "netlist.json"))
-    arrays = np.load(io.BytesIO(z.read(prefix + "gates.npz")))
-    a, b, layer = arrays["a"], arrays["b"], arrays["layer"]
-    if not isinstance(meta, dict) or not isinstance(meta.get("inputs"), int) or meta["inputs"] < 0:
-        raise ParseError(f"{prefix}netlist.json is not a netlist description", path)
-    if not (len(a) == len(b) == len(layer)):
-        raise ParseError(f"{prefix}gates.npz: gate arrays of different lengths", path)
-    net = NandNetlist(str(meta["name"]))
-    for _ in range(meta["inputs"]):
-        net.add_input()
-    ids = [net.layer_id(str(n)) for n in meta["layers"]]
-    n_signals = net.num_signals
-    if len(a) and (int(a.max()) >= n_signals + len(a) or int(b.max()) >= n_signals + len(a)
-                   or int(layer.max()) >= len(ids)):
-        raise ParseError(f"{prefix}gates.npz: a gate reads a signal or layer that does not exist", path)
-    for x, y, lay in zip(a.tolist(), b.tolist(), layer.tolist()):
-        net.nand(x, y, ids[lay])
-    for spec in meta["input_buses"]:
-        net.input_buses[spec["name"]] = Bus(spec["name"], tuple(spec["bits"]), tuple(spec["shape"]), spec["signed"])
-    for spec in meta["output_buses"]:
-        net.set_output(spec["name"], spec["bits"], spec["shape"], spec["signed"])
-    net.verify()
-    return net
-
-
 def load(path: str | os.PathLike) -> CompiledModel:
-    """Read a model written by :meth:`CompiledModel.save` (no torch needed)."""
+    """Read a model written by :meth:`CompiledModel.save` (no torch needed).
+
+    The file is validated completely first (see :mod:`nandc.modelfile`); any
+    damage is a :class:`~nandc.errors.ParseError` naming the file.
+    """
+    from nandc import modelfile as mf
+
     path = os.fspath(path)
+    with mf.open_archive(path) as z:
+        fmt = mf.read_member(z, "format", 64, path).decode("utf-8", errors="replace")
+        if fmt not in (_FORMAT, _FORMAT_V1):
+            raise ParseError(f"expected format {_FORMAT!r} (or {_FORMAT_V1!r}), found {fmt[:40]!r}", path)
+        iface_doc = mf.read_json(z, "interface.json", path)
+        if fmt == _FORMAT_V1:
+            net = _read_netlist(z, "", path)
+            iface = Interface.from_dict(mf.validate_interface(iface_doc, net, "interface.json", path),
+                                        f"{path}: interface.json")
+            return CompiledModel(flat_program(net, iface.input_name), iface)
+        doc = mf.read_json(z, "program.json", path)
+        names = doc.get("stages") if isinstance(doc, dict) else None
+        tensors = doc.get("tensors") if isinstance(doc, dict) else None
+        if not isinstance(names, list) or not isinstance(tensors, list) or len(tensors) > 1 << 20:
+            raise ParseError("program.json: expected lists 'stages' and 'tensors'", path)
+        keys = tuple(f"{i}.{k}" for i in range(len(tensors)) for k in ("a", "b", "hi"))
+        arrays = mf.read_arrays(z, "tensors.npz", keys, path)
+        stages = [Stage(str(name), None, _read_netlist(z, f"stages/{k}/", path)) for k, name in enumerate(names)]
+    iface = Interface.from_dict(iface_doc, f"{path}: interface.json")
     try:
-        with zipfile.ZipFile(path) as z:
-            fmt = z.read("format").decode()
-            if fmt not in (_FORMAT, _FORMAT_V1):
-                raise ParseError(f"expected format {_FORMAT!r}, found {fmt!r}", path)
-            iface = Interface.from_dict(json.loads(z.read("interface.json")), f"{path}: interface.json")
-            if fmt == _FORMAT_V1:
-                net = _read_netlist(z, "", path)
-                program = flat_program(net, iface.input_name, 1.0)
-            else:
-                doc = json.loads(z.read("program.json"))
-                arrays = dict(np.load(io.BytesIO(z.read("tensors.npz"))))
-                names = doc.get("stages") if isinstance(doc, dict) else None
-                if not isinstance(names, list):
-                    raise ParseError("program.json has no list of stages", path)
-                stages = [Stage(str(name), None, _read_netlist(z, f"stages/{k}/", path))
-                          for k, name in enumerate(names)]
-                program = program_from_dict(doc, arrays, stages)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-        raise ParseError(f"not a nandc model file ({type(exc).__name__}: {exc})", path) from None
-    except FileNotFoundError:
-        raise NandcError(f"no such file: {path}") from None
-    except NandcError as exc:
-        if isinstance(exc, ParseError):
-            raise
-        raise ParseError(f"not a valid nandc model: {exc}", path) from None
+        program = program_from_dict(doc, arrays, stages)
+    except CircuitError as exc:
+        raise ParseError(f"program.json: {exc}", path) from None
+    _check_interface(iface, program, path)
     return CompiledModel(program, iface)
+
+
+def _read_netlist(z: zipfile.ZipFile, prefix: str, path: str) -> NandNetlist:
+    """One netlist of a model file (``<prefix>netlist.json`` and ``<prefix>gates.npz``), validated."""
+    from nandc import modelfile as mf
+
+    meta = mf.read_json(z, prefix + "netlist.json", path)
+    arrays = mf.read_arrays(z, prefix + "gates.npz", ("a", "b", "layer"), path)
+    return mf.build_netlist(mf.validate_netlist(meta, arrays, prefix + "netlist.json", path), arrays)
+
+
+def _check_interface(iface: Interface, program: Program, path: str) -> None:
+    """The interface must describe the program's input and outputs."""
+    from nandc.encoding import code_bits
+
+    src = program.tensors[program.input]
+    try:
+        bits = code_bits(iface.input_encoding)
+    except (KeyError, TypeError, ValueError):
+        raise ParseError(f"interface.json: unreadable input encoding {iface.input_encoding!r}", path) from None
+    if tuple(iface.input_shape) != src.shape or bits > src.bits or iface.input_name != program.input:
+        raise ParseError(f"interface.json: input {iface.input_name!r} {list(iface.input_shape)} of {bits}-bit "
+                         f"codes does not match the program input {program.input!r} {list(src.shape)} of "
+                         f"{src.bits}-bit codes", path)
+    logits = program.outputs.get("logits")
+    if logits is None or program.tensors[logits].shape != tuple(iface.output_shape):
+        raise ParseError(f"interface.json: output shape {list(iface.output_shape)} does not match the "
+                         f"program's logits", path)
+    if iface.has_class != ("class" in program.outputs):
+        raise ParseError("interface.json: has_class does not match the program's outputs", path)
 
 
 def _to_numpy(x) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nandc.errors import QuantizationError
+from nandc.errors import NandcError, QuantizationError
 from nandc.frontend import converters  # noqa: F401  (registers every converter)
 from nandc.frontend.convert import convert_graph
 from nandc.frontend.staging import ProgramBuilder
@@ -37,8 +37,14 @@ def build_program(model, example_input, name: str | None = None, staged: bool = 
     """
     import torch
 
+    if not isinstance(model, torch.nn.Module):
+        raise NandcError(f"expected the model to be a torch.nn.Module, found {type(model).__name__}")
     if not isinstance(example_input, torch.Tensor):
-        example_input = torch.as_tensor(np.asarray(example_input))
+        arr = np.asarray(example_input)
+        if arr.dtype.kind not in "biuf":
+            raise QuantizationError(f"example_input must be a numeric batch (N, ...), found "
+                                    f"{type(example_input).__name__}")
+        example_input = torch.as_tensor(arr)
     if example_input.dim() < 2:
         raise QuantizationError(
             f"example_input must be a batch (N, ...), found shape {tuple(example_input.shape)}"

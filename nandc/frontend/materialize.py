@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from nandc.errors import QuantizationError
+from nandc.frontend.finite import check_parameters
 from nandc.frontend.values import IntTensor, Pending
 from nandc.ir import words
 from nandc.ir.circuit import Circuit
@@ -41,6 +42,9 @@ def code_table(p: Pending) -> tuple[np.ndarray, int]:
             f"layer {p.layer!r} produces float values (followed by: {names}) that reach the circuit; "
             "add a quantizer after it, e.g. nandc.nn.SignActivation() or nandc.nn.ReLUQuant(bits, step)"
         )
+    for step in p.chain:  # BatchNorm statistics, activation parameters
+        if hasattr(step.fn, "named_parameters"):
+            check_parameters(step.fn, step.name)
     lo, hi = p.acc.value_bounds()
     shape = p.acc.shape
     nch = shape[p.channel_axis] if shape else 1

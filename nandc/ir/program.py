@@ -500,13 +500,13 @@ def _plain(value):
 
 
 def program_to_dict(program: Program) -> tuple[dict, dict[str, np.ndarray]]:
-    """JSON-ready structure of ``program`` (no netlists) and its encoding arrays by key."""
+    """JSON-ready structure of ``program`` (no netlists) and its encoding arrays (1-D) by key."""
     arrays: dict[str, np.ndarray] = {}
     tensors = []
     for i, t in enumerate(program.tensors.values()):
         tensors.append({"name": t.name, "shape": list(t.shape), "step": t.step, "source": t.source})
         for key in ("a", "b", "hi"):
-            arrays[f"{i}.{key}"] = getattr(t, key)
+            arrays[f"{i}.{key}"] = getattr(t, key).reshape(-1)
     ops = [{"op": type(op).__name__, **{k: _plain(v) for k, v in vars(op).items()}} for op in program.ops]
     doc = {"name": program.name, "input": program.input, "outputs": dict(program.outputs),
            "tensors": tensors, "ops": ops, "stages": [s.name for s in program.stages]}
@@ -555,11 +555,18 @@ def program_from_dict(doc: dict, arrays, stages: list[Stage]) -> Program:
     tensors: dict[str, Tensor] = {}
     for i, t in enumerate(doc["tensors"]):
         _check(isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("shape"), list)
-               and all(isinstance(d, int) and d >= 0 for d in t["shape"]), f"tensor {i} is malformed")
+               and len(t["shape"]) <= 8 and all(type(d) is int and 0 <= d < 1 << 31 for d in t["shape"])
+               and isinstance(t.get("step", 1.0), (int, float)), f"tensor {i} is malformed")
+        size = math.prod(t["shape"])
         try:
             a, b, hi = (np.asarray(arrays[f"{i}.{k}"], dtype=np.int64) for k in ("a", "b", "hi"))
         except KeyError:
             raise CircuitError(f"program description: the encoding of tensor {i} is missing") from None
+        _check(a.size == b.size == hi.size == size, f"tensor {t['name']!r}: encoding arrays of {a.size}, "
+               f"{b.size}, {hi.size} values for {size} elements")
+        a, b, hi = (arr.reshape(t["shape"]) for arr in (a, b, hi))
+        _check(not size or (a.min() >= 1 and hi.min() >= 0 and hi.max() < 1 << 62 and abs(b).max() < 1 << 62
+                            and a.max() < 1 << 31), f"tensor {t['name']!r}: encoding out of range")
         tensors[t["name"]] = Tensor(t["name"], tuple(t["shape"]), a, b, hi, float(t.get("step", 1.0)),
                                     str(t.get("source", "")))
     program = Program(doc["name"], doc["input"], tensors, [_op_from(op) for op in doc["ops"]], stages,

@@ -86,8 +86,9 @@ def full_adders(count: int) -> NandNetlist:
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    """Every test gets its own cache directory and an empty in-process program table."""
+    """Every test gets its own cache directory, cache key and an empty in-process program table."""
     monkeypatch.setenv(jit.CACHE_ENV, str(tmp_path / "jit-cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     jit._loaded.clear()
     yield tmp_path / "jit-cache"
     jit._loaded.clear()

@@ -175,9 +175,8 @@ def test_staged_compile_report_and_run(tmp_path, capsys):
     assert code == 0, err
     code, _, err = run(capsys, "compile", f"{path}:build", "--staged", "-O1", "-o", tmp_path / "m.aig", "-q")
     assert code == 1 and err == (
-        f"nandc: error: cannot write {str(tmp_path / 'm.aig')!r}: this model compiled to a staged program "
-        "of 2 stages, and .aig holds one flat circuit; write .v (one module per stage), .nandc or .json, "
-        "or compile with --flat\n"
+        f"nandc: error: cannot write {str(tmp_path / 'm.aig')!r} with --staged: .aig holds one flat circuit; "
+        "write .v (one module per stage), .nandc or .json, or compile with --flat\n"
     )
     assert not (tmp_path / "m.aig").exists()
     code, out, err = run(capsys, "report", outs[0])

@@ -61,3 +61,52 @@ def test_compile_does_not_leave_the_model_in_eval_mode():
     m.train()
     nandc.compile(m, torch.zeros(1, 4))
     assert m.training
+
+
+# ---------------------------------------------------------------------- non-finite parameters, odd arguments
+NON_FINITE = ("a NaN or infinite parameter has no integer equivalent in a circuit: retrain or repair the layer")
+
+
+def _poisoned(kind: str):
+    if kind == "binary":
+        m = nn.Sequential(qnn.InputBinarize(0.5), qnn.BinaryLinear(16, 3))
+        target, name, index, value = m[1].weight, "weight", (0, 0), float("nan")
+    elif kind == "int4":
+        m = nn.Sequential(qnn.InputBinarize(0.5), qnn.Int4Linear(16, 3))
+        target, name, index, value = m[1].weight, "weight", (2, 1), float("-inf")
+    elif kind == "conv":
+        m = nn.Sequential(qnn.InputBinarize(0.5), qnn.BinaryConv2d(1, 2, 3))
+        target, name, index, value = m[1].weight, "weight", (1, 0, 2, 2), float("inf")
+    elif kind == "mbok":
+        m = nn.Sequential(qnn.InputBinarize(0.5), qnn.MBOKLinear(16, 3, kernels=2))
+        target, name, index, value = m[1].s_in, "s_in", (0, 3), float("nan")
+    else:  # batchnorm statistics
+        m = nn.Sequential(qnn.InputBinarize(0.5), qnn.BinaryLinear(16, 3), nn.BatchNorm1d(3), qnn.SignActivation(),
+                          qnn.BinaryLinear(3, 2))
+        target, name, index, value = m[2].running_var, "running_var", (1,), float("nan")
+    with torch.no_grad():
+        target[index] = value
+    layer = "2" if kind == "batchnorm" else "1"
+    return m.eval(), f"layer {layer!r}: {name} holds 1 non-finite value(s) (first {value} at index {index}); "
+
+
+@pytest.mark.parametrize("kind", ["binary", "int4", "conv", "mbok", "batchnorm"])
+def test_non_finite_parameters_are_refused(kind):
+    model, start = _poisoned(kind)
+    shape = (1, 1, 6, 6) if kind == "conv" else (1, 16)
+    with pytest.raises(QuantizationError) as info:
+        nandc.compile(model, torch.zeros(shape), passes="O0")
+    assert str(info.value) == start + NON_FINITE
+
+
+def test_layers_without_weights_and_odd_arguments():
+    with pytest.raises(QuantizationError) as info:
+        nandc.compile(nn.Sequential(qnn.InputBinarize(0.5), qnn.BinaryLinear(16, 0)), torch.zeros(1, 16))
+    assert str(info.value) == "layer '1' has no weights (shape (0, 16)): give it at least one input and one output"
+    model = nn.Sequential(qnn.InputBinarize(0.5), qnn.BinaryLinear(4, 2))
+    with pytest.raises(QuantizationError) as info:
+        nandc.compile(model, None)
+    assert str(info.value) == "example_input must be a numeric batch (N, ...), found NoneType"
+    with pytest.raises(nandc.NandcError) as info:
+        nandc.compile(lambda x: x, torch.zeros(1, 4))
+    assert str(info.value) == "expected the model to be a torch.nn.Module, found function"

@@ -255,3 +255,40 @@ def test_input_encoding_that_varies_over_positions_is_refused():
         "kernel cannot serve every position; quantize the input (e.g. with nandc.nn.ReLUQuant) before this layer"
     )
     check(model, rand(30, 1, 4, 4, seed=5), staged=False)  # a flat circuit unrolls every position: fine
+
+
+def test_damaged_staged_model_files_are_refused(tmp_path):
+    import json
+
+    from tests.modelfiles import arrays_of, members_of, npz_of, zip_of
+    from nandc.errors import ParseError
+
+    factory, shape = MODELS["binary padded strided conv, max pool on signs"]
+    compiled = nandc.compile(randomize_batchnorm(factory()), torch.zeros(1, *shape), passes="O0", staged=True)
+    compiled.save(tmp_path / "good.nandc")
+    members = members_of((tmp_path / "good.nandc").read_bytes())
+    program = json.loads(members["program.json"])
+    tensors = arrays_of(members["tensors.npz"])
+
+    def variant(**changes):
+        return zip_of({**members, **changes})
+
+    kernel = next(i for i, op in enumerate(program["ops"]) if op["op"] == "Kernel")
+    damaged = {
+        "unknown tensor": variant(**{"program.json": json.dumps({**program, "ops": [
+            {**op, "input": "nowhere"} if i == kernel else op for i, op in enumerate(program["ops"])]})}),
+        "stage out of range": variant(**{"program.json": json.dumps({**program, "ops": [
+            {**op, "stage": 7} if i == kernel else op for i, op in enumerate(program["ops"])]})}),
+        "unknown op": variant(**{"program.json": json.dumps({**program, "ops": [{"op": "Exec"}]})}),
+        "short encoding": variant(**{"tensors.npz": npz_of(**{**tensors, "0.a": tensors["0.a"][:-1]})}),
+        "zero a": variant(**{"tensors.npz": npz_of(**{**tensors, "0.a": tensors["0.a"] * 0})}),
+        "missing stage": zip_of({k: v for k, v in members.items() if not k.startswith("stages/1/")}),
+        "interface shape": variant(**{"interface.json": json.dumps(
+            {**json.loads(members["interface.json"]), "input_shape": [1, 2, 3]})}),
+    }
+    for name, data in damaged.items():
+        path = tmp_path / "bad.nandc"
+        path.write_bytes(data)
+        with pytest.raises(ParseError) as err:
+            nandc.load(path)
+        assert str(err.value).startswith(str(path)), (name, str(err.value))

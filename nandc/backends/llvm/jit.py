@@ -33,10 +33,13 @@ import ctypes
 import dataclasses
 import functools
 import hashlib
+import hmac
 import json
 import logging
 import os
 import pickle
+import secrets
+import stat
 import struct
 import subprocess
 import sys
@@ -84,7 +87,7 @@ CACHE_ENV = "NANDC_CACHE_DIR"
 """Environment variable overriding the default cache directory ``~/.cache/nandc/jit``."""
 
 _CACHE_MAGIC = b"NANDCJIT\n"
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _WORKER_MIN_OPS = 8192  # below this, compiling in-process is faster than starting workers
 # LLVM options of the compile workers: the instruction schedulers and the DAG
 # combiner cost most of the compile time of straight-line bit-slice code and
@@ -261,33 +264,101 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"{key}.nandcjit"
 
 
-def _encode_cache(key: str, code: ObjectCode) -> bytes:
+# A cache entry is native code that this process will run, so it must come
+# from this user: its header and code are authenticated with an HMAC under a
+# per-user secret (``jit-cache.key`` in the user's config directory, mode
+# 0600), never stored in the cache directory itself.  An entry written by
+# anyone without the secret -- another user of a shared cache directory, or an
+# edit of a header field, of the code, or of the key -- is ignored and
+# recompiled.  The header is also checked against the netlist it is loaded
+# for (key, inputs, outputs, gates).
+_SECRET_BYTES = 32
+_TAG_BYTES = 32
+SECRET_FILE = "jit-cache.key"
+
+
+def cache_secret_path() -> Path:
+    """``$XDG_CONFIG_HOME/nandc/jit-cache.key`` (default ``~/.config/nandc/jit-cache.key``)."""
+    base = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(base) if base else Path.home() / ".config") / "nandc" / SECRET_FILE
+
+
+def _read_secret(path: Path) -> bytes:
+    """The secret in ``path``; ValueError if the file is not this user's private 32-byte key."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            raise ValueError(f"it must be a regular file of user {os.getuid()} with mode 0600, "
+                             f"found mode {stat.S_IMODE(st.st_mode):04o} of user {st.st_uid}")
+        data = os.read(fd, _SECRET_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) != _SECRET_BYTES:
+        raise ValueError(f"it must hold {_SECRET_BYTES} bytes, found {len(data)}")
+    return data
+
+
+def _cache_secret() -> bytes | None:
+    """This user's cache secret, created on first use; None (disk cache unused) if unusable."""
+    path = cache_secret_path()
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as e:
+        log.warning("not using the JIT disk cache: the key file %s is unusable (%s)", path, e)
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(_SECRET_BYTES))
+        finally:
+            os.close(fd)
+    except FileExistsError:
+        pass  # another process created it first
+    except OSError as e:
+        log.warning("not using the JIT disk cache: cannot create the key file %s (%s)", path, e)
+        return None
+    try:
+        return _read_secret(path)
+    except (OSError, ValueError) as e:
+        log.warning("not using the JIT disk cache: the key file %s is unusable (%s)", path, e)
+        return None
+
+
+def _encode_cache(key: str, code: ObjectCode, secret: bytes) -> bytes:
     payload = b"".join(code.objects)
     header = json.dumps({
         "format": _CACHE_FORMAT,
         "key": key,
-        "sha256": hashlib.sha256(payload).hexdigest(),
         "sizes": [len(o) for o in code.objects],
         "meta": code.meta(),
     }, sort_keys=True).encode()
-    return _CACHE_MAGIC + struct.pack("<Q", len(header)) + header + payload
+    body = struct.pack("<Q", len(header)) + header + payload
+    return _CACHE_MAGIC + hmac.new(secret, body, hashlib.sha256).digest() + body
 
 
-def _decode_cache(key: str, data: bytes) -> ObjectCode | None:
-    """The cached code, or None if ``data`` is not a valid entry for ``key``."""
+def _decode_cache(key: str, data: bytes, secret: bytes, netlist: NandNetlist | None = None) -> ObjectCode | None:
+    """The cached code, or None if ``data`` is not an authentic, valid entry for ``key`` (and ``netlist``)."""
     try:
         if not data.startswith(_CACHE_MAGIC):
             return None
-        at = len(_CACHE_MAGIC)
-        (size,) = struct.unpack_from("<Q", data, at)
-        at += 8
-        header = json.loads(data[at:at + size].decode())
-        payload = data[at + size:]
+        tag, body = data[len(_CACHE_MAGIC):len(_CACHE_MAGIC) + _TAG_BYTES], data[len(_CACHE_MAGIC) + _TAG_BYTES:]
+        if not hmac.compare_digest(tag, hmac.new(secret, body, hashlib.sha256).digest()):
+            return None
+        (size,) = struct.unpack_from("<Q", body, 0)
+        header = json.loads(body[8:8 + size].decode())
+        payload = body[8 + size:]
         sizes = [int(s) for s in header["sizes"]]
         meta = {k: int(v) for k, v in header["meta"].items()}
-        if (header["format"] != _CACHE_FORMAT or header["key"] != key
+        if (header["format"] != _CACHE_FORMAT or header["key"] != key or min(sizes) < 0
                 or sum(sizes) != len(payload) or len(sizes) != meta["num_chunks"] + 1
-                or hashlib.sha256(payload).hexdigest() != header["sha256"]):
+                or min(meta.values()) < 0):
+            return None
+        if netlist is not None and (meta["num_inputs"], meta["num_outputs"], meta["num_gates"]) != (
+                netlist.num_inputs, len(netlist.output_signals()), netlist.num_gates):
             return None
         bounds = np.cumsum([0] + sizes).tolist()
         objects = tuple(payload[a:b] for a, b in zip(bounds, bounds[1:]))
@@ -296,12 +367,35 @@ def _decode_cache(key: str, data: bytes) -> ObjectCode | None:
         return None
 
 
-def _read_cache(cache_dir: Path, key: str) -> ObjectCode | None:
+_MAX_ENTRY_BYTES = 4 << 30
+
+
+def _read_entry(path: Path) -> bytes | None:
+    """The bytes of a regular file (never blocking on a FIFO, never following a link), or None."""
     try:
-        data = _cache_path(cache_dir, key).read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
-    code = _decode_cache(key, data)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_ENTRY_BYTES:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(_MAX_ENTRY_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_cache(cache_dir: Path, key: str, netlist: NandNetlist | None = None) -> ObjectCode | None:
+    data = _read_entry(_cache_path(cache_dir, key))
+    if data is None:
+        return None
+    secret = _cache_secret()
+    if secret is None:
+        return None
+    code = _decode_cache(key, data, secret, netlist)
     if code is None:
         log.warning("ignoring invalid JIT cache entry %s", _cache_path(cache_dir, key))
     return code
@@ -309,10 +403,13 @@ def _read_cache(cache_dir: Path, key: str) -> ObjectCode | None:
 
 def _write_cache(cache_dir: Path, key: str, code: ObjectCode) -> None:
     """Store ``code``; a failure is logged, never raised."""
+    secret = _cache_secret()
+    if secret is None:
+        return
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with atomic_write(_cache_path(cache_dir, key), "wb") as f:
-            f.write(_encode_cache(key, code))
+            f.write(_encode_cache(key, code, secret))
     except OSError as e:
         log.warning("could not write the JIT cache in %s: %s", cache_dir, e)
 
@@ -698,7 +795,7 @@ def compile_netlist(netlist: NandNetlist, cache_dir: str | os.PathLike | None = 
             progress(netlist.num_gates, netlist.num_gates)
         return program
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    code = _read_cache(directory, key) if use_cache else None
+    code = _read_cache(directory, key, netlist) if use_cache else None
     module = None
     if code is not None:
         try:

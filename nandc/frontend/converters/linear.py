@@ -13,6 +13,7 @@ import numpy as np
 
 from nandc.errors import QuantizationError
 from nandc.frontend.arith import linear_form
+from nandc.frontend.finite import check_parameters
 from nandc.frontend.registry import module_converter
 from nandc.frontend.values import IntTensor, Pending
 from nandc.nn.base import QuantAccumulator
@@ -65,11 +66,16 @@ def accumulate(c, x: IntTensor, rows: list[list[tuple[int, int]]], out_shape: tu
                      hi.reshape(out_shape), x.step, "")
 
 
-def _weights(module: QuantAccumulator) -> np.ndarray:
+def _weights(module: QuantAccumulator, layer: str) -> np.ndarray:
     import torch
 
+    check_parameters(module, layer)
     with torch.no_grad():
-        return module.int_weight().cpu().numpy().astype(np.int64)
+        w = module.int_weight().cpu().numpy().astype(np.int64)
+    if w.size == 0:
+        raise QuantizationError(f"layer {layer!r} has no weights (shape {tuple(w.shape)}): "
+                                "give it at least one input and one output")
+    return w
 
 
 def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> Pending:
@@ -80,7 +86,7 @@ def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> Pending:
 
 def _dense(ctx, module, x: IntTensor) -> Pending:
     """A fully connected accumulation of ``x`` with the module's integer weights."""
-    w = _weights(module)
+    w = _weights(module, ctx.layer)
     with ctx.circuit.layer(ctx.layer):
         acc = accumulate(ctx.circuit, x, dense_rows(w), (w.shape[0],))
     return _pending(ctx, module, acc, 0)
@@ -125,7 +131,7 @@ def conv_input(ctx, module, value) -> IntTensor:
 @module_converter(BinaryConv2d, Int4Conv2d, kind="window", window=conv_window)
 def convert_conv2d(ctx, module, args, kwargs):
     x = conv_input(ctx, module, args[0])
-    w = _weights(module)
+    w = _weights(module, ctx.layer)
     stride, padding, gates = conv_geometry(ctx, module)
     rows, out_shape = conv_rows(ctx, w, x.shape, stride, padding)
     with ctx.circuit.layer(ctx.layer):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from nandc.errors import QuantizationError
+from nandc.frontend.finite import check_parameters
 from nandc.frontend.registry import module_converter
 from nandc.frontend.values import IntTensor, Pending
 from nandc.ir import words
@@ -91,6 +92,7 @@ def bits_tensor(lits: list[int], source: str) -> IntTensor:
 @module_converter(BooleanLayer)
 def convert_boolean_layer(ctx, module, args, kwargs):
     x = bit_literals(ctx, args[0], module.in_features)
+    check_parameters(module, ctx.layer)
     ia, ib, ops = (t.tolist() for t in (module.index_a, module.index_b, module.ops))
     with ctx.circuit.layer(ctx.layer):
         gates = [gate_literal(ctx.circuit, t, x[i], x[j]) for i, j, t in zip(ia, ib, ops)]

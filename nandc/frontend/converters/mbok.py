@@ -12,6 +12,7 @@ import numpy as np
 
 from nandc.errors import QuantizationError
 from nandc.frontend.converters.linear import _pending, accumulate, conv_geometry, conv_rows, conv_window, dense_rows
+from nandc.frontend.finite import check_parameters
 from nandc.frontend.registry import module_converter
 from nandc.frontend.values import IntTensor
 from nandc.ir import words
@@ -52,6 +53,7 @@ def convert_mbok_conv(ctx, module, args, kwargs):
 @module_converter(MBOKLinear)
 def convert_mbok(ctx, module, args, kwargs):
     x = ctx.ints(args[0])
+    check_parameters(module, ctx.layer)
     s_out, s_in = (t.numpy() for t in module.int_scales())
     kernels = module.int_kernels().numpy()
     conv = isinstance(module, MBOKConv2d)

@@ -45,12 +45,28 @@ from nandc.ir.io.common import (
     start_circuit,
     topological_order,
 )
+from nandc.ir.io.limits import check_memory, is_uint, parse_uint, split_tokens
 from nandc.ir.netlist import NandNetlist
 
 __all__ = ["aiger_bytes", "write_aiger", "read_aiger", "parse_aiger", "encode_deltas", "decode_deltas"]
 
 _MAX_VAR = (1 << 31) - 1
 _MAX_VARINT_BYTES = 5  # 35 bits: enough for any literal below 2**32
+# Fewest bytes each declared item takes in a file: ASCII "2\n" per input or
+# output, "2 0 0\n" per AND gate; binary: "0\n" per output, two one-byte
+# deltas per AND gate, nothing per input (inputs are implicit).
+_MIN_ASCII_BYTES = {"i": 2, "o": 2, "a": 6}
+_MIN_BINARY_BYTES = {"i": 0, "o": 2, "a": 2}
+_MAX_UNUSED_INPUTS = 1 << 20  # implicit binary inputs beyond those the gates and outputs can read
+# Memory a reader needs per declared item (measured: about 300-400 bytes per
+# AND gate, 180 per input on CPython 3.11), with some margin.
+_BYTES_PER_AND = 450
+_BYTES_PER_INPUT = 250
+_BYTES_PER_OUTPUT = 150
+_BYTES_PER_FILE_BYTE = 12  # symbol names and comments, split into lines
+# Below this estimate, the readers (which allocate nothing per declared item
+# before reading it) find a too-short file themselves and name the line.
+_LAZY_CHECK_BYTES = 64 << 20
 
 
 # ====================================================================== writing
@@ -208,13 +224,13 @@ def parse_aiger(data: bytes, path: str = "<aiger>") -> Circuit:
 def _parse_header(data: bytes, path: str) -> _Header:
     end = data.find(b"\n")
     first = (data if end < 0 else data[:end]).decode("latin-1")
-    tokens = first.split()
+    tokens = split_tokens(first)
     expected = "expected a header 'aag M I L O A' or 'aig M I L O A'"
     if not tokens or tokens[0] not in ("aag", "aig"):
         raise ParseError(f"{expected}, found {first[:40]!r}", path, 1)
-    if not 6 <= len(tokens) <= 10 or not all(t.isdigit() for t in tokens[1:]):
+    if not 6 <= len(tokens) <= 10 or not all(is_uint(t) for t in tokens[1:]):
         raise ParseError(f"{expected} with 5 to 9 unsigned integers, found {first[:80]!r}", path, 1)
-    m, i, latches, o, a, *extra = (int(t) for t in tokens[1:])
+    m, i, latches, o, a, *extra = (parse_uint(t, "a header count", path, 1) for t in tokens[1:])
     if latches:
         raise ParseError(f"the header declares L={latches} latches; nandc reads combinational AIGER only (L = 0)",
                          path, 1)
@@ -229,7 +245,42 @@ def _parse_header(data: bytes, path: str) -> _Header:
         raise ParseError(f"binary header: expected M = I + L + A = {i + a}, found M = {m}", path, 1)
     if not binary and m < i + a:
         raise ParseError(f"header: expected M >= I + L + A = {i + a}, found M = {m}", path, 1)
-    return _Header(binary, m, i, o, a)
+    header = _Header(binary, m, i, o, a)
+    estimate = _BYTES_PER_AND * a + _BYTES_PER_INPUT * i + _BYTES_PER_OUTPUT * o + _BYTES_PER_FILE_BYTE * len(data)
+    if estimate > _LAZY_CHECK_BYTES:
+        # small declared sizes are checked by the reader itself, line by line, with a precise message
+        _check_declared_sizes(header, len(data) - (len(data) if end < 0 else end + 1), path)
+    _check_unused_inputs(header, path)
+    check_memory(estimate, f"the circuit the header declares ({header.describe()})", path, 1)
+    return header
+
+
+def _check_declared_sizes(h: _Header, body_bytes: int, path: str) -> None:
+    """A ParseError if the rest of the file (``body_bytes``) cannot hold what the header declares."""
+    per = _MIN_BINARY_BYTES if h.binary else _MIN_ASCII_BYTES
+    counts = {"i": h.i, "o": h.o, "a": h.a}
+    needed = sum(per[k] * counts[k] for k in per)
+    if not h.binary and needed:
+        needed -= 1  # the last line may lack its newline
+    if body_bytes < needed:
+        parts = ", ".join(f"{counts[k]} {what}" for k, what in (("i", "inputs"), ("o", "outputs"), ("a", "AND gates"))
+                          if per[k] and counts[k])
+        raise ParseError(
+            f"the header declares {parts}, which take at least {needed} bytes, but only {body_bytes} bytes "
+            "follow the header (truncated file or wrong header)",
+            path, 1,
+        )
+
+
+def _check_unused_inputs(h: _Header, path: str) -> None:
+    """Binary inputs take no bytes: refuse millions that no gate or output could read."""
+    readable = 2 * h.a + h.o
+    if h.binary and h.i > readable + _MAX_UNUSED_INPUTS:
+        raise ParseError(
+            f"the header declares I = {h.i} inputs, but its {h.a} AND gates and {h.o} outputs can read at most "
+            f"{readable} of them; nandc accepts at most {_MAX_UNUSED_INPUTS} inputs that nothing reads",
+            path, 1,
+        )
 
 
 class _TextLines:
@@ -257,11 +308,11 @@ class _TextLines:
 
 
 def _literals(text: str, count: int, what: str, path: str, line: int, max_lit: int) -> list[int]:
-    tokens = text.split()
-    if len(tokens) != count or not all(t.isdigit() for t in tokens):
+    tokens = split_tokens(text)
+    if len(tokens) != count or not all(is_uint(t) for t in tokens):
         plural = "literal" if count == 1 else f"{count} literals"
-        raise ParseError(f"expected {what} as {plural} (unsigned integers), found {text!r}", path, line)
-    lits = [int(t) for t in tokens]
+        raise ParseError(f"expected {what} as {plural} (unsigned integers), found {text[:80]!r}", path, line)
+    lits = [parse_uint(t, f"a literal of {what}", path, line) for t in tokens]
     for lit in lits:
         if lit > max_lit:
             raise ParseError(
@@ -282,7 +333,7 @@ def _canonical_rows(lines: list[str], k: int) -> np.ndarray | None:
     if not lines:
         return np.zeros((0, k), dtype=np.int64)
     joined = "\n".join(lines)
-    if (joined.translate(_NOT_CANONICAL) or not joined[0].isdigit() or not joined[-1].isdigit()
+    if not joined or (joined.translate(_NOT_CANONICAL) or not is_uint(joined[0]) or not is_uint(joined[-1])
             or "  " in joined or " \n" in joined or "\n " in joined or "\n\n" in joined):
         return None
     if set(map(str.count, lines, [" "] * len(lines))) != {k - 1}:
@@ -470,21 +521,21 @@ def _parse_symbols(lines: list[tuple[int, str]], h: _Header, path: str):
                 if meta is not None:
                     metadata, metadata_line = meta, cline
             break
-        if not text.strip():
+        if not split_tokens(text):
             continue
-        if all(t.isdigit() for t in text.split()):
+        if all(is_uint(t) for t in split_tokens(text)):
             raise ParseError(
                 f"unexpected line {text[:60]!r} after the {h.o} outputs and {h.a} AND gates the header "
                 "declares (expected a symbol table or 'c')",
                 path, line,
             )
         kind, _, rest = text.partition(" ")
-        if not (kind[:1] in counts and kind[1:].isdigit() and rest):
+        if not (kind[:1] in counts and is_uint(kind[1:]) and rest):
             raise ParseError(
                 f"expected a symbol ('i<k> name', 'o<k> name') or 'c' starting the comments, found {text[:60]!r}",
                 path, line,
             )
-        pos = int(kind[1:])
+        pos = parse_uint(kind[1:], f"the position of symbol {kind[:30]!r}", path, line)
         letter = kind[0]
         if pos >= counts[letter]:
             raise ParseError(

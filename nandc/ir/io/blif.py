@@ -51,12 +51,14 @@ from nandc.ir.io.common import (
     start_circuit,
     topological_order,
 )
+from nandc.ir.io.limits import check_memory, is_uint, split_tokens
 from nandc.ir.netlist import NandNetlist
 
 __all__ = ["blif_text", "write_blif", "read_blif", "parse_blif", "genlib_path", "CELLS", "STYLES"]
 
 STYLES = ("names", "gates")
 _NAMES_PER_LINE = 8
+_BYTES_PER_FILE_BYTE = 45  # memory reading needs per byte of BLIF text (measured: about 36)
 
 
 def genlib_path() -> Path:
@@ -83,7 +85,7 @@ def _wrap(keyword: str, names: Sequence[str]) -> str:
 def _internal_prefix(bit_names: set[str]) -> str:
     """``n``, or ``n_``, ``n__`` ... so that no ``<prefix><digits>`` is a bus bit name."""
     prefix = "n"
-    while any(name.startswith(prefix) and name[len(prefix):].isdigit() for name in bit_names):
+    while any(name.startswith(prefix) and is_uint(name[len(prefix):]) for name in bit_names):
         prefix += "_"
     return prefix
 
@@ -297,7 +299,7 @@ def _logical_lines(text: str, path: str) -> tuple[list[tuple[int, list[str]]], M
                 if found is not None:
                     meta, meta_line = found, no
             raw = raw[: raw.index("#")]
-        tokens = raw.split()
+        tokens = split_tokens(raw)
         if tokens and tokens[-1].endswith("\\"):
             last = tokens.pop()[:-1]
             if last:
@@ -483,6 +485,7 @@ def parse_blif(text: str, path: str = "<blif>") -> Circuit:
 
 
 def _parse_blif(text: str, path: str) -> Circuit:
+    check_memory(_BYTES_PER_FILE_BYTE * len(text), f"the circuit of this {len(text)}-character BLIF file", path)
     lines, meta, meta_line = _logical_lines(text, path)
     parser = _BlifParser(path)
     for line, tokens in lines:

@@ -26,6 +26,7 @@ import numpy as np
 
 from nandc.errors import CircuitError, ParseError
 from nandc.ir.circuit import Bus, Circuit
+from nandc.ir.io.limits import load_json
 from nandc.ir.netlist import NandNetlist
 
 __all__ = [
@@ -54,8 +55,12 @@ __all__ = [
 METADATA_TAG = "nandc"
 METADATA_VERSION = 1
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.$]*$")
-_BIT_NAME_RE = re.compile(r"^(.*?)((?:\[\d+\])*)$")
-_INDEX_RE = re.compile(r"\[(\d+)\]")
+_BIT_NAME_RE = re.compile(r"^(.*?)((?:\[[0-9]{1,18}\])*)$")
+_INDEX_RE = re.compile(r"\[([0-9]{1,18})\]")
+MAX_COUNT = 1 << 40
+"""Largest count (layer run, shape dimension) metadata may record."""
+MAX_DIMS = 32
+"""Most dimensions a bus shape may have (numpy's limit)."""
 
 
 # ---------------------------------------------------------------------- small helpers
@@ -185,14 +190,14 @@ class Metadata:
         """
         if not self.layer_runs:
             return None
-        ids = decode_runs(self.layer_runs)
-        if len(ids) != count:
+        recorded = sum(self.layer_runs[1::2])  # checked before decoding: counts may be huge
+        if recorded != count:
             raise ParseError(
-                f"nandc metadata records layer tags for {len(ids)} {what}, but the file has {count}; "
+                f"nandc metadata records layer tags for {recorded} {what}, but the file has {count}; "
                 f"remove the '{METADATA_TAG}' comment if the file was edited",
                 path, line,
             )
-        return ids
+        return decode_runs(self.layer_runs)
 
 
 def metadata_of(name: str, inputs: Sequence[Bus], outputs: Sequence[Bus],
@@ -211,7 +216,8 @@ def metadata_of(name: str, inputs: Sequence[Bus], outputs: Sequence[Bus],
 def _decls(value, key: str, path: str, line: int | None) -> tuple[BusDecl, ...]:
     def bad(found) -> ParseError:
         return ParseError(
-            f"nandc metadata: expected '{key}' to be a list of [name, shape, signed], found {found!r}",
+            f"nandc metadata: expected '{key}' to be a list of [name, shape, signed] (shape: at most "
+            f"{MAX_DIMS} dimensions from 0 to {MAX_COUNT}), found {_excerpt(found)}",
             path, line,
         )
 
@@ -220,11 +226,21 @@ def _decls(value, key: str, path: str, line: int | None) -> tuple[BusDecl, ...]:
     out = []
     for item in value:
         if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
-                and _IDENT_RE.match(item[0]) and isinstance(item[1], list)
-                and all(isinstance(d, int) and d >= 0 for d in item[1]) and isinstance(item[2], bool)):
+                and _IDENT_RE.match(item[0]) and isinstance(item[1], list) and len(item[1]) <= MAX_DIMS
+                and all(_is_count(d, 0) for d in item[1]) and isinstance(item[2], bool)):
             raise bad(item)
         out.append(BusDecl(item[0], tuple(item[1]), item[2]))
     return tuple(out)
+
+
+def _excerpt(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _is_count(value, least: int) -> bool:
+    """An int (not a bool) in ``least .. MAX_COUNT``."""
+    return type(value) is int and least <= value <= MAX_COUNT
 
 
 def parse_metadata(text: str, path: str, line: int | None) -> Metadata | None:
@@ -235,22 +251,21 @@ def parse_metadata(text: str, path: str, line: int | None) -> Metadata | None:
     """
     if not text.startswith(METADATA_TAG + " {"):
         return None
-    try:
-        body = json.loads(text[len(METADATA_TAG) + 1:])
-    except json.JSONDecodeError as e:
-        raise ParseError(f"nandc metadata is not valid JSON: {e.msg} at column {e.colno}", path, line) from None
-    if not isinstance(body, dict) or body.get("version") != METADATA_VERSION:
+    body = load_json(text[len(METADATA_TAG) + 1:], "nandc metadata", path, line)
+    if not isinstance(body, dict) or type(body.get("version")) is not int or body["version"] != METADATA_VERSION:
         found = body.get("version") if isinstance(body, dict) else body
-        raise ParseError(f"nandc metadata: expected version {METADATA_VERSION}, found {found!r}", path, line)
+        raise ParseError(f"nandc metadata: expected version {METADATA_VERSION}, found {_excerpt(found)}",
+                         path, line)
     layers = body.get("layers", [""])
     runs = body.get("layer_runs", [])
     if not (isinstance(layers, list) and layers and all(isinstance(x, str) for x in layers)):
-        raise ParseError(f"nandc metadata: expected 'layers' to be a list of strings, found {layers!r}",
+        raise ParseError(f"nandc metadata: expected 'layers' to be a list of strings, found {_excerpt(layers)}",
                          path, line)
-    if not (isinstance(runs, list) and len(runs) % 2 == 0 and all(isinstance(x, int) for x in runs)
-            and all(0 <= x < len(layers) for x in runs[0::2]) and all(x > 0 for x in runs[1::2])):
+    if not (isinstance(runs, list) and len(runs) % 2 == 0
+            and all(_is_count(x, 0) and x < len(layers) for x in runs[0::2])
+            and all(_is_count(x, 1) for x in runs[1::2])):
         raise ParseError("nandc metadata: expected 'layer_runs' to be [layer id, count, ...] pairs "
-                         "with valid layer ids and positive counts", path, line)
+                         f"with valid layer ids and counts from 1 to {MAX_COUNT}", path, line)
     name = body.get("name", "")
     return Metadata(
         name=name if isinstance(name, str) else "",
