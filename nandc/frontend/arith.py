@@ -35,8 +35,13 @@ def linear_form(c: Circuit, terms: Iterable[tuple[int, int]], const: int = 0) ->
     ``terms`` are ``(literal, integer coefficient)`` pairs.  ``a`` is the
     largest power of two dividing every column (so a pure popcount with
     coefficient 2 gives ``a = 2``) and ``hi`` the largest value ``S`` takes.
+
+    Coefficients that share an odd part ``m > 1`` (a 4-bit weight 3 times the
+    bits of many codes) are first summed on their own into ``S_m`` when that
+    is cheaper (:func:`_worth_grouping`); ``m * S_m`` then costs one row of
+    ``S_m``'s few bits per signed digit of ``m`` instead of one row per term.
     """
-    columns: dict[int, list[int]] = defaultdict(list)
+    positive: list[tuple[int, int]] = []
     for lit, coef in terms:
         if coef == 0:
             continue
@@ -47,6 +52,24 @@ def linear_form(c: Circuit, terms: Iterable[tuple[int, int]], const: int = 0) ->
         if lit < 2:  # constant literal
             const += coef * lit
             continue
+        positive.append((lit, coef))
+    by_odd: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for lit, coef in positive:
+        shift = (coef & -coef).bit_length() - 1
+        by_odd[coef >> shift].append((lit, shift))
+    direct: list[tuple[int, int]] = []
+    for m, items in by_odd.items():
+        if m > 1 and _worth_grouping(m, items):
+            base = min(shift for _, shift in items)
+            cols: list[list[int]] = [[] for _ in range(max(shift for _, shift in items) - base + 1)]
+            for lit, shift in items:
+                cols[shift - base].append(lit)
+            group = words.column_sum(c, cols)  # S_m / 2**base, unsigned
+            direct.extend((bit, m << (base + i)) for i, bit in enumerate(group.bits))
+        else:
+            direct.extend((lit, m << shift) for lit, shift in items)
+    columns: dict[int, list[int]] = defaultdict(list)
+    for lit, coef in direct:
         for sign, shift in words.csd_digits(coef):
             if sign > 0:
                 columns[shift].append(lit)
@@ -61,6 +84,23 @@ def linear_form(c: Circuit, terms: Iterable[tuple[int, int]], const: int = 0) ->
     word = words.column_sum(c, [columns.get(k, []) for k in range(base, top + 1)])
     word = Word(word.bits[: max(1, hi.bit_length())], False) if len(word.bits) > hi.bit_length() else word
     return LinearForm(word, 1 << base, const, hi)
+
+
+def _worth_grouping(m: int, items: list[tuple[int, int]]) -> bool:
+    """Whether ``m * sum(2**shift * lit)`` is cheaper summed first (see :func:`linear_form`).
+
+    Directly, each of the ``n`` terms puts one bit per signed digit of ``m``
+    into the compressor; grouped, the ``n`` bits are compressed to a ``w``-bit
+    sum (plus its final carry chain, about ``w`` more adders), whose bits go in
+    once per digit: worth it when ``(n - w) * (digits - 1) > w``.
+    """
+    digits = len(words.csd_digits(m))
+    if digits < 2:
+        return False
+    n = len(items)
+    base = min(shift for _, shift in items)
+    w = sum(1 << (shift - base) for _, shift in items).bit_length()
+    return (n - w) * (digits - 1) > w
 
 
 def explicit_word(c: Circuit, word: Word, a: int, b: int) -> Word:

@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nandc.frontend.arith import divide_round_half_even
 from nandc.ir.circuit import Circuit
@@ -32,3 +34,41 @@ def test_divide_round_half_even_is_exact_where_defined(num_bits, den_bits, qbits
     values = np.asarray(got)
     want = [_round_half_even(a, b) if b else 0 for a, b in pairs]
     assert values.tolist() == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 3), st.integers(-7, 7)), min_size=1, max_size=12),
+       st.integers(-20, 20))
+def test_linear_form_of_weighted_codes_is_exact(codes, const):
+    """``const + sum(w * x)`` over codes ``x`` of 1-3 bits with 4-bit weights, on every input."""
+    from nandc.frontend.arith import linear_form
+    from nandc.ir.evaluate import evaluate
+
+    c = Circuit("lf")
+    buses = [c.add_input_bus(f"x{i}", bits) for i, (bits, _) in enumerate(codes)]
+    terms = [(lit, w << j) for (bits, w), lits in zip(codes, buses) for j, lit in enumerate(lits)]
+    form = linear_form(c, terms, const)
+    c.set_output("s", form.word.bits or (0,))
+    total = sum(bits for bits, _ in codes)
+    rng = np.random.default_rng(total)
+    samples = 1 << total if total <= 10 else 1024
+    values = np.array([[(s >> sum(b for b, _ in codes[:i])) & ((1 << bits) - 1) for i, (bits, _) in enumerate(codes)]
+                       for s in (range(samples) if total <= 10 else rng.integers(0, 1 << total, samples))])
+    out = evaluate(c, {f"x{i}": values[:, i] for i in range(len(codes))})["s"]
+    expected = const + values @ np.array([w for _, w in codes])
+    assert np.array_equal(form.a * out + form.b, expected)
+    assert out.min() >= 0 and out.max() <= form.hi
+
+
+def test_linear_form_sums_equal_odd_weights_first():
+    """Many codes times 3: one 11-bit sum of the codes times 3 instead of two rows per code bit."""
+    from nandc.frontend.arith import linear_form
+
+    def nodes(weight):
+        c = Circuit("lf")
+        lits = c.add_input_bus("x", 4 * 128)
+        linear_form(c, [(lit, weight << (j % 4)) for j, lit in enumerate(lits)])
+        return c.num_ands
+
+    # term by term, weight 3 = 4 - 1 puts two bits per code bit into the tree: about twice weight 1
+    assert nodes(3) < 1.25 * nodes(1)
