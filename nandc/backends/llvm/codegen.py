@@ -80,7 +80,7 @@ __all__ = [
     "generate",
 ]
 
-CODEGEN_VERSION = 2
+CODEGEN_VERSION = 3
 """Bumped whenever the generated code or its ABI changes (part of the JIT cache key)."""
 
 DEFAULT_CHUNK_GATES = 16384
@@ -123,6 +123,7 @@ _SELECT = (
     (OR, 0, 1, 0),      # 1110 a | b
     (_CONST, 0, 0, 1),  # 1111 true
 )
+_SELECT_TABLE = np.array(_SELECT, dtype=np.int64)
 # Three-input truth tables: bit m is the value for leaf i = (m >> i) & 1.
 _PATTERN3 = (0xAA, 0xCC, 0xF0)
 
@@ -160,14 +161,6 @@ class Selection:
         return len(self.kind)
 
 
-def _selection(num_inputs: int, num_gates: int, kinds: list[int], args: list[tuple[int, int, int]],
-               imms: list[int], outputs: np.ndarray) -> Selection:
-    """A Selection from Python lists (not pruned)."""
-    return Selection(num_inputs, num_gates, np.array(kinds, dtype=np.int8),
-                     np.array(args, dtype=np.int64).reshape(len(args), 3),
-                     np.array(imms, dtype=np.uint8), outputs)
-
-
 def _reorder(sel: Selection, order: np.ndarray) -> Selection:
     """The ops listed in ``order`` (op indices, operands before users), renumbered
     in that order; the other ops are dropped (nothing kept may read them)."""
@@ -188,85 +181,28 @@ def select_ops(netlist: NandNetlist) -> Selection:
     output of the netlist on every input, with at most one op per
     non-inverter gate and only ops that reach an output.
     """
+    from nandc.backends.llvm import loops
+
     ni = netlist.num_inputs
-    first_op = ni + 1
-    gates_a, gates_b = (arr.tolist() for arr in netlist.gate_arrays())
-    base = netlist.first_gate
-    sig_val = [0, 0] + list(range(1, ni + 1)) + [0] * len(gates_a)
-    sig_pol = [0, 1] + [0] * (ni + len(gates_a))
-    kinds: list[int] = []
-    args: list[tuple[int, int, int]] = []
-    low: list[int] = []  # each op's operands sorted: its cut ...
-    high: list[int] = []
-    own_tt: list[int] = []  # ... and its truth table over them
-    existing: dict[tuple[int, int, int], int] = {}
-    full, pat0, pat1 = _FULL, _PATTERN[0], _PATTERN[1]
-
-    for g, (sa, sb) in enumerate(zip(gates_a, gates_b)):
-        va, vb = sig_val[sa], sig_val[sb]
-        pa, pb = sig_pol[sa], sig_pol[sb]
-        s = base + g
-        # folds: constants, NAND(x, x) = ~x, NAND(x, ~x) = 1
-        if va == 0 or vb == 0 or va == vb:
-            if (va == 0 and not pa) or (vb == 0 and not pb) or (va == vb and pa != pb):
-                sig_val[s], sig_pol[s] = 0, 1
-            elif va == 0:
-                sig_val[s], sig_pol[s] = vb, pb ^ 1
-            else:
-                sig_val[s], sig_pol[s] = va, pa ^ 1
-            continue
-        # The cut: the two operands, or the operands of an operand op when the
-        # other operand is one of them (or both ops share them).  The deeper
-        # cut turns redundant gates into wires and 3- and 4-NAND XOR shapes
-        # into one op; the intermediate ops then die.
-        ia, ib = va - first_op, vb - first_op
-        cut_a = (low[ia], high[ia]) if ia >= 0 else None
-        cut_b = (low[ib], high[ib]) if ib >= 0 else None
-        if cut_a is not None and cut_a == cut_b:
-            leaves, ta, tb = cut_a, own_tt[ia], own_tt[ib]
-        elif cut_a is not None and vb in cut_a:
-            leaves, ta, tb = cut_a, own_tt[ia], pat0 if vb == cut_a[0] else pat1
-        elif cut_b is not None and va in cut_b:
-            leaves, ta, tb = cut_b, pat0 if va == cut_b[0] else pat1, own_tt[ib]
-        elif va < vb:
-            leaves, ta, tb = (va, vb), pat0, pat1
-        else:
-            leaves, ta, tb = (vb, va), pat1, pat0
-        tt = full & ~((ta ^ (full if pa else 0)) & (tb ^ (full if pb else 0)))
-        kind, i, j, pol = _SELECT[tt]
-        if kind == _CONST:
-            value = 0
-        elif kind == _LEAF:
-            value = leaves[i]
-        else:
-            key = (kind, leaves[i], leaves[j])
-            value = existing.get(key)
-            if value is None:
-                value = existing[key] = first_op + len(kinds)
-                kinds.append(kind)
-                args.append((key[1], key[2], key[1]))
-                low.append(leaves[0])
-                high.append(leaves[1])
-                own_tt.append(tt ^ (full if pol else 0))
-        sig_val[s] = value
-        sig_pol[s] = pol
-
-    outs = netlist.output_signals()
-    outputs = np.array([(sig_val[s], sig_pol[s]) for s in outs], dtype=np.int64).reshape(len(outs), 2)
-    return _prune(_selection(ni, netlist.num_gates, kinds, args, [0] * len(kinds), outputs))
+    gates_a, gates_b = netlist.gate_arrays()
+    kinds, args, sig_val, sig_pol = loops.select_loop(
+        np.ascontiguousarray(gates_a, dtype=np.int64), np.ascontiguousarray(gates_b, dtype=np.int64), ni,
+        _SELECT_TABLE)
+    outs = np.asarray(netlist.output_signals(), dtype=np.int64)
+    outputs = np.stack([sig_val[outs], sig_pol[outs]], axis=1) if len(outs) else np.zeros((0, 2), np.int64)
+    full_args = np.concatenate([args, args[:, :1]], axis=1) if len(args) else np.zeros((0, 3), np.int64)
+    sel = Selection(ni, netlist.num_gates, kinds.astype(np.int8), full_args, np.zeros(len(kinds), np.uint8),
+                    outputs)
+    return _prune(sel)
 
 
 def _prune(sel: Selection) -> Selection:
     """Drop ops that reach no output and renumber the rest densely (order kept)."""
-    first_op = sel.first_op
-    n_values = first_op + sel.num_ops
-    live = bytearray(n_values)
-    for v in sel.outputs[:, 0].tolist():
-        live[v] = 1
-    for i, (x, y, z) in zip(range(sel.num_ops - 1, -1, -1), sel.args[::-1].tolist()):
-        if live[first_op + i]:
-            live[x] = live[y] = live[z] = 1
-    return _reorder(sel, np.flatnonzero(np.frombuffer(bytes(live[first_op:]), dtype=np.uint8)))
+    from nandc.backends.llvm import loops
+
+    live = loops.live_ops(sel.kind.astype(np.int64), sel.args, sel.first_op,
+                          np.ascontiguousarray(sel.outputs[:, 0], dtype=np.int64))
+    return _reorder(sel, np.flatnonzero(live))
 
 
 def order_depth_first(sel: Selection) -> Selection:
@@ -277,166 +213,45 @@ def order_depth_first(sel: Selection) -> Selection:
     random logic this halves the values the code must keep in memory, and on
     adder trees it changes little.  Requires a pruned Selection.
     """
-    first_op = sel.first_op
-    kinds = sel.kind.tolist()
-    args = sel.args.tolist()
-    placed = bytearray(sel.num_ops)
-    order: list[int] = []
-    for root in sel.outputs[:, 0].tolist():
-        stack = [root - first_op] if root >= first_op else []
-        while stack:
-            i = stack[-1]
-            if placed[i]:
-                stack.pop()
-                continue
-            x, y, z = args[i]
-            waiting = [u - first_op for u in ((x, y, z) if kinds[i] == TERN else (x, y))
-                       if u >= first_op and not placed[u - first_op]]
-            if waiting:
-                stack.extend(reversed(waiting))
-            else:
-                placed[i] = 1
-                order.append(i)
-                stack.pop()
-    return _reorder(sel, np.array(order, dtype=np.int64))
+    from nandc.backends.llvm import loops
+
+    order = loops.depth_first_order(sel.kind.astype(np.int64), sel.args, sel.first_op,
+                                    np.ascontiguousarray(sel.outputs[:, 0], dtype=np.int64))
+    return _reorder(sel, order)
 
 
 # ---------------------------------------------------------------------- three-input mapping
-_REMAP3: dict[tuple[int, tuple[int, ...]], int] = {}
-
-
-def _remap3(tt: int, where: tuple[int, ...]) -> int:
-    """Truth table ``tt`` over leaves ``i`` re-expressed with leaf ``i`` at position ``where[i]``."""
-    key = (tt, where)
-    out = _REMAP3.get(key)
-    if out is None:
-        out = 0
-        for m in range(8):
-            old = 0
-            for i, p in enumerate(where):
-                old |= ((m >> p) & 1) << i
-            out |= ((tt >> old) & 1) << m
-        _REMAP3[key] = out
-    return out
-
-
-def _truth3(kind: int, x: int, y: int) -> int:
-    """Truth table of two-input op ``kind`` on 8-bit truth tables ``x``, ``y``."""
-    if kind == AND:
-        return x & y
-    if kind == ANDN:
-        return ~x & y & 0xFF
-    if kind == OR:
-        return x | y
-    return x ^ y
-
-
-def _cover3(first_value: int, kinds: list[int], args: list[list[int]],
-            external: list[int]) -> tuple[list[int], list[tuple[int, int, int]], list[int], list[int]]:
-    """Three-input cover of the two-input ops ``first_value + i = kinds[i](*args[i][:2])``.
-
-    Values below ``first_value`` are leaves.  ``external[i]`` counts the uses
-    of op ``i`` by anything but these ops (outputs, later chunks); those ops
-    are kept, with everything they need.  Each op picks one cut of at most
-    three leaves among its operands and the unions of its operands with their
-    own cuts: the smallest area flow wins (an op's area flow is ``(1 + sum
-    over its cut) / fanout``), ties going to the deeper cut, whose
-    intermediate ops can then die.  Kept ops are re-emitted over their cuts,
-    as one two-input op where the function allows, else as ``TERN``.
-
-    Returns the new kinds, args and imms of the kept ops and their indices
-    (ascending, so operands still come first).
-    """
-    n = len(kinds)
-    if any(kind == TERN for kind in kinds):
-        raise BackendError("three-input mapping needs two-input ops, found TERN")
-    fanout = list(external)
-    for x, y, _ in args:
-        if x >= first_value:
-            fanout[x - first_value] += 1
-        if y >= first_value:
-            fanout[y - first_value] += 1
-    cut: list[tuple[int, ...]] = []
-    cut_tt: list[int] = []
-    flow: list[float] = []
-    pattern = _PATTERN3[0]
-    for i, (kind, (x, y, _)) in enumerate(zip(kinds, args)):
-        ix, iy = x - first_value, y - first_value
-        # the trivial cut first, then the operands expanded to their cuts
-        best_leaves = (x, y) if x < y else (y, x)
-        best_cost = 1.0 + (flow[ix] if ix >= 0 else 0.0) + (flow[iy] if iy >= 0 else 0.0)
-        best_x, best_y = (x,), (y,)
-        if ix >= 0 or iy >= 0:
-            options_x = ((x,), cut[ix]) if ix >= 0 else ((x,),)
-            options_y = ((y,), cut[iy]) if iy >= 0 else ((y,),)
-            for cx in options_x:
-                for cy in options_y:
-                    if len(cx) == 1 and len(cy) == 1:
-                        continue
-                    merged = set(cx)
-                    merged.update(cy)
-                    if len(merged) > 3:
-                        continue
-                    leaves = tuple(sorted(merged))
-                    cost = 1.0
-                    for leaf in leaves:
-                        if leaf >= first_value:
-                            cost += flow[leaf - first_value]
-                    if cost < best_cost or (cost == best_cost and leaves[-1] < best_leaves[-1]):
-                        best_leaves, best_cost, best_x, best_y = leaves, cost, cx, cy
-        index = best_leaves.index
-        tx = _remap3(pattern if len(best_x) == 1 else cut_tt[ix], tuple([index(v) for v in best_x]))
-        ty = _remap3(pattern if len(best_y) == 1 else cut_tt[iy], tuple([index(v) for v in best_y]))
-        cut.append(best_leaves)
-        cut_tt.append(_truth3(kind, tx, ty))
-        flow.append(best_cost / max(1, fanout[i]))
-    needed = [e > 0 for e in external]
-    for i in range(n - 1, -1, -1):
-        if needed[i]:
-            for leaf in cut[i]:
-                if leaf >= first_value:
-                    needed[leaf - first_value] = True
-    new_kinds: list[int] = []
-    new_args: list[tuple[int, int, int]] = []
-    imms: list[int] = []
-    kept: list[int] = []
-    for i in range(n):
-        if not needed[i]:
-            continue
-        leaves, tt = cut[i], cut_tt[i]
-        two = _SELECT[tt & _FULL] if len(leaves) == 2 else None
-        if two is not None and two[0] >= 0 and two[3] == 0:
-            kind, a, b, _ = two
-            new_kinds.append(kind)
-            new_args.append((leaves[a], leaves[b], leaves[a]))
-            imms.append(0)
-        else:
-            new_kinds.append(TERN)
-            new_args.append(leaves + (leaves[0],) * (3 - len(leaves)))
-            imms.append(tt)
-        kept.append(i)
-    return new_kinds, new_args, imms, kept
-
-
 def map_ternary(sel: Selection) -> Selection:
-    """Cover the two-input ops of ``sel`` with three-input functions (see :func:`_cover3`).
+    """Cover the two-input ops of ``sel`` with three-input functions.
+
+    An op's value is used ``fanout`` times by other ops plus its external
+    uses (outputs, later chunks); ops with external uses are kept, with
+    everything they need.  Each op picks one cut of at most three leaves among
+    its operands and the unions of its operands with their own cuts: the
+    smallest area flow wins (an op's area flow is ``(1 + sum over its cut) /
+    fanout``), ties going to the deeper cut, whose intermediate ops can then
+    die.  Kept ops are re-emitted over their cuts, as one two-input op where
+    the function allows, else as ``TERN`` (:func:`.loops.cover3`).
 
     Requires a Selection of two-input ops (from :func:`select_ops`); ensures
     the same outputs with at most as many ops.
     """
+    from nandc.backends.llvm import loops
+
+    if np.any(sel.kind == TERN):
+        raise BackendError("three-input mapping needs two-input ops, found TERN")
     first_op = sel.first_op
-    external = np.bincount(sel.outputs[:, 0], minlength=first_op + sel.num_ops)[first_op:]
-    kinds, args, imms, kept = _cover3(first_op, sel.kind.tolist(), sel.args.tolist(),
-                                      external.tolist())
-    kept_arr = np.array(kept, dtype=np.int64)
+    external = np.bincount(sel.outputs[:, 0], minlength=first_op + sel.num_ops)[first_op:].astype(np.int64)
+    kinds, args, imms, kept = loops.cover3(first_op, sel.kind.astype(np.int64), sel.args, external,
+                                          _SELECT_TABLE)
     full_args = sel.args.copy()
-    full_args[kept_arr] = np.array(args, dtype=np.int64).reshape(len(args), 3)
+    full_args[kept] = args
     full_kind = sel.kind.copy()
-    full_kind[kept_arr] = kinds
+    full_kind[kept] = kinds
     full_imm = sel.imm.copy()
-    full_imm[kept_arr] = imms
+    full_imm[kept] = imms
     mapped = Selection(sel.num_inputs, sel.num_gates, full_kind, full_args, full_imm, sel.outputs)
-    return _reorder(mapped, kept_arr)
+    return _reorder(mapped, kept)
 
 
 # ---------------------------------------------------------------------- chunking

@@ -89,6 +89,7 @@ CACHE_ENV = "NANDC_CACHE_DIR"
 _CACHE_MAGIC = b"NANDCJIT\n"
 _CACHE_FORMAT = 2
 _WORKER_MIN_OPS = 8192  # below this, compiling in-process is faster than starting workers
+_ASM_WORKER_MIN_OPS = 1 << 17  # the same for the (much cheaper) assembly codegen
 # LLVM options of the compile workers: the instruction schedulers and the DAG
 # combiner cost most of the compile time of straight-line bit-slice code and
 # win nothing measurable on it (the ops come pre-selected); a few machine-level
@@ -566,7 +567,8 @@ def compile_object_code(netlist: NandNetlist, target: Target | None = None, opt:
     registers = target.registers if registers is None else registers
     plan = codegen.plan_netlist(netlist, chunk_gates, ternary=target.has_ternlog)
     jobs = max(1, os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
-    workers = jobs if plan.selection.num_ops >= _WORKER_MIN_OPS else 0
+    threshold = _ASM_WORKER_MIN_OPS if mode == "asm" else _WORKER_MIN_OPS
+    workers = jobs if plan.selection.num_ops >= threshold else 0
     builder = _Builder(target, opt, workers)
     results: list = [None] * (plan.num_chunks + 1)
     if progress is not None:
