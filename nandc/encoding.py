@@ -16,7 +16,11 @@ __all__ = ["encode_input", "code_bits"]
 
 def code_bits(encoding: dict) -> int:
     """Bits per input element."""
-    return 1 if encoding["kind"] == "threshold" else int(encoding["bits"])
+    if encoding["kind"] == "threshold":
+        return 1
+    if encoding["kind"] == "tokens":
+        return max(1, (int(encoding["vocab"]) - 1).bit_length())
+    return int(encoding["bits"])
 
 
 def _float_array(x) -> np.ndarray:
@@ -34,9 +38,12 @@ def encode_input(encoding: dict, x) -> np.ndarray:
     ``threshold``: 1 where ``x >= threshold`` (compared in ``x``'s float type,
     as torch does), else 0.  ``uniform``: ``clip(round_half_even(x / step), 0,
     2**bits - 1)`` with a power-of-two ``step`` (exact in any float type).
+    ``tokens``: the token ids themselves, which must be integers in ``[0, vocab)``.
     """
-    x = _float_array(x)
     kind = encoding.get("kind")
+    if kind == "tokens":
+        return _token_codes(x, int(encoding["vocab"]))
+    x = _float_array(x)
     if kind == "threshold":
         thr = x.dtype.type(encoding["threshold"])
         return (x >= thr).view(np.uint8)
@@ -48,4 +55,13 @@ def encode_input(encoding: dict, x) -> np.ndarray:
         step = x.dtype.type(encoding["step"])
         top = (1 << int(encoding["bits"])) - 1
         return np.clip(np.round(x / step), 0, top).astype(np.uint8 if top < 256 else np.uint16)
-    raise BackendError(f"unknown input encoding {encoding!r}; expected kind 'threshold' or 'uniform'")
+    raise BackendError(f"unknown input encoding {encoding!r}; expected kind 'threshold', 'uniform' or 'tokens'")
+
+
+def _token_codes(x, vocab: int) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "iub" and not (x.dtype.kind == "f" and np.all(np.isfinite(x)) and np.all(x == np.round(x))):
+        raise BackendError(f"expected token ids (integers), found dtype {x.dtype}")
+    if x.size and (x.min() < 0 or x.max() >= vocab):
+        raise BackendError(f"token ids must lie in [0, {vocab}), found [{x.min():g}, {x.max():g}]")
+    return x.astype(np.uint8 if vocab <= 256 else np.uint16 if vocab <= 65536 else np.uint32)

@@ -23,7 +23,7 @@ from nandc.fsutil import atomic_write
 from nandc.interface import Interface
 from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
-from nandc.ir.program import Program, Stage, Window, flat_program, program_from_dict, program_to_dict
+from nandc.ir.program import Attention, Embed, Program, Stage, Window, array_keys, flat_program, program_from_dict, program_to_dict
 
 __all__ = ["CompiledModel", "compile", "load", "DEFAULT_PIPELINE", "FLAT_BUDGET"]
 
@@ -258,8 +258,7 @@ def load(path: str | os.PathLike) -> CompiledModel:
         tensors = doc.get("tensors") if isinstance(doc, dict) else None
         if not isinstance(names, list) or not isinstance(tensors, list) or len(tensors) > 1 << 20:
             raise ParseError("program.json: expected lists 'stages' and 'tensors'", path)
-        keys = tuple(f"{i}.{k}" for i in range(len(tensors)) for k in ("a", "b", "hi"))
-        arrays = mf.read_arrays(z, "tensors.npz", keys, path)
+        arrays = mf.read_arrays(z, "tensors.npz", array_keys(doc), path)
         stages = [Stage(str(name), None, _read_netlist(z, f"stages/{k}/", path)) for k, name in enumerate(names)]
     iface = Interface.from_dict(iface_doc, f"{path}: interface.json")
     try:
@@ -316,7 +315,10 @@ def estimated_flat_nodes(program: Program) -> int:
 
 
 def _flat_possible(program: Program) -> bool:
-    """Whether every op of the staged program also exists in a flat circuit (no dilated windows)."""
+    """Whether every op of the staged program also exists in a flat circuit (no token mixing,
+    no dilated windows)."""
+    if any(isinstance(op, (Embed, Attention)) for op in program.ops):
+        return False
     windows = [getattr(op, "gather", None) or getattr(op, "window", None) for op in program.ops]
     return all(w.dilation == (1, 1) for w in windows if isinstance(w, Window))
 

@@ -17,7 +17,8 @@ def _named(layers: list[tuple[str, object]]):
 
     return nn.Sequential(OrderedDict(layers))
 
-__all__ = ["binary_mlp", "ternary_mlp", "int4_cnn", "vgg_int4", "resnet_int4", "cnv_binary"]
+__all__ = ["binary_mlp", "ternary_mlp", "int4_cnn", "vgg_int4", "resnet_int4", "cnv_binary", "bitnet_lm", "mbok_lm",
+           "float_lm", "generate_greedy"]
 
 
 def binary_mlp(in_features: int, hidden: Sequence[int] = (256, 256), classes: int = 10,
@@ -177,3 +178,86 @@ def resnet_int4(in_channels: int = 3, size: int = 32, widths: Sequence[int] = (1
             return self.fc(torch.flatten(x, 1))
 
     return ResNet()
+
+
+def bitnet_lm(vocab: int, d_model: int = 64, layers: int = 2, heads: int = 4, context: int = 64):
+    """A decoder-only BitNet b1.58 language model (ternary linear layers, fixed-point attention);
+    see :mod:`nandc.nn.transformer` for its exact integer specification."""
+    from nandc.nn.transformer import LanguageModel
+
+    return LanguageModel(vocab, d_model, layers, heads, context, linear="ternary")
+
+
+def mbok_lm(vocab: int, d_model: int = 64, layers: int = 2, heads: int = 4, context: int = 64, kernels: int = 2):
+    """The same language model with multi-Boolean-kernel linear layers (``kernels`` kernels each)."""
+    from nandc.nn.transformer import LanguageModel
+
+    return LanguageModel(vocab, d_model, layers, heads, context, linear="mbok", kernels=kernels)
+
+
+def float_lm(vocab: int, d_model: int = 64, layers: int = 2, heads: int = 4, context: int = 64):
+    """A float baseline of the same shape: nn.Linear layers, LayerNorm before attention and
+    feed-forward, float softmax attention (torch's ``MultiheadAttention``-free, causal)."""
+    import math
+
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.n1, self.n2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+            self.qkv, self.proj = nn.Linear(d_model, 3 * d_model), nn.Linear(d_model, d_model)
+            self.ff = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.ReLU(), nn.Linear(4 * d_model, d_model))
+
+        def forward(self, x):
+            n, t, _ = x.shape
+            q, k, v = self.qkv(self.n1(x)).reshape(n, t, 3, heads, d_model // heads).permute(2, 0, 3, 1, 4)
+            s = q @ k.transpose(-1, -2) / math.sqrt(d_model // heads)
+            s = s.masked_fill(~torch.ones(t, t, dtype=torch.bool, device=x.device).tril(), float("-inf"))
+            a = (torch.softmax(s, -1) @ v).permute(0, 2, 1, 3).reshape(n, t, d_model)
+            x = x + self.proj(a)
+            return x + self.ff(self.n2(x))
+
+    class FloatLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.context = context
+            self.token, self.position = nn.Embedding(vocab, d_model), nn.Parameter(torch.zeros(context, d_model))
+            self.blocks = nn.Sequential(*[Block() for _ in range(layers)])
+            self.norm, self.head = nn.LayerNorm(d_model), nn.Linear(d_model, vocab)
+
+        def forward(self, ids):
+            x = self.token(ids.long()) + self.position[: ids.shape[1]]
+            return self.head(self.norm(self.blocks(x)))
+
+    return FloatLM()
+
+
+def generate_greedy(model, prompt: Sequence[int], length: int) -> list[int]:
+    """Extend ``prompt`` to ``length`` tokens, each the argmax of the next-token logits.
+
+    ``model`` is a torch language model (``model(ids) -> (N, T, vocab)`` with
+    a ``context`` attribute) or a compiled one (:class:`nandc.CompiledModel`);
+    the last ``context`` tokens are fed, zero-padded to the full context
+    (attention is causal, so the padding never changes the position read).
+    """
+    import numpy as np
+
+    compiled = hasattr(model, "program")
+    context = model.interface.input_shape[0] if compiled else model.context
+    tokens = list(prompt)
+    while len(tokens) < length:
+        window = tokens[-context:]
+        ids = np.zeros((1, context), dtype=np.int64)
+        ids[0, : len(window)] = window
+        if compiled:
+            nxt = int(model.run(ids)["class"][0, len(window) - 1])
+        else:
+            import torch
+
+            model.eval()
+            with torch.no_grad():
+                nxt = int(model(torch.from_numpy(ids))[0, len(window) - 1].argmax())
+        tokens.append(nxt)
+    return tokens

@@ -25,7 +25,7 @@ from nandc.frontend.materialize import materialize
 from nandc.frontend.staging import OpenStage, ProgramBuilder, ProgramTensor, StageValue, WindowInput
 from nandc.frontend.values import ChainStep, FloatInput, IntTensor, Pending
 from nandc.ir.circuit import Circuit
-from nandc.ir.program import Whole, Window
+from nandc.ir.program import Rows, Whole, Window
 
 __all__ = ["Context", "MoveContext", "convert_graph", "as_ints", "append_step", "describe_target",
            "float_output_error", "INPUT_BUS"]
@@ -49,6 +49,7 @@ class Context:
     inputs: dict[str, Any] = field(default_factory=dict)
     builder: ProgramBuilder | None = None
     window: WindowInput | None = None
+    staged: bool = False
 
     def ints(self, value: Any) -> IntTensor:
         return as_ints(self.circuit, value, self.layer)
@@ -181,7 +182,8 @@ class _Driver:
         self.inner: dict[tuple[int, str], Any] = {}  # (stage, program tensor) -> inner value
 
     def context(self, layer: str, stage: OpenStage | None = None, window=None) -> Context:
-        return Context(stage.circuit if stage else None, layer, self.model, self.inputs, self.builder, window)
+        return Context(stage.circuit if stage else None, layer, self.model, self.inputs, self.builder, window,
+                       self.staged)
 
     # -------------------------------------------------------------- values
     def tensor(self, v) -> ProgramTensor:
@@ -250,6 +252,13 @@ class _Driver:
             mctx = MoveContext(self.builder, layer, self.model)
             return registry.STAGED[fn](mctx, target, _map_values(self.tensor, list(args)),
                                        _map_values(self.tensor, dict(kwargs)))
+        if kind == "token":
+            if isinstance(first, StageValue) and (first.whole or isinstance(first.stage.gather, Rows)):
+                stage = first.stage
+            else:
+                x = self.tensor(first)
+                stage = self.open(Rows() if len(x.shape) == 2 else Whole(), x, layer)[0]
+            return self.run_in(stage, fn, target, layer, args, kwargs)
         stage = self.stage_of(first, layer, pointwise=kind == "elementwise")
         return self.run_in(stage, fn, target, layer, args, kwargs)
 

@@ -10,6 +10,8 @@ Each converter also has a *kind*, which tells the staged-program driver
 (:mod:`nandc.frontend.convert`) where it may run:
 
 * ``"whole"`` (default) -- needs the whole per-sample tensor (linear layers);
+* ``"token"`` -- acts on the last axis, token by token (linear layers): on a
+  ``(T, F)`` tensor it runs in a rows stage, one position per token;
 * ``"window"`` -- a convolution: ``window(module) -> Window`` gives its
   receptive field, and inside a window stage the converter builds ONE
   output position from the ``(C, kh, kw)`` cells (``ctx.window`` is set);
@@ -35,7 +37,7 @@ METHODS: dict[str, Converter] = {}
 KINDS: dict[Converter, str] = {}
 WINDOWS: dict[Converter, Callable[[Any], Any]] = {}
 STAGED: dict[Converter, Converter] = {}
-_KINDS = ("whole", "window", "elementwise", "identity", "movement", "meta")
+_KINDS = ("whole", "token", "window", "elementwise", "identity", "movement", "meta")
 
 
 def _note(fn: Converter, kind: str, window, staged) -> None:

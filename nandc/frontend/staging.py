@@ -139,6 +139,8 @@ class ProgramBuilder:
         self.stages: list[OpenStage] = []
         self.input: str | None = None
         self.outputs: dict[str, str] = {}
+        self.token_tensors: set[str] = set()  # (T, F) tensors whose rows are tokens: a class per token
+        self._opened: dict[tuple[str, Gather], tuple[OpenStage, Any, WindowInput | None]] = {}
 
     # -------------------------------------------------------------- tensors
     def unique_name(self, base: str) -> str:
@@ -155,6 +157,12 @@ class ProgramBuilder:
         self.tensors[name] = Tensor(name, tuple(shape), a, b, hi, step, source)
         return ProgramTensor(name, tuple(int(d) for d in shape), pending)
 
+    def token_input(self, name: str, shape: tuple[int, ...], vocab: int, layer: str) -> ProgramTensor:
+        """Declare the program input: token ids ``< vocab`` of shape ``shape``."""
+        self.tensors[name] = Tensor(name, tuple(shape), 1, 0, vocab - 1, 1.0, layer)
+        self.input = name
+        return ProgramTensor(name, tuple(shape))
+
     def input_tensor(self, name: str, shape: tuple[int, ...], codes, layer: str) -> ProgramTensor:
         """Declare the program input: codes of ``codes.bits`` bits (``codes`` is a ``nandc.nn.Codes``)."""
         hi = (1 << codes.bits) - 1
@@ -170,8 +178,15 @@ class ProgramBuilder:
 
     # -------------------------------------------------------------- stages
     def open(self, gather: Gather, x: ProgramTensor, layer: str) -> tuple[OpenStage, Any, WindowInput | None]:
-        """A new stage reading ``x`` through ``gather``; returns it, the inner value of
-        one position and (for a window) the :class:`WindowInput`."""
+        """The stage reading ``x`` through ``gather`` (a new one, or the one already reading
+        it: layers on the same input share one kernel); returns it, the inner value of one
+        position and (for a window) the :class:`WindowInput`."""
+        key = (x.name, gather)
+        if key not in self._opened:
+            self._opened[key] = self._new_stage(gather, x, layer)
+        return self._opened[key]
+
+    def _new_stage(self, gather: Gather, x: ProgramTensor, layer: str):
         spec = self.spec(x)
         index = len(self.stages)
         circuit = Circuit(f"{self.name}.{layer}" if layer else self.name)
@@ -264,6 +279,8 @@ class ProgramBuilder:
                             value.step, value.source or stage.name, pending)
         self._bind(stage, Binding(bus, t.name))
         stage.exported[key] = t
+        if isinstance(stage.gather, Rows):
+            self.token_tensors.add(t.name)
         return t
 
     def _bind(self, stage: OpenStage, binding: Binding) -> None:
@@ -290,8 +307,9 @@ class ProgramBuilder:
         t = value if isinstance(value, ProgramTensor) else self.export(value, "logits")
         spec = self.spec(t)
         self.outputs["logits"] = t.name
-        if len(spec.shape) == 1 and spec.shape[0] > 1:
-            cls = self.add_tensor("class", (), 1, 0, spec.shape[0] - 1, 1.0, ARGMAX_LAYER)
+        tokens = t.name in self.token_tensors and len(spec.shape) == 2
+        if (len(spec.shape) == 1 or tokens) and spec.shape[-1] > 1:  # a class per sample, or per token
+            cls = self.add_tensor("class", spec.shape[:-1], 1, 0, spec.shape[-1] - 1, 1.0, ARGMAX_LAYER)
             self.add_op(Argmax(t.name, cls.name))
             self.outputs["class"] = cls.name
         if t.pending is not None:

@@ -7,7 +7,8 @@ __all__ = ["trace"]
 
 def trace(model):
     """Symbolically trace ``model``; layers with a converter (``nandc.nn`` layers and
-    their subclasses, supported torch layers) and ``torch.nn`` layers stay whole.
+    their subclasses, supported torch layers) and ``torch.nn`` layers stay whole;
+    containers of ``nandc.nn`` (a transformer block, a whole model) are traced into.
 
     Raises :class:`~nandc.errors.UnsupportedLayer` when torch.fx cannot trace the
     model (data-dependent control flow), naming the model class.
@@ -20,8 +21,10 @@ def trace(model):
 
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-            if type(m).__module__.startswith("nandc.nn") or find_module_converter(m) is not None:
+            if find_module_converter(m) is not None:
                 return True
+            if type(m).__module__.startswith("nandc.nn"):  # containers (blocks, whole models) are traced into
+                return next(m.children(), None) is None
             return super().is_leaf_module(m, qualname)
 
     tracer = _Tracer()

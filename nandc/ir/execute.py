@@ -20,9 +20,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from nandc.errors import BackendError
+from nandc.ir import fixedpoint
 from nandc.ir.program import (
-    KERNEL_INPUT, KERNEL_VALID, Add, Argmax, Concat, Kernel, MaxPool, Program, Reshape, Rows, Stage,
-    SumPool, Tensor, Whole, Window,
+    KERNEL_INPUT, KERNEL_VALID, Add, Argmax, Attention, Concat, Embed, Kernel, MaxPool, Program, Reshape, Rows,
+    Stage, SumPool, Tensor, Whole, Window,
 )
 
 __all__ = ["KernelRunner", "execute", "reference_runner", "gather", "scatter", "block_size",
@@ -173,6 +174,13 @@ def _run_block(program: Program, codes: np.ndarray, run: KernelRunner, keep: set
         elif isinstance(op, Concat):
             env[op.output] = _concat(op, [t_[x] for x in op.operands], t_[op.output],
                                      [env[x] for x in op.operands])
+        elif isinstance(op, Embed):
+            ids = t_[op.input].values(env[op.input])
+            env[op.output] = _codes_of(t_[op.output], fixedpoint.embed(ids, op.table, op.positions))
+        elif isinstance(op, Attention):
+            q, k, v = (t_[x].values(env[x]) for x in op.inputs)
+            out = fixedpoint.attention(q, k, v, op.heads, op.shift, op.frac_bits, op.prob_bits)
+            env[op.output] = _codes_of(t_[op.output], out)
         elif isinstance(op, Argmax):
             env[op.output] = _argmax(t_[op.input], t_[op.output], env[op.input])
         else:  # pragma: no cover - Program.verify rejects unknown ops

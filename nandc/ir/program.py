@@ -39,8 +39,9 @@ from nandc.ir.netlist import NandNetlist
 
 __all__ = [
     "Tensor", "Whole", "Window", "Rows", "Gather", "Binding", "Kernel", "MaxPool", "SumPool",
-    "Reshape", "Add", "Concat", "Argmax", "Op", "Stage", "Program", "KERNEL_INPUT", "KERNEL_VALID",
-    "KERNEL_OUTPUT",
+    "Reshape", "Add", "Concat", "Embed", "Attention", "Argmax", "Op", "Stage", "Program", "KERNEL_INPUT",
+    "KERNEL_VALID", "KERNEL_OUTPUT", "program_to_dict", "program_from_dict", "array_keys", "flat_program",
+    "describe",
 ]
 
 KERNEL_INPUT = "x"
@@ -337,6 +338,48 @@ class Concat:
         return (self.output,)
 
 
+@dataclass(frozen=True, eq=False)
+class Embed:
+    """Token ids ``(T,)`` -> ``table[id] + positions[t]`` ``(T, d)`` (:func:`nandc.ir.fixedpoint.embed`)."""
+
+    input: str
+    output: str
+    table: np.ndarray  # (vocab, d) int64
+    positions: np.ndarray  # (context, d) int64
+    layer: str = ""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.input,)
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        return (self.output,)
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Causal fixed-point attention on int8 codes (:func:`nandc.ir.fixedpoint.attention`)."""
+
+    query: str
+    key: str
+    value: str
+    output: str
+    heads: int
+    shift: int
+    frac_bits: int
+    prob_bits: int
+    layer: str = ""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.query, self.key, self.value)
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        return (self.output,)
+
+
 @dataclass(frozen=True)
 class Argmax:
     """Index of the first largest value of a vector (torch's tie rule)."""
@@ -354,10 +397,11 @@ class Argmax:
         return (self.output,)
 
 
-Op = Union[Kernel, MaxPool, SumPool, Reshape, Add, Concat, Argmax]
+Op = Union[Kernel, MaxPool, SumPool, Reshape, Add, Concat, Embed, Attention, Argmax]
 
 MOVEMENT_NAMES = {MaxPool: "max pool", SumPool: "sum pool", Reshape: "reshape", Add: "add",
-                  Concat: "concat", Argmax: "argmax"}
+                  Concat: "concat", Embed: "embedding lookup", Attention: "fixed-point attention",
+                  Argmax: "argmax"}
 
 
 # ---------------------------------------------------------------------- stages and programs
@@ -438,9 +482,33 @@ class Program:
                 known.add(t)
             if isinstance(op, Kernel):
                 self._verify_kernel(op, where)
+            elif isinstance(op, Attention):
+                self._verify_attention(op, where)
+            elif isinstance(op, Embed):
+                self._verify_embed(op, where)
         for role, t in self.outputs.items():
             if t not in known:
                 raise CircuitError(f"program {self.name!r}: output {role!r} names unknown tensor {t!r}")
+
+    def _verify_attention(self, op: "Attention", where: str) -> None:
+        shapes = {self.tensors[t].shape for t in (*op.inputs, op.output)}
+        ok = (len(shapes) == 1 and len(next(iter(shapes))) == 2 and type(op.heads) is int and op.heads >= 1
+              and next(iter(shapes))[1] % op.heads == 0 and 0 <= op.shift <= 62 and 0 <= op.frac_bits <= 12
+              and 1 <= op.prob_bits <= 30)
+        if not ok:
+            raise CircuitError(f"{where}: attention needs equal (tokens, heads * dh) tensors and heads, shift, "
+                               f"table sizes in range; found shapes {sorted(shapes)}, heads {op.heads!r}, shift "
+                               f"{op.shift!r}, frac_bits {op.frac_bits!r}, prob_bits {op.prob_bits!r}")
+
+    def _verify_embed(self, op: "Embed", where: str) -> None:
+        src, dst = self.tensors[op.input], self.tensors[op.output]
+        table, pos = np.asarray(op.table), np.asarray(op.positions)
+        ok = (len(src.shape) == 1 and table.ndim == 2 and pos.ndim == 2 and dst.shape == (src.shape[0], table.shape[1])
+              and pos.shape[1] == table.shape[1] and pos.shape[0] >= src.shape[0]
+              and int(src.values(src.hi[None]).max(initial=0)) < table.shape[0])
+        if not ok:
+            raise CircuitError(f"{where}: embedding table {table.shape} and positions {pos.shape} do not fit "
+                               f"ids {src.shape} -> {dst.shape}")
 
     def _verify_kernel(self, op: Kernel, where: str) -> None:
         if not 0 <= op.stage < len(self.stages):
@@ -485,7 +553,8 @@ def _elements_per_position(gather: Gather, shape: tuple[int, ...]) -> int:
 
 
 # ---------------------------------------------------------------------- plain data
-_OPS = {cls.__name__: cls for cls in (Kernel, MaxPool, SumPool, Reshape, Add, Concat, Argmax)}
+_OPS = {cls.__name__: cls for cls in (Kernel, MaxPool, SumPool, Reshape, Add, Concat, Embed, Attention, Argmax)}
+_OP_ARRAYS = {"Embed": ("table", "positions")}  # array fields, stored beside the tensors' encodings
 _GATHERS = {cls.__name__: cls for cls in (Whole, Window, Rows)}
 
 
@@ -507,7 +576,16 @@ def program_to_dict(program: Program) -> tuple[dict, dict[str, np.ndarray]]:
         tensors.append({"name": t.name, "shape": list(t.shape), "step": t.step, "source": t.source})
         for key in ("a", "b", "hi"):
             arrays[f"{i}.{key}"] = getattr(t, key).reshape(-1)
-    ops = [{"op": type(op).__name__, **{k: _plain(v) for k, v in vars(op).items()}} for op in program.ops]
+    ops = []
+    for j, op in enumerate(program.ops):
+        doc_op = {"op": type(op).__name__}
+        for k, v in vars(op).items():
+            if k in _OP_ARRAYS.get(type(op).__name__, ()):
+                arrays[f"op{j}.{k}"] = np.asarray(v, dtype=np.int64).reshape(-1)
+                doc_op[k] = list(np.shape(v))  # the shape; the values are in the arrays
+            else:
+                doc_op[k] = _plain(v)
+        ops.append(doc_op)
     doc = {"name": program.name, "input": program.input, "outputs": dict(program.outputs),
            "tensors": tensors, "ops": ops, "stages": [s.name for s in program.stages]}
     return doc, arrays
@@ -527,13 +605,19 @@ def _gather_from(doc) -> Gather:
         raise CircuitError(f"program description: bad gather {doc!r} ({exc})") from None
 
 
-def _op_from(doc) -> Op:
+def _op_from(doc, j: int, arrays) -> Op:
     _check(isinstance(doc, dict) and doc.get("op") in _OPS, f"unknown op {doc.get('op') if isinstance(doc, dict) else doc!r}")
     fields = {}
     for k, v in doc.items():
         if k == "op":
             continue
-        if k in ("gather", "window"):
+        if k in _OP_ARRAYS.get(doc["op"], ()):
+            _check(isinstance(v, list) and len(v) == 2 and all(type(d) is int and 0 <= d < 1 << 24 for d in v),
+                   f"op {j}: bad shape of {k!r}")
+            flat = arrays.get(f"op{j}.{k}") if hasattr(arrays, "get") else None
+            _check(flat is not None and np.size(flat) == v[0] * v[1], f"op {j}: array {k!r} is missing or short")
+            v = np.asarray(flat, dtype=np.int64).reshape(v)
+        elif k in ("gather", "window"):
             v = _gather_from(v)
         elif k == "outputs":
             _check(isinstance(v, list) and all(isinstance(b, dict) for b in v), "kernel outputs must be a list")
@@ -545,6 +629,17 @@ def _op_from(doc) -> Op:
         return _OPS[doc["op"]](**fields)
     except TypeError as exc:
         raise CircuitError(f"program description: bad {doc['op']} op ({exc})") from None
+
+
+def array_keys(doc: dict) -> tuple[str, ...]:
+    """Keys of the arrays :func:`program_from_dict` needs for the description ``doc`` (unchecked)."""
+    tensors = doc.get("tensors") if isinstance(doc, dict) else None
+    ops = doc.get("ops") if isinstance(doc, dict) else None
+    keys = [f"{i}.{k}" for i in range(len(tensors) if isinstance(tensors, list) else 0) for k in ("a", "b", "hi")]
+    for j, op in enumerate(ops if isinstance(ops, list) else []):
+        if isinstance(op, dict):
+            keys += [f"op{j}.{k}" for k in _OP_ARRAYS.get(op.get("op"), ())]
+    return tuple(keys)
 
 
 def program_from_dict(doc: dict, arrays, stages: list[Stage]) -> Program:
@@ -569,7 +664,8 @@ def program_from_dict(doc: dict, arrays, stages: list[Stage]) -> Program:
                             and a.max() < 1 << 31), f"tensor {t['name']!r}: encoding out of range")
         tensors[t["name"]] = Tensor(t["name"], tuple(t["shape"]), a, b, hi, float(t.get("step", 1.0)),
                                     str(t.get("source", "")))
-    program = Program(doc["name"], doc["input"], tensors, [_op_from(op) for op in doc["ops"]], stages,
+    program = Program(doc["name"], doc["input"], tensors, [_op_from(op, j, arrays) for j, op in enumerate(doc["ops"])],
+                      stages,
                       {str(k): str(v) for k, v in doc["outputs"].items()})
     program.verify()
     return program

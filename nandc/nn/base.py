@@ -50,6 +50,11 @@ class QuantAccumulator(nn.Module):
         """The layer's output from its raw accumulation ``Y * step_in`` (exact float)."""
         return acc
 
+    def pow2_scale(self) -> float | None:
+        """``s`` if :meth:`dequantize` multiplies by the power of two ``s`` (the output is then an
+        exact integer times a power of two), else None."""
+        return 1.0 if type(self).dequantize is QuantAccumulator.dequantize else None
+
 
 class QuantActivation(nn.Module):
     """A layer whose output is integer codes times a power-of-two step."""

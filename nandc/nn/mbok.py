@@ -73,9 +73,6 @@ def _exponent(values: torch.Tensor, bits: int) -> int:
 
 
 class _MBOKBase(QuantAccumulator):
-    #: the output is the exact accumulation times a power of two
-    pow2_dequantize = True
-
     def _init_kernels(self, kernels: int, out_dim: int, in_dim: int, scale_bits: int):
         self.kernels, self.scale_bits = int(kernels), int(scale_bits)
         self.latent = nn.Parameter(torch.empty(kernels, out_dim, in_dim))
@@ -121,6 +118,9 @@ class _MBOKBase(QuantAccumulator):
 
     def dequantize(self, acc: torch.Tensor) -> torch.Tensor:
         return acc * 2.0 ** -(int(self.frac_in) + int(self.frac_out))
+
+    def pow2_scale(self) -> float:
+        return 2.0 ** -(int(self.frac_in) + int(self.frac_out))
 
 
 class MBOKLinear(_MBOKBase):

@@ -37,9 +37,6 @@ def absmax_int8(x: torch.Tensor) -> torch.Tensor:
 class TernaryLinear(QuantAccumulator):
     """Linear layer with ternary weights and int8 absmax activations, no bias."""
 
-    #: the output is the exact accumulation times a power of two
-    pow2_dequantize = True
-
     def __init__(self, in_features: int, out_features: int):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
@@ -61,6 +58,9 @@ class TernaryLinear(QuantAccumulator):
 
     def dequantize(self, acc: torch.Tensor) -> torch.Tensor:
         return acc * self.output_scale()
+
+    def pow2_scale(self) -> float:
+        return float(self.output_scale())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.weight / self.weight_scale()

@@ -23,7 +23,8 @@ from nandc.nn.ternary import TernaryLinear
 from nandc.ir.program import Window
 from nandc.ir.words import Word
 
-__all__ = ["accumulate", "conv_window", "conv_geometry", "conv_input", "conv_rows", "dense_rows"]
+__all__ = ["accumulate", "conv_window", "conv_geometry", "conv_input", "conv_rows", "dense_rows", "token_codes",
+           "absmax_codes"]
 
 
 def _input_terms(x: IntTensor):
@@ -78,10 +79,14 @@ def _weights(module: QuantAccumulator, layer: str) -> np.ndarray:
     return w
 
 
-def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> Pending:
+def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> IntTensor | Pending:
+    """The layer's output: exact integers when its dequantize is a power-of-two scale, else a
+    Pending value (BatchNorm and activations that follow fold into thresholds)."""
+    scale = module.pow2_scale()
+    if scale is not None and scale != 1.0:
+        return IntTensor(acc.q, acc.a, acc.b, acc.hi, acc.step * scale, ctx.layer)
     acc = IntTensor(acc.q, acc.a, acc.b, acc.hi, acc.step, ctx.layer)
-    exact = type(module).dequantize is QuantAccumulator.dequantize
-    return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, exact)
+    return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, scale == 1.0)
 
 
 def _dense(ctx, module, x: IntTensor) -> Pending:
@@ -92,7 +97,7 @@ def _dense(ctx, module, x: IntTensor) -> Pending:
     return _pending(ctx, module, acc, 0)
 
 
-@module_converter(BinaryLinear, Int4Linear)
+@module_converter(BinaryLinear, Int4Linear, kind="token")
 def convert_linear(ctx, module, args, kwargs):
     x = ctx.ints(args[0])
     if len(x.shape) != 1 or x.shape[0] != module.in_features:
@@ -178,9 +183,7 @@ def _integer_values(ctx, value) -> list[Word]:
     from nandc.frontend.arith import explicit_word, relu_word
 
     if isinstance(value, Pending):
-        owner = getattr(value.dequantize, "__self__", None)
-        pow2 = value.exact or getattr(owner, "pow2_dequantize", False)
-        if not pow2 or any(step.kind not in _RELU_KINDS for step in value.chain):
+        if not value.exact or any(step.kind not in _RELU_KINDS for step in value.chain):
             raise QuantizationError(
                 f"layer {ctx.layer!r} (TernaryLinear) needs inputs that are exact integers times a "
                 f"power of two; {value.layer!r} followed by "
@@ -216,14 +219,18 @@ def absmax_codes(c, vals: list[Word]) -> IntTensor:
     return IntTensor(q, np.ones(n, np.int64), np.full(n, -128, np.int64), np.full(n, 255, np.int64), 1.0, "")
 
 
-@module_converter(TernaryLinear)
-def convert_ternary(ctx, module, args, kwargs):
-    value = args[0]
+def token_codes(ctx, module, value) -> IntTensor:
+    """BitLinear's input quantization: int8 absmax codes of one token's ``in_features`` integers
+    (logic tagged ``<layer>.absmax``)."""
     if tuple(value.shape) != (module.in_features,):
         raise QuantizationError(
             f"layer {ctx.layer!r} expects {module.in_features} input features per sample, "
             f"found shape {tuple(value.shape)}; flatten the input first"
         )
     with ctx.circuit.layer(ctx.layer + ".absmax"):
-        x = absmax_codes(ctx.circuit, _integer_values(ctx, value))
-    return _dense(ctx, module, x)
+        return absmax_codes(ctx.circuit, _integer_values(ctx, value))
+
+
+@module_converter(TernaryLinear, kind="token")
+def convert_ternary(ctx, module, args, kwargs):
+    return _dense(ctx, module, token_codes(ctx, module, args[0]))

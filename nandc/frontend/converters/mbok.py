@@ -17,8 +17,9 @@ from nandc.frontend.registry import module_converter
 from nandc.frontend.values import IntTensor
 from nandc.ir import words
 from nandc.nn.mbok import MBOKConv2d, MBOKLinear
+from nandc.nn.transformer import MBOKBitLinear
 
-__all__ = ["convert_mbok", "convert_mbok_conv", "scaled_sum"]
+__all__ = ["convert_mbok", "convert_mbok_conv", "convert_mbok_bitlinear", "mbok_accumulate", "scaled_sum"]
 
 
 def scaled_sum(c, parts: list[IntTensor], scales: np.ndarray) -> IntTensor:
@@ -47,12 +48,24 @@ def scaled_sum(c, parts: list[IntTensor], scales: np.ndarray) -> IntTensor:
 
 @module_converter(MBOKConv2d, kind="window", window=conv_window)
 def convert_mbok_conv(ctx, module, args, kwargs):
-    return convert_mbok(ctx, module, args, kwargs)
+    return mbok_accumulate(ctx, module, ctx.ints(args[0]))
 
 
-@module_converter(MBOKLinear)
+@module_converter(MBOKLinear, kind="token")
 def convert_mbok(ctx, module, args, kwargs):
-    x = ctx.ints(args[0])
+    return mbok_accumulate(ctx, module, ctx.ints(args[0]))
+
+
+@module_converter(MBOKBitLinear, kind="token")
+def convert_mbok_bitlinear(ctx, module, args, kwargs):
+    """An MBOK layer behind BitLinear's int8 absmax quantization of each token."""
+    from nandc.frontend.converters.linear import token_codes
+
+    return mbok_accumulate(ctx, module, token_codes(ctx, module, args[0]))
+
+
+def mbok_accumulate(ctx, module, x: IntTensor):
+    """Per kernel a popcount-like accumulation of ``x``, then the fixed-point scaling sum."""
     check_parameters(module, ctx.layer)
     s_out, s_in = (t.numpy() for t in module.int_scales())
     kernels = module.int_kernels().numpy()
