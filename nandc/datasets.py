@@ -15,7 +15,7 @@ import numpy as np
 
 from nandc.errors import NandcError
 
-__all__ = ["Dataset", "load_digits", "load_mnist5k", "DATASETS"]
+__all__ = ["Dataset", "TextCorpus", "load_digits", "load_mnist5k", "load_python_source", "DATASETS"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,61 @@ def load_mnist5k(test_fraction: float = 0.2, seed: int = 0, image: bool = False,
 
 
 DATASETS = {"digits": load_digits, "mnist5k": load_mnist5k}
+
+
+@dataclass(frozen=True)
+class TextCorpus:
+    """Character-level text: ``alphabet[i]`` is token ``i``; ``train``/``test`` are int64 token ids."""
+
+    name: str
+    alphabet: str
+    train: np.ndarray
+    test: np.ndarray
+
+    @property
+    def vocab(self) -> int:
+        return len(self.alphabet)
+
+    def encode(self, text: str) -> np.ndarray:
+        """Token ids of ``text`` (characters outside the alphabet become ``?``)."""
+        index = {ch: i for i, ch in enumerate(self.alphabet)}
+        unknown = index["?"]
+        return np.array([index.get(ch, unknown) for ch in text], dtype=np.int64)
+
+    def decode(self, ids) -> str:
+        return "".join(self.alphabet[int(i)] for i in ids)
+
+
+_PRINTABLE = "\n" + "".join(chr(c) for c in range(32, 127))
+
+
+def load_python_source(chars: int = 2_000_000, test_fraction: float = 0.05) -> TextCorpus:
+    """The Python standard library's own source files as characters (they ship with every Python).
+
+    Files are read in sorted order until ``chars`` characters; tabs become
+    four spaces and other characters outside printable ASCII become ``?``;
+    the last ``test_fraction`` of the text is held out.
+    """
+    import os
+    from pathlib import Path
+
+    root = Path(os.__file__).resolve().parent
+    pieces, total = [], 0
+    for path in sorted(root.glob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        pieces.append(text.replace("\t", "    "))
+        total += len(pieces[-1])
+        if total >= chars:
+            break
+    text = "".join(pieces)[:chars]
+    if not text:
+        raise NandcError(f"found no Python source files in {root}")
+    alphabet = _PRINTABLE
+    index = np.full(0x110000, alphabet.index("?"), dtype=np.int64)
+    index[[ord(c) for c in alphabet]] = np.arange(len(alphabet))
+    ids = index[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]
+    cut = int(len(ids) * (1 - test_fraction))
+    return TextCorpus("python-source", alphabet, ids[:cut], ids[cut:])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FitResult", "fit", "accuracy", "torch_predict"]
+__all__ = ["FitResult", "fit", "fit_language_model", "bits_per_char", "accuracy", "torch_predict"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,58 @@ def torch_predict(model, x: np.ndarray, batch_size: int = 4096):
 
 def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.asarray(predicted) == np.asarray(labels))) if len(labels) else float("nan")
+
+
+def _windows(tokens: np.ndarray, context: int, starts: np.ndarray):
+    import torch
+
+    idx = starts[:, None] + np.arange(context + 1)[None, :]
+    chunk = torch.from_numpy(tokens[idx])
+    return chunk[:, :-1], chunk[:, 1:]
+
+
+def fit_language_model(model, tokens: np.ndarray, steps: int = 2000, batch_size: int = 32, lr: float = 3e-3,
+                       seed: int = 0, progress: bool = True, desc: str = "training") -> FitResult:
+    """Next-token training on random windows of ``model.context`` tokens (Adam, cosine schedule)."""
+    import time
+
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    gen = np.random.default_rng(seed)
+    context = model.context
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
+    t0 = time.perf_counter()
+    model.train()
+    loss_value = float("nan")
+    bar = tqdm(range(steps), desc=desc, unit="step", disable=not progress, leave=False)
+    for step in bar:
+        x, y = _windows(tokens, context, gen.integers(0, len(tokens) - context - 1, size=batch_size))
+        loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, model.vocab), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        value = float(loss.detach())
+        loss_value = 0.98 * loss_value + 0.02 * value if step else value
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss_value:.3f}")
+    model.eval()
+    return FitResult(steps, loss_value, float("nan"), time.perf_counter() - t0)
+
+
+def bits_per_char(model, tokens: np.ndarray, max_windows: int = 256) -> float:
+    """Mean next-token cross-entropy in bits over non-overlapping windows of the held-out ``tokens``."""
+    import math
+
+    import torch
+
+    context = model.context
+    count = min(max_windows, (len(tokens) - 1) // context)
+    x, y = _windows(tokens, context, np.arange(count) * context)
+    model.eval()
+    with torch.no_grad():
+        loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, model.vocab).double(), y.reshape(-1))
+    return float(loss) / math.log(2)

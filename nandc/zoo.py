@@ -222,7 +222,7 @@ def float_lm(vocab: int, d_model: int = 64, layers: int = 2, heads: int = 4, con
     class FloatLM(nn.Module):
         def __init__(self):
             super().__init__()
-            self.context = context
+            self.context, self.vocab = context, vocab
             self.token, self.position = nn.Embedding(vocab, d_model), nn.Parameter(torch.zeros(context, d_model))
             self.blocks = nn.Sequential(*[Block() for _ in range(layers)])
             self.norm, self.head = nn.LayerNorm(d_model), nn.Linear(d_model, vocab)

@@ -110,7 +110,7 @@ class HeadQuant(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         grouped = x.reshape(shape[:-1] + (self.heads, shape[-1] // self.heads))
-        return absmax_int8(grouped).reshape(shape)
+        return absmax_int8(grouped, exact=not self.training).reshape(shape)
 
     def extra_repr(self) -> str:
         return f"heads={self.heads}"
@@ -163,14 +163,16 @@ class MBOKBitLinear(MBOKLinear):
     """An MBOK linear layer with BitLinear's input: int8 absmax codes per token (exact)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(absmax_int8(x))
+        return super().forward(absmax_int8(x, exact=not self.training))
 
 
-def _linear(kind: str, fan_in: int, fan_out: int, kernels: int) -> nn.Module:
-    if kind == "ternary":
-        return TernaryLinear(fan_in, fan_out)
-    if kind == "mbok":
-        return MBOKBitLinear(fan_in, fan_out, kernels=kernels)
+def _linear(kind: str, fan_in: int, fan_out: int, kernels: int, log2_gain: float = 2.0) -> nn.Module:
+    if kind == "ternary":  # x4 to start: int8 absmax inputs and ternary weights leave outputs ~0.2
+        return TernaryLinear(fan_in, fan_out, log2_gain)
+    if kind == "mbok":  # kernels extracted from a float initialization, scaled for int8 inputs
+        layer = MBOKBitLinear(fan_in, fan_out, kernels=kernels)
+        layer.set_from_matrix(nn.Linear(fan_in, fan_out, bias=False).weight / 127.0)
+        return layer
     raise ValueError(f"linear layers must be 'ternary' or 'mbok', found {kind!r}")
 
 

@@ -30,8 +30,18 @@ def test_example_runs_bit_exact(name, argv):
     assert outcome.compiled.num_gates > 0
 
 
+@pytest.mark.slow
+def test_language_model_example_generates_the_same_text_through_the_netlists():
+    outcome = load("bitnet_lm").main(["--d-model", "16", "--layers", "1", "--heads", "2", "--context", "16",
+                                      "--steps", "30", "--chars", "40000", "--generate", "12", "--check", "4",
+                                      "-O", "0", "--quiet"])
+    assert outcome.mismatches == 0 and outcome.positions_checked == 64
+    assert outcome.generations_equal
+    assert all(len(text) == len(prompt) + 12 for prompt, text in outcome.samples)
+
+
 def test_every_example_is_tested():
-    tested = {"binary_mlp_mnist", "ternary_mlp", "int4_cnn"}
+    tested = {"binary_mlp_mnist", "ternary_mlp", "int4_cnn", "bitnet_lm"}
     others = {p.stem for p in EXAMPLES.glob("*.py")} - tested
     # examples owned by other test files declare themselves here
     assert others <= {"soft_nand_mnist"}, f"examples without a test: {sorted(others)}"

@@ -136,3 +136,34 @@ def test_token_errors_are_pinned():
     with pytest.raises(QuantizationError) as err:
         nandc.compile(model, torch.zeros(1, 5, dtype=torch.long), passes="O0", staged=True)
     assert str(err.value) == "layer 'embed': 5 tokens exceed its context of 4"
+
+
+@pytest.mark.parametrize("t, dh, shift, frac_bits, prob_bits", [(1, 2, 0, 2, 4), (3, 2, 3, 2, 5), (4, 3, 7, 4, 8)])
+def test_gate_level_attention_equals_the_specification(t, dh, shift, frac_bits, prob_bits):
+    """One query position over t keys, as a circuit, against nandc.ir.fixedpoint.attention."""
+    from nandc.frontend.attention import query_attention
+    from nandc.ir.circuit import Circuit
+    from nandc.ir.evaluate import evaluate
+    from nandc.ir.words import Word
+
+    c = Circuit("attention")
+    bus = lambda name, n: [Word(tuple(c.add_input_bus(f"{name}{i}", 8, signed=True)), True)  # noqa: E731
+                           for i in range(n)]
+    q = bus("q", dh)
+    keys = [bus(f"k{u}_", dh) for u in range(t)]
+    values = [bus(f"v{u}_", dh) for u in range(t)]
+    out = query_attention(c, q, keys, values, shift, frac_bits, prob_bits)
+    c.set_output("o", [b for w in out for b in w.bits], (dh, 8), signed=True)
+    rng = np.random.default_rng(t * 7 + dh)
+    n = 300
+    qs = rng.integers(-127, 128, size=(n, dh))
+    ks, vs = rng.integers(-127, 128, size=(n, t, dh)), rng.integers(-127, 128, size=(n, t, dh))
+    qs[:20] = 0  # equal scores: ties
+    inputs = {f"q{i}": qs[:, i] for i in range(dh)}
+    inputs.update({f"k{u}_{i}": ks[:, u, i] for u in range(t) for i in range(dh)})
+    inputs.update({f"v{u}_{i}": vs[:, u, i] for u in range(t) for i in range(dh)})
+    got = evaluate(c, inputs)["o"]
+    q_seq = np.zeros((n, t, dh), dtype=np.int64)
+    q_seq[:, -1] = qs  # the query sits at the last position; earlier queries do not matter
+    expected = fixedpoint.attention(q_seq, ks, vs, 1, shift, frac_bits, prob_bits)[:, -1]
+    assert np.array_equal(got, expected)
