@@ -4,6 +4,8 @@ Binary: :class:`BinaryLinear`, :class:`BinaryConv2d`, :class:`SignActivation`,
 :class:`InputBinarize`.  4-bit: :class:`Int4Linear`, :class:`Int4Conv2d`,
 :class:`ReLUQuant`, :class:`InputQuant`.  Ternary (BitNet b1.58): :class:`TernaryLinear`.
 Multiple Boolean kernels: :class:`MBOKLinear`, :class:`MBOKConv2d`.
+Transformers (exact fixed point, :mod:`nandc.nn.transformer`): :class:`TokenEmbedding`,
+:class:`HeadQuant`, :class:`FixedPointAttention`, :class:`MBOKBitLinear`, :class:`LanguageModel`.
 
 Every layer trains with straight-through estimators and computes, in eval
 mode, exactly what the compiled circuit computes.  Importing this package
@@ -15,11 +17,14 @@ from nandc.nn.binary import BinaryConv2d, BinaryLinear, InputBinarize, SignActiv
 from nandc.nn.int4 import InputQuant, Int4Conv2d, Int4Linear, ReLUQuant
 from nandc.nn.ternary import TernaryLinear
 from nandc.nn.mbok import MBOKConv2d, MBOKLinear
+from nandc.nn.transformer import (FixedPointAttention, HeadQuant, LanguageModel, MBOKBitLinear,
+                                  TokenEmbedding)
 
 __all__ = [
     "Codes", "InputQuantizer", "QuantAccumulator", "QuantActivation",
     "BinaryConv2d", "BinaryLinear", "InputBinarize", "SignActivation",
     "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant", "TernaryLinear", "MBOKConv2d", "MBOKLinear",
+    "TokenEmbedding", "HeadQuant", "FixedPointAttention", "MBOKBitLinear", "LanguageModel",
 ]
 from nandc.nn.logic import *  # noqa: F401,F403,E402  soft-NAND / learned-gate layers, see nandc.nn.logic.__all__
 from nandc.nn import logic as _logic  # noqa: E402
