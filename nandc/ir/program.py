@@ -216,6 +216,30 @@ Gather = Union[Whole, Window, Rows]
 
 
 # ---------------------------------------------------------------------- ops
+class _OneToOne:
+    """Ops that read tensor ``input`` and make tensor ``output``."""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.input,)  # type: ignore[attr-defined]
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        return (self.output,)  # type: ignore[attr-defined]
+
+
+class _ManyToOne:
+    """Ops that read tensors ``operands`` and make tensor ``output``."""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(self.operands)  # type: ignore[attr-defined]
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        return (self.output,)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class Binding:
     """Output bus ``bus`` of a stage fills tensor ``tensor`` (``signed`` words: code = word - b)."""
@@ -249,7 +273,7 @@ class Kernel:
 
 
 @dataclass(frozen=True)
-class MaxPool:
+class MaxPool(_OneToOne):
     """Max over each window (cells outside the image are left out, as torch pads with -inf)."""
 
     input: str
@@ -257,17 +281,10 @@ class MaxPool:
     window: Window
     layer: str = ""
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        return (self.output,)
 
 
 @dataclass(frozen=True)
-class SumPool:
+class SumPool(_OneToOne):
     """Sum over each window (cells outside the image count as 0): average pooling times the area."""
 
     input: str
@@ -275,34 +292,20 @@ class SumPool:
     window: Window
     layer: str = ""
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        return (self.output,)
 
 
 @dataclass(frozen=True)
-class Reshape:
+class Reshape(_OneToOne):
     """The same codes in another per-sample shape (row-major order kept)."""
 
     input: str
     output: str
     layer: str = ""
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        return (self.output,)
 
 
 @dataclass(frozen=True)
-class Add:
+class Add(_ManyToOne):
     """Elementwise sum of integers; ``factors[i]`` scales operand ``i`` to the output step."""
 
     operands: tuple[str, ...]
@@ -310,17 +313,10 @@ class Add:
     output: str
     layer: str = ""
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return self.operands
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        return (self.output,)
 
 
 @dataclass(frozen=True)
-class Concat:
+class Concat(_ManyToOne):
     """Concatenation along per-sample ``axis``; ``factors[i]`` scales operand ``i`` to the output step."""
 
     operands: tuple[str, ...]
@@ -329,17 +325,10 @@ class Concat:
     output: str
     layer: str = ""
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return self.operands
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        return (self.output,)
 
 
 @dataclass(frozen=True, eq=False)
-class Embed:
+class Embed(_OneToOne):
     """Token ids ``(T,)`` -> ``table[id] + positions[t]`` ``(T, d)`` (:func:`nandc.ir.fixedpoint.embed`)."""
 
     input: str
@@ -348,13 +337,6 @@ class Embed:
     positions: np.ndarray  # (context, d) int64
     layer: str = ""
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        return (self.output,)
 
 
 @dataclass(frozen=True)
@@ -381,20 +363,13 @@ class Attention:
 
 
 @dataclass(frozen=True)
-class Argmax:
+class Argmax(_OneToOne):
     """Index of the first largest value of a vector (torch's tie rule)."""
 
     input: str
     output: str
     layer: str = "argmax"
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        return (self.output,)
 
 
 Op = Union[Kernel, MaxPool, SumPool, Reshape, Add, Concat, Embed, Attention, Argmax]

@@ -262,26 +262,9 @@ def allocate(kinds, args, imms, first_value, first_op, slot_of, out_value, out_p
                 nfree -= 1
                 r = free[nfree]
             else:
-                victim = -1
-                far = -1
-                for rr in range(registers):
-                    u = held[rr]
-                    if u >= 0 and not (kind == _TERN and (u == pins[0] or u == pins[1])) and next_use[u] > far:
-                        far = next_use[u]
-                        victim = u
-                r = reg_of[victim]
-                reg_of[victim] = -1
-                held[r] = -1
-                if victim >= first_op and slot_of[victim - first_op] < 0 and spill_of[victim] < 0:
-                    if nfree_spill > 0:
-                        nfree_spill -= 1
-                        s = free_spill[nfree_spill]
-                    else:
-                        s = spill_slots
-                        spill_slots += 1
-                    spill_of[victim] = s
-                    out[m, 0], out[m, 1], out[m, 2], out[m, 3] = STORE, r, 2, s
-                    m += 1
+                r, m, nfree_spill, spill_slots = _evict(
+                    held, reg_of, spill_of, next_use, slot_of, free_spill, nfree_spill, spill_slots, out, m,
+                    first_op, pins[0] if kind == _TERN else -1, pins[1] if kind == _TERN else -1)
             v = src_reg_value
             reg_of[v] = r
             held[r] = v
@@ -336,26 +319,9 @@ def allocate(kinds, args, imms, first_value, first_op, slot_of, out_value, out_p
             nfree -= 1
             r = free[nfree]
         else:
-            victim = -1
-            far = -1
-            for rr in range(registers):
-                u = held[rr]
-                if u >= 0 and not (kind == _TERN and (u == pins[0] or u == pins[1])) and next_use[u] > far:
-                    far = next_use[u]
-                    victim = u
-            r = reg_of[victim]
-            reg_of[victim] = -1
-            held[r] = -1
-            if victim >= first_op and slot_of[victim - first_op] < 0 and spill_of[victim] < 0:
-                if nfree_spill > 0:
-                    nfree_spill -= 1
-                    s = free_spill[nfree_spill]
-                else:
-                    s = spill_slots
-                    spill_slots += 1
-                spill_of[victim] = s
-                out[m, 0], out[m, 1], out[m, 2], out[m, 3] = STORE, r, 2, s
-                m += 1
+            r, m, nfree_spill, spill_slots = _evict(
+                held, reg_of, spill_of, next_use, slot_of, free_spill, nfree_spill, spill_slots, out, m,
+                first_op, pins[0] if kind == _TERN else -1, pins[1] if kind == _TERN else -1)
         if kind == _TERN:
             for t in range(upto, upto + 2):  # x and y: released after the claim (they were pinned)
                 v = uses[t]
@@ -414,6 +380,34 @@ def allocate(kinds, args, imms, first_value, first_op, slot_of, out_value, out_p
         m += 1
         m = _store_outputs(out, m, SCRATCH, v, k, out_value, out_pos, out_pol)
     return out[:m].copy(), spill_slots
+
+
+@njit(cache=True, nogil=True)
+def _evict(held, reg_of, spill_of, next_use, slot_of, free_spill, nfree_spill, spill_slots, out, m, first_op,
+           pin0, pin1):
+    """Free a register: the held value (not ``pin0``/``pin1``) used farthest in the future leaves it,
+    stored to a spill vector first if it has no home.  Returns ``(register, m, nfree_spill, spill_slots)``."""
+    victim = -1
+    far = -1
+    for rr in range(held.shape[0]):
+        u = held[rr]
+        if u >= 0 and u != pin0 and u != pin1 and next_use[u] > far:
+            far = next_use[u]
+            victim = u
+    r = reg_of[victim]
+    reg_of[victim] = -1
+    held[r] = -1
+    if victim >= first_op and slot_of[victim - first_op] < 0 and spill_of[victim] < 0:
+        if nfree_spill > 0:
+            nfree_spill -= 1
+            s = free_spill[nfree_spill]
+        else:
+            s = spill_slots
+            spill_slots += 1
+        spill_of[victim] = s
+        out[m, 0], out[m, 1], out[m, 2], out[m, 3] = STORE, r, 2, s
+        m += 1
+    return r, m, nfree_spill, spill_slots
 
 
 @njit(cache=True, nogil=True)
