@@ -292,28 +292,15 @@ def allocate(kinds, args, imms, first_value, first_op, slot_of, out_value, out_p
             laters = (nexts[i, 2], nexts[i, 0], nexts[i, 1]) if nuses[i] == 3 else (nexts[i, 0], nexts[i, 1], 0)
             upto = 1 if nuses[i] == 3 else 0  # z is released before the result is claimed
         else:
-            swapped = x != args[i, 0]
-            if swapped:
-                uses = (x, y, -1)
+            uses = (x, y, -1)
+            if x != args[i, 0]:  # swapped above
                 laters = (nexts[i, 1], nexts[i, 0], 0)
             else:
-                uses = (x, y, -1)
                 laters = (nexts[i, 0], nexts[i, 1], 0)
             upto = 2
         for t in range(upto):
-            v = uses[t]
-            if laters[t] != _NEVER:
-                next_use[v] = laters[t]
-                continue
-            if reg_of[v] >= 0:
-                free[nfree] = reg_of[v]
-                nfree += 1
-                held[reg_of[v]] = -1
-                reg_of[v] = -1
-            if spill_of[v] >= 0:
-                released[nreleased] = spill_of[v]
-                nreleased += 1
-                spill_of[v] = -1
+            nfree, nreleased = _release(uses[t], laters[t], reg_of, held, spill_of, next_use, free, nfree,
+                                        released, nreleased)
         # the result's register
         if nfree > 0:
             nfree -= 1
@@ -324,21 +311,9 @@ def allocate(kinds, args, imms, first_value, first_op, slot_of, out_value, out_p
                 first_op, pins[0] if kind == _TERN else -1, pins[1] if kind == _TERN else -1)
         if kind == _TERN:
             for t in range(upto, upto + 2):  # x and y: released after the claim (they were pinned)
-                v = uses[t]
-                if v < 0:
-                    continue
-                if laters[t] != _NEVER:
-                    next_use[v] = laters[t]
-                    continue
-                if reg_of[v] >= 0:
-                    free[nfree] = reg_of[v]
-                    nfree += 1
-                    held[reg_of[v]] = -1
-                    reg_of[v] = -1
-                if spill_of[v] >= 0:
-                    released[nreleased] = spill_of[v]
-                    nreleased += 1
-                    spill_of[v] = -1
+                if uses[t] >= 0:
+                    nfree, nreleased = _release(uses[t], laters[t], reg_of, held, spill_of, next_use, free,
+                                                nfree, released, nreleased)
             # dst starts as a copy of z unless z's register became the result's
             if not (operands[2, 0] == -1 and operands[2, 1] == r):
                 out[m, 0], out[m, 1], out[m, 2], out[m, 3] = COPY, r, operands[2, 0], operands[2, 1]
@@ -380,6 +355,25 @@ def allocate(kinds, args, imms, first_value, first_op, slot_of, out_value, out_p
         m += 1
         m = _store_outputs(out, m, SCRATCH, v, k, out_value, out_pos, out_pol)
     return out[:m].copy(), spill_slots
+
+
+@njit(cache=True, nogil=True)
+def _release(v, later, reg_of, held, spill_of, next_use, free, nfree, released, nreleased):
+    """One use of ``v`` is done: note its next use, or (dead) free its register at once and its
+    spill vector once the op is written.  Returns ``(nfree, nreleased)``."""
+    if later != _NEVER:
+        next_use[v] = later
+        return nfree, nreleased
+    if reg_of[v] >= 0:
+        free[nfree] = reg_of[v]
+        nfree += 1
+        held[reg_of[v]] = -1
+        reg_of[v] = -1
+    if spill_of[v] >= 0:
+        released[nreleased] = spill_of[v]
+        nreleased += 1
+        spill_of[v] = -1
+    return nfree, nreleased
 
 
 @njit(cache=True, nogil=True)
