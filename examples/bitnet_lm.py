@@ -43,14 +43,14 @@ def main(argv=None) -> Outcome:
     from nandc.training import bits_per_char, fit_language_model
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--d-model", type=int, default=64)
+    p.add_argument("--d-model", type=int, default=48)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--context", type=int, default=64)
-    p.add_argument("--steps", type=int, default=2500, help="training steps of 32 windows (default: 2500)")
+    p.add_argument("--context", type=int, default=48)
+    p.add_argument("--steps", type=int, default=800, help="training steps of 32 windows (default: 800)")
     p.add_argument("--chars", type=int, default=2_000_000, help="characters of source text (default: 2M)")
     p.add_argument("--generate", type=int, default=80, help="characters to generate per prompt")
-    p.add_argument("--check", type=int, default=16, help="held-out windows checked logit by logit")
+    p.add_argument("--check", type=int, default=24, help="held-out windows checked logit by logit")
     p.add_argument("-O", dest="opt", default="1", choices=("0", "1", "2", "3"),
                    help="optimization level of each kernel (default: 1, which compiles fastest)")
     p.add_argument("--quiet", action="store_true")

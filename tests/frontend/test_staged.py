@@ -212,6 +212,16 @@ def test_report_counts_positions_and_evaluations():
     assert "NAND2/position" in text and "positions" in text and "max pool of" in text
 
 
+def test_staged_report_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nandc.backends.report import plot
+
+    factory, shape = MODELS["max pool before batchnorm pools the integers (pointwise stage)"]
+    compiled = nandc.compile(randomize_batchnorm(factory()), torch.zeros(1, *shape), passes="O0", staged=True)
+    path = plot(compiled.report(), tmp_path / "r.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_avg_pool_with_padding_keeps_one_encoding_per_channel():
     class Mixed(nn.Module):
         def __init__(self):
