@@ -11,7 +11,42 @@ import numpy as np
 
 from nandc.errors import BackendError
 
-__all__ = ["encode_input", "code_bits"]
+__all__ = ["encode_input", "code_bits", "float32_keys", "check_thresholds"]
+
+
+def float32_keys(x) -> np.ndarray:
+    """Order-preserving uint32 keys of float32 values (``-inf`` < ... < ``-0.0`` < ``+0.0`` < ... < ``+inf``)."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    return np.where(u >> 31, ~u, u | np.uint32(0x80000000)).astype(np.uint32)
+
+
+def check_thresholds(encoding: dict, size: int | None = None) -> str | None:
+    """What is wrong with a ``thresholds`` encoding (None when it is valid).
+
+    ``size`` is the number of input elements, when known.
+    """
+    bits = encoding.get("bits")
+    if type(bits) is not int or not 1 <= bits <= 16:
+        return f"'bits' must be an integer from 1 to 16, found {bits!r}"
+    keys, codes = encoding.get("keys"), encoding.get("codes")
+    if not isinstance(keys, list) or not isinstance(codes, list) or len(keys) != len(codes) or not keys:
+        return "'keys' and 'codes' must be lists of the same positive length"
+    for k, c in zip(keys, codes):
+        if not isinstance(k, list) or not isinstance(c, list) or len(c) != len(k) + 1:
+            return "each group needs a list of keys and one code more than keys"
+        if not all(type(v) is int and 0 <= v < 1 << 32 for v in k) or any(a >= b for a, b in zip(k, k[1:])):
+            return "the keys of a group must be increasing integers below 2**32"
+        if not all(type(v) is int and 0 <= v < 1 << bits for v in c):
+            return f"codes must be integers below 2**{bits}"
+    groups = encoding.get("groups")
+    if groups is not None:
+        if not isinstance(groups, list) or not all(type(g) is int and 0 <= g < len(keys) for g in groups):
+            return f"'groups' must list a group below {len(keys)} for each input element"
+        if size is not None and len(groups) != size:
+            return f"'groups' must have one entry per input element ({size}), found {len(groups)}"
+    elif len(keys) != 1:
+        return "several groups of keys need a 'groups' list"
+    return None
 
 
 def code_bits(encoding: dict) -> int:
@@ -34,6 +69,9 @@ def encode_input(encoding: dict, x) -> np.ndarray:
     ``threshold``: 1 where ``x >= threshold`` (compared in ``x``'s float type,
     as torch does), else 0.  ``uniform``: ``clip(round_half_even(x / step), 0,
     2**bits - 1)`` with a power-of-two ``step`` (exact in any float type).
+    ``thresholds``: breakpoints read off torch (see
+    :mod:`nandc.frontend.inputs`): ``x`` as float32, the code of the number of
+    breakpoints at or below it, per group of elements.
     """
     x = _float_array(x)
     kind = encoding.get("kind")
@@ -48,4 +86,25 @@ def encode_input(encoding: dict, x) -> np.ndarray:
         step = x.dtype.type(encoding["step"])
         top = (1 << int(encoding["bits"])) - 1
         return np.clip(np.round(x / step), 0, top).astype(np.uint8 if top < 256 else np.uint16)
-    raise BackendError(f"unknown input encoding {encoding!r}; expected kind 'threshold' or 'uniform'")
+    if kind == "thresholds":
+        return _encode_thresholds(encoding, x)
+    raise BackendError(f"unknown input encoding kind {kind!r}; expected 'threshold', 'uniform' or 'thresholds'")
+
+
+def _encode_thresholds(encoding: dict, x: np.ndarray) -> np.ndarray:
+    x32 = x.astype(np.float32)
+    if np.isnan(x32).any():
+        at = np.argwhere(np.isnan(x32))[0]
+        raise BackendError(f"the input holds NaN (first at index {tuple(int(i) for i in at)}); "
+                           "the model's input quantizer gives no code for it")
+    n = x32.shape[0] if x32.ndim else 1
+    keys = float32_keys(x32).reshape(n, -1)
+    dtype = np.uint8 if int(encoding["bits"]) <= 8 else np.uint16
+    out = np.empty(keys.shape, dtype=dtype)
+    groups = encoding.get("groups")
+    group_of = None if groups is None else np.asarray(groups, dtype=np.int64)
+    for g, (k, c) in enumerate(zip(encoding["keys"], encoding["codes"])):
+        cols = slice(None) if group_of is None else np.flatnonzero(group_of == g)
+        idx = np.searchsorted(np.asarray(k, dtype=np.uint32), keys[:, cols], side="right")
+        out[:, cols] = np.asarray(c, dtype=dtype)[idx]
+    return out.reshape(x32.shape)

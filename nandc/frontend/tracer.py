@@ -1,4 +1,10 @@
-"""torch.fx tracing with nandc's layers (and torch's built-in layers) as leaves."""
+"""torch.fx tracing with nandc's layers (and torch's built-in layers) as leaves.
+
+Everything else is traced through: a user's own module that quantizes its
+weight in ``forward`` becomes the functions it calls (``torch.round``,
+``F.conv2d`` ...), whose parameter-only parts the frontend then folds into
+constants.  Brevitas layers stay whole, so errors name them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ __all__ = ["trace"]
 
 def trace(model):
     """Symbolically trace ``model``; layers with a converter (``nandc.nn`` layers and
-    their subclasses, supported torch layers) and ``torch.nn`` layers stay whole.
+    their subclasses, supported torch layers, Brevitas layers) and ``torch.nn``
+    layers stay whole; ``torch.ao.nn.qat`` layers and user modules are traced through.
 
     Raises :class:`~nandc.errors.UnsupportedLayer` when torch.fx cannot trace the
     model (data-dependent control flow), naming the model class.
@@ -20,8 +27,11 @@ def trace(model):
 
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-            if type(m).__module__.startswith("nandc.nn") or find_module_converter(m) is not None:
+            module = type(m).__module__ or ""
+            if module.startswith(("nandc.nn", "brevitas.nn")) or find_module_converter(m) is not None:
                 return True
+            if module.startswith(("torch.ao.nn.qat", "torch.ao.nn.intrinsic.qat")):
+                return False  # fake-quantized weights: traced through, then folded
             return super().is_leaf_module(m, qualname)
 
     tracer = _Tracer()

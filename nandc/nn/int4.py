@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation, QuantConv2dBase
-from nandc.nn.ste import pow2_step, round_ste
+from nandc.nn.ste import float32_step, pow2_step, round_ste
 
 __all__ = ["Int4Linear", "Int4Conv2d", "ReLUQuant", "InputQuant"]
 
@@ -72,14 +72,16 @@ class Int4Conv2d(QuantConv2dBase, _Int4Weights):
 class ReLUQuant(QuantActivation):
     """Unsigned n-bit activation: ``clamp(round(x / step), 0, 2**bits - 1) * step``.
 
-    ``step`` must be a power of two so that the codes scale exactly.
+    Any positive ``step`` (kept as float32).  A power of two keeps the float
+    forward exact; with any other step the next layer's sum is exact in the
+    compiled model's integer view (``nandc.CompiledModel.reference``).
     """
 
     def __init__(self, bits: int = 2, step: float = 0.5):
         super().__init__()
         if not 1 <= bits <= 16:
             raise ValueError(f"ReLUQuant bits must be in 1..16, found {bits}")
-        self.bits, self.step = int(bits), pow2_step(step)
+        self.bits, self.step = int(bits), float32_step(step)
 
     def codes(self) -> Codes:
         return Codes(bits=self.bits, a=1, b=0, step=self.step)

@@ -81,7 +81,20 @@ def _weights(module: QuantAccumulator, layer: str) -> np.ndarray:
 def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> Pending:
     acc = IntTensor(acc.q, acc.a, acc.b, acc.hi, acc.step, ctx.layer)
     exact = type(module).dequantize is QuantAccumulator.dequantize
-    return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, exact)
+    uniform = bool(getattr(module, "uniform_dequantize", True))
+    return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, exact, uniform)
+
+
+def record(ctx, op: str, w: np.ndarray, in_step: float, acc_step: float, dequantize, geometry=None) -> None:
+    """Note what an accumulation computes, for the integer reference (:mod:`nandc.frontend.reference`)."""
+    from nandc.frontend.reference import Accumulation
+
+    if ctx.builder is not None and ctx.node:
+        g = geometry
+        ctx.builder.records[ctx.node] = Accumulation(
+            op, w, float(in_step), float(acc_step), dequantize,
+            tuple(g.stride) if g is not None else (1, 1), tuple(g.padding) if g is not None else (0, 0),
+            tuple(getattr(g, "dilation", (1, 1))) if g is not None else (1, 1))
 
 
 def _dense(ctx, module, x: IntTensor) -> Pending:
@@ -89,6 +102,7 @@ def _dense(ctx, module, x: IntTensor) -> Pending:
     w = _weights(module, ctx.layer)
     with ctx.circuit.layer(ctx.layer):
         acc = accumulate(ctx.circuit, x, dense_rows(w), (w.shape[0],))
+    record(ctx, "linear", w, x.step, acc.step, module.dequantize)
     return _pending(ctx, module, acc, 0)
 
 
@@ -103,7 +117,7 @@ def convert_linear(ctx, module, args, kwargs):
     return _dense(ctx, module, x)
 
 
-def conv_window(module) -> Window:
+def conv_window(module, args=(), kwargs=None) -> Window:
     """The receptive field of a convolution module (for window stages)."""
     return Window(module.kernel_size, module.stride, module.padding, getattr(module, "dilation", 1))
 
@@ -136,6 +150,7 @@ def convert_conv2d(ctx, module, args, kwargs):
     rows, out_shape = conv_rows(ctx, w, x.shape, stride, padding)
     with ctx.circuit.layer(ctx.layer):
         acc = accumulate(ctx.circuit, x, rows, out_shape, gates)
+    record(ctx, "conv2d", w, x.step, acc.step, module.dequantize, conv_window(module))
     return _pending(ctx, module, acc, 0)
 
 

@@ -75,7 +75,7 @@ def max_pool(ctx, value, kernel, stride, padding):
                     q[ch, y, xx], a[ch, y, xx], b[ch, y, xx], hi[ch, y, xx] = r
     out = IntTensor(q, a, b, hi, x.step, ctx.layer)
     if pending is not None:
-        return Pending(out, pending.dequantize, pending.layer, (), 0, pending.exact)
+        return pending.with_acc(out, 0)
     return out
 
 

@@ -24,7 +24,7 @@ def reshape_value(ctx, value, shape: tuple[int, ...]):
         value = materialize(ctx.circuit, value)
     if isinstance(value, Pending):
         acc = value.acc.reshape(shape)
-        return Pending(acc, value.dequantize, value.layer, (), 0, value.exact)
+        return value.with_acc(acc, 0)
     if isinstance(value, IntTensor):
         return value.reshape(shape)
     return ctx.ints(value).reshape(shape)  # raises for float input
@@ -36,7 +36,7 @@ def staged_reshape(mctx, x: ProgramTensor, shape: tuple[int, ...]) -> ProgramTen
     spec = mctx.builder.spec(x).renamed(mctx.layer, tuple(shape))
     pending = x.pending
     if pending is not None:
-        pending = PendingInfo(pending.dequantize, pending.layer, pending.exact, 0)
+        pending = PendingInfo(pending.dequantize, pending.layer, pending.exact, 0, pending.uniform)
     out = mctx.builder.add_tensor(mctx.layer, spec.shape, spec.a, spec.b, spec.hi, spec.step, spec.source, pending)
     mctx.builder.add_op(Reshape(x.name, out.name, mctx.layer))
     return out
