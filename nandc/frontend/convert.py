@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nandc.errors import QuantizationError, UnsupportedLayer
+from nandc.errors import NandcError, QuantizationError, UnsupportedLayer
 from nandc.frontend import registry
 from nandc.frontend.materialize import materialize
 from nandc.frontend.staging import OpenStage, ProgramBuilder, ProgramTensor, StageValue, WindowInput
@@ -183,7 +183,9 @@ def fold_constants(gm, modules: dict[str, Any]) -> dict[Any, Any]:
                 else:
                     module = modules[node.target]
                     folder = registry.find_module_folder(module)
-                    value = folder(module, *args, **kwargs) if folder else module(*args, **kwargs)
+                    value = folder(module, _layer_name(node), *args, **kwargs) if folder else module(*args, **kwargs)
+        except NandcError:
+            raise
         except Exception as exc:  # user code and torch raise anything
             first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
             raise QuantizationError(

@@ -25,8 +25,9 @@ constant ``c`` is elementwise).
 
 A converter registered for a torch type (``nn.Linear``) matches a user
 subclass only when the subclass keeps torch's ``forward``: a subclass with
-its own ``forward`` (a ``Conv4bit(nn.Conv2d)`` that quantizes its weight) is
-traced through instead.  Subclasses of nandc's layers always match.
+its own ``forward`` (a ``Conv4bit(nn.Conv2d)`` that quantizes its weight, or
+``torch.ao.nn.qat.Linear``) is traced through instead.  Subclasses of nandc's
+layers always match.
 Converters of optional packages (Brevitas) are imported the first time a
 module of that package is looked up.
 """
@@ -48,6 +49,7 @@ KINDS: dict[Converter, str] = {}
 WINDOWS: dict[Converter, Callable[[Any], Any]] = {}
 STAGED: dict[Converter, Converter] = {}
 FOLDERS: dict[type, Callable[..., Any]] = {}
+ANY_SUBCLASS: set[type] = set()  # torch base types whose subclasses match even with their own forward
 _KINDS = ("whole", "window", "elementwise", "identity", "movement", "meta")
 
 
@@ -78,12 +80,15 @@ def kind_of(fn: Converter, args=(), kwargs=None) -> str:
     return kind
 
 
-def module_converter(*types: type, kind: str = "whole", window=None, staged=None):
-    """Register a converter for module types (subclasses match too)."""
+def module_converter(*types: type, kind="whole", window=None, staged=None, any_subclass: bool = False):
+    """Register a converter for module types (subclasses match too, see the module docstring;
+    ``any_subclass`` for an abstract torch base whose subclasses all define ``forward``)."""
 
     def deco(fn):
         for t in types:
             MODULES[t] = fn
+            if any_subclass:
+                ANY_SUBCLASS.add(t)
         _note(fn, kind, window, staged)
         return fn
 
@@ -115,8 +120,8 @@ def method_converter(*names: str, kind: str = "whole", window=None, staged=None)
 
 
 def module_folder(*types: type):
-    """Register ``fold(module, *args, **kwargs) -> tensor``: how to evaluate a module of these types
-    on constants (parameters) without running anything stateful, e.g. a fake quantizer's observer."""
+    """Register ``fold(module, layer, *args, **kwargs) -> tensor``: how to evaluate a module of these
+    types on constants (parameters) without running anything stateful, e.g. a fake quantizer's observer."""
 
     def deco(fn):
         for t in types:
@@ -159,7 +164,7 @@ def find_module_converter(module: Any) -> Converter | None:
     cls = type(module)
     for t in cls.__mro__:
         if t in MODULES:
-            if t is not cls and _own_forward(t, cls):
+            if t is not cls and t not in ANY_SUBCLASS and _own_forward(t, cls):
                 return None
             return MODULES[t]
     return None

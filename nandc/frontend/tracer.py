@@ -17,7 +17,8 @@ def trace(model):
     layers stay whole; ``torch.ao.nn.qat`` layers and user modules are traced through.
 
     Raises :class:`~nandc.errors.UnsupportedLayer` when torch.fx cannot trace the
-    model (data-dependent control flow), naming the model class.
+    model (data-dependent control flow), naming the model class, and for
+    modules with forward hooks (which torch.fx does not run).
     """
     import torch.fx as fx
     from torch import nn
@@ -34,6 +35,12 @@ def trace(model):
                 return False  # fake-quantized weights: traced through, then folded
             return super().is_leaf_module(m, qualname)
 
+    hooked = [(name or type(model).__name__, "forward hook (torch.fx does not run hooks: call the layer in "
+                                              "forward() instead; for torch.ao QAT use prepare_qat_fx)")
+              for name, m in model.named_modules()
+              if getattr(m, "_forward_hooks", None) or getattr(m, "_forward_pre_hooks", None)]
+    if hooked:
+        raise UnsupportedLayer(hooked)
     tracer = _Tracer()
     try:
         graph = tracer.trace(model)

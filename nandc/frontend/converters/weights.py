@@ -32,7 +32,7 @@ from nandc.frontend.grid import Grid, weight_grid
 from nandc.frontend.registry import function_converter, method_converter, module_converter
 from nandc.frontend.values import Const, IntTensor, Pending, is_pow2
 
-__all__ = ["Epilogue", "ConvSpec", "grid_linear", "grid_conv2d", "const_tensor"]
+__all__ = ["Epilogue", "ConvSpec", "grid_linear", "grid_conv2d", "const_tensor", "module_spec"]
 
 
 class Epilogue:
@@ -102,6 +102,13 @@ def _epilogue(x: IntTensor, grid: Grid, bias: torch.Tensor | None, ndim: int):
     return step, Epilogue(scale, bias, ndim), False, uniform
 
 
+def _then(first, second):
+    def both(t):
+        return second(first(t))
+
+    return both
+
+
 def _check_bias(ctx, bias, out: int):
     if bias is None:
         return None
@@ -131,8 +138,10 @@ def grid_linear(ctx, value, weight: torch.Tensor, bias: torch.Tensor | None) -> 
     return Pending(acc, deq, ctx.layer, (), 0, exact, uniform)
 
 
-def grid_conv2d(ctx, value, weight: torch.Tensor, bias: torch.Tensor | None, spec: ConvSpec) -> Pending:
-    """``F.conv2d`` with ``weight`` on an integer grid (one output position inside a window stage)."""
+def grid_conv2d(ctx, value, weight: torch.Tensor, bias: torch.Tensor | None, spec: ConvSpec,
+                post=None) -> Pending:
+    """``F.conv2d`` with ``weight`` on an integer grid (one output position inside a window stage);
+    ``post`` (a float function) follows the layer's own epilogue when given."""
     grid = weight_grid(weight, ctx.layer)
     bias = _check_bias(ctx, bias, weight.shape[0])
     x = ctx.ints(value)
@@ -145,6 +154,8 @@ def grid_conv2d(ctx, value, weight: torch.Tensor, bias: torch.Tensor | None, spe
     with ctx.circuit.layer(ctx.layer):
         acc = accumulate(ctx.circuit, x, rows, out_shape, gates)
     step, deq, exact, uniform = _epilogue(x, grid, bias, 3)
+    if post is not None:
+        deq, exact, uniform = _then(deq, post), False, False
     acc = IntTensor(acc.q, acc.a, acc.b, acc.hi, step, ctx.layer)
     record(ctx, "conv2d", grid.q, x.step, step, deq, conv_window(spec))
     return Pending(acc, deq, ctx.layer, (), 0, exact, uniform)
@@ -156,7 +167,8 @@ def convert_nn_linear(ctx, module, args, kwargs):
     return grid_linear(ctx, args[0], module.weight.detach(), None if module.bias is None else module.bias.detach())
 
 
-def _module_spec(module: nn.Conv2d, layer: str) -> ConvSpec:
+def module_spec(module: nn.Conv2d, layer: str) -> ConvSpec:
+    """The geometry of a conv module (grouped convolutions and padding modes other than zeros refused)."""
     if module.groups != 1:
         raise QuantizationError(f"layer {layer!r}: grouped convolutions (groups={module.groups}) are not supported")
     if module.padding_mode != "zeros":
@@ -180,12 +192,12 @@ def _string_padding(layer: str, padding: str, kernel, stride, dilation) -> tuple
 
 
 def _module_window(module, args=(), kwargs=None):
-    return conv_window(_module_spec(module, ""))
+    return conv_window(module_spec(module, ""))
 
 
 @module_converter(nn.Conv2d, kind="window", window=_module_window)
 def convert_nn_conv2d(ctx, module, args, kwargs):
-    spec = _module_spec(module, ctx.layer)
+    spec = module_spec(module, ctx.layer)
     return grid_conv2d(ctx, args[0], module.weight.detach(), None if module.bias is None else module.bias.detach(),
                        spec)
 
