@@ -38,6 +38,8 @@ def check_thresholds(encoding: dict, size: int | None = None) -> str | None:
             return "the keys of a group must be increasing integers below 2**32"
         if not all(type(v) is int and 0 <= v < 1 << bits for v in c):
             return f"codes must be integers below 2**{bits}"
+    if encoding.get("finite", False) not in (True, False):
+        return f"'finite' must be true or false, found {encoding.get('finite')!r}"
     groups = encoding.get("groups")
     if groups is not None:
         if not isinstance(groups, list) or not all(type(g) is int and 0 <= g < len(keys) for g in groups):
@@ -93,9 +95,10 @@ def encode_input(encoding: dict, x) -> np.ndarray:
 
 def _encode_thresholds(encoding: dict, x: np.ndarray) -> np.ndarray:
     x32 = x.astype(np.float32)
-    if np.isnan(x32).any():
-        at = np.argwhere(np.isnan(x32))[0]
-        raise BackendError(f"the input holds NaN (first at index {tuple(int(i) for i in at)}); "
+    bad = np.isnan(x32) | (np.isinf(x32) if encoding.get("finite") else False)
+    if np.any(bad):
+        at = np.argwhere(bad)[0]
+        raise BackendError(f"the input holds {x32[tuple(at)]} (first at index {tuple(int(i) for i in at)}); "
                            "the model's input quantizer gives no code for it")
     n = x32.shape[0] if x32.ndim else 1
     keys = float32_keys(x32).reshape(n, -1)

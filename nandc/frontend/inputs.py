@@ -62,19 +62,23 @@ class InputThresholds:
 
     ``keys[g]`` are the sorted float32 keys at which group ``g``'s code
     changes, ``codes[g]`` the code below the first key and after each one;
-    ``groups`` gives each input element's group (None: one group).
+    ``groups`` gives each input element's group (None: one group);
+    ``finite`` says infinite inputs have no code (torch's chain gives NaN).
     """
 
     keys: tuple[tuple[int, ...], ...]
     code_table: tuple[tuple[int, ...], ...]
     groups: tuple[int, ...] | None
     cd: object
+    finite: bool = False  # torch gives NaN for an infinite input: such inputs are refused
 
     def encoding(self) -> dict:
         enc = {"kind": "thresholds", "bits": self.cd.bits, "keys": [list(k) for k in self.keys],
                "codes": [list(c) for c in self.code_table]}
         if self.groups is not None:
             enc["groups"] = list(self.groups)
+        if self.finite:
+            enc["finite"] = True
         return enc
 
     def codes(self):
@@ -141,6 +145,10 @@ def _breakpoints(fn, shape, reps: np.ndarray, layer: str):
 
     ends = np.array([_NEG_INF_KEY, _POS_INF_KEY], dtype=np.uint32)
     v_end = at(ends)
+    finite = bool(np.isnan(v_end).any())
+    if finite:  # torch gives NaN for an infinite input: search the finite floats (inf inputs are refused)
+        ends = np.array([_NEG_INF_KEY + 1, _POS_INF_KEY - 1], dtype=np.uint32)
+        v_end = at(ends)
     if np.isnan(v_end).any() or np.isnan(at(float32_keys(np.array([0.0], np.float32)))).any():
         raise QuantizationError(f"layer {layer!r}: quantizing the model input gives NaN for some inputs")
     found: list[list[int]] = [[] for _ in reps]
@@ -175,9 +183,9 @@ def _breakpoints(fn, shape, reps: np.ndarray, layer: str):
     keys = [np.array(sorted(f), dtype=np.uint32) for f in found]
     levels = []
     for g, k in enumerate(keys):
-        pts = np.concatenate([[np.uint32(_NEG_INF_KEY)], k]).astype(np.uint32)
+        pts = np.concatenate([[ends[0]], k]).astype(np.uint32)
         levels.append(_evaluate(fn, keys_to_float32(pts), shape)[:, reps[g]])
-    return keys, levels
+    return keys, levels, finite
 
 
 def _codes_of_levels(levels: list[np.ndarray], step, layer: str):
@@ -210,11 +218,11 @@ def read_thresholds(x: FloatInput) -> InputThresholds:
     fn = _compose(x.chain)
     layer = x.chain[-1].name
     group, reps = _groups(fn, x.shape, layer)
-    keys, levels = _breakpoints(fn, x.shape, reps, layer)
+    keys, levels, finite = _breakpoints(fn, x.shape, reps, layer)
     cd, codes = _codes_of_levels(levels, x.chain[-1], layer)
     th = InputThresholds(tuple(tuple(int(v) for v in k) for k in keys),
                          tuple(tuple(int(v) for v in c) for c in codes),
-                         None if len(reps) == 1 else tuple(int(g) for g in group), cd)
+                         None if len(reps) == 1 else tuple(int(g) for g in group), cd, finite)
     _check(fn, x.shape, th, layer)
     return th
 
@@ -225,6 +233,8 @@ def _check(fn, shape, th: InputThresholds, layer: str) -> None:
 
     rng = np.random.default_rng(1)
     probe = _probe_points(rng)
+    if th.finite:
+        probe = probe[np.isfinite(probe)]
     keys = [np.array(k, dtype=np.uint32) for k in th.keys]
     near = [np.concatenate([k, k - 1, k + 1]) for k in keys if len(k)]
     if near:

@@ -8,7 +8,10 @@ constants.  Brevitas layers stay whole, so errors name them.
 
 from __future__ import annotations
 
-__all__ = ["trace"]
+__all__ = ["trace", "TRACED"]
+
+TRACED = "_nandc_traced"
+"""Attribute set on GraphModules that nandc traced (and may have edited); they are not traced again."""
 
 
 def trace(model):
@@ -25,6 +28,9 @@ def trace(model):
 
     from nandc.errors import UnsupportedLayer
     from nandc.frontend.registry import find_module_converter
+
+    if isinstance(model, fx.GraphModule) and getattr(model, TRACED, False):
+        return model  # traced by nandc already (nandc.quantize_activations): keep its names
 
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
@@ -46,4 +52,6 @@ def trace(model):
         graph = tracer.trace(model)
     except Exception as exc:  # fx raises many types for untraceable code
         raise UnsupportedLayer([(type(model).__name__, f"torch.fx cannot trace forward(): {exc}")]) from exc
-    return fx.GraphModule(tracer.root, graph, type(model).__name__)
+    gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
+    setattr(gm, TRACED, True)
+    return gm
