@@ -162,7 +162,7 @@ def _insertion_points(gm, consts) -> list:
                 if state.get(a) in (_FLOAT, _INPUT):
                     need(a)
             state[node] = _ACC
-    return points
+    return points, state
 
 
 def _passes_floats(node, modules) -> bool:
@@ -279,7 +279,7 @@ def quantize_activations(model, calibration_inputs, bits: int = 4, input_bits: i
         gm = trace(work)
         modules = dict(gm.named_modules())
         consts = fold_constants(gm, modules)
-        points = _insertion_points(gm, consts)
+        points, states = _insertion_points(gm, consts)
         names = layer_names(gm, consts)
         if not points:
             raise QuantizationError("every activation of this model is already quantized; nothing to calibrate")
@@ -301,7 +301,8 @@ def quantize_activations(model, calibration_inputs, bits: int = 4, input_bits: i
         report = CalibrationReport(samples=len(x))
         for k, node in enumerate(points):
             name = f"act_quant_{k}"
-            nbits = input_bits if node.op == "placeholder" else bits
+            on_input = node.op == "placeholder" or states.get(node) == _INPUT
+            nbits = input_bits if on_input else bits
             scale, signed = _scale(observers[node].values(), nbits, float(percentile))
             if signed and nbits < 2:
                 nbits = 2

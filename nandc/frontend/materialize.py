@@ -40,7 +40,7 @@ from nandc.ir.words import Word
 __all__ = ["materialize", "code_table", "float_table", "ordinal", "plain"]
 
 _MAX_TABLE = 1 << 24  # domain entries evaluated per torch call
-_MAX_ORDINAL = 1 << 20  # distinct output values of an ordinal head
+_MAX_ORDINAL = 1 << 16  # distinct output values of an ordinal head (each costs comparisons)
 
 
 def plain(t):
@@ -200,8 +200,9 @@ def ordinal(c: Circuit, p: Pending, name: str) -> tuple[IntTensor, np.ndarray]:
     values = np.unique(out[reach].astype(np.float32))
     if len(values) > _MAX_ORDINAL:
         raise QuantizationError(
-            f"the model's output ({p.layer!r}) takes {len(values)} distinct float values; an output head of "
-            f"at most {_MAX_ORDINAL} is supported: quantize the logits, or drop the float layers after {p.layer!r}"
+            f"the model's output ({p.layer!r} and the float layers after it) takes {len(values)} distinct values; "
+            f"an exact argmax over float logits costs logic for each, and at most {_MAX_ORDINAL} are supported: "
+            "quantize the logits (e.g. nandc.nn.ActQuant(8, scale, signed=True) or a FakeQuantize at the end)"
         )
     ranks = np.searchsorted(values, out.astype(np.float32)).astype(np.int64)
     ranks = np.where(reach, ranks, 0)
