@@ -53,12 +53,13 @@ class Accumulation:
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
+    pre: Callable[[Any], Any] | None = None  # the layer's own input quantizer
 
     def __call__(self, x):
         import torch
         import torch.nn.functional as F
 
-        x = _plain(x)
+        x = _plain(x if self.pre is None else self.pre(_plain(x)))
         xi = torch.round(x.to(torch.float64) / self.in_step)
         w = torch.from_numpy(np.asarray(self.weight, dtype=np.float64))
         if self.op == "linear":

@@ -85,8 +85,10 @@ def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> Pending:
     return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, exact, uniform)
 
 
-def record(ctx, op: str, w: np.ndarray, in_step: float, acc_step: float, dequantize, geometry=None) -> None:
-    """Note what an accumulation computes, for the integer reference (:mod:`nandc.frontend.reference`)."""
+def record(ctx, op: str, w: np.ndarray, in_step: float, acc_step: float, dequantize, geometry=None,
+           pre=None) -> None:
+    """Note what an accumulation computes, for the integer reference (:mod:`nandc.frontend.reference`);
+    ``pre`` is a layer's own input quantizer (applied to the node's input first)."""
     from nandc.frontend.reference import Accumulation
 
     if ctx.builder is not None and ctx.node:
@@ -94,7 +96,7 @@ def record(ctx, op: str, w: np.ndarray, in_step: float, acc_step: float, dequant
         ctx.builder.records[ctx.node] = Accumulation(
             op, w, float(in_step), float(acc_step), dequantize,
             tuple(g.stride) if g is not None else (1, 1), tuple(g.padding) if g is not None else (0, 0),
-            tuple(getattr(g, "dilation", (1, 1))) if g is not None else (1, 1))
+            tuple(getattr(g, "dilation", (1, 1))) if g is not None else (1, 1), pre)
 
 
 def _dense(ctx, module, x: IntTensor) -> Pending:

@@ -118,32 +118,49 @@ def _check_bias(ctx, bias, out: int):
     return bias
 
 
-def grid_linear(ctx, value, weight: torch.Tensor, bias: torch.Tensor | None) -> Pending:
-    """``F.linear(value, weight, bias)`` with ``weight`` on an integer grid."""
-    if weight.dim() != 2:
-        raise QuantizationError(f"layer {ctx.layer!r}: expected a 2-D weight, found shape {tuple(weight.shape)}")
-    grid = weight_grid(weight, ctx.layer)
-    bias = _check_bias(ctx, bias, weight.shape[0])
+def _finish(ctx, x: IntTensor, acc: IntTensor, grid: Grid, bias, ndim: int, op: str, window=None,
+            post=None, post_step=None, pre=None) -> Pending:
+    """The Pending value of an accumulation: its epilogue, its record for the integer reference."""
+    if callable(bias):
+        bias = bias(x.step)
+    bias = _check_bias(ctx, bias, grid.q.shape[0])
+    step, deq, exact, uniform = _epilogue(x, grid, bias, ndim)
+    if post is not None:
+        deq, exact, uniform = _then(deq, post), False, False
+    acc = IntTensor(acc.q, acc.a, acc.b, acc.hi, step, ctx.layer)
+    whole = deq if post_step is None else _then(deq, post_step.fn)
+    record(ctx, op, grid.q, x.step, step, whole, window, pre)
+    out = Pending(acc, deq, ctx.layer, (), 0, exact, uniform)
+    return out.then(post_step) if post_step is not None else out
+
+
+def grid_linear(ctx, value, weight: torch.Tensor | None, bias=None, grid: Grid | None = None,
+                post_step=None, pre=None) -> Pending:
+    """``F.linear(value, weight, bias)`` with ``weight`` on an integer grid (or its ``grid`` given);
+    ``bias`` may be a function of the input step; ``post_step`` (a quantizer) follows the layer;
+    ``pre`` is the layer's own input quantizer, already applied to ``value`` (for the reference)."""
+    if grid is None:
+        if weight.dim() != 2:
+            raise QuantizationError(f"layer {ctx.layer!r}: expected a 2-D weight, found shape {tuple(weight.shape)}")
+        grid = weight_grid(weight, ctx.layer)
+    out, fan_in = grid.q.shape
     x = ctx.ints(value)
-    if len(x.shape) != 1 or x.shape[0] != weight.shape[1]:
+    if len(x.shape) != 1 or x.shape[0] != fan_in:
         raise QuantizationError(
-            f"layer {ctx.layer!r} expects {weight.shape[1]} input features per sample, "
+            f"layer {ctx.layer!r} expects {fan_in} input features per sample, "
             f"found shape {x.shape}; flatten the input first"
         )
     with ctx.circuit.layer(ctx.layer):
-        acc = accumulate(ctx.circuit, x, dense_rows(grid.q), (weight.shape[0],))
-    step, deq, exact, uniform = _epilogue(x, grid, bias, 1)
-    acc = IntTensor(acc.q, acc.a, acc.b, acc.hi, step, ctx.layer)
-    record(ctx, "linear", grid.q, x.step, step, deq)
-    return Pending(acc, deq, ctx.layer, (), 0, exact, uniform)
+        acc = accumulate(ctx.circuit, x, dense_rows(grid.q), (out,))
+    return _finish(ctx, x, acc, grid, bias, 1, "linear", post_step=post_step, pre=pre)
 
 
-def grid_conv2d(ctx, value, weight: torch.Tensor, bias: torch.Tensor | None, spec: ConvSpec,
-                post=None) -> Pending:
+def grid_conv2d(ctx, value, weight: torch.Tensor | None, bias, spec: ConvSpec, post=None,
+                grid: Grid | None = None, post_step=None, pre=None) -> Pending:
     """``F.conv2d`` with ``weight`` on an integer grid (one output position inside a window stage);
     ``post`` (a float function) follows the layer's own epilogue when given."""
-    grid = weight_grid(weight, ctx.layer)
-    bias = _check_bias(ctx, bias, weight.shape[0])
+    if grid is None:
+        grid = weight_grid(weight, ctx.layer)
     x = ctx.ints(value)
     if len(x.shape) != 3 or x.shape[0] != spec.in_channels:
         raise QuantizationError(
@@ -153,12 +170,7 @@ def grid_conv2d(ctx, value, weight: torch.Tensor, bias: torch.Tensor | None, spe
     rows, out_shape = conv_rows(ctx, grid.q, x.shape, stride, padding)
     with ctx.circuit.layer(ctx.layer):
         acc = accumulate(ctx.circuit, x, rows, out_shape, gates)
-    step, deq, exact, uniform = _epilogue(x, grid, bias, 3)
-    if post is not None:
-        deq, exact, uniform = _then(deq, post), False, False
-    acc = IntTensor(acc.q, acc.a, acc.b, acc.hi, step, ctx.layer)
-    record(ctx, "conv2d", grid.q, x.step, step, deq, conv_window(spec))
-    return Pending(acc, deq, ctx.layer, (), 0, exact, uniform)
+    return _finish(ctx, x, acc, grid, bias, 3, "conv2d", conv_window(spec), post, post_step, pre)
 
 
 # ---------------------------------------------------------------------- modules
