@@ -232,3 +232,15 @@ def _no_op(ctx, target, args, kwargs):
 
 method_converter("detach", "contiguous", "clone", "float", kind="identity")(_no_op)
 function_converter(torch.detach, kind="identity")(_no_op)
+
+
+@function_converter(F.batch_norm, kind="elementwise")
+def convert_batch_norm_function(ctx, fn, args, kwargs):
+    """``F.batch_norm(x, mean, var, weight, bias, training=False, momentum, eps)`` in eval form (one value
+    per channel, on dimension 1)."""
+    rest = [_unwrap(a) for a in args[1:]]
+    kw = {k: _unwrap(v) for k, v in kwargs.items()}
+    training = rest[4] if len(rest) > 4 else kw.get("training", False)
+    if training:
+        raise QuantizationError(f"layer {ctx.layer!r}: batch_norm with training=True uses batch statistics")
+    return append_step(ctx, args[0], ChainStep(ctx.layer, "batch_norm", lambda t: fn(t, *rest, **kw)))
