@@ -203,7 +203,8 @@ def _convert_node(b: _Builder, node) -> Any:
         shape = [int(v) for v in b.array(node, 1, "shape").reshape(-1)]
         if 0 in shape[1:]:
             raise QuantizationError(f"{where!r}: Reshape with 0 (copy a dimension) is not supported, found {shape}")
-        return b.graph.call_method("reshape", (x, -1, *shape[1:]))
+        batch = b.graph.call_method("size", (x, 0))
+        return b.graph.call_method("reshape", (x, batch, *shape[1:]))
     if op == "Transpose":
         perm = [int(v) for v in a.get("perm", [])]
         return b.graph.call_method("permute", (x, *perm))

@@ -113,8 +113,8 @@ class StageValue:
 def _needs_ordinal(p) -> bool:
     """Whether an output value ends in float layers whose order the integers do not show."""
     chain = getattr(p, "chain", ())
-    if chain:
-        return not chain[-1].rounds
+    if chain:  # a declared quantizer gives codes; anything else is ranked
+        return chain[-1].codes is None
     return not (p.exact or p.uniform)
 
 

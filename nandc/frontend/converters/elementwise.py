@@ -164,7 +164,8 @@ def arithmetic(ctx, opname: str, args, kwargs):
         fn = (lambda t: op(c, t))
     else:
         raise QuantizationError(f"layer {ctx.layer!r}: {opname} without a tensor computed from the input")
-    keeps_grid = opname in ("mul", "div", "add", "sub") and _chain_rounds(value)
+    scalar = isinstance(c, (int, float)) or (isinstance(c, torch.Tensor) and c.numel() == 1)
+    keeps_grid = scalar and _chain_rounds(value)  # one grid, scaled or shifted
     return elementwise_step(ctx, value, fn, opname, keeps_grid, (c,))
 
 
