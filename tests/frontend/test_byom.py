@@ -379,8 +379,8 @@ def test_adding_tensors_of_unrelated_steps_is_refused():
     with pytest.raises(QuantizationError) as info:
         nandc.compile(Net(), torch.zeros(1, 6))
     assert str(info.value) == (
-        "'add': cannot join tensors with steps 0.3, 0.2 exactly; their steps must be equal or powers of two "
-        "(quantize both branches with one quantizer)"
+        "'add': cannot add tensors with steps 0.3, 0.2 exactly; an addition needs power-of-two steps "
+        "(quantize both branches with power-of-two scales)"
     )
 
 

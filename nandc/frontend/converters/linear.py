@@ -15,7 +15,7 @@ from nandc.errors import QuantizationError
 from nandc.frontend.arith import linear_form
 from nandc.frontend.finite import check_parameters
 from nandc.frontend.registry import module_converter
-from nandc.frontend.values import IntTensor, Pending
+from nandc.frontend.values import IntTensor, Pending, is_pow2
 from nandc.nn.base import QuantAccumulator
 from nandc.nn.binary import BinaryConv2d, BinaryLinear
 from nandc.nn.int4 import Int4Conv2d, Int4Linear
@@ -211,6 +211,9 @@ def _integer_values(ctx, value) -> list[Word]:
             vals = [relu_word(ctx.circuit, v) for v in vals]
         return vals
     x = ctx.ints(value)
+    if not is_pow2(x.step):
+        raise QuantizationError(f"layer {ctx.layer!r} (TernaryLinear) needs input codes whose step is a power of "
+                                f"two, found {x.step:.6g}")
     return [explicit_word(ctx.circuit, q, int(a), int(b))
             for q, a, b in zip(x.q.reshape(-1), x.a.reshape(-1), x.b.reshape(-1))]
 

@@ -34,14 +34,23 @@ def _exact_ints(ctx, value, side: str) -> IntTensor:
     return ctx.ints(value)
 
 
-def _steps(steps: list[float], layer: str = "") -> tuple[float, list[int]]:
-    """The smallest step and each operand's integer factor to it (powers of two, or equal steps)."""
+def _steps(steps: list[float], layer: str = "", summed: bool = False) -> tuple[float, list[int]]:
+    """The smallest step and each operand's integer factor to it.
+
+    Steps must be powers of two, or (for a concatenation, which moves values
+    without changing them) equal.  A sum of codes whose step is not a power
+    of two is not what torch computes (it rounds each product), so it is
+    refused.
+    """
     step = min(steps)
     factors = [s / step for s in steps]
-    if not all(f == 1 or (is_pow2(f) and is_pow2(step)) for f in factors):
+    pow2 = all(is_pow2(s) for s in steps)
+    if not pow2 and (summed or not all(f == 1 for f in factors)):
         raise QuantizationError(
-            f"{layer!r}: cannot join tensors with steps {', '.join(f'{s:.6g}' for s in steps)} exactly; "
-            "their steps must be equal or powers of two (quantize both branches with one quantizer)"
+            f"{layer!r}: cannot {'add' if summed else 'join'} tensors with steps "
+            f"{', '.join(f'{s:.6g}' for s in steps)} exactly; "
+            + ("an addition needs power-of-two steps (quantize both branches with power-of-two scales)" if summed
+               else "their steps must be equal or powers of two (quantize both branches with one quantizer)")
         )
     return step, [int(f) for f in factors]
 
@@ -56,7 +65,7 @@ def add_tensors(ctx, x: IntTensor, y: IntTensor) -> IntTensor:
     """Elementwise exact sum; steps (powers of two) are brought to the smaller one."""
     if x.shape != y.shape:
         raise QuantizationError(f"{ctx.layer!r}: cannot add shapes {x.shape} and {y.shape} (no broadcasting)")
-    step, (fx, fy) = _steps([x.step, y.step], ctx.layer)
+    step, (fx, fy) = _steps([x.step, y.step], ctx.layer, summed=True)
     n = int(np.prod(x.shape, dtype=np.int64))
     q = np.empty(n, dtype=object)
     a = np.empty(n, dtype=np.int64)
@@ -90,7 +99,7 @@ def _staged_add(mctx, fn, args, kwargs):
     x, y = operands
     if x.shape != y.shape:
         raise QuantizationError(f"{mctx.layer!r}: cannot add shapes {x.shape} and {y.shape} (no broadcasting)")
-    step, factors = _steps([x.step, y.step], mctx.layer)
+    step, factors = _steps([x.step, y.step], mctx.layer, summed=True)
     a = np.gcd.reduce([f * t.a for f, t in zip(factors, operands)])
     b = sum(f * t.b for f, t in zip(factors, operands))
     hi = sum(f * t.a * t.hi for f, t in zip(factors, operands)) // a
