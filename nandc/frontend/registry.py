@@ -10,8 +10,8 @@ Each converter also has a *kind*, which tells the staged-program driver
 (:mod:`nandc.frontend.convert`) where it may run:
 
 * ``"whole"`` (default) -- needs the whole per-sample tensor (linear layers);
-* ``"window"`` -- a convolution: ``window(module) -> Window`` gives its
-  receptive field, and inside a window stage the converter builds ONE
+* ``"window"`` -- a convolution: ``window(target, args, kwargs) -> Window``
+  gives its receptive field, and inside a window stage the converter builds ONE
   output position from the ``(C, kh, kw)`` cells (``ctx.window`` is set);
 * ``"elementwise"`` -- acts on each element alone (BatchNorm, activations);
 * ``"identity"`` -- returns its input (Dropout, Identity);

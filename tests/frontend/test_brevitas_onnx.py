@@ -209,3 +209,45 @@ def test_damaged_onnx_file_is_a_parse_error(tmp_path):
     with pytest.raises(nandc.NandcError) as info:
         nandc.compile_onnx(path)
     assert str(info.value).startswith(f"{path}: not a readable ONNX model")
+
+
+def test_brevitas_ternary_and_2bit_hardtanh():
+    from brevitas.quant import SignedTernaryActPerTensorConst, SignedTernaryWeightPerTensorConst
+
+    def ternary():
+        return nn.Sequential(
+            bnn.QuantIdentity(act_quant=SignedTernaryActPerTensorConst, return_quant_tensor=True),
+            bnn.QuantLinear(12, 10, bias=False, weight_quant=SignedTernaryWeightPerTensorConst), nn.BatchNorm1d(10),
+            bnn.QuantHardTanh(bit_width=2, max_val=1.0, min_val=-1.0, return_quant_tensor=True),
+            bnn.QuantLinear(10, 4, bias=True, weight_bit_width=3))
+
+    x = _inputs((12,), n=200, seed=6)
+    model = _prepared(ternary, x, seed=7)
+    compiled = nandc.compile(model, x[:1], passes="O1", staged=False)
+    _check(compiled, x)
+    assert compiled.interface.input_encoding["codes"] == [[0, 1, 2]]  # -1, 0, +1 times the scale
+
+
+def test_handwritten_qonnx_trunc_on_the_input(tmp_path):
+    from onnx import helper
+
+    rng = np.random.default_rng(3)
+    qdomain = "qonnx.custom_op.general"
+    nodes = [
+        helper.make_node("Quant", ["x", "s", "zero", "bits8"], ["xq"], domain=qdomain, signed=0, narrow=0,
+                         rounding_mode="ROUND"),
+        helper.make_node("Trunc", ["xq", "s", "zero", "bits8", "bits4"], ["xt"], domain=qdomain,
+                         rounding_mode="FLOOR"),
+        helper.make_node("MatMul", ["xt", "m"], ["y"]),
+    ]
+    inits = {"s": 1 / 16, "zero": 0.0, "bits8": 8.0, "bits4": 4.0, "m": np.round(rng.normal(0, 2, (6, 3)))}
+    model = _graph(nodes, inits, [1, 6], [1, 3])
+    model.opset_import.append(helper.make_opsetid(qdomain, 1))
+    path = tmp_path / "trunc.onnx"
+    onnx.save(model, str(path))
+    compiled = nandc.compile_onnx(path, passes="O1")
+    x = torch.rand(80, 6, generator=torch.Generator().manual_seed(4)) * 20 - 2
+    out = _check(compiled, x)
+    pytest.importorskip("qonnx")
+    expected = _execute_onnx(path, x)
+    assert np.array_equal(compiled.to_torch_output(out["logits"]).numpy(), expected)

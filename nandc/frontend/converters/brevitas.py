@@ -113,20 +113,22 @@ def _bias(module, layer: str):
         return module.bias.detach()
 
     def quantized(in_step: float):
+        from brevitas.quant_tensor import IntQuantTensor
+
+        x = IntQuantTensor(torch.zeros(1), torch.tensor(in_step, dtype=torch.float32), torch.tensor(0.0),
+                           torch.tensor(8.0), torch.tensor(True), torch.tensor(False))
         with torch.no_grad():
-            qw = module.quant_weight()
-            x = QuantTensorOf(in_step)
-            b = module.bias_quant(module.bias, x, qw)
+            b = module.bias_quant(module.bias, x, module.quant_weight())
         return plain(b).detach()
 
     return quantized
 
 
-def QuantTensorOf(step: float):  # noqa: N802 - builds a Brevitas tensor
-    from brevitas.quant_tensor import IntQuantTensor
+def _applier(proxy):
+    def apply(t):
+        return plain(proxy(t))
 
-    return IntQuantTensor(torch.zeros(1), torch.tensor(step, dtype=torch.float32), torch.tensor(0.0),
-                          torch.tensor(8.0), torch.tensor(True), torch.tensor(False))
+    return apply
 
 
 def _around(ctx, module, value):
@@ -135,9 +137,7 @@ def _around(ctx, module, value):
     if module.input_quant.is_quant_enabled:
         proxy = module.input_quant
         value = append_step(ctx, value, _act_step(ctx.layer + ".input_quant", "input_quant", proxy))
-
-        def pre(t, _p=proxy):
-            return plain(_p(t))
+        pre = _applier(proxy)
     if module.output_quant.is_quant_enabled:
         post = _act_step(ctx.layer + ".output_quant", "output_quant", module.output_quant)
     return value, pre, post
