@@ -378,8 +378,13 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
     Parameters
     ----------
     model : torch.nn.Module
-        Built from :mod:`nandc.nn` layers plus supported torch layers; it must
-        start with an input quantizer (``InputBinarize`` or ``InputQuant``).
+        Built from :mod:`nandc.nn` layers, supported torch layers, layers whose
+        weights lie on an integer grid (quantized in ``forward``, torch.ao QAT,
+        Brevitas); its float input must meet a quantizer (``InputBinarize``,
+        ``InputQuant``, ``SignActivation``, a Brevitas ``QuantIdentity`` ...)
+        before any sum.  For float activations, see
+        :func:`nandc.quantize_activations`; for QONNX files,
+        :func:`nandc.compile_onnx`.
     example_input : torch.Tensor
         A batch (N, ...) with the model's input shape (values are not used).
     passes : str
@@ -399,7 +404,8 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
 
     Raises :class:`~nandc.errors.UnsupportedLayer` listing every node without a
     converter, and :class:`~nandc.errors.QuantizationError` when a float tensor
-    would reach the circuit.
+    would reach the circuit or a weight lies on no integer grid.  The result
+    reproduces the model's integer view bit for bit (``CompiledModel.reference``).
     """
     from nandc.frontend import build_program
     from nandc.passes.options import ProgressBars
