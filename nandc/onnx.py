@@ -92,7 +92,7 @@ class _Builder:
         if value_name not in self.values:
             attr = self.unique(_ident(value_name, "const"))
             arr = self.consts[value_name]
-            self.root.register_buffer(attr, self.torch.as_tensor(np.ascontiguousarray(arr)))
+            self.root.register_buffer(attr, self.torch.tensor(np.array(arr)))
             self.values[value_name] = self.graph.get_attr(attr)
         return self.values[value_name]
 

@@ -298,6 +298,7 @@ def _observe_then_freeze(model, x):
     return model.eval()
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_torch_ao_qat_modules_and_fake_quantized_activations():
     import torch.ao.nn.qat as nnqat
