@@ -20,9 +20,10 @@ from nandc.errors import NandcError
 
 __version__ = "0.1.0"
 
-__all__ = ["NandcError", "compile", "load", "CompiledModel", "__version__"]
+__all__ = ["NandcError", "compile", "compile_onnx", "load", "CompiledModel", "quantize_activations", "__version__"]
 
-_LAZY = {"compile": "nandc.model", "load": "nandc.model", "CompiledModel": "nandc.model"}
+_LAZY = {"compile": "nandc.model", "load": "nandc.model", "CompiledModel": "nandc.model",
+         "quantize_activations": "nandc.calibrate", "compile_onnx": "nandc.onnx"}
 
 
 def __getattr__(name: str) -> Any:

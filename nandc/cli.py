@@ -153,14 +153,40 @@ def _cmd_compile(args) -> int:
         if args.staged and Path(out).suffix.lower() not in _MODEL_EXTS:
             raise NandcError(f"cannot write {out!r} with --staged: {Path(out).suffix.lower()} holds one flat "
                              "circuit; write .v (one module per stage), .nandc or .json, or compile with --flat")
-    model, shape = load_model(args.model, args.weights, args.trust_pickle)
+    calibration = labels = None
+    if args.calibrate is not None:
+        calibration = _load_array(args.calibrate)
+        if calibration.dtype.kind not in "biuf" or calibration.ndim < 2 or not len(calibration):
+            raise NandcError(f"--calibrate {args.calibrate!r} must hold a batch of samples (N, ...), found "
+                             f"{calibration.dtype} values of shape {calibration.shape}")
+        if args.calibrate_labels is not None:
+            labels = _load_array(args.calibrate_labels)
+    elif args.calibrate_labels is not None:
+        raise NandcError("--calibrate-labels needs --calibrate")
+    if args.model.lower().endswith(".onnx") and ":" not in args.model:
+        if args.weights:
+            raise NandcError("--weights does not apply to an ONNX model (its weights are in the file)")
+        from nandc.onnx import load_onnx
+
+        model, shape = load_onnx(args.model)
+    else:
+        model, shape = load_model(args.model, args.weights, args.trust_pickle)
     if args.input_shape:
         shape = parse_shape(args.input_shape)
+    if shape is None and calibration is not None:
+        shape = tuple(calibration.shape[1:])
     if shape is None:
         raise NandcError(
             "the input shape is unknown: pass --input-shape (e.g. 784 or 1,28,28) or give the model "
             "an input_shape attribute"
         )
+    if calibration is not None:
+        if tuple(calibration.shape[1:]) != tuple(shape):
+            raise NandcError(f"--calibrate {args.calibrate!r} holds samples of shape {calibration.shape[1:]}, "
+                             f"but the model's input shape is {tuple(shape)}")
+        model = nandc.quantize_activations(model, calibration.astype("float32"), bits=args.act_bits,
+                                           input_bits=args.input_bits, percentile=args.percentile, labels=labels)
+        echo(str(model.calibration))
     passes = args.passes or f"O{args.opt}"
     compiled = nandc.compile(model, torch.zeros((1,) + tuple(shape)), passes=passes,
                              on_stats=lambda s: echo(f"  {s}"), progress=not args.quiet, staged=args.staged)
@@ -294,10 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="MODEL is 'path/to/file.py:name' or 'package.module:name', where name is a "
                "torch.nn.Module or a class/function returning one; weights come from --weights "
                "(a state_dict, loaded safely). A fully pickled module (.pt) is accepted only with "
-               "--trust-pickle, because unpickling runs code stored in the file. Supported layers: "
-               "nandc.nn Binary/Ternary/Int4 Linear and Conv2d, InputBinarize, InputQuant, "
-               "SignActivation, ReLUQuant; torch BatchNorm1d/2d, ReLU, Hardtanh, MaxPool2d, "
-               "Flatten, Dropout, Identity, Sequential.")
+               "--trust-pickle, because unpickling runs code stored in the file. MODEL may also be a "
+               "QONNX file (model.onnx; needs nandc[onnx]). Supported layers: nandc.nn layers; "
+               "nn.Linear/nn.Conv2d, F.linear/F.conv2d and x @ W whose weights lie on an integer grid "
+               "(quantized in forward(), torch.ao FakeQuantize, QAT modules); Brevitas QuantLinear, "
+               "QuantConv2d, QuantIdentity, QuantReLU, QuantHardTanh (nandc[brevitas]); torch "
+               "BatchNorm1d/2d, ReLU, Hardtanh, elementwise functions, MaxPool2d, AvgPool2d, Flatten, "
+               "view/reshape, Dropout, Identity, Sequential. Float activations need --calibrate.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("-o", "--output", action="append", required=True, metavar="OUT",
                    help="output file; repeat for several formats")
@@ -318,6 +347,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "1M AIG nodes)")
     g.add_argument("--flat", dest="staged", action="store_const", const=False,
                    help="one flat circuit unrolled over every position (needed for AIGER/BLIF output)")
+    g = p.add_argument_group("float activations (see nandc.quantize_activations)")
+    g.add_argument("--calibrate", metavar="X.npy",
+                   help="insert an activation quantizer wherever a float activation (or the float input) would "
+                        "reach the circuit, with scales from these samples (N, *input_shape); prints the change "
+                        "in predictions")
+    g.add_argument("--act-bits", type=int, default=4, metavar="N", help="bits of each inserted quantizer (default: 4)")
+    g.add_argument("--input-bits", type=int, default=8, metavar="N",
+                   help="bits of an inserted input quantizer (default: 8)")
+    g.add_argument("--percentile", type=float, default=100.0, metavar="P",
+                   help="percentile of the observed magnitudes a quantizer's top level covers (default: 100, "
+                        "the maximum)")
+    g.add_argument("--calibrate-labels", metavar="Y.npy", help="classes of the --calibrate samples, to report "
+                                                                "the accuracy before and after")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but the report")
     p.set_defaults(func=_cmd_compile)
 

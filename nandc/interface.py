@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from nandc.errors import ParseError
 
-__all__ = ["Interface", "HEAD_LAYER", "ARGMAX_LAYER", "HEAD_LAYERS"]
+__all__ = ["Interface", "HEAD_LAYER", "ARGMAX_LAYER", "HEAD_LAYERS", "read_output_values"]
 
 HEAD_LAYER = "head"
 """Layer tag of the logic that makes the integer logits."""
@@ -21,7 +21,9 @@ ARGMAX_LAYER = "argmax"
 """Layer tag of the argmax that makes the class."""
 HEAD_LAYERS = (HEAD_LAYER, ARGMAX_LAYER)
 
-_OUTPUT_KINDS = ("codes", "accumulator")
+_OUTPUT_KINDS = ("codes", "accumulator", "ordinal")
+MAX_OUTPUT_VALUES = 1 << 20
+"""Most torch floats an ordinal output head may list."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,11 @@ class Interface:
     :mod:`nandc.encoding`); ``output_step`` and ``output_kind`` tell how
     integer logits map to torch values (``"codes"``: ``value = logits * step``;
     ``"accumulator"``: the last layer's dequantize of ``logits * step``, see
-    ``dequantize``, which exists only in the process that compiled the model).
+    ``dequantize``, which exists only in the process that compiled the model;
+    ``"ordinal"``: the logits are ranks and ``output_values[logit]`` is
+    torch's float, saved with the model).  ``reference`` (torch-side, not
+    saved) runs the integer model the program reproduces (see
+    :mod:`nandc.frontend.reference`).
     """
 
     input_name: str
@@ -43,11 +49,14 @@ class Interface:
     output_step: float
     has_class: bool
     dequantize: Callable[[Any], Any] | None = None  # torch-side only, not saved
+    output_values: tuple[float, ...] = ()  # ordinal heads: torch's float of each code
+    reference: Callable[[Any], Any] | None = None  # torch-side only, not saved
 
     def to_dict(self) -> dict:
-        """Everything but ``dequantize``, as JSON-ready data."""
+        """Everything but the torch-side callables, as JSON-ready data (``output_values`` only when set)."""
+        skip = ("dequantize", "reference") + (() if self.output_values else ("output_values",))
         return {f.name: (list(v) if isinstance(v, tuple) else v)
-                for f in fields(self) if f.name != "dequantize" for v in [getattr(self, f.name)]}
+                for f in fields(self) if f.name not in skip for v in [getattr(self, f.name)]}
 
     @classmethod
     def from_dict(cls, doc: Any, where: str = "interface") -> "Interface":
@@ -72,6 +81,7 @@ class Interface:
             raise ParseError(f"{where}: output_kind must be one of {_OUTPUT_KINDS}, found {kind!r}")
         step = get("output_step", (int, float), "a number")
         encoding = get("input_encoding", (dict,), "an object")
+        values = read_output_values(doc, kind, lambda msg: ParseError(f"{where}: {msg}"))
         return cls(
             input_name=get("input_name", (str,), "a string"),
             input_shape=shape("input_shape"),
@@ -80,4 +90,23 @@ class Interface:
             output_kind=kind,
             output_step=float(step),
             has_class=get("has_class", (bool,), "true or false"),
+            output_values=values,
         )
+
+
+def read_output_values(doc: dict, kind: str, error) -> tuple[float, ...]:
+    """The ``output_values`` of an interface document, checked: increasing finite numbers, present
+    exactly for an ordinal head.  ``error(message)`` makes the exception to raise."""
+    import math
+
+    values = doc.get("output_values")
+    if kind != "ordinal":
+        if values not in (None, []):
+            raise error(f"'output_values' belongs to an ordinal head, found it with output_kind {kind!r}")
+        return ()
+    if not isinstance(values, list) or not values or len(values) > MAX_OUTPUT_VALUES:
+        raise error(f"an ordinal head needs 'output_values', a list of 1 to {MAX_OUTPUT_VALUES} numbers")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values) \
+            or any(a >= b for a, b in zip(values, values[1:])):
+        raise error("'output_values' must be increasing finite numbers")
+    return tuple(float(v) for v in values)

@@ -150,11 +150,20 @@ class CompiledModel:
     def to_torch_output(self, logits: np.ndarray):
         """The torch model's float output for the integer logits (needs torch).
 
-        Equal, bit for bit, to ``model(x)`` in eval mode; available on a model
-        compiled in this process (a loaded model keeps no torch code).
+        Equal, bit for bit, to the integer model's output (:meth:`reference`),
+        which is ``model(x)`` in eval mode when every scale is a power of two.
+        An ordinal head maps codes to the floats saved with the model; other
+        heads need the model compiled in this process (a loaded model keeps
+        no torch code).
         """
         import torch
 
+        if self.interface.output_kind == "ordinal":
+            table = np.asarray(self.interface.output_values, dtype=np.float32)
+            codes = np.asarray(logits, dtype=np.int64)
+            if codes.size and (codes.min() < 0 or codes.max() >= len(table)):
+                raise BackendError(f"logits must be codes from 0 to {len(table) - 1} for this model's ordinal head")
+            return torch.from_numpy(table[codes])
         raw = torch.from_numpy(np.asarray(logits, dtype=np.float64) * self.interface.output_step).to(torch.float32)
         if self.interface.output_kind == "codes":
             return raw
@@ -162,6 +171,19 @@ class CompiledModel:
             raise BackendError("the dequantization of a loaded model is not available; compare logits instead")
         with torch.no_grad():
             return self.interface.dequantize(raw)
+
+    def reference(self, x):
+        """The integer model's torch output for a float batch ``x`` (needs torch and the model).
+
+        This is what the compiled program reproduces bit for bit: the model's
+        forward with every linear and convolution sum computed exactly on
+        integer codes (see :mod:`nandc.frontend.reference`).  With
+        power-of-two scales it equals ``model(x)``.  Available on a model
+        compiled in this process.
+        """
+        if self.interface.reference is None:
+            raise BackendError("the integer reference needs the torch model; it is not saved with a model file")
+        return self.interface.reference(x)
 
     # ------------------------------------------------------------------ outputs
     def report(self):
@@ -280,13 +302,17 @@ def _read_netlist(z: zipfile.ZipFile, prefix: str, path: str) -> NandNetlist:
 
 def _check_interface(iface: Interface, program: Program, path: str) -> None:
     """The interface must describe the program's input and outputs."""
-    from nandc.encoding import code_bits
+    from nandc.encoding import check_thresholds, code_bits
 
     src = program.tensors[program.input]
     try:
         bits = code_bits(iface.input_encoding)
     except (KeyError, TypeError, ValueError):
         raise ParseError(f"interface.json: unreadable input encoding {iface.input_encoding!r}", path) from None
+    if iface.input_encoding.get("kind") == "thresholds":
+        problem = check_thresholds(iface.input_encoding, src.size)
+        if problem:
+            raise ParseError(f"interface.json: input encoding 'thresholds': {problem}", path)
     if tuple(iface.input_shape) != src.shape or bits > src.bits or iface.input_name != program.input:
         raise ParseError(f"interface.json: input {iface.input_name!r} {list(iface.input_shape)} of {bits}-bit "
                          f"codes does not match the program input {program.input!r} {list(src.shape)} of "
@@ -354,8 +380,13 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
     Parameters
     ----------
     model : torch.nn.Module
-        Built from :mod:`nandc.nn` layers plus supported torch layers; it must
-        start with an input quantizer (``InputBinarize`` or ``InputQuant``).
+        Built from :mod:`nandc.nn` layers, supported torch layers, layers whose
+        weights lie on an integer grid (quantized in ``forward``, torch.ao QAT,
+        Brevitas); its float input must meet a quantizer (``InputBinarize``,
+        ``InputQuant``, ``SignActivation``, a Brevitas ``QuantIdentity`` ...)
+        before any sum.  For float activations, see
+        :func:`nandc.quantize_activations`; for QONNX files,
+        :func:`nandc.compile_onnx`.
     example_input : torch.Tensor
         A batch (N, ...) with the model's input shape (values are not used).
     passes : str
@@ -375,7 +406,8 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
 
     Raises :class:`~nandc.errors.UnsupportedLayer` listing every node without a
     converter, and :class:`~nandc.errors.QuantizationError` when a float tensor
-    would reach the circuit.
+    would reach the circuit or a weight lies on no integer grid.  The result
+    reproduces the model's integer view bit for bit (``CompiledModel.reference``).
     """
     from nandc.frontend import build_program
     from nandc.passes.options import ProgressBars

@@ -311,11 +311,18 @@ def _finite(value, what: str, where: str, path: str, positive: bool = False) -> 
     return float(value)
 
 
-def _encoding_bits(enc: Any, where: str, path: str) -> int:
+def _encoding_bits(enc: Any, where: str, path: str, size: int | None = None) -> int:
     """Bits per input element of an input encoding, once it is valid."""
-    if not isinstance(enc, dict) or enc.get("kind") not in ("threshold", "uniform"):
-        raise ParseError(f"{where}: expected 'input_encoding' to be an object of kind 'threshold' or 'uniform', "
-                         f"found {_excerpt(enc)}", path)
+    if not isinstance(enc, dict) or enc.get("kind") not in ("threshold", "uniform", "thresholds"):
+        raise ParseError(f"{where}: expected 'input_encoding' to be an object of kind 'threshold', 'uniform' "
+                         f"or 'thresholds', found {_excerpt(enc)}", path)
+    if enc["kind"] == "thresholds":
+        from nandc.encoding import check_thresholds
+
+        problem = check_thresholds(enc, size)
+        if problem:
+            raise ParseError(f"{where}: input encoding 'thresholds': {problem}", path)
+        return enc["bits"]
     if enc["kind"] == "threshold":
         _finite(enc.get("threshold"), "the input threshold", where, path)
         return 1
@@ -343,7 +350,7 @@ def validate_interface(iface: Any, net: NandNetlist, where: str, path: str) -> d
             raise ParseError(f"{where}: expected {key!r} to be a list of at most {_MAX_DIMS} sizes, found "
                              f"{_excerpt(shape)}", path)
         shapes[key] = tuple(shape)
-    bits = _encoding_bits(iface["input_encoding"], where, path)
+    bits = _encoding_bits(iface["input_encoding"], where, path, math.prod(shapes["input_shape"]))
     name = iface["input_name"]
     expected = shapes["input_shape"] + (bits,)
     bus = net.input_buses.get(name) if isinstance(name, str) else None
@@ -357,9 +364,12 @@ def validate_interface(iface: Any, net: NandNetlist, where: str, path: str) -> d
         found = "none" if logits is None else str(list(logits.shape))
         raise ParseError(f"{where}: expected an output bus 'logits' of shape {list(shapes['output_shape'])} + "
                          f"[width], found {found}", path)
-    if iface["output_kind"] not in ("codes", "accumulator"):
-        raise ParseError(f"{where}: expected 'output_kind' to be 'codes' or 'accumulator', found "
+    if iface["output_kind"] not in ("codes", "accumulator", "ordinal"):
+        raise ParseError(f"{where}: expected 'output_kind' to be 'codes', 'accumulator' or 'ordinal', found "
                          f"{_excerpt(iface['output_kind'])}", path)
+    from nandc.interface import read_output_values
+
+    read_output_values(iface, iface["output_kind"], lambda msg: ParseError(f"{where}: {msg}", path))
     _finite(iface["output_step"], "'output_step'", where, path)
     if type(iface["has_class"]) is not bool or iface["has_class"] != ("class" in net.output_buses):
         raise ParseError(f"{where}: 'has_class' is {_excerpt(iface['has_class'])}, but the netlist "

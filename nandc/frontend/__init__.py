@@ -19,6 +19,7 @@ import numpy as np
 from nandc.errors import NandcError, QuantizationError
 from nandc.frontend import converters  # noqa: F401  (registers every converter)
 from nandc.frontend.convert import convert_graph
+from nandc.frontend.reference import integer_forward
 from nandc.frontend.staging import ProgramBuilder
 from nandc.frontend.tracer import trace
 from nandc.ir.circuit import Circuit
@@ -49,7 +50,7 @@ def build_program(model, example_input, name: str | None = None, staged: bool = 
         raise QuantizationError(
             f"example_input must be a batch (N, ...), found shape {tuple(example_input.shape)}"
         )
-    was_training = model.training
+    modes = {m: m.training for m in model.modules()}
     model.eval()
     try:
         gm = trace(model)
@@ -57,7 +58,8 @@ def build_program(model, example_input, name: str | None = None, staged: bool = 
         inputs, (kind, step, deq, shape) = convert_graph(gm, tuple(example_input.shape[1:]), builder, staged)
         program = builder.program()
     finally:
-        model.train(was_training)
+        for m, mode in modes.items():
+            m.training = mode
     (input_name, (layer, quantizer)), = inputs.items()
     iface = Interface(
         input_name=input_name,
@@ -68,6 +70,8 @@ def build_program(model, example_input, name: str | None = None, staged: bool = 
         output_step=float(step),
         has_class="class" in program.outputs,
         dequantize=deq,
+        output_values=tuple(float(v) for v in builder.output_values) if builder.output_values is not None else (),
+        reference=integer_forward(gm, dict(builder.records)),
     )
     return program, iface
 

@@ -9,6 +9,19 @@ The circuit then computes each output code bit as an OR of intervals
 ``T_lo <= Y <= T_hi`` -- one comparison against a constant per threshold,
 shared by hash-consing.  BatchNorm with negative gamma, constant neurons and
 even non-monotonic functions are handled the same way.
+
+The function's last step says which codes it produces: a quantizer declares
+them (:class:`~nandc.nn.Codes`); a step that merely rounds (``torch.round``,
+``torch.sign``, a straight-through ``x + (q - x).detach()``) lets nandc find
+the grid its values lie on (:func:`~nandc.frontend.grid.value_grid`).  A
+value is accepted within :data:`~nandc.frontend.grid.TOLERANCE` of its code
+(a quantizer with a step that is not a power of two returns the float32
+rounding of ``code * step``).
+
+:func:`ordinal` serves an output head that ends in float values (BatchNorm or
+a per-class scale and bias on the logits): every reachable float gets its
+rank among all of them as its code, so the argmax of the codes is the argmax
+of torch's floats, ties included.
 """
 
 from __future__ import annotations
@@ -17,31 +30,37 @@ import numpy as np
 
 from nandc.errors import QuantizationError
 from nandc.frontend.finite import check_parameters
+from nandc.frontend.grid import MAX_LEVEL, TOLERANCE, value_grid
 from nandc.frontend.values import IntTensor, Pending
+from nandc.nn.base import Codes
 from nandc.ir import words
 from nandc.ir.circuit import Circuit
 from nandc.ir.words import Word
 
-__all__ = ["materialize", "code_table"]
+__all__ = ["materialize", "code_table", "float_table", "ordinal", "plain"]
 
 _MAX_TABLE = 1 << 24  # domain entries evaluated per torch call
+_MAX_ORDINAL = 1 << 16  # distinct output values of an ordinal head (each costs comparisons)
 
 
-def code_table(p: Pending) -> tuple[np.ndarray, int]:
+def plain(t):
+    """A torch tensor from a layer's output (Brevitas layers may return a QuantTensor)."""
+    import torch
+
+    if isinstance(t, torch.Tensor):
+        return t
+    value = getattr(t, "value", None)
+    return value if isinstance(value, torch.Tensor) else t
+
+
+def float_table(p: Pending) -> tuple[np.ndarray, int]:
     """Evaluate ``p``'s torch function on every reachable integer.
 
-    Returns ``(codes, y0)``: ``codes[d, ch]`` is the output code of
-    channel ``ch`` at ``Y = y0 + d``.
+    Returns ``(out, y0)``: ``out[d, ch]`` (float64 holding torch's float32
+    result) is the output of channel ``ch`` at ``Y = y0 + d``.
     """
     import torch
 
-    last = p.chain[-1] if p.chain else None
-    if last is None or last.codes is None:
-        names = ", ".join(s.name for s in p.chain) or "(nothing)"
-        raise QuantizationError(
-            f"layer {p.layer!r} produces float values (followed by: {names}) that reach the circuit; "
-            "add a quantizer after it, e.g. nandc.nn.SignActivation() or nandc.nn.ReLUQuant(bits, step)"
-        )
     for step in p.chain:  # BatchNorm statistics, activation parameters
         if hasattr(step.fn, "named_parameters"):
             check_parameters(step.fn, step.name)
@@ -50,7 +69,7 @@ def code_table(p: Pending) -> tuple[np.ndarray, int]:
     nch = shape[p.channel_axis] if shape else 1
     y0, y1 = int(lo.min()), int(hi.max())
     n = y1 - y0 + 1
-    codes_out = np.empty((n, nch), dtype=np.int64)
+    out_all = np.empty((n, nch), dtype=np.float64)
     rows = max(1, _MAX_TABLE // max(nch, 1))
     extra = (1,) * (len(shape) - 1 - p.channel_axis) if shape else ()
     with torch.no_grad():
@@ -59,18 +78,45 @@ def code_table(p: Pending) -> tuple[np.ndarray, int]:
             grid = np.repeat(ys[:, None], nch, axis=1)
             t = torch.from_numpy(grid * p.acc.step).to(torch.float32)
             t = t.reshape((len(ys),) + (1,) * p.channel_axis + (nch,) + extra)
-            out = p.dequantize(t)
+            out = plain(p.dequantize(t))
             for step in p.chain:
-                out = step.fn(out)
-            out = out.reshape(len(ys), nch).to(torch.float64).numpy()
-            cd = last.codes
-            q = np.round((out / cd.step - cd.b) / cd.a)
-            if not np.array_equal((cd.a * q + cd.b) * cd.step, out) or q.min() < 0 or q.max() >= (1 << cd.bits):
-                raise QuantizationError(
-                    f"layer {last.name!r} does not produce codes of its declared encoding {cd}"
-                )
-            codes_out[start: start + len(ys)] = q.astype(np.int64)
-    return codes_out, y0
+                out = plain(step.fn(out))
+            out_all[start: start + len(ys)] = out.reshape(len(ys), nch).to(torch.float64).numpy()
+    return out_all, y0
+
+
+def _float_error(p: Pending) -> QuantizationError:
+    names = ", ".join(s.name for s in p.chain) or "(nothing)"
+    return QuantizationError(
+        f"layer {p.layer!r} produces float values (followed by: {names}) that reach the circuit; "
+        "add a quantizer after it, e.g. nandc.nn.SignActivation() or nandc.nn.ReLUQuant(bits, step)"
+    )
+
+
+def code_table(p: Pending) -> tuple[np.ndarray, int, Codes]:
+    """Output codes of ``p`` on every reachable integer: ``(codes[d, ch], y0, encoding)``."""
+    last = p.chain[-1] if p.chain else None
+    if last is None or not last.rounds:
+        raise _float_error(p)
+    out, y0 = float_table(p)
+    cd = last.codes
+    if cd is None:
+        found = value_grid(out) if np.isfinite(out).all() else None
+        if found is None:
+            shown = ", ".join(f"{v:.6g}" for v in np.unique(out)[:8])
+            raise QuantizationError(
+                f"layer {last.name!r} rounds its input, but its values lie on no grid of at most "
+                f"{2 * MAX_LEVEL + 1} integer levels: [{shown}{' ...' if len(np.unique(out)) > 8 else ''}]"
+            )
+        cd = Codes(*found)
+    exact_q = (out / cd.step - cd.b) / cd.a
+    q = np.rint(exact_q)
+    if (not np.isfinite(exact_q).all() or np.abs(exact_q - q).max(initial=0) > TOLERANCE
+            or q.min(initial=0) < 0 or q.max(initial=0) >= (1 << cd.bits)):
+        raise QuantizationError(
+            f"layer {last.name!r} does not produce codes of its declared encoding {cd}"
+        )
+    return q.astype(np.int64), y0, cd
 
 
 def _intervals(column: np.ndarray) -> list[tuple[int, int]]:
@@ -91,12 +137,9 @@ def _interval_lit(c: Circuit, s: Word, a: int, b: int, hi: int, y_lo: int, y_hi:
     return c.and_(ge, le)
 
 
-def materialize(c: Circuit, p: Pending) -> IntTensor:
-    """Turn a Pending value into exact output codes (logic tagged with the quantizer's name)."""
-    table, y0 = code_table(p)
-    cd = p.chain[-1].codes
-    acc = p.acc
-    nbits = cd.bits
+def _table_logic(c: Circuit, acc: IntTensor, channel_axis: int, table: np.ndarray, y0: int,
+                 nbits: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Words computing ``table[Y - y0, channel]`` for every element of ``acc``; and their largest values."""
     # per channel, per output bit: intervals of Y where the bit is 1
     per_channel = []
     for ch in range(table.shape[1]):
@@ -107,10 +150,10 @@ def materialize(c: Circuit, p: Pending) -> IntTensor:
     chan_max = table.max(axis=0)
     flat_q = acc.q.reshape(-1)
     flat_a, flat_b, flat_hi = acc.a.reshape(-1), acc.b.reshape(-1), acc.hi.reshape(-1)
-    channels = np.indices(acc.shape)[p.channel_axis].reshape(-1) if acc.shape else np.zeros(1, np.int64)
+    channels = np.indices(acc.shape)[channel_axis].reshape(-1) if acc.shape else np.zeros(1, np.int64)
     out_q = np.empty(flat_q.shape, dtype=object)
     out_hi = np.empty(flat_q.shape, dtype=np.int64)
-    with c.layer(p.chain[-1].name):
+    with c.layer(name):
         for i in range(len(flat_q)):
             ch = int(channels[i])
             word, a, b, hi = flat_q[i], int(flat_a[i]), int(flat_b[i]), int(flat_hi[i])
@@ -122,12 +165,48 @@ def materialize(c: Circuit, p: Pending) -> IntTensor:
             width = max(1, top.bit_length())
             out_q[i] = Word(tuple(bits[:width]), False)
             out_hi[i] = top
-    shape = acc.shape
-    return IntTensor(
-        out_q.reshape(shape),
-        np.full(shape, cd.a, dtype=np.int64),
-        np.full(shape, cd.b, dtype=np.int64),
-        out_hi.reshape(shape),
-        cd.step,
-        p.chain[-1].name,
-    )
+    return out_q.reshape(acc.shape), out_hi.reshape(acc.shape)
+
+
+def materialize(c: Circuit, p: Pending) -> IntTensor:
+    """Turn a Pending value into exact output codes (logic tagged with the quantizer's name)."""
+    table, y0, cd = code_table(p)
+    name = p.chain[-1].name
+    q, hi = _table_logic(c, p.acc, p.channel_axis, table, y0, cd.bits, name)
+    shape = p.acc.shape
+    return IntTensor(q, np.full(shape, cd.a, dtype=np.int64), np.full(shape, cd.b, dtype=np.int64), hi,
+                     cd.step, name)
+
+
+def ordinal(c: Circuit, p: Pending, name: str) -> tuple[IntTensor, np.ndarray]:
+    """Rank codes of ``p``'s float outputs: ``(codes, values)`` with ``values[code]`` torch's float.
+
+    Equal floats share a rank, so the argmax of the codes (first maximal
+    index) is the argmax of torch's output, ties included.
+    """
+    out, y0 = float_table(p)
+    if not np.isfinite(out).all():
+        bad = out[~np.isfinite(out)][0]
+        raise QuantizationError(f"the model's output ({p.layer!r} followed by "
+                                f"{[s.name for s in p.chain]}) is {bad} for some inputs; no class can be chosen")
+    lo, hi = p.acc.value_bounds()
+    # only the values each channel can reach enter the ranking
+    nch = out.shape[1]
+    chans = np.indices(p.acc.shape)[p.channel_axis].reshape(-1) if p.acc.shape else np.zeros(1, np.int64)
+    reach = np.zeros(out.shape, dtype=bool)
+    for ch in range(nch):
+        sel = chans == ch
+        reach[int(lo.reshape(-1)[sel].min()) - y0: int(hi.reshape(-1)[sel].max()) - y0 + 1, ch] = True
+    values = np.unique(out[reach].astype(np.float32))
+    if len(values) > _MAX_ORDINAL:
+        raise QuantizationError(
+            f"the model's output ({p.layer!r} and the float layers after it) takes {len(values)} distinct values; "
+            f"an exact argmax over float logits costs logic for each, and at most {_MAX_ORDINAL} are supported: "
+            "quantize the logits (e.g. nandc.nn.ActQuant(8, scale, signed=True) or a FakeQuantize at the end)"
+        )
+    ranks = np.searchsorted(values, out.astype(np.float32)).astype(np.int64)
+    ranks = np.where(reach, ranks, 0)
+    nbits = max(1, (len(values) - 1).bit_length())
+    q, top = _table_logic(c, p.acc, p.channel_axis, ranks, y0, nbits, name)
+    shape = p.acc.shape
+    return IntTensor(q, np.ones(shape, np.int64), np.zeros(shape, np.int64), top, 1.0, name), values

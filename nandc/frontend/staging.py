@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nandc.errors import QuantizationError
-from nandc.frontend.materialize import materialize
+from nandc.frontend.materialize import materialize, ordinal
 from nandc.frontend.values import IntTensor, Pending
 from nandc.interface import ARGMAX_LAYER, HEAD_LAYER
 from nandc.ir import words
@@ -54,6 +54,7 @@ class PendingInfo:
     layer: str
     exact: bool
     channel_axis: int = 0
+    uniform: bool = True
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,14 @@ class StageValue:
         return isinstance(self.stage.gather, Whole)
 
 
+def _needs_ordinal(p) -> bool:
+    """Whether an output value ends in float layers whose order the integers do not show."""
+    chain = getattr(p, "chain", ())
+    if chain:  # a declared quantizer gives codes; anything else is ranked
+        return chain[-1].codes is None
+    return not (p.exact or p.uniform)
+
+
 def program_shape(stage: OpenStage, inner: tuple[int, ...]) -> tuple[int, ...]:
     """Per-sample shape of a value whose one-position shape is ``inner``."""
     if isinstance(stage.gather, Window):
@@ -141,6 +150,8 @@ class ProgramBuilder:
         self.outputs: dict[str, str] = {}
         self.token_tensors: set[str] = set()  # (T, F) tensors whose rows are tokens: a class per token
         self._opened: dict[tuple[str, Gather], tuple[OpenStage, Any, WindowInput | None]] = {}
+        self.records: dict[str, Any] = {}  # fx node -> what its accumulation computes (for the reference)
+        self.output_values = None  # torch's float per code of an ordinal output head
 
     # -------------------------------------------------------------- tensors
     def unique_name(self, base: str) -> str:
@@ -177,10 +188,14 @@ class ProgramBuilder:
         self.ops.append(op)
 
     # -------------------------------------------------------------- stages
-    def open(self, gather: Gather, x: ProgramTensor, layer: str) -> tuple[OpenStage, Any, WindowInput | None]:
-        """The stage reading ``x`` through ``gather`` (a new one, or the one already reading
-        it: layers on the same input share one kernel); returns it, the inner value of one
-        position and (for a window) the :class:`WindowInput`."""
+    def open(self, gather: Gather, x: ProgramTensor, layer: str,
+             share: bool = False) -> tuple[OpenStage, Any, WindowInput | None]:
+        """A stage reading ``x`` through ``gather``; returns it, the inner value of one position
+        and (for a window) the :class:`WindowInput`.  With ``share``, a stage already opened
+        with ``share`` on the same input and gather is reused: layers reading one tensor (q, k
+        and v of an attention) share one kernel and the logic they have in common."""
+        if not share:
+            return self._new_stage(gather, x, layer)
         key = (x.name, gather)
         if key not in self._opened:
             self._opened[key] = self._new_stage(gather, x, layer)
@@ -237,7 +252,7 @@ class ProgramBuilder:
         inner: Any = inner_t
         if x.pending is not None:
             p = x.pending
-            inner = Pending(inner_t, p.dequantize, p.layer, (), p.channel_axis, p.exact)
+            inner = Pending(inner_t, p.dequantize, p.layer, (), p.channel_axis, p.exact, p.uniform)
         return stage, inner, window
 
     @staticmethod
@@ -264,7 +279,7 @@ class ProgramBuilder:
         if isinstance(value, Pending) and value.chain:
             value = materialize(c, value)
         elif isinstance(value, Pending):
-            pending = PendingInfo(value.dequantize, value.layer, value.exact, value.channel_axis)
+            pending = PendingInfo(value.dequantize, value.layer, value.exact, value.channel_axis, value.uniform)
             value = replace(value.acc, source=value.layer) if value.acc.source != value.layer else value.acc
         if not isinstance(value, IntTensor):
             raise QuantizationError(f"cannot export {type(value).__name__} from stage {stage.name!r}")
@@ -299,9 +314,18 @@ class ProgramBuilder:
         A whole-sample stage value gets the circuit head: signed ``logits``
         words and the ``class`` argmax, in gates.  Anything else is exported;
         its exact integers are the logits and (for a vector) an
-        :class:`Argmax` op gives the class.  Returns ``(output kind, step,
-        dequantize, shape)`` for the interface.
+        :class:`Argmax` op gives the class.  A value whose last layers are
+        float (BatchNorm, a per-class scale or bias) becomes *ordinal* codes
+        (see :func:`~nandc.frontend.materialize.ordinal`; the torch floats of
+        the codes are kept in ``output_values``).  Returns ``(output kind,
+        step, dequantize, shape)`` for the interface.
         """
+        if isinstance(value, ProgramTensor) and value.pending is not None and _needs_ordinal(value.pending):
+            stage, inner, _ = self.open(Whole(), value, HEAD_LAYER)
+            value = StageValue(stage, inner)
+        if isinstance(value, StageValue) and isinstance(value.value, Pending) and _needs_ordinal(value.value):
+            codes, self.output_values = ordinal(value.stage.circuit, value.value, HEAD_LAYER)
+            value = StageValue(value.stage, codes)
         if isinstance(value, StageValue) and value.whole:
             return self._circuit_head(value)
         t = value if isinstance(value, ProgramTensor) else self.export(value, "logits")
@@ -312,6 +336,8 @@ class ProgramBuilder:
             cls = self.add_tensor("class", spec.shape[:-1], 1, 0, spec.shape[-1] - 1, 1.0, ARGMAX_LAYER)
             self.add_op(Argmax(t.name, cls.name))
             self.outputs["class"] = cls.name
+        if self.output_values is not None:
+            return "ordinal", 1.0, None, spec.shape
         if t.pending is not None:
             return "accumulator", spec.step, t.pending.dequantize, spec.shape
         return "codes", spec.step, None, spec.shape
@@ -326,7 +352,7 @@ class ProgramBuilder:
         if isinstance(value, Pending):
             acc, kind, deq = value.acc, "accumulator", value.dequantize
         elif isinstance(value, IntTensor):
-            acc, kind, deq = value, "codes", None
+            acc, kind, deq = value, "codes" if self.output_values is None else "ordinal", None
         else:
             raise QuantizationError(
                 f"the model's output is {type(value).__name__}; expected a tensor computed by nandc layers"

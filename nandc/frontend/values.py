@@ -1,9 +1,14 @@
 """What flows between converters: circuit-side tensors with exact integer meaning.
 
-* :class:`FloatInput` — the model's float input before an input quantizer.
+* :class:`FloatInput` — the model's float input before an input quantizer,
+  with the elementwise layers applied to it so far (``chain``).
+* :class:`Const` — a tensor computed from parameters and buffers alone
+  (folded with torch before conversion: quantized weights, scales, biases).
 * :class:`IntTensor` — per element an unsigned :class:`~nandc.ir.words.Word`
-  ``q`` and integers ``a > 0``, ``b`` with exact torch value
-  ``(a * q + b) * step`` (``step`` a power of two).  Binary +-1 activations
+  ``q`` and integers ``a > 0``, ``b`` with value ``(a * q + b) * step``.
+  With a power-of-two ``step`` this is torch's value exactly; with any other
+  step it is the integer view of a quantizer's output (torch holds the
+  float32 rounding of that product).  Binary +-1 activations
   are 1-bit words with ``a = 2, b = -1``; n-bit codes have ``a = 1, b = 0``;
   an accumulation ``2 * popcount - n`` has ``a = 2, b = -n``.
 * :class:`Pending` — an accumulation whose torch value is a float function of
@@ -22,7 +27,16 @@ import numpy as np
 
 from nandc.ir.words import Word
 
-__all__ = ["FloatInput", "IntTensor", "Pending", "ChainStep", "BatchDim"]
+__all__ = ["FloatInput", "IntTensor", "Pending", "ChainStep", "BatchDim", "Const", "is_pow2"]
+
+
+def is_pow2(step: float) -> bool:
+    """True when ``step`` is a positive power of two (scaling by it is exact in floating point)."""
+    import math
+
+    if not (step > 0 and math.isfinite(step)):
+        return False
+    return math.frexp(step)[0] == 0.5
 
 
 class BatchDim:
@@ -34,10 +48,35 @@ class BatchDim:
 
 @dataclass(frozen=True)
 class FloatInput:
-    """The model's (float) input placeholder; ``shape`` excludes the batch axis."""
+    """The model's (float) input placeholder; ``shape`` excludes the batch axis.
+
+    ``chain`` lists the elementwise layers applied to it so far (a
+    normalization, then a quantizer ...); when a chain that quantizes meets
+    a layer that needs integers, the chain becomes the program's input
+    encoding (see :mod:`nandc.frontend.inputs`).
+    """
 
     name: str
     shape: tuple[int, ...]
+    chain: tuple["ChainStep", ...] = ()
+
+    def then(self, step: "ChainStep") -> "FloatInput":
+        return FloatInput(self.name, self.shape, self.chain + (step,))
+
+
+@dataclass(frozen=True, eq=False)
+class Const:
+    """A value computed from parameters, buffers and constants alone (a torch tensor or a number).
+
+    ``node`` names the fx node that computed it (for error messages).
+    """
+
+    value: Any
+    node: str = ""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(getattr(self.value, "shape", ()))
 
 
 @dataclass(frozen=True)
@@ -81,6 +120,12 @@ class ChainStep:
     kind: str
     fn: Callable[[Any], Any]
     codes: Any = None  # nandc.nn.Codes when the step is a quantizer
+    quantizes: bool = False  # rounds its input (round, sign, fake quantization ...): its grid may be inferred
+
+    @property
+    def rounds(self) -> bool:
+        """True when the step's output lies on a grid (declared codes, or a rounding function)."""
+        return self.codes is not None or self.quantizes
 
 
 @dataclass(frozen=True)
@@ -93,7 +138,10 @@ class Pending:
     elementwise layers applied after it.  ``channel_axis`` says which axis
     of the per-sample shape is the channel axis for per-channel layers;
     ``exact`` says ``dequantize`` is the identity (binary layers), so the
-    value may be used as an integer directly.
+    value may be used as an integer directly.  ``uniform`` says
+    ``dequantize`` is one increasing function for every channel (a common
+    positive scale), so comparing the integers compares torch's values;
+    per-channel scales and biases are not uniform.
     """
 
     acc: IntTensor
@@ -102,9 +150,16 @@ class Pending:
     chain: tuple[ChainStep, ...] = field(default_factory=tuple)
     channel_axis: int = 0
     exact: bool = False  # dequantize is the identity: the raw value is already exact
+    uniform: bool = True  # dequantize is the same increasing function on every channel
 
     def then(self, step: ChainStep) -> "Pending":
-        return Pending(self.acc, self.dequantize, self.layer, self.chain + (step,), self.channel_axis, self.exact)
+        return Pending(self.acc, self.dequantize, self.layer, self.chain + (step,), self.channel_axis, self.exact,
+                       self.uniform)
+
+    def with_acc(self, acc: IntTensor, channel_axis: int | None = None) -> "Pending":
+        """The same float function over another accumulation (pooled, reshaped ...)."""
+        axis = self.channel_axis if channel_axis is None else channel_axis
+        return Pending(acc, self.dequantize, self.layer, self.chain, axis, self.exact, self.uniform)
 
     @property
     def shape(self) -> tuple[int, ...]:

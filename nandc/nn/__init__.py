@@ -2,7 +2,7 @@
 
 Binary: :class:`BinaryLinear`, :class:`BinaryConv2d`, :class:`SignActivation`,
 :class:`InputBinarize`.  4-bit: :class:`Int4Linear`, :class:`Int4Conv2d`,
-:class:`ReLUQuant`, :class:`InputQuant`.  Ternary (BitNet b1.58): :class:`TernaryLinear`.
+:class:`ReLUQuant`, :class:`ActQuant`, :class:`InputQuant`.  Ternary (BitNet b1.58): :class:`TernaryLinear`.
 Multiple Boolean kernels: :class:`MBOKLinear`, :class:`MBOKConv2d`.
 Transformers (exact fixed point, :mod:`nandc.nn.transformer`): :class:`TokenEmbedding`,
 :class:`HeadQuant`, :class:`FixedPointAttention`, :class:`MBOKBitLinear`, :class:`LanguageModel`.
@@ -14,7 +14,7 @@ imports torch.
 
 from nandc.nn.base import Codes, InputQuantizer, QuantAccumulator, QuantActivation
 from nandc.nn.binary import BinaryConv2d, BinaryLinear, InputBinarize, SignActivation
-from nandc.nn.int4 import InputQuant, Int4Conv2d, Int4Linear, ReLUQuant
+from nandc.nn.int4 import ActQuant, InputQuant, Int4Conv2d, Int4Linear, ReLUQuant
 from nandc.nn.ternary import TernaryLinear
 from nandc.nn.mbok import MBOKConv2d, MBOKLinear
 from nandc.nn.transformer import (FixedPointAttention, HeadQuant, LanguageModel, MBOKBitLinear,
@@ -23,7 +23,7 @@ from nandc.nn.transformer import (FixedPointAttention, HeadQuant, LanguageModel,
 __all__ = [
     "Codes", "InputQuantizer", "QuantAccumulator", "QuantActivation",
     "BinaryConv2d", "BinaryLinear", "InputBinarize", "SignActivation",
-    "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant", "TernaryLinear", "MBOKConv2d", "MBOKLinear",
+    "InputQuant", "Int4Conv2d", "Int4Linear", "ReLUQuant", "ActQuant", "TernaryLinear", "MBOKConv2d", "MBOKLinear",
     "TokenEmbedding", "HeadQuant", "FixedPointAttention", "MBOKBitLinear", "LanguageModel",
 ]
 from nandc.nn.logic import *  # noqa: F401,F403,E402  soft-NAND / learned-gate layers, see nandc.nn.logic.__all__

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["sign_ste", "round_ste", "pow2_step"]
+__all__ = ["sign_ste", "round_ste", "pow2_step", "float32_step"]
 
 
 def sign_ste(x: torch.Tensor) -> torch.Tensor:
@@ -35,3 +35,22 @@ def pow2_step(step: float) -> float:
     if m != 0.5:
         raise ValueError(f"quantizer step must be a power of two (e.g. 1/16), found {step}")
     return float(step)
+
+
+def float32_step(step: float) -> float:
+    """Check that ``step`` is a positive finite number and return its float32 value.
+
+    Codes times a step that is not a power of two are not exact in floating
+    point; nandc keeps their *integer view* (see :mod:`nandc.frontend.reference`),
+    and the float32 value is the step torch multiplies by.
+    """
+    import math
+
+    import numpy as np
+
+    if not (isinstance(step, (int, float)) and step > 0 and math.isfinite(step)):
+        raise ValueError(f"quantizer step must be a positive number, found {step}")
+    value = float(np.float32(step))
+    if value == 0 or not math.isfinite(value):
+        raise ValueError(f"quantizer step must be a float32 number above 0, found {step}")
+    return value

@@ -15,7 +15,7 @@ from nandc.errors import QuantizationError
 from nandc.frontend.arith import linear_form
 from nandc.frontend.finite import check_parameters
 from nandc.frontend.registry import module_converter
-from nandc.frontend.values import IntTensor, Pending
+from nandc.frontend.values import IntTensor, Pending, is_pow2
 from nandc.nn.base import QuantAccumulator
 from nandc.nn.binary import BinaryConv2d, BinaryLinear
 from nandc.nn.int4 import Int4Conv2d, Int4Linear
@@ -86,7 +86,23 @@ def _pending(ctx, module, acc: IntTensor, channel_axis: int) -> IntTensor | Pend
     if scale is not None and scale != 1.0:
         return IntTensor(acc.q, acc.a, acc.b, acc.hi, acc.step * scale, ctx.layer)
     acc = IntTensor(acc.q, acc.a, acc.b, acc.hi, acc.step, ctx.layer)
-    return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, scale == 1.0)
+    exact = type(module).dequantize is QuantAccumulator.dequantize
+    uniform = bool(getattr(module, "uniform_dequantize", True))
+    return Pending(acc, module.dequantize, ctx.layer, (), channel_axis, exact, uniform)
+
+
+def record(ctx, op: str, w: np.ndarray, in_step: float, acc_step: float, dequantize, geometry=None,
+           pre=None) -> None:
+    """Note what an accumulation computes, for the integer reference (:mod:`nandc.frontend.reference`);
+    ``pre`` is a layer's own input quantizer (applied to the node's input first)."""
+    from nandc.frontend.reference import Accumulation
+
+    if ctx.builder is not None and ctx.node:
+        g = geometry
+        ctx.builder.records[ctx.node] = Accumulation(
+            op, w, float(in_step), float(acc_step), dequantize,
+            tuple(g.stride) if g is not None else (1, 1), tuple(g.padding) if g is not None else (0, 0),
+            tuple(getattr(g, "dilation", (1, 1))) if g is not None else (1, 1), pre)
 
 
 def _dense(ctx, module, x: IntTensor) -> Pending:
@@ -94,6 +110,7 @@ def _dense(ctx, module, x: IntTensor) -> Pending:
     w = _weights(module, ctx.layer)
     with ctx.circuit.layer(ctx.layer):
         acc = accumulate(ctx.circuit, x, dense_rows(w), (w.shape[0],))
+    record(ctx, "linear", w, x.step, acc.step, module.dequantize)
     return _pending(ctx, module, acc, 0)
 
 
@@ -108,7 +125,7 @@ def convert_linear(ctx, module, args, kwargs):
     return _dense(ctx, module, x)
 
 
-def conv_window(module) -> Window:
+def conv_window(module, args=(), kwargs=None) -> Window:
     """The receptive field of a convolution module (for window stages)."""
     return Window(module.kernel_size, module.stride, module.padding, getattr(module, "dilation", 1))
 
@@ -141,6 +158,7 @@ def convert_conv2d(ctx, module, args, kwargs):
     rows, out_shape = conv_rows(ctx, w, x.shape, stride, padding)
     with ctx.circuit.layer(ctx.layer):
         acc = accumulate(ctx.circuit, x, rows, out_shape, gates)
+    record(ctx, "conv2d", w, x.step, acc.step, module.dequantize, conv_window(module))
     return _pending(ctx, module, acc, 0)
 
 
@@ -197,6 +215,9 @@ def _integer_values(ctx, value) -> list[Word]:
             vals = [relu_word(ctx.circuit, v) for v in vals]
         return vals
     x = ctx.ints(value)
+    if not is_pow2(x.step):
+        raise QuantizationError(f"layer {ctx.layer!r} (TernaryLinear) needs input codes whose step is a power of "
+                                f"two, found {x.step:.6g}")
     return [explicit_word(ctx.circuit, q, int(a), int(b))
             for q, a, b in zip(x.q.reshape(-1), x.a.reshape(-1), x.b.reshape(-1))]
 

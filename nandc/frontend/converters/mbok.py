@@ -14,7 +14,7 @@ from nandc.errors import QuantizationError
 from nandc.frontend.converters.linear import _pending, accumulate, conv_geometry, conv_rows, conv_window, dense_rows
 from nandc.frontend.finite import check_parameters
 from nandc.frontend.registry import module_converter
-from nandc.frontend.values import IntTensor
+from nandc.frontend.values import IntTensor, is_pow2
 from nandc.ir import words
 from nandc.nn.mbok import MBOKConv2d, MBOKLinear
 from nandc.nn.transformer import MBOKBitLinear
@@ -66,6 +66,9 @@ def convert_mbok_bitlinear(ctx, module, args, kwargs):
 
 def mbok_accumulate(ctx, module, x: IntTensor):
     """Per kernel a popcount-like accumulation of ``x``, then the fixed-point scaling sum."""
+    if not is_pow2(x.step):
+        raise QuantizationError(f"layer {ctx.layer!r} (MBOK) needs input codes whose step is a power of two, "
+                                f"found {x.step:.6g}")
     check_parameters(module, ctx.layer)
     s_out, s_in = (t.numpy() for t in module.int_scales())
     kernels = module.int_kernels().numpy()

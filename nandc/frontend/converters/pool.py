@@ -75,7 +75,7 @@ def max_pool(ctx, value, kernel, stride, padding):
                     q[ch, y, xx], a[ch, y, xx], b[ch, y, xx], hi[ch, y, xx] = r
     out = IntTensor(q, a, b, hi, x.step, ctx.layer)
     if pending is not None:
-        return Pending(out, pending.dequantize, pending.layer, (), 0, pending.exact)
+        return pending.with_acc(out, 0)
     return out
 
 
@@ -164,6 +164,7 @@ def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
     if isinstance(value, Pending) and value.chain:
         value = materialize(ctx.circuit, value)
     x = ctx.ints(value)
+    _pow2_step(ctx.layer, x.step)
     if len(x.shape) != 3:
         raise QuantizationError(f"{ctx.layer!r}: avg_pool2d expects (C, H, W) per sample, found {x.shape}")
     cch, h, w = x.shape
@@ -189,6 +190,14 @@ def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
     return IntTensor(q, a, b, hi, x.step / area, ctx.layer)
 
 
+def _pow2_step(layer: str, step: float) -> None:
+    from nandc.frontend.values import is_pow2
+
+    if not is_pow2(step):
+        raise QuantizationError(f"{layer!r}: average pooling of codes with step {step:.6g} (not a power of two) "
+                                "is not what torch computes exactly; quantize its input with a power-of-two step")
+
+
 def _avg_window(layer: str, kernel, stride, padding, count_include_pad) -> Window:
     window = Window(kernel, stride if stride is not None else kernel, padding)
     kh, kw = window.kernel
@@ -208,6 +217,7 @@ def staged_avg_pool(mctx, x, window: Window):
     is the input step divided by the (power-of-two) window area."""
     x = mctx.exact(x)
     spec = mctx.builder.spec(x)
+    _pow2_step(mctx.layer, spec.step)
     a, b, hi = channel_encoding(spec, mctx.layer, "avg_pool2d")
     oh, ow = window.output_size(spec.shape[1], spec.shape[2])
     if oh <= 0 or ow <= 0:

@@ -8,15 +8,14 @@ steps to the smaller one.
 
 from __future__ import annotations
 
-import operator
 
 import numpy as np
 import torch
 
 from nandc.errors import QuantizationError
 from nandc.frontend.arith import linear_form
-from nandc.frontend.registry import function_converter, method_converter
-from nandc.frontend.values import IntTensor, Pending
+from nandc.frontend.registry import function_converter
+from nandc.frontend.values import IntTensor, Pending, is_pow2
 from nandc.ir.program import Add, Concat
 
 __all__ = ["add_tensors", "concat_tensors"]
@@ -35,10 +34,25 @@ def _exact_ints(ctx, value, side: str) -> IntTensor:
     return ctx.ints(value)
 
 
-def _steps(steps: list[float]) -> tuple[float, list[int]]:
-    """The smallest step and each operand's integer factor to it (steps are powers of two)."""
+def _steps(steps: list[float], layer: str = "", summed: bool = False) -> tuple[float, list[int]]:
+    """The smallest step and each operand's integer factor to it.
+
+    Steps must be powers of two, or (for a concatenation, which moves values
+    without changing them) equal.  A sum of codes whose step is not a power
+    of two is not what torch computes (it rounds each product), so it is
+    refused.
+    """
     step = min(steps)
-    return step, [int(round(s / step)) for s in steps]
+    factors = [s / step for s in steps]
+    pow2 = all(is_pow2(s) for s in steps)
+    if not pow2 and (summed or not all(f == 1 for f in factors)):
+        raise QuantizationError(
+            f"{layer!r}: cannot {'add' if summed else 'join'} tensors with steps "
+            f"{', '.join(f'{s:.6g}' for s in steps)} exactly; "
+            + ("an addition needs power-of-two steps (quantize both branches with power-of-two scales)" if summed
+               else "their steps must be equal or powers of two (quantize both branches with one quantizer)")
+        )
+    return step, [int(f) for f in factors]
 
 
 def _terms(x: IntTensor, i: int, factor: int):
@@ -51,7 +65,7 @@ def add_tensors(ctx, x: IntTensor, y: IntTensor) -> IntTensor:
     """Elementwise exact sum; steps (powers of two) are brought to the smaller one."""
     if x.shape != y.shape:
         raise QuantizationError(f"{ctx.layer!r}: cannot add shapes {x.shape} and {y.shape} (no broadcasting)")
-    step, (fx, fy) = _steps([x.step, y.step])
+    step, (fx, fy) = _steps([x.step, y.step], ctx.layer, summed=True)
     n = int(np.prod(x.shape, dtype=np.int64))
     q = np.empty(n, dtype=object)
     a = np.empty(n, dtype=np.int64)
@@ -85,7 +99,7 @@ def _staged_add(mctx, fn, args, kwargs):
     x, y = operands
     if x.shape != y.shape:
         raise QuantizationError(f"{mctx.layer!r}: cannot add shapes {x.shape} and {y.shape} (no broadcasting)")
-    step, factors = _steps([x.step, y.step])
+    step, factors = _steps([x.step, y.step], mctx.layer, summed=True)
     a = np.gcd.reduce([f * t.a for f, t in zip(factors, operands)])
     b = sum(f * t.b for f, t in zip(factors, operands))
     hi = sum(f * t.a * t.hi for f, t in zip(factors, operands)) // a
@@ -94,15 +108,11 @@ def _staged_add(mctx, fn, args, kwargs):
     return out
 
 
-@function_converter(operator.add, torch.add, kind="movement", staged=_staged_add)
 def convert_add(ctx, fn, args, kwargs):
+    """``x + y`` of two quantized tensors (registered with the arithmetic in
+    :mod:`nandc.frontend.converters.elementwise`, which sends ``x + c`` elsewhere)."""
     _check_add(ctx.layer, args, kwargs)
     return add_tensors(ctx, _exact_ints(ctx, args[0], "left"), _exact_ints(ctx, args[1], "right"))
-
-
-@method_converter("add", kind="movement", staged=_staged_add)
-def convert_add_method(ctx, name, args, kwargs):
-    return convert_add(ctx, operator.add, args, kwargs)
 
 
 def _cat_args(layer: str, args, kwargs) -> tuple[list, int]:
@@ -122,7 +132,7 @@ def _cat_args(layer: str, args, kwargs) -> tuple[list, int]:
 
 def concat_tensors(ctx, parts: list[IntTensor], axis: int) -> IntTensor:
     """Join exact integer tensors along ``axis`` (steps brought to the smallest)."""
-    step, factors = _steps([p.step for p in parts])
+    step, factors = _steps([p.step for p in parts], ctx.layer)
 
     def cat(key: str, scale: bool) -> np.ndarray:
         return np.concatenate([getattr(p, key) * f if scale else getattr(p, key) for p, f in zip(parts, factors)],
@@ -134,7 +144,7 @@ def concat_tensors(ctx, parts: list[IntTensor], axis: int) -> IntTensor:
 def _staged_cat(mctx, fn, args, kwargs):
     tensors, axis = _cat_args(mctx.layer, args, kwargs)
     specs = [mctx.builder.spec(mctx.exact(t)) for t in tensors]
-    step, factors = _steps([s.step for s in specs])
+    step, factors = _steps([s.step for s in specs], mctx.layer)
     joined = [np.concatenate([getattr(s, key) * (f if key != "hi" else 1) for s, f in zip(specs, factors)],
                              axis=axis) for key in ("a", "b", "hi")]
     out = mctx.builder.add_tensor(mctx.layer, joined[0].shape, *joined, step, mctx.layer)

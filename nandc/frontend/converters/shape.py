@@ -24,7 +24,7 @@ def reshape_value(ctx, value, shape: tuple[int, ...]):
         value = materialize(ctx.circuit, value)
     if isinstance(value, Pending):
         acc = value.acc.reshape(shape)
-        return Pending(acc, value.dequantize, value.layer, (), 0, value.exact)
+        return value.with_acc(acc, 0)
     if isinstance(value, IntTensor):
         return value.reshape(shape)
     return ctx.ints(value).reshape(shape)  # raises for float input
@@ -36,7 +36,7 @@ def staged_reshape(mctx, x: ProgramTensor, shape: tuple[int, ...]) -> ProgramTen
     spec = mctx.builder.spec(x).renamed(mctx.layer, tuple(shape))
     pending = x.pending
     if pending is not None:
-        pending = PendingInfo(pending.dequantize, pending.layer, pending.exact, 0)
+        pending = PendingInfo(pending.dequantize, pending.layer, pending.exact, 0, pending.uniform)
     out = mctx.builder.add_tensor(mctx.layer, spec.shape, spec.a, spec.b, spec.hi, spec.step, spec.source, pending)
     mctx.builder.add_op(Reshape(x.name, out.name, mctx.layer))
     return out
@@ -126,3 +126,25 @@ def convert_size(ctx, name, args, kwargs):
     if dim == 0:
         return BatchDim()
     return int(x.shape[dim - 1 if dim > 0 else dim])
+
+
+@method_converter("permute")
+def convert_permute(ctx, name, args, kwargs):
+    """``x.permute(0, ...)``: the batch axis stays first; a pending accumulation's channel axis moves."""
+    dims = args[1:]
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = list(dims[0])
+    value = args[0]
+    if isinstance(value, Pending) and value.chain:
+        value = materialize(ctx.circuit, value)
+    x = value.acc if isinstance(value, Pending) else ctx.ints(value)
+    nd = len(x.shape) + 1
+    dims = [int(d) % nd for d in dims]
+    if sorted(dims) != list(range(nd)) or dims[0] != 0:
+        raise QuantizationError(f"{ctx.layer!r}: permute{tuple(dims)} must keep the batch dimension first")
+    order = [d - 1 for d in dims[1:]]
+    moved = IntTensor(x.q.transpose(order), x.a.transpose(order), x.b.transpose(order), x.hi.transpose(order),
+                      x.step, x.source)
+    if isinstance(value, Pending):
+        return value.with_acc(moved, order.index(value.channel_axis))
+    return moved
