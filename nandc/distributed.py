@@ -121,13 +121,18 @@ def connect(address: str | None = None, runtime_env: dict | None = None,
     if ray.is_initialized():
         yield ray
         return
-    if address == "":
-        address = None
+    where = "address"
+    if not address and os.environ.get("RAY_ADDRESS"):
+        address, where = os.environ["RAY_ADDRESS"], "$RAY_ADDRESS"
+    address = address or None
     if num_cpus is not None and address != "local":
         raise ClusterError(f"num_cpus sizes a new local cluster (address 'local'); found address {address!r}")
-    remote = address not in (None, "auto", "local") or (address != "local" and bool(os.environ.get("RAY_ADDRESS")))
-    if address not in (None, "auto", "local"):
-        check_address(address)
+    remote = address not in (None, "auto", "local")
+    if remote:
+        try:
+            check_address(address)
+        except ClusterError as e:
+            raise ClusterError(f"{where}: {e}" if where != "address" else str(e)) from None
     env = dict(runtime_env or {})
     if not remote:  # workers on this machine import the nandc this process runs
         env_vars = dict(env.get("env_vars") or {})

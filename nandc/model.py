@@ -361,10 +361,11 @@ def _compile_stages(program: Program, passes: str, on_stats, progress,
 
     Without an executor the pipelines run here, one after the other, with
     ``on_stats`` and ``progress`` called live.  With one, the unique stages
-    go to ``executor.map`` together; ``on_stats`` then sees each stage's
-    Stats when its result comes back (in stage order), and ``progress``
-    counts finished stages.  Either way the netlists and the Stats list are
-    the same.
+    go to ``executor.map`` together, largest circuit first (the largest
+    stage is the critical path of a parallel compile); ``progress`` counts
+    finished stages and ``on_stats`` sees every stage's Stats, in stage
+    order, once all are back.  Either way the netlists and the Stats list
+    are the same.
     """
     unique: dict[str, Stage] = {}
     keys = []
@@ -374,23 +375,28 @@ def _compile_stages(program: Program, passes: str, on_stats, progress,
         keys.append(key)
     todo = list(unique.values())
     if executor is None:
-        results: Iterable = (compile_stage(s.circuit, passes, s.name, on_stats, progress) for s in todo)
+        results = [compile_stage(s.circuit, passes, s.name, on_stats, progress) for s in todo]
     else:
-        results = executor.map(compile_stage, [s.circuit for s in todo], [passes] * len(todo),
-                               [s.name for s in todo])
-    done: dict[str, NandNetlist] = {}
-    stats: list = []
-    for k, (key, (netlist, s)) in enumerate(zip(unique, results)):
-        if executor is not None:
-            for record in s:
-                if on_stats is not None:
-                    on_stats(record)
+        order = sorted(range(len(todo)), key=lambda i: -todo[i].circuit.num_ands)
+        returned = executor.map(compile_stage, [todo[i].circuit for i in order], [passes] * len(todo),
+                                [todo[i].name for i in order])
+        results = [None] * len(todo)
+        for k, (i, result) in enumerate(zip(order, returned)):
+            results[i] = result
             if progress is not None:
                 progress("stages", k + 1, len(todo))
+        if any(r is None for r in results):
+            got = sum(r is not None for r in results)
+            raise BackendError(f"the stage executor returned {got} results for {len(todo)} stages")
+        if on_stats is not None:
+            for _, s in results:
+                for record in s:
+                    on_stats(record)
+    done: dict[str, NandNetlist] = {}
+    stats: list = []
+    for key, (netlist, s) in zip(unique, results):
         stats.extend(s)
         done[key] = netlist
-    if len(done) != len(todo):
-        raise BackendError(f"the stage executor returned {len(done)} results for {len(todo)} stages")
     stages = [Stage(stage.name, stage.circuit, done[key]) for stage, key in zip(program.stages, keys)]
     return program.with_stages(stages), stats
 

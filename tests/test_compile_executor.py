@@ -53,6 +53,8 @@ def test_executor_compile_equals_local_compile(cnn):
     assert fn is nandc.model.compile_stage
     assert len(args) == len({s.circuit.structural_hash() for s in local.program.stages})
     assert all(len(a) == 3 and a[1] == "cleanup" for a in args)
+    sizes = [a[0].num_ands for a in args]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]  # the largest stage goes out first
     # the pipeline had no lowering step: both paths report it, in the same order
     names = [s.pass_name for s in local.stats]
     assert names == [s.pass_name for s in remote.stats] == [s.pass_name for s in seen_local]
