@@ -252,10 +252,13 @@ def _cmd_run_ray(args) -> int:
 
     if Path(args.netlist).suffix != ".nandc":
         raise NandcError(f"--ray runs saved models (.nandc); found {args.netlist!r}")
+    from nandc.model import load
+
+    key = "logits" if args.logits or not load(args.netlist).interface.has_class else "class"
     result = distributed.run(args.netlist, args.inputs, address=args.ray or None, workers=args.workers,
                              threads=args.threads or 1, column=args.column, backend=args.backend,
-                             progress=not args.quiet)
-    y = result["logits"] if args.logits or "class" not in result else result["class"]
+                             outputs=(key,), progress=not args.quiet)
+    y = result[key]
     with atomic_write(args.output, "wb") as f:
         np.save(f, y)
     _echo(args)(f"wrote {args.output}: shape {tuple(y.shape)}")

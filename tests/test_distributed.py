@@ -73,6 +73,8 @@ def test_input_mistakes_are_found_before_any_cluster(tmp_path, monkeypatch):
     with pytest.raises(NandcError, match=r"x.npy: expected an array of samples \(N, 8\), found an array of shape "
                                          r"\(3, 7\)"):
         distributed.run(tmp_path / "m.nandc", tmp_path / "x.npy")
+    with pytest.raises(NandcError, match="unknown output 'probs'; expected 'logits' or 'class'"):
+        distributed.run(tmp_path / "m.nandc", tmp_path / "x.npy", outputs=("class", "probs"))
     with pytest.raises(NandcError, match="threads per worker must be at least 1, found 0"):
         distributed.run(tmp_path / "m.nandc", tmp_path / "x.npy", threads=0)
     with pytest.raises(ParseError, match="no such file"):
@@ -135,9 +137,10 @@ def test_a_crashed_worker_is_retried_without_losing_or_duplicating_rows(cluster,
     marker = work / "crashed"
     assert not marker.exists()
     result = distributed.run(work / "cnn.nandc", [work / "in" / "a.npy", work / "in" / "c.parquet"],
-                             rows_per_shard=100, workers=2, progress=False, _crash_once=str(marker))
+                             rows_per_shard=100, workers=2, outputs=("class",), progress=False,
+                             _crash_once=str(marker))
     assert marker.exists()  # a worker process did die in the middle of a shard
-    _same(result, staged_cnn["local"])
+    _same(result, {"class": staged_cnn["local"]["class"]})
 
 
 @pytest.mark.slow
