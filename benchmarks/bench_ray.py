@@ -116,6 +116,12 @@ def _ray_jit_builder(ray):
     return jit, RayBuilder
 
 
+def _break_even(fixed_s: float, local_rate: float, cluster_rate: float) -> str:
+    """Samples from which a run with a fixed cost and a faster rate beats the local run ("never" if not faster)."""
+    gain = 1 / local_rate - 1 / cluster_rate
+    return f"{fixed_s / gain:,.0f}" if gain > 0 else "never"
+
+
 def bench_inference(args, ray, work: Path, lines: list[str]) -> None:
     import numpy as np
 
@@ -186,9 +192,9 @@ def bench_inference(args, ray, work: Path, lines: list[str]) -> None:
         marginal = args.samples / (t_ray - t_small)
         lines.append(f"RATIO throughput Ray / local: {ray_rate / local_rate:.2f} end to end; "
                      f"{marginal / local_rate:.2f} without the fixed cost of {t_small:.1f} s")
-        lines.append(f"break-even: none on this machine (the cluster has the same {args.workers} cores); on W "
-                     f"machines like this one, N samples run faster on Ray when N / ({marginal:,.0f} * W) + "
-                     f"{t_small:.1f} s < N / {local_rate:,.0f}")
+        lines.append(f"break-even: on W machines like this one, N samples run faster on Ray when "
+                     f"N / ({marginal:,.0f} * W) + {t_small:.1f} s < N / {local_rate:,.0f}, i.e. from N = "
+                     + ", ".join(f"{_break_even(t_small, local_rate, marginal * w)} (W = {w})" for w in (1, 2, 4, 16)))
     else:
         lines.append(f"RATIO throughput Ray / local: {ray_rate / local_rate:.2f} end to end (the fixed cost "
                      "dominates; no marginal rate)")
@@ -217,7 +223,25 @@ def bench_compile(args, ray, lines: list[str]) -> None:
     def hashes(p):
         return [s.netlist.structural_hash() for s in p.stages]
 
-    (local, _), t_local = _timed(lambda: _compile_stages(program, args.compile_passes, None, None))
+    def local_compile():  # what _compile_stages does without an executor, timed stage by stage
+        seconds = []
+
+        class Timed:
+            def map(self, fn, *iterables):
+                for call in zip(*iterables):
+                    result, t = _timed(lambda: fn(*call))
+                    seconds.append(t)
+                    yield result
+
+        return _compile_stages(program, args.compile_passes, None, None, Timed()), sorted(seconds, reverse=True)
+
+    ((local, _), stage_s), t_local = _timed(local_compile)
+    finish = [0.0] * args.workers  # the stages scheduled largest first on idle workers (what the executors do)
+    for t in stage_s:
+        finish[finish.index(min(finish))] += t
+    lines.append(f"stage pipelines ({args.compile_passes}) one after the other: "
+                 f"{', '.join(f'{t:.1f}' for t in stage_s)} s; best possible on {args.workers} workers "
+                 f"{max(finish):.1f} s = {max(finish) / sum(stage_s):.2f} of the sum (the largest stage bounds it)")
     with distributed.RayExecutor() as ex:
         (on_ray, _), t_ray = _timed(lambda: _compile_stages(program, args.compile_passes, None, None, ex))
     assert hashes(on_ray) == hashes(local), "the Ray compile disagrees with the local compile"

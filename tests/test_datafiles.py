@@ -69,7 +69,8 @@ def test_npy_shape_and_content_errors(tmp_path):
     files = inspect_inputs(str(tmp_path / "x.npy"))
     with pytest.raises(NandcError) as info:
         check_shape(files, (2, 3))
-    assert str(info.value) == f"{tmp_path}/x.npy: expected an array of samples (N, 2, 3), found an array of shape (4, 5)"
+    assert str(info.value) == (f"{tmp_path}/x.npy: expected an array of samples (N, 2, 3), found an array of "
+                               "shape (4, 5)")
     np.save(tmp_path / "o.npy", np.array([None, 1], dtype=object), allow_pickle=True)
     with pytest.raises(ParseError, match="expected numbers .* found dtype object"):
         inspect_file(str(tmp_path / "o.npy"))
@@ -85,8 +86,9 @@ def test_npy_shape_and_content_errors(tmp_path):
 
 
 # ---------------------------------------------------------------------- Parquet
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
+def _arrow():
+    """pyarrow and pyarrow.parquet (these tests are skipped without them)."""
+    return pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
 
 
 def _samples(rows, shape=(2, 3), start=0):
@@ -95,6 +97,7 @@ def _samples(rows, shape=(2, 3), start=0):
 
 
 def test_parquet_fixed_size_lists_by_row_group(tmp_path):
+    pa, pq = _arrow()
     x = _samples(10)
     column = pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), 6)
     pq.write_table(pa.table({"pixels": column}), tmp_path / "p.parquet", row_group_size=3)
@@ -107,6 +110,7 @@ def test_parquet_fixed_size_lists_by_row_group(tmp_path):
 
 
 def test_parquet_nested_lists_scalar_columns_and_named_column(tmp_path):
+    pa, pq = _arrow()
     x = _samples(4)
     nested = pa.array([[list(map(float, row)) for row in sample] for sample in x])  # list<list<double>>
     pq.write_table(pa.table({"img": nested, "label": pa.array([0, 1, 2, 3])}), tmp_path / "n.parquet")
@@ -122,6 +126,7 @@ def test_parquet_nested_lists_scalar_columns_and_named_column(tmp_path):
 
 
 def test_parquet_ragged_and_wrong_size_rows(tmp_path):
+    pa, pq = _arrow()
     pq.write_table(pa.table({"x": pa.array([[1.0, 2.0], [3.0]])}), tmp_path / "r.parquet")
     with pytest.raises(ParseError, match="expected lists of one length, found lengths 1 to 2"):
         read_all(inspect_inputs(str(tmp_path / "r.parquet")), (2,))
@@ -131,6 +136,7 @@ def test_parquet_ragged_and_wrong_size_rows(tmp_path):
 
 
 def test_mixed_npy_and_parquet_number_rows_in_order(tmp_path):
+    pa, pq = _arrow()
     np.save(tmp_path / "a.npy", _samples(4))
     column = pa.FixedSizeListArray.from_arrays(pa.array(_samples(5, start=4).reshape(-1)), 6)
     pq.write_table(pa.table({"x": column}), tmp_path / "b.parquet", row_group_size=2)
@@ -142,6 +148,7 @@ def test_mixed_npy_and_parquet_number_rows_in_order(tmp_path):
 
 
 def test_a_damaged_parquet_file_is_a_parse_error(tmp_path):
+    _arrow()
     (tmp_path / "d.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(ParseError, match="d.parquet: not a readable Parquet file"):
         inspect_file(str(tmp_path / "d.parquet"))
@@ -151,3 +158,19 @@ def test_shard_rows_and_plan_checks():
     assert Shard("p", "npy", 3, 9, 100).rows == 6
     with pytest.raises(NandcError, match="rows per shard must be at least 1, found 0"):
         plan_shards([InputFile("p", "npy", 3, (1,))], 0)
+
+
+def test_distributed_modules_import_light():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys, nandc, nandc.distributed, nandc.datafiles; "
+            "print(nandc.__file__); print(*[m in sys.modules for m in ('ray', 'pyarrow', 'torch')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    where, flags = out.stdout.splitlines()
+    assert where == str(root / "nandc" / "__init__.py")
+    assert flags.split() == ["False", "False", "False"]
