@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -188,8 +189,15 @@ def _cmd_compile(args) -> int:
                                            input_bits=args.input_bits, percentile=args.percentile, labels=labels)
         echo(str(model.calibration))
     passes = args.passes or f"O{args.opt}"
-    compiled = nandc.compile(model, torch.zeros((1,) + tuple(shape)), passes=passes,
-                             on_stats=lambda s: echo(f"  {s}"), progress=not args.quiet, staged=args.staged)
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if args.ray is not None:
+            from nandc.distributed import RayExecutor
+
+            executor = stack.enter_context(RayExecutor(args.ray or None))
+        compiled = nandc.compile(model, torch.zeros((1,) + tuple(shape)), passes=passes,
+                                 on_stats=lambda s: echo(f"  {s}"), progress=not args.quiet, staged=args.staged,
+                                 executor=executor)
     for out in args.output:
         _write_compiled(compiled, out)
         echo(f"wrote {out}")
@@ -227,12 +235,17 @@ def _cmd_run(args) -> int:
     from nandc.fsutil import atomic_write, check_writable
 
     check_writable(args.output)
+    if args.ray is not None:
+        return _cmd_run_ray(args)
+    if args.workers is not None:
+        raise NandcError("--workers sizes the pool of Ray workers; add --ray [ADDRESS] to run on a cluster")
     obj = _load_any(args.netlist)
-    x = _load_array(args.inputs)
     if _is_model(obj):
+        x = _load_model_inputs(args.inputs, obj.interface.input_shape, args.column)
         result = obj.run(x, backend=args.backend, threads=args.threads)
         y = result["logits"] if args.logits or "class" not in result else result["class"]
     else:
+        x = _load_npy_inputs(args.inputs)
         net = obj[1]
         if x.ndim != 2 or x.shape[1] != net.num_inputs:
             raise NandcError(
@@ -255,6 +268,64 @@ def _cmd_run(args) -> int:
         np.save(f, y)
     _echo(args)(f"wrote {args.output}: shape {tuple(y.shape)}")
     return 0
+
+
+def _cmd_run_ray(args) -> int:
+    import numpy as np
+
+    from nandc import distributed
+    from nandc.fsutil import atomic_write
+
+    if Path(args.netlist).suffix != ".nandc":
+        raise NandcError(f"--ray runs saved models (.nandc); found {args.netlist!r}")
+    from nandc.model import load
+
+    key = "logits" if args.logits or not load(args.netlist).interface.has_class else "class"
+    result = distributed.run(args.netlist, args.inputs, address=args.ray or None, workers=args.workers,
+                             threads=args.threads or 1, column=args.column, backend=args.backend,
+                             outputs=(key,), progress=not args.quiet)
+    y = result[key]
+    with atomic_write(args.output, "wb") as f:
+        np.save(f, y)
+    _echo(args)(f"wrote {args.output}: shape {tuple(y.shape)}")
+    return 0
+
+
+def _single_file(spec: str) -> bool:
+    """An existing file that is not Parquet: read as one .npy array (with that reader's messages)."""
+    p = Path(spec)
+    try:
+        return p.is_file() and p.suffix.lower() != ".parquet"
+    except OSError:
+        return True  # let the reader report it
+
+
+def _load_model_inputs(spec: str, input_shape, column: str | None):
+    """Float samples for a model: one .npy file, or every .npy/.parquet file of a folder or glob, in order."""
+    if _single_file(spec):
+        return _load_array(spec)
+    from nandc.datafiles import inspect_inputs, read_all
+
+    return read_all(inspect_inputs(spec), input_shape, column)
+
+
+def _load_npy_inputs(spec: str):
+    """Bits for a netlist: one .npy file, or the .npy files of a folder or glob concatenated."""
+    import numpy as np
+
+    if _single_file(spec):
+        return _load_array(spec)
+    from nandc.datafiles import find_inputs
+
+    paths = find_inputs(spec)
+    if any(not p.lower().endswith(".npy") for p in paths):
+        raise NandcError(f"a netlist reads 0/1 bits from .npy files; {spec!r} holds Parquet files")
+    arrays = [_load_array(p) for p in paths]
+    for p, a in zip(paths, arrays):
+        if a.ndim != 2 or a.shape[1:] != arrays[0].shape[1:]:
+            raise NandcError(f"{p}: expected an array (N, {arrays[0].shape[1] if arrays[0].ndim == 2 else 'inputs'}) "
+                             f"like {paths[0]}, found {a.shape}")
+    return np.concatenate(arrays)
 
 
 def _load_array(path: str):
@@ -347,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "1M AIG nodes)")
     g.add_argument("--flat", dest="staged", action="store_const", const=False,
                    help="one flat circuit unrolled over every position (needed for AIGER/BLIF output)")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run the pass pipelines of the stages as Ray tasks on a cluster (same result; "
+                        "ADDRESS as for `nandc run --ray`)")
     g = p.add_argument_group("float activations (see nandc.quantize_activations)")
     g.add_argument("--calibrate", metavar="X.npy",
                    help="insert an activation quantizer wherever a float activation (or the float input) would "
@@ -370,17 +444,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PNG", help="also draw a bar chart (needs matplotlib)")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("run", help="run a model or netlist on inputs from a .npy file through the JIT",
+    p = sub.add_parser("run", help="run a model or netlist on inputs from .npy/.parquet files through the JIT",
                        description="For a .nandc model, INPUTS holds float samples (N, *input_shape) and "
                                    "the output holds predicted classes (or logits with --logits). For a "
                                    "netlist file, INPUTS holds 0/1 bits (N, inputs) and the output 0/1 "
-                                   "bits (N, outputs).")
+                                   "bits (N, outputs). INPUTS is a .npy file, a .parquet file (one row per "
+                                   "sample), a folder of them or a quoted glob ('shards/*.npy'); samples are "
+                                   "numbered in file-name order. With --ray the samples are run by a pool of "
+                                   "Ray workers, in shards, and come back in that order.",
+                       epilog="--ray [ADDRESS]: no ADDRESS follows Ray's rule ($RAY_ADDRESS, else the cluster "
+                              "last started on this machine, else a new local one); 'auto' an existing "
+                              "cluster on this machine; 'local' a new one; HOST:PORT or ray://HOST:PORT a "
+                              "remote cluster. Every node needs nandc and Ray (pip install 'nandc[ray]') and "
+                              "must read the input files under the same path.")
     p.add_argument("netlist", metavar="NETLIST", help="a .nandc model or .aag/.aig/.blif netlist")
-    p.add_argument("--inputs", required=True, metavar="INPUTS.npy")
+    p.add_argument("--inputs", required=True, metavar="INPUTS",
+                   help="a .npy or .parquet file, a folder of them, or a quoted glob")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npy")
     p.add_argument("--logits", action="store_true", help="write integer logits instead of classes")
     p.add_argument("--backend", default="jit", choices=("jit", "reference"))
-    p.add_argument("--threads", type=int, default=None, help="JIT threads (default: all cores)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="JIT threads (default: all cores; with --ray: per worker, default 1)")
+    p.add_argument("--column", help="the Parquet column holding the samples (default: the only column)")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on a Ray cluster (see below)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --ray: Ray workers (default: the cluster's CPUs divided by --threads)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_cmd_run)
 

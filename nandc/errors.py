@@ -17,6 +17,7 @@ __all__ = [
     "BackendError",
     "EquivalenceError",
     "OutputError",
+    "ClusterError",
 ]
 
 
@@ -74,6 +75,11 @@ class BackendError(NandcError):
 
 class EquivalenceError(NandcError):
     """Two circuits cannot be compared (their interfaces differ)."""
+
+
+class ClusterError(NandcError):
+    """A distributed run or compile cannot use its cluster: Ray missing, no cluster at the
+    address, a failed worker whose work could not be retried, results lost or duplicated."""
 
 
 class OutputError(NandcError, OSError):

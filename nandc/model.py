@@ -13,7 +13,7 @@ import io
 import json
 import os
 import zipfile
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Protocol
 
 import numpy as np
 
@@ -25,7 +25,8 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.ir.program import Attention, Embed, Program, Stage, Window, array_keys, flat_program, program_from_dict, program_to_dict
 
-__all__ = ["CompiledModel", "compile", "load", "DEFAULT_PIPELINE", "FLAT_BUDGET"]
+__all__ = ["CompiledModel", "compile", "load", "compile_stage", "StageExecutor", "DEFAULT_PIPELINE",
+           "FLAT_BUDGET"]
 
 DEFAULT_PIPELINE = "O2"
 FLAT_BUDGET = 1_000_000
@@ -349,32 +350,89 @@ def _flat_possible(program: Program) -> bool:
     return all(w.dilation == (1, 1) for w in windows if isinstance(w, Window))
 
 
-def _compile_stages(program: Program, passes: str, on_stats, progress) -> tuple[Program, list]:
-    """Run ``passes`` on every stage (identical stages once) and lower to NAND2."""
+class StageExecutor(Protocol):
+    """Runs the per-stage pipelines of a compile: anything with ``map(fn, *iterables)``.
+
+    ``map`` must return the results in the order of its arguments, as
+    :meth:`concurrent.futures.Executor.map` does (so a
+    ``ProcessPoolExecutor`` qualifies); :class:`nandc.distributed.RayExecutor`
+    runs them as Ray tasks.
+    """
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterable[Any]: ...
+
+
+def compile_stage(circuit: Circuit, passes: str, name: str, on_stats: Callable[[Any], Any] | None = None,
+                  progress=None) -> tuple[NandNetlist, list]:
+    """Run ``passes`` on one stage's circuit and lower the result to NAND2.
+
+    Returns the netlist (named ``name``) and the Stats of every pass.  A
+    pure function of its first three arguments, so an executor may run it
+    in another process or on another machine.
+    """
     from nandc.passes import run_pipeline
     from nandc.passes.nand import lower_to_nand
 
-    done: dict[str, NandNetlist] = {}
-    stats: list = []
-    stages = []
+    result, stats = run_pipeline(circuit, passes, on_stats, progress)
+    if isinstance(result, Circuit):  # pipeline without the final lowering
+        result, low = lower_to_nand(result)
+        stats.append(low)
+        if on_stats is not None:
+            on_stats(low)
+    result.name = name
+    return result, stats
+
+
+def _compile_stages(program: Program, passes: str, on_stats, progress,
+                    executor: StageExecutor | None = None) -> tuple[Program, list]:
+    """Run ``passes`` on every stage (identical stages once) and lower to NAND2.
+
+    Without an executor the pipelines run here, one after the other, with
+    ``on_stats`` and ``progress`` called live.  With one, the unique stages
+    go to ``executor.map`` together, largest circuit first (the largest
+    stage is the critical path of a parallel compile); ``progress`` counts
+    finished stages and ``on_stats`` sees every stage's Stats, in stage
+    order, once all are back.  Either way the netlists and the Stats list
+    are the same.
+    """
+    unique: dict[str, Stage] = {}
+    keys = []
     for stage in program.stages:
         key = stage.circuit.structural_hash()
-        if key not in done:
-            result, s = run_pipeline(stage.circuit, passes, on_stats, progress)
-            stats.extend(s)
-            if isinstance(result, Circuit):  # pipeline without the final lowering
-                result, low = lower_to_nand(result)
-                stats.append(low)
-            result.name = stage.name
-            done[key] = result
-        stages.append(Stage(stage.name, stage.circuit, done[key]))
+        unique.setdefault(key, stage)
+        keys.append(key)
+    todo = list(unique.values())
+    if executor is None:
+        results = [compile_stage(s.circuit, passes, s.name, on_stats, progress) for s in todo]
+    else:
+        order = sorted(range(len(todo)), key=lambda i: -todo[i].circuit.num_ands)
+        returned = executor.map(compile_stage, [todo[i].circuit for i in order], [passes] * len(todo),
+                                [todo[i].name for i in order])
+        results = [None] * len(todo)
+        for k, (i, result) in enumerate(zip(order, returned)):
+            results[i] = result
+            if progress is not None:
+                progress("stages", k + 1, len(todo))
+        if any(r is None for r in results):
+            got = sum(r is not None for r in results)
+            raise BackendError(f"the stage executor returned {got} results for {len(todo)} stages")
+        if on_stats is not None:
+            for _, s in results:
+                for record in s:
+                    on_stats(record)
+    done: dict[str, NandNetlist] = {}
+    stats: list = []
+    for key, (netlist, s) in zip(unique, results):
+        stats.extend(s)
+        done[key] = netlist
+    stages = [Stage(stage.name, stage.circuit, done[key]) for stage, key in zip(program.stages, keys)]
     return program.with_stages(stages), stats
 
 
 def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | None = None,
             on_stats: Callable[[Any], Any] | None = None,
             progress: bool | Callable[[str, int, int], Any] = False,
-            staged: bool | None = None) -> CompiledModel:
+            staged: bool | None = None, executor: StageExecutor | None = None) -> CompiledModel:
     """Compile a trained PyTorch model into NAND2 netlists.
 
     Parameters
@@ -403,6 +461,12 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
         convolution compiled once for one output position and run over all
         of them; ``None`` (default): flat while the flat circuit is
         estimated under :data:`FLAT_BUDGET` AIG nodes, else staged.
+    executor : StageExecutor, optional
+        Runs the pipelines of the unique stages (``executor.map``), e.g. a
+        ``concurrent.futures.ProcessPoolExecutor`` or
+        :class:`nandc.distributed.RayExecutor` for a Ray cluster; the result
+        is the same netlists as without one.  Default: one after the other
+        in this process.
 
     Raises :class:`~nandc.errors.UnsupportedLayer` listing every node without a
     converter, and :class:`~nandc.errors.QuantizationError` when a float tensor
@@ -420,7 +484,7 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
         program, iface = build_program(model, example_input, name, staged=bool(staged))
     bars = ProgressBars() if progress is True else None
     try:
-        program, stats = _compile_stages(program, passes, on_stats, bars or (progress or None))
+        program, stats = _compile_stages(program, passes, on_stats, bars or (progress or None), executor)
     finally:
         if bars is not None:
             bars.close()

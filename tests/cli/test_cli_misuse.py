@@ -61,6 +61,7 @@ def work(tmp_path, monkeypatch):
     np.save(tmp_path / "twos.npy", np.array([[0, 2]]))
     np.save(tmp_path / "floats.npy", np.array([[0.0, 0.5]]))
     np.savez(tmp_path / "z.npz", a=np.zeros(2))
+    (tmp_path / "empty").mkdir()
     return tmp_path
 
 
@@ -71,7 +72,18 @@ CASES = {
     "run to an empty name": (["run", "m.nandc", "--inputs", "x.npy", "-o", ""], "cannot write '': expected a file name"),
     "run to below a file": (["run", "m.nandc", "--inputs", "x.npy", "-o", "x.npy/y.npy"],
                             "cannot write 'x.npy/y.npy': a part of the path is not a directory"),
-    "inputs are a directory": (["run", "m.nandc", "--inputs", ".", "-o", "y.npy"], "cannot read '.': is a directory"),
+    "inputs are a folder without inputs": (["run", "m.nandc", "--inputs", "empty", "-o", "y.npy"],
+                                           "no input files in the folder 'empty': expected .npy or .parquet files "
+                                           "in it"),
+    "inputs of the wrong shape in a folder": (["run", "m.nandc", "--inputs", ".", "-o", "y.npy"],
+                                              "./bits.npy: expected an array of samples (N, 8), found an array of "
+                                              "shape (2, 2)"),
+    "a glob that matches nothing": (["run", "m.nandc", "--inputs", "shards/*.npy", "-o", "y.npy"],
+                                    "no input files match 'shards/*.npy': expected .npy or .parquet files"),
+    "workers without --ray": (["run", "m.nandc", "--inputs", "x.npy", "--workers", "2", "-o", "y.npy"],
+                              "--workers sizes the pool of Ray workers; add --ray [ADDRESS] to run on a cluster"),
+    "--ray for a netlist": (["run", "c.aag", "--inputs", "bits.npy", "--ray", "-o", "y.npy"],
+                            "--ray runs saved models (.nandc); found 'c.aag'"),
     "inputs are an npz": (["run", "m.nandc", "--inputs", "z.npz", "-o", "y.npy"],
                           "cannot read 'z.npz' as a .npy array: it is an .npz archive of several arrays"),
     "inputs are not bits": (["run", "c.aag", "--inputs", "twos.npy", "-o", "y.npy"],
