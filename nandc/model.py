@@ -57,6 +57,7 @@ class CompiledModel:
         self.interface = interface
         self.stats = list(stats or [])
         self.pipeline = pipeline
+        self._programs: dict = {}  # stage index -> JIT program, loaded on first use
 
     @classmethod
     def from_netlist(cls, netlist: NandNetlist, interface: Interface, stats: list | None = None) -> "CompiledModel":
@@ -137,7 +138,7 @@ class CompiledModel:
         elif backend == "jit":
             from nandc.backends.llvm.runner import jit_runner
 
-            runner = jit_runner(threads)
+            runner = jit_runner(threads, programs=self._programs)
         else:
             raise BackendError(f"unknown backend {backend!r}; expected 'jit' or 'reference'")
         return execute(self.program, codes, runner)

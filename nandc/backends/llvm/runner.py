@@ -49,14 +49,23 @@ def stage_input_bits(netlist: NandNetlist, inputs: Mapping[str, np.ndarray]) -> 
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
-def jit_runner(threads: int | None = None, cache_dir: str | os.PathLike | None = None):
-    """A kernel runner that executes each stage's netlist with the LLVM JIT."""
+def jit_runner(threads: int | None = None, cache_dir: str | os.PathLike | None = None,
+               programs: dict | None = None):
+    """A kernel runner that executes each stage's netlist with the LLVM JIT.
+
+    ``programs`` (stage index -> loaded program) keeps every stage's machine
+    code loaded between runs; pass the same dict again (a model holds one), so
+    a program of many stages never goes back to the disk cache.
+    """
+    loaded = {} if programs is None else programs
 
     def run(index: int, stage: Stage, inputs: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
         net = stage.netlist
         if net is None:
             raise BackendError(f"stage {stage.name!r} is not compiled to a NAND netlist")
-        program = compile_netlist(net, cache_dir)
+        program = loaded.get(index)
+        if program is None or program.num_gates != net.num_gates:
+            program = loaded[index] = compile_netlist(net, cache_dir)
         return outputs_from_bits(net, program.run(stage_input_bits(net, inputs), threads))
 
     return run
