@@ -167,3 +167,19 @@ def test_gate_level_attention_equals_the_specification(t, dh, shift, frac_bits, 
     q_seq[:, -1] = qs  # the query sits at the last position; earlier queries do not matter
     expected = fixedpoint.attention(q_seq, ks, vs, 1, shift, frac_bits, prob_bits)[:, -1]
     assert np.array_equal(got, expected)
+
+
+def test_nandc_run_reads_token_files(tmp_path):
+    from nandc.cli import main
+
+    torch.manual_seed(3)
+    model = LanguageModel(vocab=7, d_model=8, layers=1, heads=1, context=5).eval()
+    compiled = nandc.compile(model, torch.zeros(1, 5, dtype=torch.long), passes="O0", staged=True)
+    compiled.save(tmp_path / "lm.nandc")
+    ids = np.random.default_rng(0).integers(0, 7, size=(6, 5))
+    np.save(tmp_path / "ids.npy", ids)
+    assert main(["run", str(tmp_path / "lm.nandc"), "--inputs", str(tmp_path / "ids.npy"),
+                 "-o", str(tmp_path / "next.npy"), "-q"]) == 0
+    with torch.no_grad():
+        expected = model(torch.from_numpy(ids)).argmax(-1).numpy()
+    assert np.array_equal(np.load(tmp_path / "next.npy"), expected)  # the next token at every position
