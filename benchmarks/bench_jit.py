@@ -13,10 +13,11 @@ Two netlists of about 100k NAND2 gates each:
 For each: compile time, G NAND2-gate·samples/s of the JIT on 1 and 2
 threads, of ``simulate_netlist`` (numpy), and their ratio (outputs compared
 bit for bit).  Then the compile time of a ``--compile-gates`` layered netlist
-(no cache).  Timings are wall clock on a possibly shared machine: the load
+(no cache) with each chunk writer of ``--codegens``: x86-64 assembly
+(``asm``, the default on AVX2 hosts) against LLVM IR (``ir``) in the same run.  Timings are wall clock on a possibly shared machine: the load
 average is printed with them.  No assertions.
 
-Run: ``python benchmarks/bench_jit.py [--gates N] [--vectors V] [--compile-gates N]``
+Run: ``python benchmarks/bench_jit.py [--gates N] [--vectors V] [--compile-gates N] [--codegens asm,ir]``
 """
 
 from __future__ import annotations
@@ -128,25 +129,36 @@ def bench_throughput(name: str, net: NandNetlist, vectors: int, repeat: int) -> 
               f"   ({rate / ref_rate:5.0f}x numpy)")
 
 
-def bench_compile(num_gates: int) -> None:
+def bench_compile(num_gates: int, codegens: tuple[str, ...]) -> None:
+    """Compile one layered netlist with each chunk writer, side by side (ratio against the last)."""
     t0 = time.perf_counter()
     net = layered_netlist(num_gates)
     built = time.perf_counter() - t0
-    marks = []
+    print(f"compile {net.num_gates} gates (layered, built in {built:.1f}s):")
+    times = {}
+    for mode in codegens:
+        marks = []
 
-    def progress(done: int, total: int) -> None:
-        marks.append((time.perf_counter(), done))
+        def progress(done: int, total: int) -> None:
+            marks.append((time.perf_counter(), done))
 
-    self0, children0 = cpu_seconds()
-    t0 = time.perf_counter()
-    prog = jit.compile_netlist(net, use_cache=False, progress=progress)
-    seconds = time.perf_counter() - t0
-    self1, children1 = cpu_seconds()
-    first = marks[0][0] - t0 if marks else float("nan")
-    print(f"compile {net.num_gates} gates (layered, built in {built:.1f}s): {seconds:.1f}s "
-          f"({net.num_gates / seconds / 1e3:.0f}k gates/s; first chunk after {first:.1f}s; "
-          f"{prog.num_ops} ops, {prog.num_chunks} chunks)")
-    print(f"  CPU time: this process {self1 - self0:.1f}s, compile workers {children1 - children0:.1f}s")
+        os.environ[jit.CODEGEN_ENV] = mode
+        try:
+            self0, children0 = cpu_seconds()
+            t0 = time.perf_counter()
+            prog = jit.compile_netlist(net, use_cache=False, progress=progress)
+            seconds = time.perf_counter() - t0
+            self1, children1 = cpu_seconds()
+        finally:
+            del os.environ[jit.CODEGEN_ENV]
+        times[mode] = seconds
+        first = marks[0][0] - t0 if marks else float("nan")
+        print(f"  {mode:4s}: {seconds:6.1f}s ({net.num_gates / seconds / 1e3:.0f}k gates/s; first chunk after "
+              f"{first:.1f}s; {prog.num_ops} ops, {prog.num_chunks} chunks; CPU: this process "
+              f"{self1 - self0:.1f}s, workers {children1 - children0:.1f}s)")
+    base = codegens[-1]
+    for mode in codegens[:-1]:
+        print(f"  {mode} is {times[base] / times[mode]:.1f}x faster than {base}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vectors", type=int, default=1024, help="sample vectors of 256 samples")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--compile-gates", type=int, default=1_000_000)
+    parser.add_argument("--codegens", default="asm,ir",
+                        help="chunk writers to compare in the compile benchmark (the last is the baseline)")
     args = parser.parse_args(argv)
 
     target = jit.host_target()
@@ -165,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     bench_throughput("layered", layered_netlist(args.gates, args.width), args.vectors, args.repeat)
     bench_throughput("popcount", popcount_netlist(hidden=args.hidden), args.vectors, args.repeat)
     if args.compile_gates:
-        bench_compile(args.compile_gates)
+        codegens = tuple(c for c in args.codegens.split(",") if c)
+        if not target.triple.startswith("x86_64") or "+avx2" not in target.features.split(","):
+            codegens = tuple(c for c in codegens if c != "asm") or ("ir",)
+        bench_compile(args.compile_gates, codegens)
     print(load())
     return 0
 
