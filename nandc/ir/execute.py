@@ -93,7 +93,42 @@ def scatter(op: Kernel, src: Tensor, dst: Tensor, words: np.ndarray, n: int, sig
 
 
 # ---------------------------------------------------------------------- data movement
+def _window_max(codes: np.ndarray, window: Window) -> np.ndarray:
+    """``(N, C, H, W)`` non-negative codes -> ``(N, C, OH, OW)`` maxima, one strided slice per cell.
+
+    Padding cells read 0, which never exceeds a code: the maximum is over the
+    real cells, as torch's max pooling takes it.
+    """
+    n, c, h, w = codes.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = window.kernel, window.stride, window.padding, window.dilation
+    oh, ow = window.output_size(h, w)
+    padded = np.pad(codes, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else codes
+    top = None
+    for i in range(kh):
+        for j in range(kw):
+            cell = padded[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw]
+            top = cell.copy() if top is None else np.maximum(top, cell, out=top)
+    return top
+
+
+def _channel_encoding(t: Tensor) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-channel ``(a, b)`` of a ``(C, H, W)`` tensor whose encoding depends on the channel only, else None."""
+    if len(t.shape) != 3:
+        return None
+    a, b = t.a.reshape(t.shape), t.b.reshape(t.shape)
+    if not (np.all(a == a[:, :1, :1]) and np.all(b == b[:, :1, :1])):
+        return None
+    return a[:, 0, 0], b[:, 0, 0]
+
+
 def _max_pool(op: MaxPool, src: Tensor, dst: Tensor, codes: np.ndarray) -> np.ndarray:
+    per_channel = _channel_encoding(src)
+    if per_channel is not None:
+        # a >= 1 (Tensor's invariant): within a channel codes increase with values, so the maximum
+        # of the codes is the code of the maximum
+        a, b = per_channel
+        top = _window_max(codes, op.window).astype(np.int64)
+        return _codes_of(dst, a[None, :, None, None] * top + b[None, :, None, None])
     values = src.values(codes)
     low = np.iinfo(np.int64).min
     cells = window_cells(values, op.window, low)
