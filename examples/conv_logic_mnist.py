@@ -1,7 +1,7 @@
 """Convolutional logic-gate network on MNIST-5k: train, harden, compile to staged NAND2 kernels, verify.
 
     python examples/conv_logic_mnist.py                                   # default: a few minutes on a CPU
-    python examples/conv_logic_mnist.py --channels 32,64 --dense 2000 --epochs 30
+    python examples/conv_logic_mnist.py --channels 32,64 --dense 8000,8000 --epochs 30
     python examples/conv_logic_mnist.py --dataset digits --channels 4,8 --dense 60 --epochs 1   # seconds
 
 The model (``nandc.zoo.conv_logic_mnist``, after Petersen et al. 2024) turns
@@ -65,14 +65,15 @@ def parse_args(argv):
     p.add_argument("--channels", default="16,32", help="output channels of each LogicConv2d + OrPool2d block "
                                                         "(default: 16,32)")
     p.add_argument("--depth", type=int, default=3, help="levels of each gate tree (default: 3, 7 gates)")
-    p.add_argument("--dense", default="1000", help="widths of the learned-gate layers after the convolutions, "
-                                                    "the last a multiple of 10; empty for none (default: 1000)")
-    p.add_argument("--residual", type=float, default=3.0,
-                   help="initial logit bonus of the pass-through gate in the trees (default: 3)")
+    p.add_argument("--dense", default="4000,4000", help="widths of the learned-gate layers after the convolutions, "
+                                                         "the last a multiple of 10; empty for none "
+                                                         "(default: 4000,4000)")
+    p.add_argument("--residual", type=float, default=2.0,
+                   help="initial logit bonus of the pass-through gate in the trees (default: 2)")
     p.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
     p.add_argument("--hard-epochs", type=int, default=None,
                    help="last epochs trained straight-through (default: a fifth of the epochs)")
-    p.add_argument("--lr", type=float, default=0.02, help="Adam learning rate (default: 0.02)")
+    p.add_argument("--lr", type=float, default=0.05, help="Adam learning rate (default: 0.05)")
     p.add_argument("--batch-size", type=int, default=100, help="default: 100")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-O", dest="opt", default="2", choices=("0", "1", "2", "3"),

@@ -264,8 +264,8 @@ def generate_greedy(model, prompt: Sequence[int], length: int) -> list[int]:
 
 
 def conv_logic_mnist(in_channels: int = 1, size: int = 28, thresholds: Sequence[float] = (0.25, 0.5, 0.75),
-                     channels: Sequence[int] = (16, 32, 64), depth: int = 3, dense: Sequence[int] = (1000,),
-                     classes: int = 10, group_tau: float | None = None, tau: float = 1.0, residual: float = 0.0,
+                     channels: Sequence[int] = (16, 32), depth: int = 3, dense: Sequence[int] = (4000, 4000),
+                     classes: int = 10, group_tau: float | None = None, tau: float = 1.0, residual: float = 2.0,
                      seed: int = 0):
     """Convolutional logic-gate network (Petersen et al. 2024): thresholded pixels, blocks of
     (LogicConv2d 3x3 with zero padding 1, a gate tree of ``depth`` levels per channel; OrPool2d 2x2),
