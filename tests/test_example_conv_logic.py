@@ -36,8 +36,8 @@ def test_conv_logic_example_on_digits_compiles_staged_and_bit_exact():
 
 @pytest.mark.slow
 def test_conv_logic_example_on_mnist5k_at_a_tiny_setting():
-    outcome = load_example().main(["--limit", "600", "--channels", "8,16", "--dense", "200", "--epochs", "2",
-                                   "--quiet"])
+    outcome = load_example().main(["--limit", "1500", "--channels", "8,16", "--dense", "1000", "--epochs", "4",
+                                   "--batch-size", "50", "--quiet"])
     check_contract(outcome)
     assert [s.positions for s in outcome.stages] == [784, 784, 196, 1]
-    assert outcome.hard_accuracy > 0.2  # well above chance after two short epochs
+    assert outcome.hard_accuracy > 0.3  # well above chance (0.1) after four short epochs (0.64 measured)
