@@ -18,7 +18,7 @@ def _named(layers: list[tuple[str, object]]):
     return nn.Sequential(OrderedDict(layers))
 
 __all__ = ["binary_mlp", "ternary_mlp", "int4_cnn", "vgg_int4", "resnet_int4", "cnv_binary", "bitnet_lm", "mbok_lm",
-           "float_lm", "generate_greedy"]
+           "float_lm", "generate_greedy", "conv_logic_mnist"]
 
 
 def binary_mlp(in_features: int, hidden: Sequence[int] = (256, 256), classes: int = 10,
@@ -261,3 +261,40 @@ def generate_greedy(model, prompt: Sequence[int], length: int) -> list[int]:
                 nxt = int(model(torch.from_numpy(ids))[0, len(window) - 1].argmax())
         tokens.append(nxt)
     return tokens
+
+
+def conv_logic_mnist(in_channels: int = 1, size: int = 28, thresholds: Sequence[float] = (0.25, 0.5, 0.75),
+                     channels: Sequence[int] = (16, 32), depth: int = 3, dense: Sequence[int] = (4000, 4000),
+                     classes: int = 10, group_tau: float | None = None, tau: float = 1.0, residual: float = 2.0,
+                     seed: int = 0):
+    """Convolutional logic-gate network (Petersen et al. 2024): thresholded pixels, blocks of
+    (LogicConv2d 3x3 with zero padding 1, a gate tree of ``depth`` levels per channel; OrPool2d 2x2),
+    then flatten, ``dense`` LogicLayer gate layers (fixed random wiring) and a GroupSum head.
+
+    The last width (the last dense layer, or the flattened features without one) must be a multiple
+    of ``classes``.  ``group_tau`` defaults to ``sqrt(features per class)``.  Train with
+    :func:`nandc.nn.anneal_fit`; an eval-mode model's conv layers are hard, and
+    :func:`nandc.nn.harden` makes the dense layers exact before compiling.
+    """
+    from torch import nn
+
+    import nandc.nn as qnn
+
+    layers: list = [("input", qnn.ThresholdInput(thresholds))]
+    cin, side = in_channels * len(thresholds), int(size)
+    for i, cout in enumerate(channels, 1):
+        layers += [(f"conv{i}", qnn.LogicConv2d(cin, int(cout), 3, depth=depth, padding=1, tau=tau,
+                                                residual=residual, seed=seed * 1000 + i)),
+                   (f"pool{i}", qnn.OrPool2d(2))]
+        cin, side = int(cout), side // 2
+    layers.append(("flatten", nn.Flatten()))
+    width = cin * side * side
+    for j, w in enumerate(dense, 1):
+        layers.append((f"gates{j}", qnn.LogicLayer(width, int(w), seed=seed * 1000 + 100 + j)))
+        width = int(w)
+    if width % classes:
+        raise ValueError(f"conv_logic_mnist: the last width {width} is not a multiple of {classes} classes; "
+                         "choose dense widths (or channels) accordingly")
+    tau_out = float(group_tau) if group_tau is not None else max(1.0, (width / classes) ** 0.5)
+    layers.append(("groups", qnn.GroupSum(classes, tau=tau_out)))
+    return _named(layers)

@@ -398,9 +398,13 @@ class _Driver:
         return self.run_in(stage, fn, target, layer, args, kwargs)
 
     def flat(self, v, layer: str) -> OpenStage:
-        """The one stage of a flat conversion (opened on the program input)."""
+        """The one stage of a flat conversion (opened on the program input, or the whole-sample
+        stage an input layer opened itself, as ``ThresholdInput`` does)."""
         if self.flat_stage is None:
-            self.flat_stage = self.open(Whole(), self.tensor(v), layer)[0]
+            if isinstance(v, StageValue) and v.whole:
+                self.flat_stage = v.stage
+            else:
+                self.flat_stage = self.open(Whole(), self.tensor(v), layer)[0]
         return self.flat_stage
 
     def output(self, value):

@@ -30,3 +30,6 @@ from nandc.nn.logic import *  # noqa: F401,F403,E402  soft-NAND / learned-gate l
 from nandc.nn import logic as _logic  # noqa: E402
 
 __all__ += list(_logic.__all__)
+from nandc.nn.conv_logic import BooleanConv2d, LogicConv2d, OrPool2d, ThresholdInput  # noqa: E402  convolutional logic
+
+__all__ += ["BooleanConv2d", "LogicConv2d", "OrPool2d", "ThresholdInput"]
