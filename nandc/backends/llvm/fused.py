@@ -37,7 +37,8 @@ import numpy as np
 
 from nandc.errors import BackendError
 
-__all__ = ["FusedSpec", "fused_module_text", "FUSED_NAME", "KINDS", "exact_inverse"]
+__all__ = ["FusedSpec", "FusedPlan", "fused_module_text", "plan_fused", "FUSED_NAME", "KINDS", "exact_inverse",
+           "scratch_shapes", "vectors_per_call"]
 
 FUSED_NAME = "nandc_fused"
 KINDS = ("threshold", "uniform")
@@ -516,3 +517,71 @@ def vectors_per_call(spec: FusedSpec, default_block: int) -> int:
     kept near 256 KB."""
     return max(1, min(default_block, (256 << 10) // max(1, spec.num_inputs * 32), 64))
 
+
+
+# ---------------------------------------------------------------------- when it applies
+@dataclass(frozen=True)
+class FusedPlan:
+    """A :class:`FusedSpec` for a flat program plus where each output role sits in its fields:
+    ``roles[role] = (first field, shape)``."""
+
+    spec: FusedSpec
+    roles: tuple[tuple[str, int, tuple[int, ...]], ...]
+
+
+def plan_fused(program, encoding: dict, roles: tuple[str, ...], dtype) -> FusedPlan | None:
+    """The fused run of ``roles`` (``"logits"``, ``"class"``) of a flat ``program`` on float
+    inputs of ``dtype`` (float32 or float64), or None where it does not apply: a staged program,
+    an encoding other than ``threshold``/``uniform``, input bits not in plain order, output words
+    wider than 63 bits or values that are not plain words."""
+    from nandc.ir.netlist import FIRST_INPUT
+    from nandc.ir.program import Whole
+
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)) or not program.is_flat:
+        return None
+    kind = encoding.get("kind")
+    if kind not in KINDS:
+        return None
+    net = program.stages[0].netlist
+    op = program.ops[0]
+    if net is None or not isinstance(op.gather, Whole) or set(net.input_buses) != {program.input}:
+        return None
+    bits = 1 if kind == "threshold" else int(encoding["bits"])
+    bus = net.input_buses[program.input]
+    elements = int(np.prod(bus.shape[:-1], dtype=np.int64)) if bus.shape else 1
+    if (bus.signed or bus.word_width != bits or net.num_inputs != bus.width or elements * bits != bus.width
+            or tuple(bus.bits) != tuple(range(FIRST_INPUT, FIRST_INPUT + bus.width))):
+        return None
+    ftype = "float" if dtype == np.float32 else "double"
+    if kind == "threshold":
+        value, divide = float(dtype.type(encoding["threshold"])), False
+    else:
+        step = dtype.type(encoding["step"])
+        inv = exact_inverse(float(step), dtype)
+        value, divide = (float(step), True) if inv is None else (inv, False)
+    offsets, col = {}, 0
+    for name, out_bus in net.output_buses.items():
+        offsets[name] = (col, out_bus)
+        col += out_bus.width
+    bound = {b.tensor: b for b in op.outputs}
+    fields: list[tuple[int, int, bool]] = []
+    placed = []
+    for role in roles:
+        tname = program.outputs.get(role)
+        binding = bound.get(tname)
+        if binding is None or binding.bus not in offsets:
+            return None
+        start, out_bus = offsets[binding.bus]
+        width = out_bus.word_width
+        tensor = program.tensors[tname]
+        base = -(1 << (width - 1)) if binding.signed else 0
+        if (not out_bus.shape or width > 63 or out_bus.signed != binding.signed
+                or tensor.shape != tuple(out_bus.shape[:-1]) or np.any(tensor.a != 1) or np.any(tensor.b != base)):
+            return None
+        count = out_bus.width // width
+        placed.append((role, len(fields), tensor.shape))
+        fields.extend((start + e * width, width, binding.signed) for e in range(count))
+    spec = FusedSpec(kind, ftype, elements, bits, value, divide, net.num_inputs, len(net.output_signals()),
+                     tuple(fields))
+    return FusedPlan(spec, tuple(placed))
