@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
 from typing import Any, Callable, Iterable, Protocol
@@ -191,7 +192,7 @@ class CompiledModel:
             return None
         result = {}
         for role, first, shape in plan.roles:
-            size = int(np.prod(shape, dtype=np.int64))
+            size = math.prod(shape)
             part = out[:, first:first + size]
             result[role] = (part if len(plan.roles) == 1 else np.ascontiguousarray(part)).reshape((n,) + shape)
         return result

@@ -775,6 +775,11 @@ _FUSED_TYPE = ctypes.CFUNCTYPE(
 _fused_modules: collections.OrderedDict[str, "_FusedModule"] = collections.OrderedDict()
 
 
+@functools.lru_cache(maxsize=None)
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
 class _FusedModule:
     """The compiled ``nandc_fused`` function of one :class:`~.fused.FusedSpec` (kept loaded)."""
 
@@ -831,24 +836,25 @@ class FusedRunner:
         self.vectors = fused.vectors_per_call(spec, program.default_block())
         self._local = threading.local()
         self.dtype = np.dtype(np.float32 if spec.ftype == "float" else np.float64)
+        jm = program.module
+        self._netlist_args = (ctypes.cast(jm._driver, ctypes.c_void_p).value, ctypes.addressof(jm._table),
+                              jm.code.num_chunks)
 
-    def _scratch(self) -> list[np.ndarray]:
-        bufs = getattr(self._local, "bufs", None)
-        if bufs is None:
+    def _scratch(self) -> tuple[int, ...]:
+        """This thread's scratch buffers (kept between calls) as addresses."""
+        args = getattr(self._local, "args", None)
+        if args is None:
             code = self.program.module.code
             shapes = fused.scratch_shapes(self.spec, self.vectors, code.num_slots, code.spill_slots)
-            bufs = self._local.bufs = [aligned_empty(shape) for shape in shapes.values()]
-        return bufs
+            self._local.bufs = bufs = [aligned_empty(shape) for shape in shapes.values()]
+            args = self._local.args = tuple(b.ctypes.data for b in bufs)
+        return args
 
     def _call(self, x: np.ndarray, out: np.ndarray, start: int, stop: int, status: list, k: int) -> None:
-        jm = self.program.module
-        inbuf, outbuf, rows, spill, rowbuf, orow = self._scratch()
-        x_ptr = x.ctypes.data + start * x.strides[0]
-        out_ptr = out.ctypes.data + start * out.strides[0]
-        status[k] = self.module.function(
-            x_ptr, stop - start, out_ptr, ctypes.cast(jm._driver, ctypes.c_void_p).value,
-            ctypes.addressof(jm._table), jm.code.num_chunks, inbuf.ctypes.data, outbuf.ctypes.data,
-            rows.ctypes.data, spill.ctypes.data, rowbuf.ctypes.data, orow.ctypes.data, self.vectors)
+        x_ptr = x.__array_interface__["data"][0] + start * x.strides[0]
+        out_ptr = out.__array_interface__["data"][0] + start * out.strides[0]
+        status[k] = self.module.function(x_ptr, stop - start, out_ptr, *self._netlist_args, *self._scratch(),
+                                         self.vectors)
 
     def run(self, x: np.ndarray, threads: int | None = None) -> np.ndarray | None:
         if (x.ndim != 2 or x.shape[1] != self.spec.elements or x.dtype != self.dtype
@@ -857,7 +863,7 @@ class FusedRunner:
                                f"(N, {self.spec.elements}), found {x.dtype} {x.shape}")
         n = x.shape[0]
         out = np.empty((n, len(self.spec.fields)), dtype=np.int64)
-        threads = (os.cpu_count() or 1) if threads is None else int(threads)
+        threads = _cpu_count() if threads is None else int(threads)
         if threads < 1:
             raise BackendError(f"threads must be at least 1, found {threads}")
         vectors = num_vectors(n)
