@@ -178,7 +178,7 @@ class CompiledModel:
             return None
         n = arr.shape[0]
         if n == 0:
-            return None
+            return {role: np.zeros((0,) + shape, dtype=np.int64) for role, _, shape in plan.roles}
         if entry[1] is None:
             from nandc.backends.llvm.jit import FusedRunner, compile_netlist
 
