@@ -43,6 +43,8 @@ __all__ = ["FusedSpec", "FusedPlan", "fused_module_text", "plan_fused", "FUSED_N
 FUSED_NAME = "nandc_fused"
 KINDS = ("threshold", "uniform")
 _ROW_WORD_BYTES = 64 * 32  # one 64 x 64 bit block of the four lanes: 64 rows of <4 x i64>
+PREFETCH_BYTES = 4096
+"""How far ahead of the element being encoded the input is prefetched."""
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,8 @@ def _encode_text(spec: FusedSpec) -> str:
             f"  %goff = mul i64 %g, {8 * eb}",
             "  %gp = getelementptr inbounds i8, ptr %row, i64 %goff",
             f"  %v = load {vt}, ptr %gp, align {eb}",
+            f"  %pf = getelementptr i8, ptr %gp, i64 {PREFETCH_BYTES}",
+            "  call void @llvm.prefetch.p0(ptr %pf, i32 0, i32 3, i32 1)",
         ]
         lines, planes, nan = _code_planes(spec, "%v", "L")
         out += lines
@@ -494,6 +498,7 @@ def fused_module_text(spec: FusedSpec) -> str:
     head = (f"; ModuleID = 'nandc_fused'\n; fused {spec.kind} {spec.ftype} x{spec.elements} "
             f"{spec.bits}-bit -> {len(spec.fields)} fields\n"
             "declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)\n"
+            "declare void @llvm.prefetch.p0(ptr, i32, i32, i32)\n"
             "declare <8 x float> @llvm.rint.v8f32(<8 x float>)\n"
             "declare <8 x double> @llvm.rint.v8f64(<8 x double>)\n")
     return (head + _transpose_text() + _encode_text(spec) + _decode_text(spec) + _main_text(spec)
