@@ -61,6 +61,12 @@ class CompiledModel:
         self._programs: dict = {}  # stage index -> JIT program, loaded on first use
         self._fused: dict = {}  # (roles, dtype) -> (FusedPlan or None, FusedRunner or None)
 
+    def __getstate__(self) -> dict:
+        """Pickle without the loaded machine code (it is reloaded on first use)."""
+        state = dict(self.__dict__)
+        state["_programs"], state["_fused"] = {}, {}
+        return state
+
     @classmethod
     def from_netlist(cls, netlist: NandNetlist, interface: Interface, stats: list | None = None) -> "CompiledModel":
         """A flat model around one netlist (input bus ``interface.input_name``, outputs ``logits``/``class``)."""

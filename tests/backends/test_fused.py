@@ -196,3 +196,15 @@ def test_exact_inverse_only_for_representable_reciprocals():
     assert fz.exact_inverse(2.0 ** 127, np.float32) == 2.0 ** -127  # subnormal but exact
     assert fz.exact_inverse(2.0 ** -127, np.float32) == 2.0 ** 127
     assert fz.exact_inverse(2.0 ** -130, np.float32) is None  # 2**130 overflows float32
+
+
+def test_a_loaded_model_pickles_after_a_fused_run(tmp_path, uniform_net):
+    import pickle
+
+    uniform_net.save(tmp_path / "m.nandc")
+    loaded = nandc.load(tmp_path / "m.nandc")
+    x = _edge_inputs(50, 21, seed=9, special=UNIFORM_EDGES)
+    before = loaded.predict(x)
+    assert loaded._fused  # the fused runner is loaded, and is not pickled
+    again = pickle.loads(pickle.dumps(loaded))
+    np.testing.assert_array_equal(again.predict(x, fused=True), before)
