@@ -29,7 +29,9 @@ gate id's truth table is checked against nandc's.  Each timing is the best
 of ``--repeat`` runs on a possibly shared machine (the load average is
 printed).  No assertions about speed.
 
-Run: ``python benchmarks/bench_fused.py [--quick] [--march-native]``
+Run: ``python benchmarks/bench_fused.py [--quick] [--mnist-size] [--march-native] [--out FILE]``
+(difflogic's shared objects are cached in ``$NANDC_BENCH_CACHE``, default
+``/tmp/nandc-bench-difflogic``).
 """
 
 from __future__ import annotations
@@ -245,6 +247,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller nets and batches")
     parser.add_argument("--march-native", action="store_true", help="compile difflogic's C with -march=native")
+    parser.add_argument("--mnist-size", action="store_true",
+                        help="also a 784-input net of 6 x 8,000 gates (gcc -O3 takes minutes on it)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--out", help="also write the report to this file")
@@ -258,6 +262,7 @@ def main(argv=None) -> int:
         lines.append(text)
 
     out(f"# python benchmarks/bench_fused.py{' --quick' if args.quick else ''}"
+        f"{' --mnist-size' if args.mnist_size else ''}"
         f"{' --march-native' if args.march_native else ''}  ({time.strftime('%Y-%m-%d')}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, {jit.host_target().cpu}, "
         f"gcc {subprocess.run(['gcc', '-dumpfullversion'], capture_output=True, text=True).stdout.strip()})")
@@ -266,6 +271,8 @@ def main(argv=None) -> int:
         nets = [("64-input", 64, [300, 300], 40_000), ("784-input", 784, [800, 800], 8_000)]
     else:
         nets = [("64-input", 64, [1000, 1000], 180_000), ("784-input", 784, [4000, 4000, 4000], 20_000)]
+    if args.mnist_size:  # difflogic's smallest MNIST network: 6 layers of 8,000 gates
+        nets.append(("784-input, 48K gates", 784, [8000] * 6, 20_000))
     for name, n_in, widths, samples in nets:
         bench_net(name, n_in, widths, samples, args, difflogic, out)
     if args.out:
