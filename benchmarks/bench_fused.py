@@ -25,9 +25,12 @@ layer as difflogic draws them, a ``GroupSum`` of 10 classes):
 
 Before timing, the outputs are checked: difflogic's C class counts equal
 nandc's logits, and difflogic's torch model (eval mode) agrees too; every
-gate id's truth table is checked against nandc's.  Each timing is the best
-of ``--repeat`` runs on a possibly shared machine (the load average is
-printed).  No assertions about speed.
+gate id's truth table is checked against nandc's.  Each throughput is the best
+of ``--repeat`` rounds that run every path in turn, timed in CPU seconds of
+the calling thread (``time.thread_time``: every path runs on one thread,
+and on a shared machine the time a thread waits descheduled would count
+against the longer calls); the load average is printed.  Batch-1 latency is
+wall time.  No assertions about speed.
 
 Run: ``python benchmarks/bench_fused.py [--quick] [--mnist-size] [--march-native] [--out FILE]``
 (difflogic's shared objects are cached in ``$NANDC_BENCH_CACHE``, default
@@ -131,13 +134,30 @@ def compile_difflogic(difflogic, dl_model, flags: list[str]):
     return loaded, loaded.lib_fn, seconds
 
 
+CLOCK = time.thread_time
+"""Throughput is timed in CPU seconds of the calling thread (every timed path runs on it): on a
+shared machine, time spent descheduled would otherwise penalize the longer calls most."""
+
+
 def best(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = CLOCK()
         fn()
-        times.append(time.perf_counter() - t)
+        times.append(CLOCK() - t)
     return min(times)
+
+
+def interleaved(fns: dict, repeat: int) -> dict:
+    """Best time of each function over ``repeat`` rounds that run every function once in turn
+    (on a shared machine, every path then sees the same spread of load)."""
+    times = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t = CLOCK()
+            fn()
+            times[k].append(CLOCK() - t)
+    return {k: min(v) for k, v in times.items()}
 
 
 def latency(fn, calls: int) -> float:
@@ -200,22 +220,24 @@ def bench_net(name, n_in, widths, samples, args, difflogic, out) -> dict:
 
     if not np.array_equal(dl_lean(x), res["class"]):
         raise SystemExit(f"{name}: difflogic's C (lean call) and nandc disagree")
-    t_dl_wrapped = best(lambda: dl_end_to_end(x), r)
-    t_dl = best(lambda: dl_lean(x), r)
-    t_dl_c = best(lambda: lib_fn(padded.reshape(-1), counts_buf, padded.shape[0] // 64), r)
-    t_fused = best(lambda: cm.predict(x, threads=1), r)
-    t_fused_run = best(lambda: cm.run(x, threads=1), r)
-    t_old = best(lambda: cm.predict(x, threads=1, fused=False), max(1, r // 2))
-    t_net = best(lambda: program.run_packed(packed, threads=1), r)
+    cm.predict(x, threads=1)  # load both fused functions before timing
+    t = interleaved({
+        "dl": lambda: dl_lean(x),
+        "dl_wrapped": lambda: dl_end_to_end(x),
+        "dl_c": lambda: lib_fn(padded.reshape(-1), counts_buf, padded.shape[0] // 64),
+        "fused": lambda: cm.predict(x, threads=1),
+        "fused_run": lambda: cm.run(x, threads=1),
+        "net": lambda: program.run_packed(packed, threads=1),
+    }, r)
+    t["old"] = best(lambda: cm.predict(x, threads=1, fused=False), max(1, r // 2))
     x1 = x[:1].copy()
-    lat = {
-        "difflogic": latency(lambda: dl_one(x1), args.calls),
-        "fused": latency(lambda: cm.predict(x1, threads=1), args.calls),
-        "old": latency(lambda: cm.predict(x1, threads=1, fused=False), max(10, args.calls // 10)),
-    }
-    rate = {k: samples / v / 1e6 for k, v in
-            dict(dl=t_dl, dl_wrapped=t_dl_wrapped, dl_c=t_dl_c, fused=t_fused, fused_run=t_fused_run, old=t_old,
-                 net=t_net).items()}
+    lat = {key: [] for key in ("difflogic", "fused", "old")}
+    for _ in range(5):  # interleaved rounds, median of all calls
+        lat["difflogic"].append(latency(lambda: dl_one(x1), args.calls // 5))
+        lat["fused"].append(latency(lambda: cm.predict(x1, threads=1), args.calls // 5))
+        lat["old"].append(latency(lambda: cm.predict(x1, threads=1, fused=False), max(4, args.calls // 50)))
+    lat = {k: float(np.median(v)) for k, v in lat.items()}
+    rate = {k: samples / v / 1e6 for k, v in t.items()}
     gates = cm.num_gates
     dl_gates = sum(w for w in widths)
     out(f"\n{name}: {n_in} inputs, difflogic layers {widths} ({dl_gates} gates + GroupSum 10), "
@@ -223,7 +245,7 @@ def bench_net(name, n_in, widths, samples, args, difflogic, out) -> dict:
         f"({x.nbytes / 1e6:.0f} MB)")
     out(f"  compile: nandc {nandc_compile:.1f} s; gcc {' '.join(flags)} "
         + ("cached" if gcc_s is None else f"{gcc_s:.1f} s"))
-    out(f"  {'path (1 thread)':46s} {'M samples/s':>12s} {'vs difflogic':>13s}")
+    out(f"  {'path (1 thread, per CPU second)':46s} {'M samples/s':>12s} {'vs difflogic':>13s}")
     rows = [
         ("difflogic C end to end: x>0.5, C, argmax", rate["dl"]),
         ("  the same through CompiledLogicNet.forward", rate["dl_wrapped"]),
