@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import zipfile
 from typing import Any, Callable, Iterable, Protocol
@@ -196,12 +195,7 @@ class CompiledModel:
         out = entry[1].run(np.ascontiguousarray(arr.reshape(n, -1)), threads)
         if out is None:
             return None
-        result = {}
-        for role, first, shape in plan.roles:
-            size = math.prod(shape)
-            part = out[:, first:first + size]
-            result[role] = (part if len(plan.roles) == 1 else np.ascontiguousarray(part)).reshape((n,) + shape)
-        return result
+        return {role: block.reshape((n,) + shape) for (role, _, shape), block in zip(plan.roles, out)}
 
     def run_codes(self, codes: np.ndarray, backend: str = "jit", threads: int | None = None) -> dict[str, np.ndarray]:
         """:meth:`run` on input codes (as :meth:`encode` makes them)."""

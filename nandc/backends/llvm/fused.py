@@ -63,7 +63,9 @@ class FusedSpec:
     ``divide`` is false and ``x / value`` when it is true).  ``ftype`` is
     ``"float"`` or ``"double"``: the input's float type, in which every
     operation is done.  ``fields`` lists the output words to return per
-    sample: ``(first output signal, width, signed)``.
+    sample: ``(first output signal, width, signed)``; ``blocks`` splits them
+    into consecutive groups (one per output array, default: one group), each
+    written to its own ``(N, len(group))`` int64 array.
     """
 
     kind: str
@@ -75,8 +77,11 @@ class FusedSpec:
     num_inputs: int
     num_outputs: int
     fields: tuple[tuple[int, int, bool], ...]
+    blocks: tuple[int, ...] = ()
 
     def __post_init__(self):
+        if not self.blocks:
+            object.__setattr__(self, "blocks", (len(self.fields),))
         if self.kind not in KINDS:
             raise BackendError(f"fused encoding kind must be one of {KINDS}, found {self.kind!r}")
         if self.ftype not in ("float", "double"):
@@ -91,6 +96,8 @@ class FusedSpec:
                 raise BackendError(f"output field ({off}, {width}) outside the {self.num_outputs} outputs")
         if not self.fields:
             raise BackendError("a fused function needs at least one output field")
+        if sum(self.blocks) != len(self.fields) or min(self.blocks) < 1:
+            raise BackendError(f"output blocks {self.blocks} do not split the {len(self.fields)} fields")
 
     @property
     def groups(self) -> int:
@@ -364,11 +371,15 @@ def _encode_text(spec: FusedSpec) -> str:
 
 # ---------------------------------------------------------------------- decoding
 def _decode_text(spec: FusedSpec) -> str:
-    """``decode(ptr op, ptr orow, ptr out, i64 cnt)``: the output vector ``op`` of ``cnt`` samples
-    into ``len(fields)`` int64 per sample at ``out``."""
-    nf = len(spec.fields)
-    out = ["define internal void @decode(ptr noalias %op, ptr noalias %orow, ptr noalias %out, i64 %cnt) #0 {",
+    """``decode(ptr op, ptr orow, ptr outs, i64 t0, i64 cnt)``: the output vector ``op`` of
+    ``cnt`` samples into rows ``t0 ..`` of the output arrays whose addresses ``outs`` lists
+    (array ``r`` has ``blocks[r]`` int64 per sample)."""
+    out = ["define internal void @decode(ptr noalias %op, ptr noalias %orow, ptr noalias %outs, i64 %t0, "
+           "i64 %cnt) #0 {",
            "entry:"]
+    for r in range(len(spec.blocks)):
+        out += [f"  %obp{r} = getelementptr inbounds ptr, ptr %outs, i64 {r}",
+                f"  %ob{r} = load ptr, ptr %obp{r}, align 8"]
     for wo in range(spec.out_words):
         signals = min(64, spec.num_outputs - 64 * wo)
         out += [
@@ -393,8 +404,13 @@ def _decode_text(spec: FusedSpec) -> str:
         out += [f"  %wo{wo} = add i64 %ro, {wo * _ROW_WORD_BYTES}",
                 f"  %wp{wo} = getelementptr inbounds i8, ptr %orow, i64 %wo{wo}",
                 f"  %word{wo} = load i64, ptr %wp{wo}, align 8"]
-    out += [f"  %base = mul i64 %s, {nf * 8}",
-            "  %orow_out = getelementptr inbounds i8, ptr %out, i64 %base"]
+    out.append("  %ts = add i64 %t0, %s")
+    role_of, index_in = [], []
+    for r, size in enumerate(spec.blocks):
+        out += [f"  %rb{r} = mul i64 %ts, {size * 8}",
+                f"  %rp{r} = getelementptr inbounds i8, ptr %ob{r}, i64 %rb{r}"]
+        role_of += [r] * size
+        index_in += list(range(size))
     for f, (off, width, signed) in enumerate(spec.fields):
         w, sh = divmod(off, 64)
         out.append(f"  %f{f}a = lshr i64 %word{w}, {sh}")
@@ -406,7 +422,7 @@ def _decode_text(spec: FusedSpec) -> str:
             out += [f"  %f{f}d = shl i64 {cur}, {64 - width}", f"  %f{f} = ashr i64 %f{f}d, {64 - width}"]
         else:
             out.append(f"  %f{f} = and i64 {cur}, {(1 << width) - 1}")
-        out += [f"  %fp{f} = getelementptr inbounds i64, ptr %orow_out, i64 {f}",
+        out += [f"  %fp{f} = getelementptr inbounds i64, ptr %rp{role_of[f]}, i64 {index_in[f]}",
                 f"  store i64 %f{f}, ptr %fp{f}, align 8"]
     out += [
         "  %s.next = add nuw i64 %s, 1",
@@ -422,7 +438,7 @@ def _decode_text(spec: FusedSpec) -> str:
 # ---------------------------------------------------------------------- the loop
 def _main_text(spec: FusedSpec) -> str:
     stride = spec.elements * spec.element_bytes
-    in_bytes, out_bytes, nf = spec.num_inputs * 32, spec.num_outputs * 32, len(spec.fields)
+    in_bytes, out_bytes = spec.num_inputs * 32, spec.num_outputs * 32
     return f"""\
 define i64 @{FUSED_NAME}(ptr %x, i64 %n, ptr %out, ptr %drv, ptr %fns, i64 %nfns, ptr %inbuf, ptr %outbuf, ptr %rows, ptr %spill, ptr %rowbuf, ptr %orow, i64 %maxv) #0 {{
 entry:
@@ -465,9 +481,7 @@ dec:
   %dcnt = select i1 %dshort, i64 %drest, i64 256
   %oo = mul i64 %d, {out_bytes}
   %op = getelementptr inbounds i8, ptr %outbuf, i64 %oo
-  %yo = mul i64 %t0, {nf * 8}
-  %yp = getelementptr inbounds i8, ptr %out, i64 %yo
-  call void @decode(ptr %op, ptr %orow, ptr %yp, i64 %dcnt)
+  call void @decode(ptr %op, ptr %orow, ptr %out, i64 %t0, i64 %dcnt)
   %d.next = add nuw i64 %d, 1
   %d.more = icmp slt i64 %d.next, %nv
   br i1 %d.more, label %dec, label %dec_done
@@ -493,8 +507,9 @@ def fused_module_text(spec: FusedSpec) -> str:
                         ptr inbuf, ptr outbuf, ptr rows, ptr spill,
                         ptr rowbuf, ptr orow, i64 maxv)
 
-    ``x``: ``n`` samples of ``elements`` floats (C order); ``out``: ``n`` rows
-    of ``len(fields)`` int64.  ``drv``/``fns``/``nfns``: the netlist's driver
+    ``x``: ``n`` samples of ``elements`` floats (C order); ``out``: the
+    addresses of the output arrays, one per block, array ``r`` holding ``n``
+    rows of ``blocks[r]`` int64.  ``drv``/``fns``/``nfns``: the netlist's driver
     and chunk table (see :mod:`.codegen`); it runs up to ``maxv`` vectors at
     a time from ``inbuf`` (``maxv x num_inputs`` vectors) to ``outbuf``
     (``maxv x num_outputs``), with ``rows`` (``maxv x slots``) and ``spill``.
@@ -595,5 +610,5 @@ def plan_fused(program, encoding: dict, roles: tuple[str, ...], dtype) -> FusedP
         placed.append((role, len(fields), tensor.shape))
         fields.extend((start + e * width, width, binding.signed) for e in range(count))
     spec = FusedSpec(kind, ftype, elements, bits, value, divide, net.num_inputs, len(net.output_signals()),
-                     tuple(fields))
+                     tuple(fields), tuple(int(np.prod(shape, dtype=np.int64)) for _, _, shape in placed))
     return FusedPlan(spec, tuple(placed))

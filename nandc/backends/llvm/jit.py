@@ -821,9 +821,9 @@ class FusedRunner:
     """Float inputs -> output words in one native loop per thread (see :mod:`.fused`).
 
     ``run(x)`` takes a C-contiguous ``(N, elements)`` float32 (``spec.ftype ==
-    "float"``) or float64 array and returns ``(N, len(spec.fields))`` int64,
-    or None when an input has no code (NaN under a ``uniform`` encoding): the
-    caller then reports the reference path's error.
+    "float"``) or float64 array and returns one ``(N, size)`` int64 array per
+    entry of ``spec.blocks``, or None when an input has no code (NaN under a
+    ``uniform`` encoding): the caller then reports the reference path's error.
     """
 
     def __init__(self, program: JitProgram, spec: "fused.FusedSpec"):
@@ -850,19 +850,20 @@ class FusedRunner:
             args = self._local.args = tuple(b.ctypes.data for b in bufs)
         return args
 
-    def _call(self, x: np.ndarray, out: np.ndarray, start: int, stop: int, status: list, k: int) -> None:
+    def _call(self, x: np.ndarray, outs: list[np.ndarray], start: int, stop: int, status: list, k: int) -> None:
         x_ptr = x.__array_interface__["data"][0] + start * x.strides[0]
-        out_ptr = out.__array_interface__["data"][0] + start * out.strides[0]
-        status[k] = self.module.function(x_ptr, stop - start, out_ptr, *self._netlist_args, *self._scratch(),
-                                         self.vectors)
+        out_ptrs = (ctypes.c_void_p * len(outs))(
+            *[o.__array_interface__["data"][0] + start * o.strides[0] for o in outs])
+        status[k] = self.module.function(x_ptr, stop - start, ctypes.addressof(out_ptrs), *self._netlist_args,
+                                         *self._scratch(), self.vectors)
 
-    def run(self, x: np.ndarray, threads: int | None = None) -> np.ndarray | None:
+    def run(self, x: np.ndarray, threads: int | None = None) -> list[np.ndarray] | None:
         if (x.ndim != 2 or x.shape[1] != self.spec.elements or x.dtype != self.dtype
                 or not x.flags.c_contiguous):
             raise BackendError(f"fused run: expected a C-contiguous {self.dtype} array of shape "
                                f"(N, {self.spec.elements}), found {x.dtype} {x.shape}")
         n = x.shape[0]
-        out = np.empty((n, len(self.spec.fields)), dtype=np.int64)
+        out = [np.empty((n, size), dtype=np.int64) for size in self.spec.blocks]
         threads = _cpu_count() if threads is None else int(threads)
         if threads < 1:
             raise BackendError(f"threads must be at least 1, found {threads}")
