@@ -208,3 +208,24 @@ def test_a_loaded_model_pickles_after_a_fused_run(tmp_path, uniform_net):
     assert loaded._fused  # the fused runner is loaded, and is not pickled
     again = pickle.loads(pickle.dumps(loaded))
     np.testing.assert_array_equal(again.predict(x, fused=True), before)
+
+
+@pytest.mark.parametrize("n_in", [64, 91, 150])
+def test_wide_one_bit_rows_sixteen_at_a_time(n_in):
+    """Inputs of 64 and more elements take the 16-wide row loop, the rest 8 at a time."""
+    m = _difflogic_shaped(n_in, [64, 40], 4, seed=n_in, quantizer=qnn.InputQuant(1, 1.0))
+    cm = nandc.compile(m, torch.zeros(2, n_in))
+    for batch, dtype in ((1, np.float32), (300, np.float32), (300, np.float64)):
+        _check_all_paths(cm, _edge_inputs(batch, n_in, seed=batch + n_in, special=UNIFORM_EDGES, dtype=dtype))
+    for col in (0, 17, 63, n_in - 1):  # a NaN in the 16-wide words and in the tail
+        x = np.full((3, n_in), 0.75, dtype=np.float32)
+        x[2, col] = np.nan
+        with pytest.raises(BackendError, match=f"index \\(2, {col}\\)"):
+            cm.run(x)
+    torch.manual_seed(n_in)
+    binary = nn.Sequential(qnn.InputBinarize(0.25), qnn.BinaryLinear(n_in, 5)).eval()
+    cb = nandc.compile(binary, torch.zeros(2, n_in))
+    t = np.float32(0.25)
+    special = [t, np.nextafter(t, 1), np.nextafter(t, 0), np.nan, np.inf, -np.inf, -0.0]
+    for batch, dtype in ((1, np.float32), (257, np.float32), (257, np.float64)):
+        _check_all_paths(cb, _edge_inputs(batch, n_in, seed=batch, special=special, dtype=dtype))

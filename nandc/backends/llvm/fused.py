@@ -191,40 +191,41 @@ def _transpose_text() -> str:
 
 
 # ---------------------------------------------------------------------- encoding
-def _code_planes(spec: FusedSpec, v: str, tag: str) -> tuple[list[str], list[str], str | None]:
-    """IR lines turning the ``<8 x T>`` value ``v`` into one ``i8`` per bit plane; also the
-    ``i8`` NaN mask (uniform only)."""
+def _code_planes(spec: FusedSpec, v: str, tag: str, n: int = 8) -> tuple[list[str], list[str], str | None]:
+    """IR lines turning the ``<n x T>`` value ``v`` into one ``i<n>`` mask per bit plane; also the
+    ``i<n>`` NaN mask (uniform only)."""
     ty = spec.ftype
-    vt = f"<8 x {ty}>"
+    vt = f"<{n} x {ty}>"
+    it = f"i{n}"
     lines: list[str] = []
     if spec.kind == "threshold":
-        lines.append(f"  %m{tag} = fcmp oge {vt} {v}, {_splat(ty, _fconst(spec.value, ty))}")
-        lines.append(f"  %b{tag}_0 = bitcast <8 x i1> %m{tag} to i8")
+        lines.append(f"  %m{tag} = fcmp oge {vt} {v}, {_splat(ty, _fconst(spec.value, ty), n)}")
+        lines.append(f"  %b{tag}_0 = bitcast <{n} x i1> %m{tag} to {it}")
         return lines, [f"%b{tag}_0"], None
     op = "fdiv" if spec.divide else "fmul"
-    lines.append(f"  %q{tag} = {op} {vt} {v}, {_splat(ty, _fconst(spec.value, ty))}")
+    lines.append(f"  %q{tag} = {op} {vt} {v}, {_splat(ty, _fconst(spec.value, ty), n)}")
     lines.append(f"  %u{tag} = fcmp uno {vt} {v}, {v}")
-    lines.append(f"  %ub{tag} = bitcast <8 x i1> %u{tag} to i8")
+    lines.append(f"  %ub{tag} = bitcast <{n} x i1> %u{tag} to {it}")
     if spec.bits == 1:  # clip(rint(q), 0, 1) == (q > 0.5) for every non-NaN q (rint(0.5) = 0)
-        lines.append(f"  %m{tag} = fcmp ogt {vt} %q{tag}, {_splat(ty, _fconst(0.5, ty))}")
-        lines.append(f"  %b{tag}_0 = bitcast <8 x i1> %m{tag} to i8")
+        lines.append(f"  %m{tag} = fcmp ogt {vt} %q{tag}, {_splat(ty, _fconst(0.5, ty), n)}")
+        lines.append(f"  %b{tag}_0 = bitcast <{n} x i1> %m{tag} to {it}")
         return lines, [f"%b{tag}_0"], f"%ub{tag}"
     top = (1 << spec.bits) - 1
-    suffix = "v8f32" if ty == "float" else "v8f64"
+    suffix = f"v{n}f32" if ty == "float" else f"v{n}f64"
     lines += [
         f"  %r{tag} = call {vt} @llvm.rint.{suffix}({vt} %q{tag})",
         f"  %pos{tag} = fcmp ogt {vt} %r{tag}, zeroinitializer",
-        f"  %lo{tag} = select <8 x i1> %pos{tag}, {vt} %r{tag}, {vt} zeroinitializer",
-        f"  %big{tag} = fcmp ogt {vt} %lo{tag}, {_splat(ty, _fconst(top, ty))}",
-        f"  %hi{tag} = select <8 x i1> %big{tag}, {vt} {_splat(ty, _fconst(top, ty))}, {vt} %lo{tag}",
-        f"  %c{tag} = fptoui {vt} %hi{tag} to <8 x i32>",
+        f"  %lo{tag} = select <{n} x i1> %pos{tag}, {vt} %r{tag}, {vt} zeroinitializer",
+        f"  %big{tag} = fcmp ogt {vt} %lo{tag}, {_splat(ty, _fconst(top, ty), n)}",
+        f"  %hi{tag} = select <{n} x i1> %big{tag}, {vt} {_splat(ty, _fconst(top, ty), n)}, {vt} %lo{tag}",
+        f"  %c{tag} = fptoui {vt} %hi{tag} to <{n} x i32>",
     ]
     names = []
     for k in range(spec.bits):
         lines += [
-            f"  %a{tag}_{k} = and <8 x i32> %c{tag}, {_splat('i32', str(1 << k))}",
-            f"  %n{tag}_{k} = icmp ne <8 x i32> %a{tag}_{k}, zeroinitializer",
-            f"  %b{tag}_{k} = bitcast <8 x i1> %n{tag}_{k} to i8",
+            f"  %a{tag}_{k} = and <{n} x i32> %c{tag}, {_splat('i32', str(1 << k), n)}",
+            f"  %n{tag}_{k} = icmp ne <{n} x i32> %a{tag}_{k}, zeroinitializer",
+            f"  %b{tag}_{k} = bitcast <{n} x i1> %n{tag}_{k} to {it}",
         ]
         names.append(f"%b{tag}_{k}")
     return lines, names, f"%ub{tag}"
@@ -243,6 +244,83 @@ def _plane_offset(spec: FusedSpec, k: int, g: str | int) -> tuple[list[str], str
         f"  {t}hm = mul i64 {t}hi, {_ROW_WORD_BYTES}",
         f"  {t}off = add i64 {t}hm, {t}lo",
     ], f"{t}off"
+
+
+def _one_bit_rows(spec: FusedSpec) -> list[str]:
+    """The row of one sample for a 1-bit code (row column = element): 64 elements per row word,
+    16 at a time (one ``i16`` mask each, at a constant offset), then the rest 8 at a time."""
+    ty, eb = spec.ftype, spec.element_bytes
+    words = spec.elements // 64
+    out: list[str] = []
+    nan = []
+    if words:
+        out += [
+            "  br label %w1_head",
+            "w1_head:",
+            "  %w1 = phi i64 [ 0, %s_head ], [ %w1.next, %w1_head ]",
+            "  %nan1 = phi i16 [ 0, %s_head ], [ %nan1.next, %w1_head ]",
+            f"  %w1x = mul i64 %w1, {64 * eb}",
+            "  %w1p = getelementptr inbounds i8, ptr %row, i64 %w1x",
+            f"  %w1r = mul i64 %w1, {_ROW_WORD_BYTES}",
+            "  %w1rp = getelementptr inbounds i8, ptr %rp, i64 %w1r",
+        ]
+        acc = "%nan1"
+        for q in range(4):
+            tag = f"W{q}"
+            out += [f"  %p{tag} = getelementptr inbounds i8, ptr %w1p, i64 {16 * q * eb}",
+                    f"  %v{tag} = load <16 x {ty}>, ptr %p{tag}, align {eb}"]
+            for line in range(0, 16 * eb, 64):
+                out += [f"  %pf{tag}_{line} = getelementptr i8, ptr %p{tag}, i64 {PREFETCH_BYTES + line}",
+                        f"  call void @llvm.prefetch.p0(ptr %pf{tag}_{line}, i32 0, i32 3, i32 1)"]
+            lines, planes, nan_mask = _code_planes(spec, f"%v{tag}", tag, 16)
+            out += lines
+            out += [f"  %s{tag} = getelementptr inbounds i8, ptr %w1rp, i64 {2 * q}",
+                    f"  store i16 {planes[0]}, ptr %s{tag}, align 1"]
+            if nan_mask is not None:
+                out.append(f"  %acc{tag} = or i16 {acc}, {nan_mask}")
+                acc = f"%acc{tag}"
+        out += [
+            f"  %nan1.next = or i16 {acc}, 0",
+            "  %w1.next = add nuw i64 %w1, 1",
+            f"  %w1.more = icmp ult i64 %w1.next, {words}",
+            "  br i1 %w1.more, label %w1_head, label %w1_done",
+            "w1_done:",
+            "  %nan1.any = icmp ne i16 %nan1.next, 0",
+            "  %nan1.b = zext i1 %nan1.any to i8",
+        ]
+        nan.append("%nan1.b")
+    for g in range(words * 8, spec.groups):  # the last elements, 8 at a time (the last group partial)
+        first = 8 * g
+        count = min(8, spec.elements - first)
+        tag = f"R{g}"
+        if count == 8:
+            out += [f"  %p{tag} = getelementptr inbounds i8, ptr %row, i64 {first * eb}",
+                    f"  %v{tag} = load <8 x {ty}>, ptr %p{tag}, align {eb}"]
+            value = f"%v{tag}"
+        else:
+            value = "zeroinitializer"
+            for e in range(count):
+                out += [
+                    f"  %p{tag}_{e} = getelementptr inbounds i8, ptr %row, i64 {(first + e) * eb}",
+                    f"  %e{tag}_{e} = load {ty}, ptr %p{tag}_{e}, align {eb}",
+                    f"  %v{tag}_{e} = insertelement <8 x {ty}> {value}, {ty} %e{tag}_{e}, i64 {e}",
+                ]
+                value = f"%v{tag}_{e}"
+        lines, planes, nan_mask = _code_planes(spec, value, tag, 8)
+        out += lines
+        _, off = _plane_offset(spec, 0, g)
+        out += [f"  %s{tag} = getelementptr inbounds i8, ptr %rp, i64 {off}",
+                f"  store i8 {planes[0]}, ptr %s{tag}, align 1"]
+        if nan_mask is not None:
+            nan.append(nan_mask)
+    if spec.kind != "threshold" and nan:
+        out.append("  %rbad0 = load i8, ptr %bad, align 1")
+        acc = "%rbad0"
+        for k, m in enumerate(nan):
+            out.append(f"  %rbad{k + 1} = or i8 {acc}, {m}")
+            acc = f"%rbad{k + 1}"
+        out.append(f"  store i8 {acc}, ptr %bad, align 1")
+    return out
 
 
 def _encode_text(spec: FusedSpec) -> str:
@@ -270,6 +348,9 @@ def _encode_text(spec: FusedSpec) -> str:
         "  %rbo = shl i64 %il, 3",
         "  %rp = getelementptr inbounds i8, ptr %rb, i64 %rbo",
     ]
+    if spec.bits == 1:
+        out += _one_bit_rows(spec)
+        full = rem = 0  # done
     if full:
         out += [
             "  br label %g_head",
