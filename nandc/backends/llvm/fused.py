@@ -12,7 +12,8 @@ vector of the JIT, see :mod:`.packing`):
    (``x >= t``; ``x / step`` -- or the exactly equal product with ``1 / step``
    when that is a power of two -- then round half to even and clip), and
    every code bit plane becomes one byte of the sample's bit row
-   (``fcmp`` + ``bitcast <8 x i1> to i8``).
+   (``fcmp`` + ``bitcast <8 x i1> to i8``); 1-bit codes go 16 elements per
+   compare (one ``i16`` mask) over each 64-element row word.
 2. **Transpose.**  The rows of 64 samples form a 64 x 64 bit matrix per row
    word; the four 64-sample lanes of a vector are transposed together on
    ``<4 x i64>`` values (six rounds of masked shifts), which yields the
