@@ -58,6 +58,13 @@ class CompiledModel:
         self.stats = list(stats or [])
         self.pipeline = pipeline
         self._programs: dict = {}  # stage index -> JIT program, loaded on first use
+        self._fused: dict = {}  # (roles, dtype) -> (FusedPlan or None, FusedRunner or None)
+
+    def __getstate__(self) -> dict:
+        """Pickle without the loaded machine code (it is reloaded on first use)."""
+        state = dict(self.__dict__)
+        state["_programs"], state["_fused"] = {}, {}
+        return state
 
     @classmethod
     def from_netlist(cls, netlist: NandNetlist, interface: Interface, stats: list | None = None) -> "CompiledModel":
@@ -108,17 +115,21 @@ class CompiledModel:
         return gate_evaluations(self.program)
 
     # ------------------------------------------------------------------ running
-    def encode(self, x) -> np.ndarray:
-        """The input codes the program sees for a float input batch ``x`` (N, *input_shape)."""
+    def _input_array(self, x) -> np.ndarray:
         arr = _to_numpy(x)
         shape = tuple(self.interface.input_shape)
         if arr.ndim != len(shape) + 1 or tuple(arr.shape[1:]) != shape:
             raise BackendError(
                 f"expected input of shape (N, {', '.join(map(str, shape))}), found {tuple(arr.shape)}"
             )
-        return encode_input(self.interface.input_encoding, arr)
+        return arr
 
-    def run(self, x, backend: str = "jit", threads: int | None = None) -> dict[str, np.ndarray]:
+    def encode(self, x) -> np.ndarray:
+        """The input codes the program sees for a float input batch ``x`` (N, *input_shape)."""
+        return encode_input(self.interface.input_encoding, self._input_array(x))
+
+    def run(self, x, backend: str = "jit", threads: int | None = None,
+            fused: bool | None = None) -> dict[str, np.ndarray]:
         """Run the program on a float input batch; returns integer outputs.
 
         ``"logits"``: the exact integer logits, shape ``(N, *output_shape)``;
@@ -126,8 +137,65 @@ class CompiledModel:
         which is what ``model(x).argmax(1)`` returns.  ``backend`` is
         ``"jit"`` (LLVM, bit-parallel, multi-threaded) or ``"reference"``
         (the numpy evaluator).
+
+        With the JIT, a flat model whose input encoding is ``threshold`` or
+        ``uniform`` runs *fused* by default: input encoding, bit packing,
+        the netlist and output decoding in one native loop per thread
+        (:mod:`nandc.backends.llvm.fused`), on float32 or float64 input
+        (integer input is read as float32, as :meth:`encode` does).  The
+        result is the same bit for bit.  ``fused=False`` forces the
+        step-by-step path (numpy encoding, packing, netlist, unpacking);
+        ``fused=True`` raises :class:`~nandc.errors.BackendError` where the
+        fused path does not apply.
         """
+        if fused is not False:
+            result = self._run_fused(x, backend, threads, tuple(self.program.outputs), fused is True)
+            if result is not None:
+                return result
         return self.run_codes(self.encode(x), backend, threads)
+
+    def _run_fused(self, x, backend: str, threads: int | None, roles: tuple[str, ...],
+                   required: bool) -> dict[str, np.ndarray] | None:
+        """The outputs ``roles`` by the fused path, or None where it does not apply (or an input
+        has no code: the step-by-step path then raises its error)."""
+        if backend != "jit":
+            if required:
+                raise BackendError(f"the fused path runs on the 'jit' backend, not {backend!r}")
+            return None
+        arr = self._input_array(x)
+        if arr.dtype.kind in "iub":
+            arr = arr.astype(np.float32)  # as encode_input reads integers
+        key = (roles, arr.dtype.str)
+        entry = self._fused.get(key)
+        if entry is None:
+            from nandc.backends.llvm.fused import plan_fused
+
+            entry = self._fused[key] = [plan_fused(self.program, self.interface.input_encoding, roles,
+                                                   arr.dtype), None]
+        plan = entry[0]
+        if plan is None:
+            if required:
+                raise BackendError(
+                    f"the fused path does not apply to this model (it needs a flat program, a 'threshold' or "
+                    f"'uniform' input encoding and float32/float64 input; found "
+                    f"{'a staged' if self.staged else 'a flat'} program, encoding "
+                    f"{self.interface.input_encoding.get('kind')!r}, input {arr.dtype})")
+            return None
+        n = arr.shape[0]
+        if n == 0:
+            return {role: np.zeros((0,) + shape, dtype=np.int64) for role, _, shape in plan.roles}
+        if entry[1] is None:
+            from nandc.backends.llvm.jit import FusedRunner, compile_netlist
+
+            program = self._programs.get(0)
+            net = self.program.stages[0].netlist
+            if program is None or program.num_gates != net.num_gates:
+                program = self._programs[0] = compile_netlist(net)
+            entry[1] = FusedRunner(program, plan.spec)
+        out = entry[1].run(np.ascontiguousarray(arr.reshape(n, -1)), threads)
+        if out is None:
+            return None
+        return {role: block.reshape((n,) + shape) for (role, _, shape), block in zip(plan.roles, out)}
 
     def run_codes(self, codes: np.ndarray, backend: str = "jit", threads: int | None = None) -> dict[str, np.ndarray]:
         """:meth:`run` on input codes (as :meth:`encode` makes them)."""
@@ -143,11 +211,17 @@ class CompiledModel:
             raise BackendError(f"unknown backend {backend!r}; expected 'jit' or 'reference'")
         return execute(self.program, codes, runner)
 
-    def predict(self, x, backend: str = "jit", threads: int | None = None) -> np.ndarray:
-        """Predicted class of every sample (requires a vector output)."""
+    def predict(self, x, backend: str = "jit", threads: int | None = None,
+                fused: bool | None = None) -> np.ndarray:
+        """Predicted class of every sample (requires a vector output); ``fused`` as for :meth:`run`
+        (the fused path then decodes only the class)."""
         if not self.interface.has_class:
             raise BackendError("this model's output is not a vector of class scores; use run()")
-        return self.run(x, backend, threads)["class"]
+        if fused is not False:
+            result = self._run_fused(x, backend, threads, ("class",), fused is True)
+            if result is not None:
+                return result["class"]
+        return self.run(x, backend, threads, fused=False)["class"]
 
     def to_torch_output(self, logits: np.ndarray):
         """The torch model's float output for the integer logits (needs torch).

@@ -3,6 +3,8 @@
 * :mod:`.codegen` — NandNetlist -> LLVM IR text (pure Python).
 * :mod:`.jit` — compiling, caching, loading and running (the only place llvmlite is used).
 * :mod:`.packing` — numpy samples <-> the ``<4 x i64>`` vector layout.
+* :mod:`.fused` — float input -> encoding -> netlist -> decoded outputs in one native loop
+  (LLVM IR text; ``CompiledModel.run``/``predict`` use it where it applies).
 
 Importing this package does not import llvmlite; compiling does.
 

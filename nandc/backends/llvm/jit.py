@@ -50,7 +50,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from nandc.backends.llvm import asm, codegen
+from nandc.backends.llvm import asm, codegen, fused
 from nandc.backends.llvm.packing import (
     LANES,
     SAMPLES_PER_VECTOR,
@@ -79,6 +79,7 @@ __all__ = [
     "compile_object_code",
     "compile_netlist",
     "run_netlist",
+    "FusedRunner",
 ]
 
 log = logging.getLogger(__name__)
@@ -763,6 +764,124 @@ class JitProgram:
         """Pack, run and unpack samples ``span[0] .. span[1] - 1``."""
         part = bits[span[0]:span[1]]
         out[span[0]:span[1]] = unpack_outputs(self.run_packed(pack_inputs(part), threads), len(part))
+
+
+# ---------------------------------------------------------------------- fused float-to-output runs
+_FUSED_TYPE = ctypes.CFUNCTYPE(
+    ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+    ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+    ctypes.c_void_p, ctypes.c_int64,
+)
+_fused_modules: collections.OrderedDict[str, "_FusedModule"] = collections.OrderedDict()
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+class _FusedModule:
+    """The compiled ``nandc_fused`` function of one :class:`~.fused.FusedSpec` (kept loaded)."""
+
+    def __init__(self, text: str, target: Target):
+        llvm = _llvm()
+        machine = _target_machine(target, 3)
+        module = llvm.parse_assembly(text)
+        module.triple = machine.triple
+        module.data_layout = str(machine.target_data)
+        module.verify()
+        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        pb = llvm.create_pass_builder(machine, pto)
+        pb.getModulePassManager().run(module, pb)
+        self._engine = llvm.create_mcjit_compiler(module, machine)
+        self._engine.finalize_object()
+        address = self._engine.get_function_address(fused.FUSED_NAME)
+        if not address:
+            raise BackendError("the fused module lacks its function")
+        self.function = _FUSED_TYPE(address)
+
+
+def _fused_module(spec: "fused.FusedSpec") -> _FusedModule:
+    text = fused.fused_module_text(spec)
+    key = hashlib.sha256(text.encode()).hexdigest()
+    with _loaded_lock:
+        mod = _fused_modules.get(key)
+        if mod is not None:
+            _fused_modules.move_to_end(key)
+            return mod
+    mod = _FusedModule(text, host_target())
+    with _loaded_lock:
+        _fused_modules[key] = mod
+        while len(_fused_modules) > 4 * _LOADED_PROGRAMS:
+            _fused_modules.popitem(last=False)
+    return mod
+
+
+class FusedRunner:
+    """Float inputs -> output words in one native loop per thread (see :mod:`.fused`).
+
+    ``run(x)`` takes a C-contiguous ``(N, elements)`` float32 (``spec.ftype ==
+    "float"``) or float64 array and returns one ``(N, size)`` int64 array per
+    entry of ``spec.blocks``, or None when an input has no code (NaN under a
+    ``uniform`` encoding): the caller then reports the reference path's error.
+    """
+
+    def __init__(self, program: JitProgram, spec: "fused.FusedSpec"):
+        if (spec.num_inputs, spec.num_outputs) != (program.num_inputs, program.num_outputs):
+            raise BackendError(f"fused spec of {spec.num_inputs} inputs and {spec.num_outputs} outputs does "
+                               f"not match {program!r}")
+        self.program = program
+        self.spec = spec
+        self.module = _fused_module(spec)
+        self.vectors = fused.vectors_per_call(spec, program.default_block())
+        self._local = threading.local()
+        self.dtype = np.dtype(np.float32 if spec.ftype == "float" else np.float64)
+        jm = program.module
+        self._netlist_args = (ctypes.cast(jm._driver, ctypes.c_void_p).value, ctypes.addressof(jm._table),
+                              jm.code.num_chunks)
+
+    def _scratch(self) -> tuple[int, ...]:
+        """This thread's scratch buffers (kept between calls) as addresses."""
+        args = getattr(self._local, "args", None)
+        if args is None:
+            code = self.program.module.code
+            shapes = fused.scratch_shapes(self.spec, self.vectors, code.num_slots, code.spill_slots)
+            self._local.bufs = bufs = [aligned_empty(shape) for shape in shapes.values()]
+            args = self._local.args = tuple(b.ctypes.data for b in bufs)
+        return args
+
+    def _call(self, x: np.ndarray, outs: list[np.ndarray], start: int, stop: int, status: list, k: int) -> None:
+        x_ptr = x.__array_interface__["data"][0] + start * x.strides[0]
+        out_ptrs = (ctypes.c_void_p * len(outs))(
+            *[o.__array_interface__["data"][0] + start * o.strides[0] for o in outs])
+        status[k] = self.module.function(x_ptr, stop - start, ctypes.addressof(out_ptrs), *self._netlist_args,
+                                         *self._scratch(), self.vectors)
+
+    def run(self, x: np.ndarray, threads: int | None = None) -> list[np.ndarray] | None:
+        if (x.ndim != 2 or x.shape[1] != self.spec.elements or x.dtype != self.dtype
+                or not x.flags.c_contiguous):
+            raise BackendError(f"fused run: expected a C-contiguous {self.dtype} array of shape "
+                               f"(N, {self.spec.elements}), found {x.dtype} {x.shape}")
+        n = x.shape[0]
+        out = [np.empty((n, size), dtype=np.int64) for size in self.spec.blocks]
+        threads = _cpu_count() if threads is None else int(threads)
+        if threads < 1:
+            raise BackendError(f"threads must be at least 1, found {threads}")
+        vectors = num_vectors(n)
+        parts = max(1, min(threads, vectors // _MIN_VECTORS_PER_THREAD))
+        spans = [(SAMPLES_PER_VECTOR * a, min(n, SAMPLES_PER_VECTOR * b)) for a, b in _split(vectors, parts, 1)]
+        status = [0] * max(1, len(spans))
+        if len(spans) <= 1:
+            if n:
+                self._call(x, out, 0, n, status, 0)
+        else:
+            workers = [threading.Thread(target=self._call, args=(x, out, a, b, status, k))
+                       for k, (a, b) in enumerate(spans)]
+            for t in workers:
+                t.start()
+            for t in workers:
+                t.join()
+        return None if any(status) else out
 
 
 # ---------------------------------------------------------------------- entry points
