@@ -52,12 +52,13 @@ def float_twin(model):
     from torch import nn
 
     import nandc.nn as qnn
+    from nandc.nn.base import QuantConv2dBase
 
     twin = copy.deepcopy(model)
 
     def swap(parent):
         for name, child in parent.named_children():
-            if isinstance(child, qnn.QuantConv2dBase):
+            if isinstance(child, QuantConv2dBase):
                 new = nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size, child.stride,
                                 child.padding, child.dilation, bias=False)
             elif isinstance(child, (qnn.BinaryLinear, qnn.Int4Linear)):
