@@ -4,6 +4,7 @@ Binary: :class:`BinaryLinear`, :class:`BinaryConv2d`, :class:`SignActivation`,
 :class:`InputBinarize`.  4-bit: :class:`Int4Linear`, :class:`Int4Conv2d`,
 :class:`ReLUQuant`, :class:`ActQuant`, :class:`InputQuant`.  Ternary (BitNet b1.58): :class:`TernaryLinear`.
 Multiple Boolean kernels: :class:`MBOKLinear`, :class:`MBOKConv2d`.
+Imported difflogic models: :func:`from_difflogic`.
 Transformers (exact fixed point, :mod:`nandc.nn.transformer`): :class:`TokenEmbedding`,
 :class:`HeadQuant`, :class:`FixedPointAttention`, :class:`MBOKBitLinear`, :class:`LanguageModel`.
 
@@ -30,3 +31,7 @@ from nandc.nn.logic import *  # noqa: F401,F403,E402  soft-NAND / learned-gate l
 from nandc.nn import logic as _logic  # noqa: E402
 
 __all__ += list(_logic.__all__)
+
+from nandc.nn.difflogic_import import from_difflogic  # noqa: E402
+
+__all__ += ["from_difflogic"]
