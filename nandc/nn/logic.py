@@ -21,8 +21,8 @@ from nandc.nn.harden import harden, is_hardened
 from nandc.nn.networks import logic_classifier, soft_nand_network
 from nandc.nn.schedules import (ConstantSchedule, CosineSchedule, ExponentialSchedule, LinearSchedule,
                                 Schedule, make_schedule)
-from nandc.nn.soft import (LogicLayer, SoftLogic, SoftNAND, binarization_penalty, set_straight_through,
-                           set_temperature)
+from nandc.nn.soft import (LogicLayer, SoftLogic, SoftNAND, binarization_penalty, set_kernel,
+                           set_straight_through, set_temperature)
 from nandc.nn.truth_table import FULL_ADDER, XOR, TruthTable, learn_truth_table, prove_truth_table, truth_table
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "harden", "is_hardened",
     "logic_classifier", "soft_nand_network",
     "ConstantSchedule", "CosineSchedule", "ExponentialSchedule", "LinearSchedule", "Schedule", "make_schedule",
-    "LogicLayer", "SoftLogic", "SoftNAND", "binarization_penalty", "set_straight_through", "set_temperature",
+    "LogicLayer", "SoftLogic", "SoftNAND", "binarization_penalty", "set_kernel", "set_straight_through",
+    "set_temperature",
     "FULL_ADDER", "XOR", "TruthTable", "learn_truth_table", "prove_truth_table", "truth_table",
 ]
