@@ -73,6 +73,7 @@ class _PinChoice(nn.Module):
         if k > 1:
             self.logits = nn.Parameter(torch.randn(pins, out_features, k, generator=generator) * init_std)
         self.select_tau = 1.0
+        self.gumbel = 0.0
 
     def chosen(self) -> torch.Tensor:
         """``(pins, out)`` index of the input each pin reads when hardened (first maximum wins)."""
@@ -85,7 +86,7 @@ class _PinChoice(nn.Module):
         """``(pins, N, out)``: each pin's softmax-weighted mixture of its candidates."""
         if self.logits is None:
             return x[:, self.candidates[..., 0]].permute(1, 0, 2)
-        w = torch.softmax(self.logits / self.select_tau, -1)
+        w = torch.softmax(gumbel_perturb(self.logits, self.gumbel, self.training) / self.select_tau, -1)
         if self.dense:
             return torch.einsum("ni,poi->pno", x, w)
         return (x[:, self.candidates] * w).sum(-1).permute(1, 0, 2)
@@ -93,6 +94,14 @@ class _PinChoice(nn.Module):
     def hard_values(self, x: torch.Tensor) -> torch.Tensor:
         """``(pins, N, out)``: the chosen inputs themselves."""
         return x[:, self.chosen()].permute(1, 0, 2)
+
+
+def gumbel_perturb(logits: torch.Tensor, scale: float, active: bool) -> torch.Tensor:
+    """``logits + scale * G`` with i.i.d. standard Gumbel noise ``G`` when ``active`` and ``scale > 0``."""
+    if not active or not scale:
+        return logits
+    u = torch.rand_like(logits).clamp_(1e-10, 1.0 - 1e-7)
+    return logits - scale * torch.log(-torch.log(u))
 
 
 def _kernel(owner: str, kernel: str) -> str:
@@ -150,6 +159,18 @@ class SoftLogic(nn.Module):
 
     def set_tau(self, value: float) -> None:
         self.tau = _positive(type(self).__name__, "tau", value)
+
+    @property
+    def gumbel(self) -> float:
+        """Scale of the Gumbel noise added to the choice logits in training mode (0: none)."""
+        return self.pins.gumbel
+
+    @gumbel.setter
+    def gumbel(self, value: float) -> None:
+        value = float(value)
+        if not value >= 0 or value == float("inf"):
+            raise LogicConfigError(f"{type(self).__name__}: gumbel must be a finite number >= 0, found {value}")
+        self.pins.gumbel = value
 
     # subclasses: the soft gate, and the truth table of each gate once hardened
     def soft_gate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # pragma: no cover - interface
@@ -289,7 +310,7 @@ class LogicLayer(SoftLogic):
         self.kernel = _kernel("LogicLayer", kernel)
 
     def gate_coefficients(self, dtype: torch.dtype) -> torch.Tensor:
-        p = torch.softmax(self.function_logits / self.tau, -1)
+        p = torch.softmax(gumbel_perturb(self.function_logits, self.gumbel, self.training) / self.tau, -1)
         return p @ gate_coefficient_table().to(p.dtype)
 
     def soft_gate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
