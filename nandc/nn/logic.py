@@ -10,10 +10,13 @@ in a :class:`GroupSum` class-count head, or in bits) with
 :class:`BooleanLayer`, which ``nandc.compile`` turns into gates one for one
 (a hardened SoftNAND gate is one NAND2).  :func:`learn_truth_table` learns
 a Boolean function from its table and proves the result exact.
+:func:`admm_fit` is the second recipe: slack variables solved by ADMM
+(:mod:`nandc.nn.admm`); :func:`admm_learn_truth_table` uses it.
 
 This module only gathers the public names of the modules that define them.
 """
 
+from nandc.nn.admm import ADMMConfig, ADMMResult, admm_fit, admm_learn_truth_table
 from nandc.nn.anneal import AnnealConfig, AnnealResult, anneal_fit
 from nandc.nn.boolean import BooleanLayer, GroupSum
 from nandc.nn.gates import FUNCTION_NAMES, LogicConfigError, function_name
@@ -27,6 +30,7 @@ from nandc.nn.truth_table import FULL_ADDER, XOR, TruthTable, learn_truth_table,
 
 __all__ = [
     "AnnealConfig", "AnnealResult", "anneal_fit",
+    "ADMMConfig", "ADMMResult", "admm_fit", "admm_learn_truth_table",
     "BooleanLayer", "GroupSum",
     "FUNCTION_NAMES", "LogicConfigError", "function_name",
     "harden", "is_hardened",

@@ -11,7 +11,9 @@
 Which two inputs a gate reads ("wiring") is learned too: each of the two
 pins holds logits over its candidate inputs (all inputs, or ``candidates``
 random ones), relaxed by a softmax with its own temperature ``select_tau``.
-``candidates=1`` is a fixed random wiring with nothing to learn.
+``candidates=1`` is a fixed random wiring with nothing to learn.  A layer's
+``gumbel`` (default 0) adds Gumbel noise of that scale to the wiring and
+function logits in training mode (Gumbel-softmax sampling of the choices).
 
 A soft layer is a float layer: compile it only after :func:`nandc.nn.harden`
 has replaced it by an exact :class:`~nandc.nn.boolean.BooleanLayer` (its most
