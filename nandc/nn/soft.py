@@ -192,7 +192,7 @@ class SoftLogic(nn.Module):
         if coef is None:
             a, b = self.pins.soft_values(x)
             y = self.soft_gate(a, b)
-        elif self.pins.logits is None:  # fixed wiring: gather and evaluate in one kernel
+        elif self.pins.logits is None and not self.pins.dense:  # fixed wiring: gather and evaluate in one kernel
             wiring = self.pins.candidates
             y = gather_bilinear(x, wiring[0, :, 0], wiring[1, :, 0], coef)
         else:
