@@ -23,7 +23,12 @@ Two :class:`torch.autograd.Function` s with hand-written backward passes:
   ``dL/da = g (c1 + c3 b)``, ``dL/db = g (c2 + c3 a)`` back with
   ``index_add_``.
 * :class:`Bilinear` — the same polynomial on given pin values (learned
-  wiring, where the pins are softmax mixtures computed by autograd).
+  wiring, where the pins are softmax mixtures).
+* :class:`SparseMix` — learned sparse wiring: each pin's value is the
+  softmax-weighted mixture of its ``k`` candidate inputs, gathered as whole
+  rows of the gate-major input and reduced by a batched ``(1 x k) @ (k x
+  batch)`` product; backward recomputes the gather, gives the weight
+  gradients by the transposed product and scatters the input gradients.
 
 Both are checked against the plain autograd expressions
 (:func:`reference_gather_bilinear`) by ``torch.autograd.gradcheck`` in
@@ -34,8 +39,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["GatherBilinear", "Bilinear", "gather_bilinear", "bilinear", "reference_gather_bilinear",
-           "reference_bilinear", "KERNELS"]
+__all__ = ["GatherBilinear", "Bilinear", "SparseMix", "gather_bilinear", "bilinear", "sparse_mix",
+           "reference_gather_bilinear", "reference_bilinear", "reference_sparse_mix", "KERNELS"]
 
 #: kernel choices of the soft layers: ``"fast"`` (this module) or ``"reference"`` (plain autograd)
 KERNELS = ("fast", "reference")
@@ -113,6 +118,35 @@ class Bilinear(torch.autograd.Function):
                 None if grad_c is None else grad_c.to(coef.dtype))
 
 
+class SparseMix(torch.autograd.Function):
+    """``v[p, j, n] = sum_k w[p, j, k] * x[n, cand[p, j, k]]``: ``(pins, gates, batch)``, gate-major."""
+
+    @staticmethod
+    def forward(ctx, x, cand, w):
+        xt = x.t().contiguous()
+        pins, gates, k = cand.shape
+        g = xt.index_select(0, cand.reshape(-1)).view(pins * gates, k, -1)
+        v = torch.bmm(w.reshape(pins * gates, 1, k).to(x.dtype), g)
+        ctx.save_for_backward(xt, cand, w)
+        return v.view(pins, gates, -1)
+
+    @staticmethod
+    def backward(ctx, grad_v):
+        xt, cand, w = ctx.saved_tensors
+        pins, gates, k = cand.shape
+        gv = grad_v.contiguous().view(pins * gates, -1, 1)  # (P*G, N, 1)
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[2]:
+            g = xt.index_select(0, cand.reshape(-1)).view(pins * gates, k, -1)
+            grad_w = torch.bmm(g, gv).view(pins, gates, k).to(w.dtype)
+        if ctx.needs_input_grad[0]:
+            contrib = torch.bmm(w.reshape(pins * gates, k, 1).to(gv.dtype), gv.transpose(1, 2))  # (P*G, k, N)
+            gx = torch.zeros_like(xt)
+            gx.index_add_(0, cand.reshape(-1), contrib.view(pins * gates * k, -1))
+            grad_x = gx.t()
+        return grad_x, None, grad_w
+
+
 def gather_bilinear(x: torch.Tensor, ia: torch.Tensor, ib: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
     """Fast kernel: ``(batch, gates)`` outputs of gates wired to ``x[:, ia]``, ``x[:, ib]``."""
     return GatherBilinear.apply(x, ia, ib, coef)
@@ -121,6 +155,16 @@ def gather_bilinear(x: torch.Tensor, ia: torch.Tensor, ib: torch.Tensor, coef: t
 def bilinear(a: torch.Tensor, b: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
     """Fast kernel: ``(batch, gates)`` outputs of gates with pin values ``a``, ``b``."""
     return Bilinear.apply(a, b, coef)
+
+
+def sparse_mix(x: torch.Tensor, cand: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Fast kernel: ``(pins, gates, batch)`` softmax mixtures of each pin's candidate inputs."""
+    return SparseMix.apply(x, cand, w)
+
+
+def reference_sparse_mix(x: torch.Tensor, cand: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """:func:`sparse_mix` in plain autograd."""
+    return (x[:, cand] * w).sum(-1).permute(1, 2, 0)
 
 
 def reference_bilinear(a: torch.Tensor, b: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,7 @@ from torch import nn
 
 from nandc.nn.boolean import BooleanLayer, check_features, gate_coefficient_table, mix_gates
 from nandc.nn.gates import NAND_FN, NUM_FUNCTIONS, LogicConfigError
-from nandc.nn.kernels import KERNELS, bilinear, gather_bilinear
+from nandc.nn.kernels import KERNELS, bilinear, gather_bilinear, sparse_mix
 
 __all__ = ["SoftLogic", "SoftNAND", "RELAXATIONS", "LogicLayer", "set_temperature", "set_straight_through",
            "set_kernel", "binarization_penalty", "soft_layers"]
@@ -92,6 +92,14 @@ class _PinChoice(nn.Module):
         if self.dense:
             return torch.einsum("ni,poi->pno", x, w)
         return (x[:, self.candidates] * w).sum(-1).permute(1, 0, 2)
+
+    def soft_values_fast(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each pin's ``(N, out)`` soft values; learned sparse wiring runs the :class:`SparseMix` kernel."""
+        if self.logits is None or self.dense:
+            return tuple(self.soft_values(x))
+        w = torch.softmax(gumbel_perturb(self.logits, self.gumbel, self.training) / self.select_tau, -1)
+        v = sparse_mix(x, self.candidates, w)  # (pins, out, N): the transposed views below are free
+        return v[0].t(), v[1].t()
 
     def hard_values(self, x: torch.Tensor) -> torch.Tensor:
         """``(pins, N, out)``: the chosen inputs themselves."""
@@ -196,7 +204,7 @@ class SoftLogic(nn.Module):
             wiring = self.pins.candidates
             y = gather_bilinear(x, wiring[0, :, 0], wiring[1, :, 0], coef)
         else:
-            a, b = self.pins.soft_values(x)
+            a, b = self.pins.soft_values_fast(x)
             y = bilinear(a, b, coef)
         self._last_output = y if self.training else None
         if self.straight_through:

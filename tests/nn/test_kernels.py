@@ -99,3 +99,17 @@ def test_set_kernel_and_errors():
         set_kernel(model, "cuda")
     with pytest.raises(LogicConfigError, match=r"^SoftNAND: kernel must be one of fast, reference, found 'x'$"):
         SoftNAND(3, 2, kernel="x")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sparse_mix_kernel_gradcheck_and_equals_reference(seed):
+    from nandc.nn.kernels import reference_sparse_mix, sparse_mix
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(5, 7, generator=gen, dtype=torch.float64, requires_grad=True)
+    cand = torch.randint(0, 7, (2, 6, 3), generator=gen)
+    cand[0, 0] = 2  # repeated candidates: their input gradients add up
+    w = torch.softmax(torch.randn(2, 6, 3, generator=gen, dtype=torch.float64), -1).requires_grad_()
+    assert torch.autograd.gradcheck(sparse_mix, (x, cand, w))
+    y, ref = sparse_mix(x, cand, w), reference_sparse_mix(x, cand, w)
+    assert y.shape == (2, 6, 5) and torch.allclose(y, ref, rtol=1e-12, atol=1e-12)
