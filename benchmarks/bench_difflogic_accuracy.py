@@ -6,7 +6,7 @@
 Every model sees the same split (``nandc.datasets.load_mnist5k(seed=0)``:
 4,000 training and 1,000 test digits, pixels rounded to 0/1 at 0.5 for the
 gate networks).  For each size a nandc LogicLayer network (fixed random
-wiring, fast kernels, gate temperature annealed, last epochs
+wiring, or learned among 16 candidates for ``S16``; fast kernels, gate temperature annealed, last epochs
 straight-through) is trained, hardened, compiled with ``-O2`` and run on
 the test set; the table gives the hardened accuracy, the compiled accuracy
 (equal by construction: the script counts mismatches), the logic gates, the
@@ -39,7 +39,9 @@ from nandc.nn.truth_table import logic_gate_count  # noqa: E402
 from nandc.training import accuracy, fit, torch_predict  # noqa: E402
 
 #: size name -> gate layer widths (the last is a multiple of the 10 classes)
-SIZES = {"S": (1000, 1000), "M": (4000, 4000, 2000), "L": (8000, 8000, 4000)}
+SIZES = {"S": (1000, 1000), "M": (4000, 4000, 2000), "L": (8000, 8000, 4000), "S16": (1000, 1000)}
+#: sizes with learned wiring: each pin chooses among 16 random candidate inputs, layers pass their input through
+LEARNED = {"S16": 16}
 
 
 def group_tau(last_width: int, classes: int = 10) -> float:
@@ -60,10 +62,11 @@ def compile_and_check(model, ds, opt="O2"):
             logic_gate_count(compiled, layers), seconds)
 
 
-def train_nandc(ds, widths, epochs, seed, lr):
-    model = logic_classifier(784, widths, 10, gate="logic", candidates=1, passthrough=False, seed=seed,
-                             group_tau=group_tau(widths[-1]), tau=1.0)
+def train_nandc(ds, widths, epochs, seed, lr, candidates=1):
+    model = logic_classifier(784, widths, 10, gate="logic", candidates=candidates, passthrough=candidates > 1,
+                             seed=seed, group_tau=group_tau(widths[-1]), tau=1.0)
     config = AnnealConfig(epochs=epochs, lr=lr, batch_size=128, tau=ExponentialSchedule(1.0, 0.3, epochs),
+                          select_tau=ExponentialSchedule(1.0, 0.1, epochs),
                           hard_epochs=max(1, epochs // 10), seed=seed)
     res = anneal_fit(model, ds.x_train, ds.y_train, config)
     hard = harden(model)
@@ -112,7 +115,7 @@ def train_difflogic(ds, widths, epochs, seed, lr):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    p.add_argument("--sizes", default="S,M,L")
+    p.add_argument("--sizes", default="S,M,L,S16")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
@@ -129,11 +132,13 @@ def main(argv=None):
                  "-", f"{mlp_s:.0f}"))
     for name in args.sizes.split(","):
         widths = SIZES[name]
-        hard, acc, secs = train_nandc(ds, widths, args.epochs, args.seed, args.lr)
+        cand = LEARNED.get(name, 1)
+        hard, acc, secs = train_nandc(ds, widths, args.epochs, args.seed, args.lr, cand)
         cacc, mism, nand2, logic, _ = compile_and_check(hard, ds)
         print(f"nandc {name} {widths}: hardened {acc:.2%}, compiled {cacc:.2%} ({mism} mismatches), "
               f"{logic} logic NAND2, {nand2} NAND2, train {secs:.0f} s", flush=True)
-        rows.append((f"nandc LogicLayer {name} {'-'.join(map(str, widths))} ({args.epochs} epochs)",
+        wiring = f"learned wiring, {cand} candidates, passthrough" if cand > 1 else "fixed wiring"
+        rows.append((f"nandc LogicLayer {name} {'-'.join(map(str, widths))} ({wiring}, {args.epochs} epochs)",
                      f"{sum(widths):,}", f"{logic:,}", f"{nand2:,}", f"{acc:.2%}", f"{cacc:.2%} ({mism})",
                      f"{secs:.0f}"))
     if not args.no_difflogic:
