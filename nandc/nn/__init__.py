@@ -4,6 +4,8 @@ Binary: :class:`BinaryLinear`, :class:`BinaryConv2d`, :class:`SignActivation`,
 :class:`InputBinarize`.  4-bit: :class:`Int4Linear`, :class:`Int4Conv2d`,
 :class:`ReLUQuant`, :class:`ActQuant`, :class:`InputQuant`.  Ternary (BitNet b1.58): :class:`TernaryLinear`.
 Multiple Boolean kernels: :class:`MBOKLinear`, :class:`MBOKConv2d`.
+Imported difflogic models: :func:`from_difflogic`.  Convolutional logic: :class:`LogicConv2d`,
+:class:`BooleanConv2d`, :class:`OrPool2d`, :class:`ThresholdInput`.
 Transformers (exact fixed point, :mod:`nandc.nn.transformer`): :class:`TokenEmbedding`,
 :class:`HeadQuant`, :class:`FixedPointAttention`, :class:`MBOKBitLinear`, :class:`LanguageModel`.
 
@@ -33,3 +35,6 @@ __all__ += list(_logic.__all__)
 from nandc.nn.conv_logic import BooleanConv2d, LogicConv2d, OrPool2d, ThresholdInput  # noqa: E402  convolutional logic
 
 __all__ += ["BooleanConv2d", "LogicConv2d", "OrPool2d", "ThresholdInput"]
+from nandc.nn.difflogic_import import from_difflogic  # noqa: E402
+
+__all__ += ["from_difflogic"]

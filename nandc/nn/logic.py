@@ -10,10 +10,13 @@ in a :class:`GroupSum` class-count head, or in bits) with
 :class:`BooleanLayer`, which ``nandc.compile`` turns into gates one for one
 (a hardened SoftNAND gate is one NAND2).  :func:`learn_truth_table` learns
 a Boolean function from its table and proves the result exact.
+:func:`admm_fit` is the second recipe: slack variables solved by ADMM
+(:mod:`nandc.nn.admm`); :func:`admm_learn_truth_table` uses it.
 
 This module only gathers the public names of the modules that define them.
 """
 
+from nandc.nn.admm import ADMMConfig, ADMMResult, admm_fit, admm_learn_truth_table
 from nandc.nn.anneal import AnnealConfig, AnnealResult, anneal_fit
 from nandc.nn.boolean import BooleanLayer, GroupSum
 from nandc.nn.gates import FUNCTION_NAMES, LogicConfigError, function_name
@@ -21,17 +24,19 @@ from nandc.nn.harden import harden, is_hardened
 from nandc.nn.networks import logic_classifier, soft_nand_network
 from nandc.nn.schedules import (ConstantSchedule, CosineSchedule, ExponentialSchedule, LinearSchedule,
                                 Schedule, make_schedule)
-from nandc.nn.soft import (LogicLayer, SoftLogic, SoftNAND, binarization_penalty, set_straight_through,
-                           set_temperature)
+from nandc.nn.soft import (LogicLayer, SoftLogic, SoftNAND, binarization_penalty, set_kernel,
+                           set_straight_through, set_temperature)
 from nandc.nn.truth_table import FULL_ADDER, XOR, TruthTable, learn_truth_table, prove_truth_table, truth_table
 
 __all__ = [
     "AnnealConfig", "AnnealResult", "anneal_fit",
+    "ADMMConfig", "ADMMResult", "admm_fit", "admm_learn_truth_table",
     "BooleanLayer", "GroupSum",
     "FUNCTION_NAMES", "LogicConfigError", "function_name",
     "harden", "is_hardened",
     "logic_classifier", "soft_nand_network",
     "ConstantSchedule", "CosineSchedule", "ExponentialSchedule", "LinearSchedule", "Schedule", "make_schedule",
-    "LogicLayer", "SoftLogic", "SoftNAND", "binarization_penalty", "set_straight_through", "set_temperature",
+    "LogicLayer", "SoftLogic", "SoftNAND", "binarization_penalty", "set_kernel", "set_straight_through",
+    "set_temperature",
     "FULL_ADDER", "XOR", "TruthTable", "learn_truth_table", "prove_truth_table", "truth_table",
 ]

@@ -11,16 +11,26 @@
 Which two inputs a gate reads ("wiring") is learned too: each of the two
 pins holds logits over its candidate inputs (all inputs, or ``candidates``
 random ones), relaxed by a softmax with its own temperature ``select_tau``.
-``candidates=1`` is a fixed random wiring with nothing to learn.
+``candidates=1`` is a fixed random wiring with nothing to learn.  A layer's
+``gumbel`` (default 0) adds Gumbel noise of that scale to the wiring and
+function logits in training mode (Gumbel-softmax sampling of the choices).
 
 A soft layer is a float layer: compile it only after :func:`nandc.nn.harden`
 has replaced it by an exact :class:`~nandc.nn.boolean.BooleanLayer` (its most
 likely inputs and function).  ``straight_through = True`` (see
 :func:`set_straight_through`) makes the forward pass compute exactly the
 hardened layer while gradients still flow through the soft relaxation, for
-the last epochs of training.  Every soft layer records ``sum_j y_j (1 - y_j)``
-(mean over the batch) in training mode; :func:`binarization_penalty` adds
-them up as a loss term that pushes outputs toward 0 or 1.
+the last epochs of training.  Every soft layer keeps its last training
+output, and ``last_penalty`` is ``sum_j y_j (1 - y_j)`` of it (mean over the
+batch, computed when asked for); :func:`binarization_penalty` adds them up
+as a loss term that pushes outputs toward 0 or 1.
+
+Kernels: every gate here except the ``"sigmoid"`` SoftNAND is the bilinear
+polynomial ``c0 + c1 a + c2 b + c3 ab`` of its pins, so by default
+(``kernel="fast"``) layers run the hand-written autograd functions of
+:mod:`nandc.nn.kernels` (fixed wiring: one gather-and-evaluate kernel);
+``kernel="reference"`` (or :func:`set_kernel`) uses plain autograd
+expressions instead.  Both compute the same values.
 """
 
 from __future__ import annotations
@@ -30,9 +40,10 @@ from torch import nn
 
 from nandc.nn.boolean import BooleanLayer, check_features, gate_coefficient_table, mix_gates
 from nandc.nn.gates import NAND_FN, NUM_FUNCTIONS, LogicConfigError
+from nandc.nn.kernels import KERNELS, bilinear, gather_bilinear, sparse_mix
 
 __all__ = ["SoftLogic", "SoftNAND", "RELAXATIONS", "LogicLayer", "set_temperature", "set_straight_through",
-           "binarization_penalty", "soft_layers"]
+           "set_kernel", "binarization_penalty", "soft_layers"]
 
 
 def _positive(owner: str, name: str, value: float) -> float:
@@ -64,6 +75,7 @@ class _PinChoice(nn.Module):
         if k > 1:
             self.logits = nn.Parameter(torch.randn(pins, out_features, k, generator=generator) * init_std)
         self.select_tau = 1.0
+        self.gumbel = 0.0
 
     def chosen(self) -> torch.Tensor:
         """``(pins, out)`` index of the input each pin reads when hardened (first maximum wins)."""
@@ -76,14 +88,36 @@ class _PinChoice(nn.Module):
         """``(pins, N, out)``: each pin's softmax-weighted mixture of its candidates."""
         if self.logits is None:
             return x[:, self.candidates[..., 0]].permute(1, 0, 2)
-        w = torch.softmax(self.logits / self.select_tau, -1)
+        w = torch.softmax(gumbel_perturb(self.logits, self.gumbel, self.training) / self.select_tau, -1)
         if self.dense:
             return torch.einsum("ni,poi->pno", x, w)
         return (x[:, self.candidates] * w).sum(-1).permute(1, 0, 2)
 
+    def soft_values_fast(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each pin's ``(N, out)`` soft values; learned sparse wiring runs the :class:`SparseMix` kernel."""
+        if self.logits is None or self.dense:
+            return tuple(self.soft_values(x))
+        w = torch.softmax(gumbel_perturb(self.logits, self.gumbel, self.training) / self.select_tau, -1)
+        v = sparse_mix(x, self.candidates, w)  # (pins, out, N): the transposed views below are free
+        return v[0].t(), v[1].t()
+
     def hard_values(self, x: torch.Tensor) -> torch.Tensor:
         """``(pins, N, out)``: the chosen inputs themselves."""
         return x[:, self.chosen()].permute(1, 0, 2)
+
+
+def gumbel_perturb(logits: torch.Tensor, scale: float, active: bool) -> torch.Tensor:
+    """``logits + scale * G`` with i.i.d. standard Gumbel noise ``G`` when ``active`` and ``scale > 0``."""
+    if not active or not scale:
+        return logits
+    u = torch.rand_like(logits).clamp_(1e-10, 1.0 - 1e-7)
+    return logits - scale * torch.log(-torch.log(u))
+
+
+def _kernel(owner: str, kernel: str) -> str:
+    if kernel not in KERNELS:
+        raise LogicConfigError(f"{owner}: kernel must be one of {', '.join(KERNELS)}, found {kernel!r}")
+    return kernel
 
 
 def _generator(seed: int | None) -> torch.Generator:
@@ -110,7 +144,20 @@ class SoftLogic(nn.Module):
         self.tau = _positive(name, "tau", tau)
         self.pins.select_tau = _positive(name, "select_tau", select_tau)
         self.straight_through = False
-        self.last_penalty: torch.Tensor | None = None
+        self.kernel = "fast"
+        self._last_output: torch.Tensor | None = None
+
+    @property
+    def last_penalty(self) -> torch.Tensor | None:
+        """``sum_j y_j (1 - y_j)`` (mean over the batch) of the last training forward pass, else None."""
+        y = self._last_output
+        return None if y is None else (y * (1.0 - y)).sum(1).mean()
+
+    @last_penalty.setter
+    def last_penalty(self, value: None) -> None:
+        if value is not None:
+            raise LogicConfigError(f"{type(self).__name__}: last_penalty can only be reset to None")
+        self._last_output = None
 
     @property
     def select_tau(self) -> float:
@@ -123,6 +170,18 @@ class SoftLogic(nn.Module):
     def set_tau(self, value: float) -> None:
         self.tau = _positive(type(self).__name__, "tau", value)
 
+    @property
+    def gumbel(self) -> float:
+        """Scale of the Gumbel noise added to the choice logits in training mode (0: none)."""
+        return self.pins.gumbel
+
+    @gumbel.setter
+    def gumbel(self, value: float) -> None:
+        value = float(value)
+        if not value >= 0 or value == float("inf"):
+            raise LogicConfigError(f"{type(self).__name__}: gumbel must be a finite number >= 0, found {value}")
+        self.pins.gumbel = value
+
     # subclasses: the soft gate, and the truth table of each gate once hardened
     def soft_gate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # pragma: no cover - interface
         raise NotImplementedError
@@ -131,14 +190,29 @@ class SoftLogic(nn.Module):
         """``(out,)`` int64 truth tables of the hardened gates."""
         raise NotImplementedError
 
+    def gate_coefficients(self, dtype: torch.dtype) -> torch.Tensor | None:
+        """``(out, 4)`` coefficients ``c`` with ``soft_gate(a, b) = c0 + c1 a + c2 b + c3 ab``, or None if not bilinear."""
+        return None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_features(self, x, self.in_features)
-        a, b = self.pins.soft_values(x)
-        y = self.soft_gate(a, b)
-        self.last_penalty = (y * (1.0 - y)).sum(1).mean() if self.training else None
+        coef = self.gate_coefficients(x.dtype) if self.kernel == "fast" else None
+        if coef is None:
+            a, b = self.pins.soft_values(x)
+            y = self.soft_gate(a, b)
+        elif self.pins.logits is None and not self.pins.dense:  # fixed wiring: gather and evaluate in one kernel
+            wiring = self.pins.candidates
+            y = gather_bilinear(x, wiring[0, :, 0], wiring[1, :, 0], coef)
+        else:
+            a, b = self.pins.soft_values_fast(x)
+            y = bilinear(a, b, coef)
+        self._last_output = y if self.training else None
         if self.straight_through:
             y = self._hard_forward(x) + (y - y.detach())
-        return torch.cat([x, y], 1) if self.passthrough else y
+        if not self.passthrough:
+            return y
+        # concatenated feature-major, so the next fast kernel's transpose costs nothing
+        return torch.cat([x.t(), y.t()], 0).t() if coef is not None else torch.cat([x, y], 1)
 
     def _hard_forward(self, x: torch.Tensor) -> torch.Tensor:
         a, b = self.pins.hard_values(x)
@@ -158,7 +232,7 @@ class SoftLogic(nn.Module):
         cand = "all" if self.pins.dense else self.pins.candidates.shape[-1]
         return (f"in_features={self.in_features}, out_features={self.out_features}, candidates={cand}, "
                 f"tau={self.tau:.4g}, select_tau={self.select_tau:.4g}, passthrough={self.passthrough}, "
-                f"straight_through={self.straight_through}")
+                f"straight_through={self.straight_through}, kernel={self.kernel!r}")
 
 
 #: how SoftNAND extends its Boolean behaviour to non-Boolean pin values
@@ -193,7 +267,8 @@ class SoftNAND(SoftLogic):
 
     def __init__(self, in_features: int, out_features: int, candidates: int | None = None,
                  tau: float = 0.2, select_tau: float = 1.0, passthrough: bool = False,
-                 relaxation: str = "multilinear", seed: int | None = None, init_std: float = 3.0):
+                 relaxation: str = "multilinear", seed: int | None = None, init_std: float = 3.0,
+                 kernel: str = "fast"):
         if relaxation not in RELAXATIONS:
             raise LogicConfigError(
                 f"SoftNAND: relaxation must be one of {', '.join(RELAXATIONS)}, found {relaxation!r}"
@@ -201,12 +276,24 @@ class SoftNAND(SoftLogic):
         super().__init__(in_features, out_features, candidates, tau, select_tau, passthrough,
                          _generator(seed), init_std)
         self.relaxation = relaxation
+        self.kernel = _kernel("SoftNAND", kernel)
+
+    def _nand_values(self, dtype: torch.dtype) -> list[float]:
+        """The gate's output at (0,0), one input 1, and (1,1)."""
+        return torch.sigmoid(torch.tensor([1.5, 0.5, -0.5], dtype=dtype) / self.tau).tolist()
+
+    def gate_coefficients(self, dtype: torch.dtype) -> torch.Tensor | None:
+        if self.relaxation != "multilinear":
+            return None
+        s0, s1, s2 = self._nand_values(dtype)
+        row = torch.tensor([s0, s1 - s0, s1 - s0, s0 - 2 * s1 + s2], dtype=dtype)
+        return row.expand(self.out_features, 4)
 
     def soft_gate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         if self.relaxation == "sigmoid":
             return torch.sigmoid((1.5 - a - b) / self.tau)
         # values at (0,0), one input 1, (1,1); then f = s0 + (s1 - s0)(a + b) + (s0 - 2 s1 + s2) ab
-        s0, s1, s2 = torch.sigmoid(torch.tensor([1.5, 0.5, -0.5], dtype=a.dtype) / self.tau).tolist()
+        s0, s1, s2 = self._nand_values(a.dtype)
         return s0 + (s1 - s0) * (a + b) + (s0 - 2 * s1 + s2) * (a * b)
 
     def hard_ops(self) -> torch.Tensor:
@@ -226,14 +313,18 @@ class LogicLayer(SoftLogic):
 
     def __init__(self, in_features: int, out_features: int, candidates: int | None = 1,
                  tau: float = 1.0, select_tau: float = 1.0, passthrough: bool = False,
-                 seed: int | None = None, init_std: float = 1.0):
+                 seed: int | None = None, init_std: float = 1.0, kernel: str = "fast"):
         gen = _generator(seed)
         super().__init__(in_features, out_features, candidates, tau, select_tau, passthrough, gen, init_std)
         self.function_logits = nn.Parameter(torch.randn(self.out_features, NUM_FUNCTIONS, generator=gen) * init_std)
+        self.kernel = _kernel("LogicLayer", kernel)
+
+    def gate_coefficients(self, dtype: torch.dtype) -> torch.Tensor:
+        p = torch.softmax(gumbel_perturb(self.function_logits, self.gumbel, self.training) / self.tau, -1)
+        return p @ gate_coefficient_table().to(p.dtype)
 
     def soft_gate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        p = torch.softmax(self.function_logits / self.tau, -1)
-        return mix_gates(p @ gate_coefficient_table().to(p.dtype), a, b)
+        return mix_gates(self.gate_coefficients(a.dtype), a, b)
 
     def hard_ops(self) -> torch.Tensor:
         return self.function_logits.detach().argmax(-1)
@@ -257,6 +348,12 @@ def set_straight_through(model: nn.Module, enabled: bool = True) -> None:
     """Switch straight-through hardening on or off in every soft layer of ``model``."""
     for layer in soft_layers(model):
         layer.straight_through = bool(enabled)
+
+
+def set_kernel(model: nn.Module, kernel: str) -> None:
+    """Run every soft layer of ``model`` with the ``"fast"`` kernels or the ``"reference"`` autograd path."""
+    for layer in soft_layers(model):
+        layer.kernel = _kernel(type(layer).__name__, kernel)
 
 
 def binarization_penalty(model: nn.Module) -> torch.Tensor:

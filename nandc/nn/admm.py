@@ -1,0 +1,379 @@
+"""Slack-variable training of soft gate networks: an augmented-Lagrangian (ADMM) loop.
+
+The second recipe beside annealing (:mod:`nandc.nn.anneal`).  Every
+discrete choice of a soft network — which input each pin reads (wiring
+logits ``theta`` of shape ``(..., k)``, probabilities
+``w = softmax(theta / select_tau)``) and, for a
+:class:`~nandc.nn.soft.LogicLayer`, which of the 16 functions each gate
+computes (``softmax(function_logits / tau)``) — gets an auxiliary binary
+variable ``z``: a one-hot vector, i.e. ``z in {0, 1}^k`` with one 1.  The
+problem "minimize the loss subject to ``w = z``" is solved in scaled ADMM
+form with the augmented Lagrangian
+
+    L(theta, z, u) = loss(theta) + rho / 2 * mean_v ||w_v(theta) - z_v + u_v||^2
+
+(mean over the choice variables ``v``):
+
+* theta-step: Adam steps on ``L`` over the epoch's batches (the smooth surrogate),
+* z-step: ``z = onehot(argmax(w + u))``, the projection onto the binary one-hot set,
+* dual update: ``u += w - z``,
+* rising penalty: ``rho *= rho_growth`` after every z-step, up to ``rho_max``.
+
+Every z is a discrete network; with ``keep_best`` (default) the z-step
+also scores the network it names and the network ``harden`` would give
+now (the argmax of each ``w``) by the hardened forward on the training
+rows, and keeps the best one seen (ties go to the later).  At the end, when
+that network scores strictly better than the final one, the logits are put
+on it (as the snap does), so ``harden`` returns the best network seen.
+
+Around it, the recipe's other parts:
+
+* truth-table curriculum with jitter (``curriculum_epochs > 0``): the rows
+  (samples) come in a fixed random order and only the first fraction
+  ``curriculum_start -> 1`` (linear over ``curriculum_epochs``) is trained
+  on; each row not yet admitted still joins an epoch with probability
+  ``jitter``, so the boundary of the curriculum is soft;
+* proximal snap (``snap_epochs > 0``): in the last epochs, after every
+  optimizer step, every choice whose largest probability is at least a
+  threshold is put exactly on its hard point (its logits become
+  ``temperature * (snap_margin + log k)`` at the argmax and 0 elsewhere, a
+  probability of at least ``1 / (1 + exp(-snap_margin))``): the proximal
+  map of a hard-thresholding penalty.  The threshold falls linearly from 1
+  to 0 over the snap epochs, so confident choices freeze first, the
+  undecided keep learning, and training ends on a hard network;
+* Gumbel-softmax (``gumbel > 0``): the theta-steps sample the choices with
+  Gumbel noise of that scale on the logits (``hard_gumbel`` is not offered:
+  the snap phase ends training on the hard choice instead).
+
+``admm_fit`` trains in place; :func:`admm_learn_truth_table` is
+:func:`nandc.nn.truth_table.learn_truth_table` with this trainer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from nandc.nn.anneal import LOSSES
+from nandc.nn.gates import LogicConfigError
+from nandc.nn.schedules import ExponentialSchedule, Schedule
+from nandc.nn.soft import LogicLayer, set_temperature, soft_layers
+
+__all__ = ["ADMMConfig", "ADMMResult", "admm_fit", "admm_learn_truth_table", "TRUTH_TABLE_ADMM",
+           "choice_variables", "hard_choices"]
+
+
+@dataclass(frozen=True)
+class ADMMConfig:
+    """How :func:`admm_fit` trains (see the module docstring for the meaning of each part).
+
+    ``z_every``: epochs between z-steps (and dual updates); ``rho`` /
+    ``rho_growth`` / ``rho_max``: the penalty's start, factor per z-step and
+    cap; ``tau`` / ``select_tau``: optional temperature schedules as in
+    :class:`~nandc.nn.anneal.AnnealConfig`; ``loss``: a key of
+    :data:`nandc.nn.anneal.LOSSES`.
+    """
+
+    epochs: int = 200
+    lr: float = 0.1
+    batch_size: int = 128
+    rho: float = 0.05
+    rho_growth: float = 1.05
+    rho_max: float = 50.0
+    z_every: int = 1
+    tau: Schedule | None = None
+    select_tau: Schedule | None = None
+    curriculum_epochs: int = 0
+    curriculum_start: float = 0.25
+    jitter: float = 0.1
+    snap_epochs: int = 0
+    snap_margin: float = 6.0
+    gumbel: float = 0.0
+    keep_best: bool = True
+    loss: str = "cross_entropy"
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1 or self.z_every < 1:
+            raise LogicConfigError(
+                f"ADMMConfig: epochs, batch_size and z_every must be positive, found "
+                f"{self.epochs}, {self.batch_size}, {self.z_every}"
+            )
+        if not (self.rho > 0 and self.rho_growth >= 1 and self.rho_max >= self.rho):
+            raise LogicConfigError(
+                f"ADMMConfig: need rho > 0, rho_growth >= 1 and rho_max >= rho, found rho={self.rho}, "
+                f"rho_growth={self.rho_growth}, rho_max={self.rho_max}"
+            )
+        if not (0 <= self.curriculum_epochs <= self.epochs and 0 <= self.snap_epochs <= self.epochs):
+            raise LogicConfigError(
+                f"ADMMConfig: curriculum_epochs and snap_epochs must be in 0..epochs ({self.epochs}), "
+                f"found {self.curriculum_epochs}, {self.snap_epochs}"
+            )
+        if not (0 < self.curriculum_start <= 1 and 0 <= self.jitter <= 1):
+            raise LogicConfigError(
+                f"ADMMConfig: curriculum_start must be in (0, 1] and jitter in [0, 1], found "
+                f"{self.curriculum_start}, {self.jitter}"
+            )
+        if not (self.gumbel >= 0 and self.snap_margin > 0):
+            raise LogicConfigError(
+                f"ADMMConfig: gumbel must be >= 0 and snap_margin > 0, found {self.gumbel}, {self.snap_margin}"
+            )
+        if self.loss not in LOSSES:
+            raise LogicConfigError(f"ADMMConfig: unknown loss {self.loss!r}; expected one of {', '.join(LOSSES)}")
+
+
+@dataclass(frozen=True)
+class ADMMResult:
+    """What :func:`admm_fit` did: last epoch's loss and accuracy, the final penalty and gap, time.
+
+    ``disagreement``: fraction of choice variables whose hardened choice
+    (argmax of the logits) differs from the last ``z`` at the end.
+    """
+
+    epochs: int
+    final_loss: float
+    train_accuracy: float
+    rho: float
+    disagreement: float
+    seconds: float
+
+
+@dataclass
+class _Choice:
+    """One group of categorical choices: ``logits`` ``(..., k)``, its temperature, ``z`` and ``u``."""
+
+    logits: torch.nn.Parameter
+    temperature: Callable[[], float]
+    z: torch.Tensor
+    u: torch.Tensor
+
+    def probabilities(self) -> torch.Tensor:
+        return torch.softmax(self.logits / self.temperature(), -1)
+
+
+def choice_variables(model) -> list[tuple[torch.nn.Parameter, Callable[[], float]]]:
+    """``(logits, temperature)`` of every discrete choice of ``model``'s soft layers (wiring, functions)."""
+    out = []
+    for layer in soft_layers(model):
+        if layer.pins.logits is not None:
+            out.append((layer.pins.logits, lambda layer=layer: layer.select_tau))
+        if isinstance(layer, LogicLayer):
+            out.append((layer.function_logits, lambda layer=layer: layer.tau))
+    return out
+
+
+def _one_hot_argmax(v: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.one_hot(v.argmax(-1), v.shape[-1]).to(v.dtype)
+
+
+def hard_choices(model) -> list[torch.Tensor]:
+    """The one-hot choice of every choice variable as :func:`~nandc.nn.harden` would make it."""
+    return [_one_hot_argmax(logits.detach()) for logits, _ in choice_variables(model)]
+
+
+def _snap(c: _Choice, threshold: float, margin: float) -> None:
+    """Put every choice of ``c`` whose largest probability is >= ``threshold`` on its hard point."""
+    p = c.probabilities()
+    top = p.max(-1, keepdim=True).values >= threshold
+    k = c.logits.shape[-1]
+    hard = _one_hot_argmax(c.logits) * (c.temperature() * (margin + float(np.log(k))))
+    c.logits.copy_(torch.where(top, hard, c.logits))
+
+
+def _curriculum_rows(config: ADMMConfig, epoch: int, order: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if not config.curriculum_epochs:
+        return order
+    frac = config.curriculum_start + (1 - config.curriculum_start) * min(1.0, epoch / config.curriculum_epochs)
+    m = max(1, int(round(frac * len(order))))
+    extra = order[m:][rng.random(len(order) - m) < config.jitter]
+    return np.concatenate([order[:m], extra])
+
+
+def _score_choices(model, choices: list[_Choice], z: list[torch.Tensor], xt, yt, hits_fn,
+                   batch_size: int = 8192) -> int:
+    """Correct training rows of the discrete network whose choices are ``z`` (the hardened forward)."""
+    from nandc.nn.soft import set_straight_through
+
+    saved = [c.logits.detach().clone() for c in choices]
+    was_training = model.training
+    hits = 0
+    try:
+        with torch.no_grad():
+            for c, zc in zip(choices, z):
+                c.logits.copy_(zc)
+            set_straight_through(model, True)
+            model.eval()
+            for i in range(0, len(xt), batch_size):
+                hits += hits_fn(model(xt[i:i + batch_size]), yt[i:i + batch_size])
+    finally:
+        set_straight_through(model, False)
+        with torch.no_grad():
+            for c, s in zip(choices, saved):
+                c.logits.copy_(s)
+        model.train(was_training)
+    return hits
+
+
+def _apply_schedules(model, config: ADMMConfig, epoch: float) -> None:
+    set_temperature(model,
+                    None if config.tau is None else config.tau(epoch),
+                    None if config.select_tau is None else config.select_tau(epoch))
+
+
+def admm_fit(model, x: np.ndarray, y: np.ndarray, config: ADMMConfig = ADMMConfig(),
+             progress: bool = False, desc: str = "ADMM") -> ADMMResult:
+    """Train ``model`` in place by the slack-variable ADMM loop; returns an :class:`ADMMResult`.
+
+    Requires: ``model`` has soft layers with at least one learned choice
+    (learned wiring or LogicLayer functions).  Ensures: temperatures end at
+    the schedules' final values, Gumbel noise is off again, the model is in
+    eval mode; with ``snap_epochs > 0`` every choice ends on a hard point
+    (largest probability at least ``1 / (1 + exp(-snap_margin))``); with
+    ``keep_best`` the hardened network scores on the training rows at least
+    as well as every network scored at a z-step.
+    """
+    from tqdm.auto import tqdm
+
+    layers = soft_layers(model)
+    variables = choice_variables(model)
+    if not variables:
+        raise LogicConfigError("admm_fit: the model has no learned choice (soft layers with learned wiring "
+                               "or LogicLayer functions) to constrain")
+    loss_fn, hits_fn, target_dtype = LOSSES[config.loss]
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    yt = torch.as_tensor(np.asarray(y), dtype=target_dtype)
+    _apply_schedules(model, config, 0)
+    with torch.no_grad():
+        choices = [_Choice(p, t, _one_hot_argmax(p.detach()), torch.zeros_like(p)) for p, t in variables]
+    count = sum(c.z.numel() // c.z.shape[-1] for c in choices)
+    best_z, best_score = [c.z.clone() for c in choices], -1
+    scored: list[list[torch.Tensor]] = []
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    row_order = rng.permutation(len(xt))
+    rho = config.rho
+    snap_start = config.epochs - config.snap_epochs
+    snap_steps = 0
+    t0 = time.perf_counter()
+    loss_value, correct, seen = float("nan"), 0, 1
+    for layer in layers:
+        layer.gumbel = config.gumbel
+    model.train()
+    bar = tqdm(range(config.epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
+    try:
+        for epoch in bar:
+            rows = _curriculum_rows(config, epoch, row_order, rng)
+            rows = torch.from_numpy(rng.permutation(rows))
+            batches = max(1, -(-len(rows) // config.batch_size))
+            snapping = epoch >= snap_start
+            if snapping and snap_steps == 0:
+                snap_total = config.snap_epochs * batches
+            total, correct, seen = 0.0, 0, len(rows)
+            for i in range(batches):
+                _apply_schedules(model, config, epoch + i / batches)
+                idx = rows[i * config.batch_size:(i + 1) * config.batch_size]
+                out = model(xt[idx])
+                loss = loss_fn(out, yt[idx])
+                penalty = sum(((c.probabilities() - c.z + c.u) ** 2).sum() for c in choices) / count
+                full = loss + 0.5 * rho * penalty
+                opt.zero_grad()
+                full.backward()
+                opt.step()
+                if snapping:  # proximal hard-thresholding: confident choices onto their hard points
+                    snap_steps += 1
+                    threshold = 1.0 - min(1.0, snap_steps / snap_total)
+                    with torch.no_grad():
+                        for c in choices:
+                            _snap(c, threshold, config.snap_margin)
+                total += float(loss.detach()) * len(idx)
+                correct += hits_fn(out.detach(), yt[idx])
+            if (epoch + 1) % config.z_every == 0 and not snapping:
+                with torch.no_grad():
+                    for c in choices:
+                        w = c.probabilities()
+                        c.z = _one_hot_argmax(w + c.u)
+                        c.u += w - c.z
+                rho = min(config.rho_max, rho * config.rho_growth)
+                if config.keep_best:
+                    with torch.no_grad():
+                        now = [_one_hot_argmax(c.logits.detach()) for c in choices]
+                    for cand in (now, [c.z for c in choices]):
+                        if any(all(torch.equal(a, b) for a, b in zip(cand, seen)) for seen in scored):
+                            continue  # the same network as one scored at this z-step or the last
+                        score = _score_choices(model, choices, cand, xt, yt, hits_fn)
+                        scored.append([t.clone() for t in cand])
+                        if score >= best_score:
+                            best_z, best_score = [t.clone() for t in cand], score
+                    scored = scored[-2:]
+            loss_value = total / max(1, len(rows))
+            bar.set_postfix(loss=f"{loss_value:.3f}", acc=f"{correct / max(1, len(rows)):.3f}", rho=f"{rho:.3g}")
+        _apply_schedules(model, config, config.epochs)
+        if config.keep_best and best_score >= 0:
+            with torch.no_grad():
+                final = [_one_hot_argmax(c.logits.detach()) for c in choices]
+            if _score_choices(model, choices, final, xt, yt, hits_fn) < best_score:
+                with torch.no_grad():
+                    for c, zb in zip(choices, best_z):
+                        c.logits.copy_(zb)
+                        _snap(c, 0.0, config.snap_margin)
+    finally:
+        for layer in layers:
+            layer.gumbel = 0.0
+            layer.last_penalty = None
+        _apply_schedules(model, config, config.epochs)
+        model.eval()
+    with torch.no_grad():
+        differ = sum(int((c.logits.argmax(-1) != c.z.argmax(-1)).sum()) for c in choices)
+    return ADMMResult(config.epochs, loss_value, correct / max(1, seen), rho, differ / count,
+                      time.perf_counter() - t0)
+
+
+#: truth-table defaults: full batch; the penalty starts negligible and rises 5% an epoch (to 100), the
+#: curriculum admits 75% -> 100% of the rows over 50 epochs, the snap takes the last 10 epochs
+TRUTH_TABLE_ADMM = ADMMConfig(
+    epochs=250, lr=0.2, batch_size=1 << 16, rho=1e-3, rho_growth=1.05, rho_max=100.0,
+    tau=ExponentialSchedule(0.2, 0.03, 250), curriculum_epochs=50, curriculum_start=0.75, jitter=0.2,
+    snap_epochs=10, loss="bit_cross_entropy",
+)
+
+
+def admm_learn_truth_table(table, widths: Sequence[int] | None = None, config: ADMMConfig = TRUTH_TABLE_ADMM,
+                           attempts: int = 5, seed: int = 0, passes: str = "O1"):
+    """:func:`~nandc.nn.truth_table.learn_truth_table` with :func:`admm_fit` as the trainer.
+
+    Each attempt ``k`` trains ``soft_nand_network(..., seed=seed + k)`` by
+    ADMM (loss forced to bit cross-entropy), hardens, compiles and proves
+    the netlist against the table; returns the first exact
+    :class:`~nandc.nn.truth_table.TruthTableFit`, or the last attempt.
+    """
+    import nandc
+    from nandc.nn.harden import harden
+    from nandc.nn.networks import soft_nand_network
+    from nandc.nn.truth_table import DEFAULT_WIDTHS, TruthTableFit, logic_gate_count, prove_truth_table
+
+    if attempts < 1:
+        raise LogicConfigError(f"admm_learn_truth_table: attempts must be at least 1, found {attempts}")
+    widths = DEFAULT_WIDTHS if widths is None else widths
+    config = replace(config, loss="bit_cross_entropy")
+    x, y = table.input_rows(), table.target_rows()
+    t0 = time.perf_counter()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for k in range(attempts):
+            model = soft_nand_network(table.inputs, table.num_outputs, widths, seed=seed + k)
+            admm_fit(model, x, y, replace(config, seed=seed + k))
+            hard = harden(model)
+            compiled = nandc.compile(hard, torch.from_numpy(x[:1]), passes=passes)
+            proof = prove_truth_table(compiled, table)
+            if proof.equivalent or k == attempts - 1:
+                return TruthTableFit(table, hard, compiled, proof, k + 1, logic_gate_count(compiled),
+                                     time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(threads)
+    raise AssertionError("unreachable")  # pragma: no cover
