@@ -39,7 +39,6 @@ def main(argv=None) -> list[dict]:
     from torch import nn
 
     import nandc
-    import nandc.nn as qnn
     from nandc import datasets, training
 
     ds = datasets.load_digits()

@@ -49,7 +49,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -62,24 +61,24 @@ from nandc.backends.llvm.packing import pack_inputs
 from nandc.nn import BooleanLayer, GroupSum
 from nandc.nn.gates import evaluate as nandc_gate
 from nandc.nn.int4 import InputQuant
+from nandc.nn.difflogic_import import difflogic_to_truth_table
 
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("NANDC_BENCH_CACHE", Path(tempfile.gettempdir()) / "nandc-bench-difflogic"))
 
 
 def import_difflogic():
-    """difflogic's package from ``third_party`` with its CUDA extension replaced by an empty module."""
-    sys.modules.setdefault("difflogic_cuda", types.ModuleType("difflogic_cuda"))
-    sys.path.insert(0, str(HERE / "third_party" / "difflogic"))
-    import difflogic
+    """difflogic's package from ``third_party`` with its CUDA extension stubbed (``difflogic_cpu``)."""
+    sys.path.insert(0, str(HERE / "third_party"))
+    import difflogic_cpu
+
+    difflogic = difflogic_cpu.load()
     from difflogic import functional
 
     return difflogic, functional
 
 
-def reverse4(i: int) -> int:
-    """difflogic gate id -> nandc truth table (the 4 bits reversed)."""
-    return int(f"{i:04b}"[::-1], 2)
+reverse4 = difflogic_to_truth_table  # difflogic gate id -> nandc truth table (the 4 bits reversed)
 
 
 def check_gate_ids(functional) -> None:

@@ -25,7 +25,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nandc.ir.words import Word
 
 __all__ = ["FloatInput", "IntTensor", "Pending", "ChainStep", "BatchDim", "Const", "is_pow2"]
 

@@ -9,7 +9,7 @@ import nandc
 import nandc.nn as qnn
 from conftest import randomize_batchnorm
 from nandc.errors import BackendError, QuantizationError
-from nandc.ir.program import Kernel, MaxPool, Reshape, SumPool, Window
+from nandc.ir.program import Kernel, MaxPool, Reshape, Window
 
 
 def rand(*shape, seed=0, scale=1.0):

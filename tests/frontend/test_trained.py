@@ -6,7 +6,6 @@ is short (the point is trained, non-random weights and BatchNorm statistics),
 and every one of the 450 test samples must match.
 """
 
-import numpy as np
 import pytest
 import torch
 

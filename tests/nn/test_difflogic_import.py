@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import nandc  # noqa: E402
-from nandc.nn import BooleanLayer, GroupSum, LogicConfigError, from_difflogic  # noqa: E402
+from nandc.nn import BooleanLayer, LogicConfigError, from_difflogic  # noqa: E402
 from nandc.nn.difflogic_import import difflogic_to_truth_table  # noqa: E402
 from nandc.nn.gates import evaluate  # noqa: E402
 
