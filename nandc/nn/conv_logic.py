@@ -240,7 +240,7 @@ class LogicConv2d(_TreeGeometry, SoftLogic):
         self._select_tau = 1.0
         self.passthrough = False
         self.straight_through = False
-        self.last_penalty: torch.Tensor | None = None
+        self._last_output: torch.Tensor | None = None  # SoftLogic.last_penalty reads it
 
     # the wiring is fixed: a wiring temperature is accepted (set_temperature) and ignored
     @property
@@ -265,11 +265,11 @@ class LogicConv2d(_TreeGeometry, SoftLogic):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
         if not self.training:
-            self.last_penalty = None
+            self._last_output = None
             return self._tree(x, self._hard_coef(self.hard_ops(), x.dtype))
         p = torch.softmax(self.function_logits / self.tau, -1)
         y = self._tree(x, p @ gate_coefficient_table().to(p.dtype))
-        self.last_penalty = (y * (1.0 - y)).flatten(1).sum(1).mean()
+        self._last_output = y.flatten(1)  # penalty sum_j y_j (1 - y_j), computed only when asked for
         if self.straight_through:
             y = self._tree(x, self._hard_coef(self.hard_ops(), x.dtype)) + (y - y.detach())
         return y
