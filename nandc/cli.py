@@ -347,7 +347,7 @@ def _load_array(path: str):
 
 
 def _cmd_verify(args) -> int:
-    from nandc.ir.equiv import check_equivalence
+    from nandc.synth.equiv import check_equivalence
 
     a, b = _load_any(args.a), _load_any(args.b)
     res = check_equivalence(_netlist_of(a), _netlist_of(b), method=args.method, samples=args.samples)

@@ -110,7 +110,7 @@ def _spec_circuit(table: TruthTable, like) -> Circuit:
 
 def prove_truth_table(compiled, table: TruthTable):
     """Exhaustive equivalence of a compiled model's netlist with ``table``: an EquivResult, a proof either way."""
-    from nandc.ir.equiv import exhaustive_equivalence
+    from nandc.synth.equiv import exhaustive_equivalence
 
     net = compiled.netlist
     bus = next(iter(net.input_buses.values()))
@@ -148,7 +148,7 @@ class TruthTableFit:
     table: TruthTable
     model: object
     compiled: object
-    proof: object  # nandc.ir.equiv.EquivResult
+    proof: object  # nandc.synth.equiv.EquivResult
     attempts: int
     gates: int
     seconds: float

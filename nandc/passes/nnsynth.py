@@ -34,12 +34,13 @@ from typing import Sequence
 
 from nandc.ir import words
 from nandc.ir.circuit import FALSE, TRUE, Circuit
-from nandc.passes.base import Stats, register, size_of
-from nandc.passes.library import Program
+from nandc.passes.base import Stats, register, resynthesis_result
+from nandc.synth.library import Program
 from nandc.passes.options import Progress, parse_params
-from nandc.passes.refactor import cone_table
-from nandc.passes.resynth import Context, Replacement, program_from_circuit, resynthesis_result, select_replacements
-from nandc.passes.truth import variable_table
+from nandc.synth.factor import cone_table
+from nandc.synth.cost import CostView
+from nandc.synth.resynth import Replacement, program_from_circuit, select_replacements
+from nandc.synth.truth import variable_table
 
 __all__ = [
     "NNSynthParams",
@@ -154,7 +155,6 @@ class NNSynthParams:
 
     cut_size: int = 16
     min_saved: int = 20
-    progress: Progress | None = None
 
 
 def compare_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
@@ -178,7 +178,7 @@ def _candidates(k: int, literals: list[tuple[int, int]], threshold: int) -> list
     return out
 
 
-def small_supports(ctx: Context, limit: int) -> dict[int, tuple[int, ...]]:
+def small_supports(ctx: CostView, limit: int) -> dict[int, tuple[int, ...]]:
     """The inputs (increasing) of every live AND node that depends on at most
     ``limit`` inputs while some reader of it depends on more (or is an
     output): the largest cones of small support, such as whole neurons of few
@@ -206,7 +206,7 @@ def small_supports(ctx: Context, limit: int) -> dict[int, tuple[int, ...]]:
     return {v: tuple(sorted(sup)) for v, sup in support.items() if ctx.refs[v] > small_reads.get(v, 0)}
 
 
-def _resynthesize(ctx: Context, v: int, leaves: tuple[int, ...], p: NNSynthParams,
+def _resynthesize(ctx: CostView, v: int, leaves: tuple[int, ...], p: NNSynthParams,
                   replaced: dict[int, Replacement]) -> tuple[Replacement | None, list[int]]:
     k = len(leaves)
     if k < 3:
@@ -224,7 +224,7 @@ def _resynthesize(ctx: Context, v: int, leaves: tuple[int, ...], p: NNSynthParam
         # not [count >= T] == [count of the complemented literals >= k - T + 1]
         flip, thr = (1, k - threshold + 1) if negated else (0, threshold)
         # literal i is leaf i in phase phases[i]; the program reads free signals s_i = x_i ^ free_i
-        literals = [(i, phases[i] ^ flip ^ (1 if ctx.f0[x] else 0)) for i, x in enumerate(leaves)]
+        literals = [(i, phases[i] ^ flip ^ ctx.free[x]) for i, x in enumerate(leaves)]
         for prog in _candidates(k, literals, thr):
             gain = saved - root_inv - prog.cost
             if gain - inner > (best.gain - inner if best else 0):
@@ -233,8 +233,8 @@ def _resynthesize(ctx: Context, v: int, leaves: tuple[int, ...], p: NNSynthParam
 
 
 @register("nnsynth", "neural-network-aware synthesis: popcount thresholds rebuilt (carry-only or sorting network)",
-          params=tuple(NNSynthParams.__dataclass_fields__))
-def nnsynth(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+          params=NNSynthParams, progress=True)
+def nnsynth(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[Circuit, Stats]:
     """Rebuild symmetric threshold functions (binarized neurons) by the cheapest known construction.
 
     Requires: a valid Circuit.  Ensures: the same function on every output;
@@ -243,12 +243,11 @@ def nnsynth(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     """
     p = parse_params(NNSynthParams, params, "nnsynth")
     t0 = time.perf_counter()
-    before = size_of(circuit)
-    ctx = Context(circuit)
+    ctx = CostView(circuit)
     candidates = small_supports(ctx, p.cut_size)
 
     def decide(v, leaves, replaced):
         return _resynthesize(ctx, v, leaves, p, replaced)
 
-    replaced = select_replacements(sorted(candidates.items()), len(candidates), decide, p.progress, "nnsynth")
-    return resynthesis_result("nnsynth", circuit, ctx, replaced, before, t0, thresholds=len(replaced))
+    replaced = select_replacements(sorted(candidates.items()), len(candidates), decide, progress, "nnsynth")
+    return resynthesis_result("nnsynth", circuit, ctx, replaced, t0, thresholds=len(replaced))

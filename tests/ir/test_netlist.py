@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from nandc.errors import CircuitError
 from nandc.ir.bits import pack_samples, unpack_samples
 from nandc.ir.circuit import Bus
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.ir.evaluate import simulate_netlist
 from nandc.ir.netlist import CONST0, CONST1, NandNetlist
 from nandc.passes import lower_to_nand

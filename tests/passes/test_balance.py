@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES
 from nandc.passes.balance import balance
 from nandc.passes.base import size_of

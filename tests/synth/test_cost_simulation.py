@@ -7,8 +7,8 @@ from hypothesis import given, settings
 
 from nandc.ir.evaluate import simulate_circuit
 from nandc.passes import lower_to_nand
-from nandc.passes.cost import nand_cost, phase_use
-from nandc.passes.simulation import level_plan, random_patterns, signature_keys, simulate_nodes
+from nandc.synth.cost import nand_cost, phase_use
+from nandc.synth.simulation import level_plan, random_patterns, signature_keys, simulate_nodes
 from tests.strategies import circuits
 
 

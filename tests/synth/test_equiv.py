@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nandc.errors import EquivalenceError
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import (
+from nandc.synth.equiv import (
     EquivResult,
     check_equivalence,
     exhaustive_equivalence,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from nandc.passes.exact import evaluate_program, synthesize
-from nandc.passes.library import NandLibrary, Program
-from nandc.passes.truth import MASK, VAR, permute
+from nandc.synth.exact import evaluate_program, synthesize
+from nandc.synth.library import NandLibrary, Program
+from nandc.synth.truth import MASK, VAR, permute
 
 X0, X1, X2 = 0b10101010, 0b11001100, 0b11110000  # three-variable tables
 M3 = 0xFF

@@ -6,9 +6,9 @@ import itertools
 
 from hypothesis import given, settings, strategies as st
 
-from nandc.passes.cuts import enumerate_cuts
-from nandc.passes.resynth import Context
-from nandc.passes.truth import MASK, PERMS, VAR, negate_inputs, p_canonical, permute, shrink, stretch, support
+from nandc.synth.cuts import enumerate_cuts
+from nandc.synth.cost import CostView
+from nandc.synth.truth import MASK, PERMS, VAR, negate_inputs, p_canonical, permute, shrink, stretch, support
 from tests.strategies import circuits
 
 tables = st.integers(0, MASK)
@@ -61,7 +61,7 @@ def test_every_cut_table_is_the_node_function(c):
     (Leaves may depend on each other, so a table is only pinned down on the
     leaf values that occur.)
     """
-    ctx = Context(c)
+    ctx = CostView(c)
     cuts = enumerate_cuts(ctx.f0, ctx.f1, ctx.ands, k=4, limit=6)
     values = _all_values(c, ctx)
     for v in ctx.ands:
@@ -74,7 +74,7 @@ def test_every_cut_table_is_the_node_function(c):
                 assert value(tt, x + (0,) * (4 - len(x))) == (values[v] >> row) & 1
 
 
-def _all_values(c, ctx: Context) -> list[int]:
+def _all_values(c, ctx: CostView) -> list[int]:
     """Every node's value on every input assignment, as an int of ``2**inputs`` bits."""
     rows = 1 << c.num_inputs
     mask = (1 << rows) - 1
