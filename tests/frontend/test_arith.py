@@ -13,6 +13,7 @@ from nandc.frontend.arith import divide_round_half_even
 from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import evaluate
 from nandc.ir.words import Word
+from tests.strategies import examples
 
 
 def _round_half_even(num: int, den: int) -> int:
@@ -36,7 +37,7 @@ def test_divide_round_half_even_is_exact_where_defined(num_bits, den_bits, qbits
     assert values.tolist() == want
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 3), st.integers(-7, 7)), min_size=1, max_size=12),
        st.integers(-20, 20))
 def test_linear_form_of_weighted_codes_is_exact(codes, const):

@@ -19,8 +19,9 @@ from nandc.nn import gates  # noqa: E402
 from nandc.nn.logic import (  # noqa: E402
     AnnealConfig, BooleanLayer, ExponentialSchedule, GroupSum, SoftNAND, anneal_fit, harden, logic_classifier,
 )
+from tests.strategies import examples  # noqa: E402
 
-PROPERTY = settings(max_examples=25, deadline=None)
+PROPERTY = settings(max_examples=examples(25), deadline=None)
 
 
 def sequential(**layers):

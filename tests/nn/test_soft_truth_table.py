@@ -58,6 +58,7 @@ def test_truth_table_errors_are_pinned():
         truth_table("t", 1, lambda a: (a, 2))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table, widths", [(XOR, (4, 4)), (FULL_ADDER, (16,) * 7)])
 def test_learned_soft_nand_circuits_are_exact(table, widths):
     fit = learn_truth_table(table, widths, attempts=6)

@@ -9,10 +9,10 @@ from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES, cleanup
 from nandc.passes.base import size_of
 from nandc.synth.rebuild import rebuild
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
-EQUIVALENCE = settings(max_examples=200, deadline=None)
-PROPERTY = settings(max_examples=100, deadline=None)
+EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
+PROPERTY = settings(max_examples=examples(100), deadline=None)
 
 
 @EQUIVALENCE

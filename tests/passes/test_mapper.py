@@ -12,10 +12,10 @@ from nandc.passes import PASSES, lower_to_nand, run_pipeline
 from nandc.passes.mapper import _program, nand_map
 from nandc.synth.cost import INFINITE, cut_cost_tables as cost_tables
 from nandc.synth.truth import MASK, VAR
-from tests.strategies import circuits, random_circuit
+from tests.strategies import circuits, random_circuit, examples
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=10, max_ops=40))
 def test_map_is_equivalent_and_never_worse_than_literal_translation(c):
     net, stats = nand_map(c)
@@ -32,7 +32,7 @@ def test_map_is_equivalent_and_never_worse_than_literal_translation(c):
     net.verify()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=8, max_ops=30), st.sampled_from(["direct", "flow"]), st.integers(0, 3))
 def test_every_start_and_round_count_is_equivalent(c, start, rounds):
     net, _ = nand_map(c, {"start": start, "rounds": rounds, "cuts_per_node": 4})
@@ -64,7 +64,7 @@ def test_too_large_circuits_are_lowered_directly():
     assert net.num_gates == lower_to_nand(c, {"cover": True})[0].num_gates
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, MASK), st.integers(0, 15))
 def test_cost_table_is_the_size_of_a_program_computing_the_table(tt, mask):
     neg, costs = cost_tables()

@@ -13,10 +13,10 @@ from nandc.synth.equiv import check_equivalence
 from nandc.ir.netlist import FIRST_INPUT, NandNetlist
 from nandc.passes import PASSES, lower_to_nand
 from nandc.passes.base import size_of
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
-EQUIVALENCE = settings(max_examples=200, deadline=None)
-PROPERTY = settings(max_examples=100, deadline=None)
+EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
+PROPERTY = settings(max_examples=examples(100), deadline=None)
 
 
 def inverters(net: NandNetlist) -> np.ndarray:

@@ -12,7 +12,7 @@ from nandc.ir.netlist import NandNetlist
 from nandc.passes import PRESETS, parse_pipeline, run_pipeline
 from nandc.synth.cost import nand_cost
 from nandc.passes.pipeline import Loop, PassStep, parse_steps
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
 
 def names(text):
@@ -74,7 +74,7 @@ def test_parameters_reach_the_pass():
     assert str(err.value) == "pipeline 'cleanup[x=1]': pass 'cleanup' has no parameter(s) 'x'; it takes none"
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(circuits(max_inputs=10, max_ops=40))
 def test_every_preset_is_equivalent(c):
     for level in ("O0", "O1", "O2", "O3"):

@@ -20,10 +20,10 @@ from nandc.synth.factor import (
 )
 from nandc.passes.refactor import refactor
 from nandc.synth.cost import CostView
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=10, max_ops=50))
 def test_refactor_is_equivalent_and_never_costlier(c):
     new, stats = refactor(c, {"min_saved": 1})
@@ -47,7 +47,7 @@ def _form_value(form, x):
     return all(vals) if kind == "and" else any(vals)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(1, 5).flatmap(lambda k: st.tuples(st.just(k), st.integers(0, (1 << (1 << k)) - 1))),
        st.lists(st.integers(0, 1), min_size=5, max_size=5))
 def test_cover_factoring_and_program_compute_the_table(k_table, free):
@@ -72,7 +72,7 @@ def test_cover_factoring_and_program_compute_the_table(k_table, free):
     assert len(rows) == 1 << k
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(circuits(max_inputs=10, max_ops=40), st.integers(2, 8))
 def test_reconvergent_cut_is_a_cut_and_its_table_is_right(c, k):
     ctx = CostView(c)

@@ -10,9 +10,9 @@ from nandc.passes import PASSES, lower_to_nand
 from nandc.passes.base import size_of
 from nandc.synth.cost import nand_cost
 from nandc.passes.rewrite import rewrite
-from tests.strategies import circuits, random_circuit
+from tests.strategies import circuits, random_circuit, examples
 
-EQUIVALENCE = settings(max_examples=200, deadline=None)
+EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
 FAST = {"max_gates": 6, "conflicts": 500}  # keep the library's SAT searches short in tests
 
 

@@ -12,9 +12,9 @@ from nandc.passes import PASSES
 from nandc.passes.base import size_of
 from nandc.passes.sweep import SweepParams, sweep
 from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
-from tests.strategies import circuits, random_circuit
+from tests.strategies import circuits, random_circuit, examples
 
-EQUIVALENCE = settings(max_examples=200, deadline=None)
+EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
 
 
 @EQUIVALENCE

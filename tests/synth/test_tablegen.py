@@ -10,6 +10,7 @@ from nandc.synth.library import (NandLibrary, _shipped, decode_table, read_table
                                  shipped_table_text)
 from nandc.synth.tablegen import constructed_program, table_text
 from nandc.synth.truth import MASK, VAR, _canonical_tables
+from tests.strategies import examples
 
 
 def _value(program, signals=None) -> int:
@@ -40,7 +41,7 @@ def test_searched_entries_are_final_and_constructed_ones_only_where_better():
             assert prog.cost >= lower
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, MASK))
 def test_constructed_programs_compute_the_table(tt):
     if tt in (0, MASK) or tt in VAR or tt ^ MASK in VAR:
