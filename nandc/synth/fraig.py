@@ -27,12 +27,15 @@ EQUAL, DIFFERENT, UNKNOWN = "equal", "different", "unknown"
 class ConeSolver:
     """One incremental SAT solver holding the full fanin cones of the literals it
     was asked about (loaded lazily, variables numbered compactly); recycled
-    when it holds more than ``capacity`` nodes."""
+    when it holds more than ``capacity`` nodes.  ``conflicts``: budget per
+    call (None: none); ``learn``: a proved equivalence is added as clauses,
+    which helps later queries over the same cones."""
 
-    def __init__(self, circuit: Circuit, conflicts: int, capacity: int = 20000):
+    def __init__(self, circuit: Circuit, conflicts: int | None, capacity: int = 20000, learn: bool = False):
         self.circuit = circuit
         self.conflicts = conflicts
         self.capacity = capacity
+        self.learn = learn
         self.solver = None
         self.var: dict[int, int] = {}
 
@@ -84,14 +87,20 @@ class ConeSolver:
         lx = -var[x >> 1] if x & 1 else var[x >> 1]
         ly = -var[y >> 1] if y & 1 else var[y >> 1]
         for assumptions in ([lx, -ly], [-lx, ly]):
-            self.solver.conf_budget(self.conflicts)
-            answer = self.solver.solve_limited(assumptions=assumptions)
+            if self.conflicts is None:
+                answer = self.solver.solve(assumptions=assumptions)
+            else:
+                self.solver.conf_budget(self.conflicts)
+                answer = self.solver.solve_limited(assumptions=assumptions)
             if answer is None:
                 return UNKNOWN, None
             if answer:
                 model = self.solver.get_model()
                 f0 = self.circuit.fanin_views()[0]
                 return DIFFERENT, {v: model[i - 1] > 0 for v, i in var.items() if v and not f0[v]}
+        if self.learn:
+            self.solver.add_clause([-lx, ly])
+            self.solver.add_clause([lx, -ly])
         return EQUAL, None
 
     def close(self) -> None:
@@ -115,14 +124,18 @@ class WindowSolver:
     strategy is dropped once it proves :func:`_poor`: windows where
     equivalences are global (constants of a division), the full cones where
     candidates are arithmetic look-alikes that only differ deep down.
+    ``persistent``: never drop a strategy, and let the cone solver keep
+    what it proved (for proofs, where every merge counts).
     """
 
-    def __init__(self, circuit: Circuit, window: int, conflicts: int, capacity: int = 20000):
+    def __init__(self, circuit: Circuit, window: int, conflicts: int, capacity: int = 20000,
+                 persistent: bool = False):
         self.circuit = circuit
         self.window = window
         self.conflicts = conflicts
+        self.persistent = persistent
         self.calls = 0
-        self.cones = ConeSolver(circuit, conflicts, capacity=max(20000, capacity))
+        self.cones = ConeSolver(circuit, conflicts, capacity=max(20000, capacity), learn=persistent)
         self.fallback_tries = 0
         self.fallback_proofs = 0
         self.window_tries = 0
@@ -205,13 +218,13 @@ class WindowSolver:
         Returns ``(EQUAL, None)`` (proved), ``(DIFFERENT, {input node: value})``
         (a real counterexample), or ``(UNKNOWN, None)``.
         """
-        if not _poor(self.window_tries, self.window_answers):
+        if self.persistent or not _poor(self.window_tries, self.window_answers):
             self.window_tries += 1
             verdict, cex = self._window_check(x, y)
             if verdict != UNKNOWN:
                 self.window_answers += 1
                 return verdict, cex
-        if _poor(self.fallback_tries, self.fallback_proofs):
+        if not self.persistent and _poor(self.fallback_tries, self.fallback_proofs):
             return UNKNOWN, None
         self.fallback_tries += 1
         self.calls += 1

@@ -357,6 +357,7 @@ def test_opt_levels_agree():
 
 
 # ---------------------------------------------------------------------- compile workers
+@pytest.mark.slow
 @pytest.mark.parametrize("target", TARGETS)
 def test_worker_processes_compile_the_same_code(monkeypatch, target):
     monkeypatch.setattr(jit, "_WORKER_MIN_OPS", 0)
@@ -373,6 +374,7 @@ def test_worker_processes_compile_the_same_code(monkeypatch, target):
     assert seen[-1] == (net.num_gates, net.num_gates)
 
 
+@pytest.mark.slow
 def test_failing_workers_fall_back_to_this_process(monkeypatch, caplog):
     monkeypatch.setattr(jit, "_WORKER_MIN_OPS", 0)
     monkeypatch.setattr(jit, "_ASM_WORKER_MIN_OPS", 0)

@@ -102,6 +102,7 @@ def test_group_sum_ties_go_to_the_first_group_like_torch():
     assert out["class"].tolist() == [0, 1, 0]
 
 
+@pytest.mark.slow
 def test_trained_and_hardened_nand_classifier_is_bit_exact():
     from nandc.datasets import load_digits
 
