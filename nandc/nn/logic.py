@@ -8,8 +8,9 @@ in a :class:`GroupSum` class-count head, or in bits) with
 ``sum y (1 - y)`` and ends with straight-through hardening.  Then
 ``harden(model)`` replaces every soft layer by an exact
 :class:`BooleanLayer`, which ``nandc.compile`` turns into gates one for one
-(a hardened SoftNAND gate is one NAND2).  :func:`learn_truth_table` learns
-a Boolean function from its table and proves the result exact.
+(a hardened SoftNAND gate is one NAND2).  :class:`TruthTable` holds a Boolean
+function; :func:`nandc.experiment.learn_truth_table` (above the compiler)
+learns it and proves the result exact.
 
 This module only gathers the public names of the modules that define them.
 """
@@ -23,7 +24,7 @@ from nandc.nn.schedules import (ConstantSchedule, CosineSchedule, ExponentialSch
                                 Schedule, make_schedule)
 from nandc.nn.soft import (LogicLayer, SoftLogic, SoftNAND, binarization_penalty, set_straight_through,
                            set_temperature)
-from nandc.nn.truth_table import FULL_ADDER, XOR, TruthTable, learn_truth_table, prove_truth_table, truth_table
+from nandc.nn.truth_table import FULL_ADDER, XOR, TruthTable, truth_table
 
 __all__ = [
     "AnnealConfig", "AnnealResult", "anneal_fit",
@@ -33,5 +34,5 @@ __all__ = [
     "logic_classifier", "soft_nand_network",
     "ConstantSchedule", "CosineSchedule", "ExponentialSchedule", "LinearSchedule", "Schedule", "make_schedule",
     "LogicLayer", "SoftLogic", "SoftNAND", "binarization_penalty", "set_straight_through", "set_temperature",
-    "FULL_ADDER", "XOR", "TruthTable", "learn_truth_table", "prove_truth_table", "truth_table",
+    "FULL_ADDER", "XOR", "TruthTable", "truth_table",
 ]
