@@ -71,6 +71,10 @@ __all__ = [
     "maximum",
     "minimum",
     "argmax",
+    "compare_threshold",
+    "popcount_at_least",
+    "sorting_threshold",
+    "shared_popcounts",
 ]
 
 COMPARISONS = (">=", ">", "<=", "<", "==", "!=")
@@ -729,3 +733,70 @@ def argmax(c: Circuit, words: Sequence[Word]) -> Word:
             nxt.append(level[-1])
         level = nxt
     return level[0][1]
+
+
+# ---------------------------------------------------------------------- threshold builders
+# Three constructions of popcount(lits) >= threshold (a binarized neuron); the nnsynth
+# pass prices all three and keeps the cheapest.
+def compare_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
+    """``popcount(lits) >= threshold`` as the frontend builds it: a popcount word, then a comparison."""
+    return compare_const(c, popcount(c, list(lits)), threshold, ">=")
+
+
+def popcount_at_least(c: Circuit, lits: Sequence[int], threshold: int) -> int:
+    """The literal of ``popcount(lits) >= threshold``, without a comparator.
+
+    ``count + 2**k - threshold`` (``k = len(lits).bit_length()``) reaches
+    ``2**k`` exactly when ``count >= threshold``, and stays below
+    ``2**(k + 1)``; its bit ``k`` is the answer.
+    """
+    n = len(lits)
+    if threshold <= 0:
+        return TRUE
+    if threshold > n:
+        return FALSE
+    k = n.bit_length()
+    total = column_sum(c, [list(lits)], (1 << k) - threshold)
+    return total.bits[k] if total.width > k else FALSE
+
+
+def _merge_sort_pairs(n: int) -> list[tuple[int, int]]:
+    """Comparators of Batcher's odd-even merge sort on ``n`` (a power of two) wires."""
+    pairs = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+def sorting_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
+    """The literal of ``popcount(lits) >= threshold`` as output ``threshold - 1`` of a
+    sorting network (largest first); unused comparators are never read."""
+    n = len(lits)
+    if threshold <= 0:
+        return TRUE
+    if threshold > n:
+        return FALSE
+    size = 1 << max(0, (n - 1).bit_length())
+    wires = list(lits) + [FALSE] * (size - n)
+    for i, j in _merge_sort_pairs(size):
+        wires[i], wires[j] = c.or_(wires[i], wires[j]), c.and_(wires[i], wires[j])
+    return wires[threshold - 1]
+
+
+def shared_popcounts(c: Circuit, rows: Sequence[Sequence[int]]) -> list[Word]:
+    """Popcount words of many rows of literals over shared inputs.
+
+    Every row's literals are put in one global order (by node), so all
+    compressor trees group the same inputs in the same way and their equal
+    partial sums (equal up to complement, which the NAND-shaped adders
+    normalize) are shared by hash-consing.
+    """
+    return [popcount(c, sorted(row, key=lambda lit: (lit >> 1, lit & 1))) for row in rows]

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from nandc.ir import words
+from nandc.ir.words import compare_threshold, popcount_at_least, shared_popcounts, sorting_threshold
 from nandc.ir.circuit import FALSE, TRUE, Circuit
 from nandc.passes.base import Stats, register, resynthesis_result
 from nandc.synth.library import Program
@@ -52,66 +52,6 @@ __all__ = [
     "shared_popcounts",
     "symmetric_threshold",
 ]
-
-
-# ---------------------------------------------------------------------- builders
-def popcount_at_least(c: Circuit, lits: Sequence[int], threshold: int) -> int:
-    """The literal of ``popcount(lits) >= threshold``, without a comparator.
-
-    ``count + 2**k - threshold`` (``k = len(lits).bit_length()``) reaches
-    ``2**k`` exactly when ``count >= threshold``, and stays below
-    ``2**(k + 1)``; its bit ``k`` is the answer.
-    """
-    n = len(lits)
-    if threshold <= 0:
-        return TRUE
-    if threshold > n:
-        return FALSE
-    k = n.bit_length()
-    total = words.column_sum(c, [list(lits)], (1 << k) - threshold)
-    return total.bits[k] if total.width > k else FALSE
-
-
-def _merge_sort_pairs(n: int) -> list[tuple[int, int]]:
-    """Comparators of Batcher's odd-even merge sort on ``n`` (a power of two) wires."""
-    pairs = []
-    p = 1
-    while p < n:
-        k = p
-        while k >= 1:
-            for j in range(k % p, n - k, 2 * k):
-                for i in range(min(k, n - j - k)):
-                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
-                        pairs.append((i + j, i + j + k))
-            k //= 2
-        p *= 2
-    return pairs
-
-
-def sorting_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
-    """The literal of ``popcount(lits) >= threshold`` as output ``threshold - 1`` of a
-    sorting network (largest first); unused comparators are never read."""
-    n = len(lits)
-    if threshold <= 0:
-        return TRUE
-    if threshold > n:
-        return FALSE
-    size = 1 << max(0, (n - 1).bit_length())
-    wires = list(lits) + [FALSE] * (size - n)
-    for i, j in _merge_sort_pairs(size):
-        wires[i], wires[j] = c.or_(wires[i], wires[j]), c.and_(wires[i], wires[j])
-    return wires[threshold - 1]
-
-
-def shared_popcounts(c: Circuit, rows: Sequence[Sequence[int]]) -> list[words.Word]:
-    """Popcount words of many rows of literals over shared inputs.
-
-    Every row's literals are put in one global order (by node), so all
-    compressor trees group the same inputs in the same way and their equal
-    partial sums (equal up to complement, which the NAND-shaped adders
-    normalize) are shared by hash-consing.
-    """
-    return [words.popcount(c, sorted(row, key=lambda lit: (lit >> 1, lit & 1))) for row in rows]
 
 
 # ---------------------------------------------------------------------- recognition
@@ -155,11 +95,6 @@ class NNSynthParams:
 
     cut_size: int = 16
     min_saved: int = 20
-
-
-def compare_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
-    """``popcount(lits) >= threshold`` as the frontend builds it: a popcount word, then a comparison."""
-    return words.compare_const(c, words.popcount(c, list(lits)), threshold, ">=")
 
 
 BUILDERS = (compare_threshold, popcount_at_least, sorting_threshold)
