@@ -19,7 +19,7 @@ reward structures that need more inverters).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +27,6 @@ from nandc.ir.circuit import Circuit
 
 if TYPE_CHECKING:
     from nandc.synth.library import Program
-    from nandc.synth.resynth import Replacement
 
 __all__ = ["PhaseUse", "phase_use", "nand_cost", "CostView", "cut_cost_tables", "INFINITE"]
 
@@ -102,7 +101,7 @@ class CostView:
         return (lit & 1) != self.free[lit >> 1]
 
     def mffc(self, v: int, leaves: tuple[int, ...],
-             replaced: dict[int, "Replacement"]) -> tuple[int, int, list[int], set[int], dict[int, int]]:
+             replaced: dict[int, Any]) -> tuple[int, int, list[int], set[int], dict[int, int]]:
         """``(saved, inner, covered, removed, costly)``: NAND2 gates freed by
         removing ``v``'s fanout-free cone above ``leaves`` (``v``'s own inverter
         excluded), the total gain of the earlier replacements inside it, their

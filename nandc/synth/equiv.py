@@ -74,6 +74,7 @@ _SWEEP_SAMPLES = 1024  # random samples whose values group nodes into candidate 
 _FILTER_ROUNDS = 7  # further rounds of as many samples, simulated for the candidates only
 _SWEEP_CONFLICTS = 100  # budget of one internal equivalence query
 _SWEEP_WINDOW = 64  # AND nodes of the first, windowed try of an internal query
+_CONE_CAPACITY = 20000  # nodes the cone solver of internal queries holds before it is recycled
 _REFINE_BATCH = 64  # refuted candidates collected before the others are re-checked
 _CHUNK_LOG2 = 16  # samples per simulation chunk: 2**16 (1024 words)
 _CHUNK_WORDS = (1 << _CHUNK_LOG2) // 64
@@ -493,7 +494,7 @@ def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray,
     for node in m.inputs:
         lit_of[node] = fraig.add_input()
     num_inputs = m.num_inputs
-    solver = WindowSolver(fraig, _SWEEP_WINDOW, _SWEEP_CONFLICTS, capacity=2 * m.num_nodes, persistent=True)
+    solver = WindowSolver(fraig, _SWEEP_WINDOW, _SWEEP_CONFLICTS, capacity=_CONE_CAPACITY, persistent=True)
     f0, f1, _ = m.arrays()
     f0l, f1l, repl, flipl = f0.tolist(), f1.tolist(), rep.tolist(), flip.tolist()
     patterns: list[np.ndarray] = []

@@ -47,6 +47,7 @@ class ConeSolver:
         self.solver = Solver(name=SAT_SOLVER)
         self.solver.add_clause([-1])
         self.var = {0: 1}
+        self.input_vars: list[tuple[int, int]] = []  # (input node, variable) of the loaded inputs
 
     def _load(self, root: int) -> None:
         var = self.var
@@ -67,10 +68,13 @@ class ConeSolver:
                         stack.append(u)
         todo.sort()
         add = self.solver.add_clause
+        inputs = self.input_vars
         for v in todo:
             g = var[v] = len(var) + 1
             a = f0[v]
-            if a:
+            if not a:
+                inputs.append((v, g))
+            else:
                 b = f1[v]
                 ia = -var[a >> 1] if a & 1 else var[a >> 1]
                 ib = -var[b >> 1] if b & 1 else var[b >> 1]
@@ -96,8 +100,7 @@ class ConeSolver:
                 return UNKNOWN, None
             if answer:
                 model = self.solver.get_model()
-                f0 = self.circuit.fanin_views()[0]
-                return DIFFERENT, {v: model[i - 1] > 0 for v, i in var.items() if v and not f0[v]}
+                return DIFFERENT, {v: model[g - 1] > 0 for v, g in self.input_vars}
         if self.learn:
             self.solver.add_clause([-lx, ly])
             self.solver.add_clause([lx, -ly])
