@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from nandc.ir.circuit import Circuit
-from nandc.passes.base import Params, Stats, register, size_of
+from nandc.passes.base import Params, Stats, pass_stats, register
 from nandc.synth.rebuild import rebuild
 
 __all__ = ["cleanup"]
@@ -20,6 +20,5 @@ def cleanup(circuit: Circuit, params: Params | None = None) -> tuple[Circuit, St
     structurally equal; no node has a constant fanin.
     """
     t0 = time.perf_counter()
-    before = size_of(circuit)
     new, _ = rebuild(circuit)
-    return new, Stats("cleanup", before, new.num_ands, time.perf_counter() - t0)
+    return new, pass_stats("cleanup", circuit, new, t0)

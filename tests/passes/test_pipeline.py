@@ -112,3 +112,25 @@ def test_a_loop_is_skipped_where_the_same_body_converged():
     assert len(twice) == len(once)  # the second loop starts at the first one's fixpoint
     _, other = run_pipeline(c, "(rewrite;sweep)*3;(sweep;rewrite)*3")
     assert len(other) > len(once)  # a different body runs
+
+
+def test_every_pass_has_typed_frozen_params_and_no_stored_callback():
+    import dataclasses
+
+    from nandc.passes import PASSES
+
+    for info in PASSES.values():
+        if info.params is None:
+            assert info.param_names == ()
+            continue
+        assert dataclasses.is_dataclass(info.params) and info.params.__dataclass_params__.frozen, info.name
+        assert "progress" not in info.param_names, info.name
+
+
+def test_stats_carry_the_nand2_objective():
+    c = _redundant()
+    out, stats = run_pipeline(c, "cleanup;sweep;rewrite;nand")
+    assert stats[0].nand2_before == nand_cost(c)
+    for s, t in zip(stats, stats[1:]):
+        assert t.nand2_before == s.nand2_after
+    assert stats[-1].nand2_after == out.num_gates
