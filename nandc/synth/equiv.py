@@ -499,15 +499,18 @@ def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray,
     f0l, f1l, repl, flipl = f0.tolist(), f1.tolist(), rep.tolist(), flip.tolist()
     patterns: list[np.ndarray] = []
     and_ = fraig.and_
+    undecided: set[int] = set()  # representatives the solver gave up on: their classes are not checked again
     try:
         for node in cone.tolist():
             x, y = f0l[node], f1l[node]
             lit = and_(lit_of[x >> 1] ^ (x & 1), lit_of[y >> 1] ^ (y & 1))
             r = repl[node]
-            if r >= 0:
+            if r >= 0 and r not in undecided:
                 target = lit_of[r] ^ flipl[node]
                 if target != lit:
                     verdict, cex = solver.check(lit, target)
+                    if verdict == UNKNOWN:
+                        undecided.add(r)
                     if verdict == EQUAL and target >> 1 < lit >> 1:
                         lit = target
                     elif verdict == DIFFERENT:
