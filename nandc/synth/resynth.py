@@ -141,7 +141,7 @@ def program_from_circuit(scratch: Circuit, root: int) -> Program | None:
     def signal(lit: int) -> int:
         node = lit >> 1
         is_input = node in index
-        if (lit & 1) == (0 if is_input else 1):
+        if (lit & 1) == scratch.free_phase(node):  # (hash-consed AND nodes never read a constant)
             return index[node] if is_input else natural[node]
         if node not in costly:
             s = index[node] if is_input else natural[node]
