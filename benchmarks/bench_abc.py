@@ -212,7 +212,7 @@ def run_nandc(circuit, passes: str):
 
 
 def verify(circuit, netlist, sat_limit: int) -> str:
-    from nandc.ir.equiv import check_equivalence
+    from nandc.synth.equiv import check_equivalence
 
     method = "auto" if circuit.num_ands <= sat_limit else "simulation"
     result = check_equivalence(circuit, netlist, method=method)

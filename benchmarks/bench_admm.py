@@ -5,7 +5,7 @@
 
 Truth tables (XOR, full adder, 4-bit adder a + b -> 5 bits): for each seed,
 one attempt per recipe (``learn_truth_table`` with ``TRUTH_TABLE_TRAINING``
-against ``admm_learn_truth_table`` with ``TRUTH_TABLE_ADMM``, the same
+against ``learn_truth_table(..., trainer="admm")`` with ``TRUTH_TABLE_ADMM``, the same
 network and seed); a success is a hardened network whose compiled netlist is
 proved equal to the table (exhaustive equivalence).  MNIST-5k: the same
 SoftNAND classifier (learned wiring) trained by both recipes for the same
@@ -28,9 +28,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from nandc.nn import (AnnealConfig, ExponentialSchedule, anneal_fit, harden, logic_classifier)  # noqa: E402
-from nandc.nn.admm import TRUTH_TABLE_ADMM, ADMMConfig, admm_fit, admm_learn_truth_table  # noqa: E402
-from nandc.nn.truth_table import (FULL_ADDER, TRUTH_TABLE_TRAINING, XOR, learn_truth_table,  # noqa: E402
-                                  truth_table)
+from nandc.experiment import learn_truth_table  # noqa: E402
+from nandc.nn.admm import TRUTH_TABLE_ADMM, ADMMConfig, admm_fit  # noqa: E402
+from nandc.nn.truth_table import FULL_ADDER, TRUTH_TABLE_TRAINING, XOR, truth_table  # noqa: E402
 from nandc.training import accuracy, torch_predict  # noqa: E402
 
 ADDER4 = truth_table("adder4", 8, lambda *b: tuple(
@@ -47,11 +47,10 @@ def truth_tables(seeds, lines):
                              tau=ExponentialSchedule(0.2, 0.03, epochs))
         admm_cfg = replace(TRUTH_TABLE_ADMM, epochs=epochs, tau=ExponentialSchedule(0.2, 0.03, epochs),
                            curriculum_epochs=epochs // 5)
-        for recipe, learn, cfg in (("anneal", learn_truth_table, anneal_cfg),
-                                   ("ADMM", admm_learn_truth_table, admm_cfg)):
+        for recipe, trainer, cfg in (("anneal", "anneal", anneal_cfg), ("ADMM", "admm", admm_cfg)):
             ok, gates, secs = 0, [], []
             for seed in range(seeds):
-                fit = learn(table, widths, cfg, attempts=1, seed=seed)
+                fit = learn_truth_table(table, widths, cfg, attempts=1, seed=seed, trainer=trainer)
                 ok += fit.proof.equivalent
                 secs.append(fit.seconds)
                 if fit.proof.equivalent:

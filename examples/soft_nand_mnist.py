@@ -111,7 +111,7 @@ def main(argv=None) -> SoftNandOutcome:
     from nandc.datasets import DATASETS
     from nandc.nn.anneal import anneal_fit
     from nandc.nn.harden import harden
-    from nandc.nn.truth_table import logic_gate_count
+    from nandc.experiment import logic_gate_count
     from nandc.training import accuracy, torch_predict
 
     echo = (lambda *a: None) if args.quiet else print

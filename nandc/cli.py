@@ -347,10 +347,11 @@ def _load_array(path: str):
 
 
 def _cmd_verify(args) -> int:
-    from nandc.ir.equiv import check_equivalence
+    from nandc.synth.equiv import check_equivalence
 
     a, b = _load_any(args.a), _load_any(args.b)
-    res = check_equivalence(_netlist_of(a), _netlist_of(b), method=args.method, samples=args.samples)
+    res = check_equivalence(_netlist_of(a), _netlist_of(b), method=args.method, samples=args.samples,
+                            match="order" if args.match_order else "names")
     if res.equivalent:
         print(str(res))
         return 0
@@ -480,6 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", metavar="B")
     p.add_argument("--method", default="auto", choices=("auto", "exhaustive", "simulation", "sat"))
     p.add_argument("--samples", type=int, default=4096, help="random simulation samples (default: 4096)")
+    p.add_argument("--match-order", action="store_true",
+                   help="match inputs and outputs by position (file order) instead of by bus name, "
+                        "for files from other tools whose pins have no names")
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("passes", help="list the registered passes and -O presets")

@@ -15,6 +15,7 @@ outputs may be constants, inputs, complemented, and many nodes are dead.
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Callable
 
@@ -22,7 +23,15 @@ from hypothesis import strategies as st
 
 from nandc.ir.circuit import Circuit
 
-__all__ = ["OPS", "OP_NAMES", "LAYERS", "build_random_circuit", "circuits", "random_circuit", "Pick"]
+__all__ = ["OPS", "OP_NAMES", "LAYERS", "build_random_circuit", "circuits", "random_circuit", "Pick", "examples"]
+
+
+def examples(n: int) -> int:
+    """Hypothesis examples for a property test that draws ``n`` in the full run:
+    scaled by ``NANDC_TEST_EXAMPLES_SCALE`` (the fast lane, ``-m "not slow"``,
+    sets 0.1; see tests/conftest.py), at least 5."""
+    scale = float(os.environ.get("NANDC_TEST_EXAMPLES_SCALE", "1"))
+    return n if scale >= 1 else max(5, int(n * scale))
 
 Pick = Callable[[int, int], int]
 

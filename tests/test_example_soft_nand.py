@@ -17,6 +17,7 @@ def load_example():
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gate, opt", [("nand", "1"), ("logic", "3")])
 def test_soft_nand_example_compiles_the_hardened_model_bit_exact(gate, opt):
     outcome = load_example().main(["--dataset", "digits", "--limit", "400", "--gate", gate, "--widths", "40,30",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from nandc.frontend.arith import divide_round_half_even, explicit_word, linear_form
+from nandc.ir.arith import divide_round_half_even, explicit_word, linear_form
 from nandc.ir import fixedpoint, words
 from nandc.ir.circuit import Circuit
 from nandc.ir.words import Word

@@ -343,7 +343,7 @@ class ProgramBuilder:
         return "codes", spec.step, None, spec.shape
 
     def _circuit_head(self, v: StageValue):
-        from nandc.frontend.arith import explicit_word
+        from nandc.ir.arith import explicit_word
 
         c = v.stage.circuit
         value = v.value

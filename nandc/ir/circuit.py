@@ -278,6 +278,26 @@ class Circuit:
             np.array(self._layer, dtype=np.int64),
         )
 
+    def free_phase(self, node: int) -> int:
+        """The phase of ``node`` that NAND2 lowering provides without an inverter:
+        0 (positive) for inputs and the constant, 1 (complemented) for AND nodes,
+        since a NAND gate carries the complement of its AND node.  Reading the
+        other phase costs one inverter.  The one statement of this convention;
+        :mod:`nandc.synth.cost` builds its cost views on it."""
+        return 1 if self._f0[node] else 0
+
+    def is_free(self, lit: int) -> bool:
+        """Whether NAND2 lowering provides literal ``lit`` without an inverter
+        (constants always; see :meth:`free_phase`)."""
+        node = lit >> 1
+        return node == 0 or (lit & 1) == self.free_phase(node)
+
+    def fanin_views(self) -> tuple[array, array]:
+        """The live fanin-0 and fanin-1 arrays (``array('I')`` of literals indexed
+        by node, 0 for inputs and the constant), not copies: they grow as nodes
+        are added.  For engines that follow a growing circuit; never modify them."""
+        return self._f0, self._f1
+
     def and_nodes(self) -> Iterator[int]:
         f0 = self._f0
         for n in range(1, len(f0)):

@@ -71,6 +71,10 @@ __all__ = [
     "maximum",
     "minimum",
     "argmax",
+    "compare_threshold",
+    "popcount_at_least",
+    "sorting_threshold",
+    "shared_popcounts",
 ]
 
 COMPARISONS = (">=", ">", "<=", "<", "==", "!=")
@@ -224,18 +228,6 @@ def align(*words: Word) -> tuple[Word, ...]:
 
 
 # ---------------------------------------------------------------------- NAND-shaped gates
-def _free(c: Circuit, lit: int) -> bool:
-    """Whether NAND lowering provides ``lit`` without an inverter.
-
-    Free are constants, inputs in positive phase and AND nodes in negative
-    phase (a NAND gate carries the complement of its AND node).
-    """
-    node = lit >> 1
-    if node == 0:
-        return True
-    return (lit & 1) == (0 if c.is_input(node) else 1)
-
-
 def _nand(c: Circuit, a: int, b: int) -> int:
     return c.and_(a, b) ^ 1
 
@@ -252,9 +244,9 @@ def _xor_gates(c: Circuit, a: int, b: int) -> tuple[int, int, int, int]:
 def _xor(c: Circuit, a: int, b: int) -> int:
     """``a ^ b`` as four NAND-shaped nodes reading the free phase of ``a`` and ``b``."""
     flip = 0
-    if not _free(c, a):
+    if not c.is_free(a):
         a, flip = a ^ 1, flip ^ 1
-    if not _free(c, b):
+    if not c.is_free(b):
         b, flip = b ^ 1, flip ^ 1
     return _xor_gates(c, a, b)[3] ^ flip
 
@@ -265,7 +257,7 @@ def full_adder(c: Circuit, a: int, b: int, cin: int) -> tuple[int, int]:
     Nine NAND-shaped AND nodes, which lower to nine NAND2 gates without
     inverters whatever the phases of the inputs.
     """
-    costly = [not _free(c, x) for x in (a, b, cin)]
+    costly = [not c.is_free(x) for x in (a, b, cin)]
     if sum(costly) >= 2:
         s, co = _full_adder_one_flip(c, a ^ 1, b ^ 1, cin ^ 1, [not e for e in costly])
         return s ^ 1, co ^ 1
@@ -297,7 +289,7 @@ def half_adder(c: Circuit, a: int, b: int) -> tuple[int, int]:
     Four NAND-shaped nodes (the XOR, whose first gate is the carry's
     complement) when at least one input is in its free phase, else six.
     """
-    ea, eb = not _free(c, a), not _free(c, b)
+    ea, eb = not c.is_free(a), not c.is_free(b)
     if ea and eb:
         t1, _, _, x = _xor_gates(c, a ^ 1, b ^ 1)
         return x, c.and_(t1, x ^ 1)  # ~p & ~q == ~(p & q) & (p == q)
@@ -319,7 +311,7 @@ def _majority(c: Circuit, x: int, y: int, z: int) -> int:
     for lit, other1, other2 in ((x, y, z), (y, x, z), (z, x, y)):
         if lit < 2:
             return c.or_(other1, other2) if lit else c.and_(other1, other2)
-    costly = [not _free(c, v) for v in (x, y, z)]
+    costly = [not c.is_free(v) for v in (x, y, z)]
     if sum(costly) >= 2:
         return _majority(c, x ^ 1, y ^ 1, z ^ 1) ^ 1
     if costly[0]:
@@ -508,7 +500,7 @@ class _Columns:
         if len(heap) != 4:
             return [heapq.heappop(heap) for _ in range(3)]
         entries = sorted(heap)
-        costly = [not _free(self.c, e[2]) for e in entries]
+        costly = [not self.c.is_free(e[2]) for e in entries]
         keep = 3
         if costly[3] and sum(costly[:3]) % 2:
             keep = next((i for i in range(3) if not costly[i]), 3)
@@ -741,3 +733,70 @@ def argmax(c: Circuit, words: Sequence[Word]) -> Word:
             nxt.append(level[-1])
         level = nxt
     return level[0][1]
+
+
+# ---------------------------------------------------------------------- threshold builders
+# Three constructions of popcount(lits) >= threshold (a binarized neuron); the nnsynth
+# pass prices all three and keeps the cheapest.
+def compare_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
+    """``popcount(lits) >= threshold`` as the frontend builds it: a popcount word, then a comparison."""
+    return compare_const(c, popcount(c, list(lits)), threshold, ">=")
+
+
+def popcount_at_least(c: Circuit, lits: Sequence[int], threshold: int) -> int:
+    """The literal of ``popcount(lits) >= threshold``, without a comparator.
+
+    ``count + 2**k - threshold`` (``k = len(lits).bit_length()``) reaches
+    ``2**k`` exactly when ``count >= threshold``, and stays below
+    ``2**(k + 1)``; its bit ``k`` is the answer.
+    """
+    n = len(lits)
+    if threshold <= 0:
+        return TRUE
+    if threshold > n:
+        return FALSE
+    k = n.bit_length()
+    total = column_sum(c, [list(lits)], (1 << k) - threshold)
+    return total.bits[k] if total.width > k else FALSE
+
+
+def _merge_sort_pairs(n: int) -> list[tuple[int, int]]:
+    """Comparators of Batcher's odd-even merge sort on ``n`` (a power of two) wires."""
+    pairs = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+def sorting_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
+    """The literal of ``popcount(lits) >= threshold`` as output ``threshold - 1`` of a
+    sorting network (largest first); unused comparators are never read."""
+    n = len(lits)
+    if threshold <= 0:
+        return TRUE
+    if threshold > n:
+        return FALSE
+    size = 1 << max(0, (n - 1).bit_length())
+    wires = list(lits) + [FALSE] * (size - n)
+    for i, j in _merge_sort_pairs(size):
+        wires[i], wires[j] = c.or_(wires[i], wires[j]), c.and_(wires[i], wires[j])
+    return wires[threshold - 1]
+
+
+def shared_popcounts(c: Circuit, rows: Sequence[Sequence[int]]) -> list[Word]:
+    """Popcount words of many rows of literals over shared inputs.
+
+    Every row's literals are put in one global order (by node), so all
+    compressor trees group the same inputs in the same way and their equal
+    partial sums (equal up to complement, which the NAND-shaped adders
+    normalize) are shared by hash-consing.
+    """
+    return [popcount(c, sorted(row, key=lambda lit: (lit >> 1, lit & 1))) for row in rows]

@@ -45,15 +45,15 @@ Around it, the recipe's other parts:
   Gumbel noise of that scale on the logits (``hard_gumbel`` is not offered:
   the snap phase ends training on the hard choice instead).
 
-``admm_fit`` trains in place; :func:`admm_learn_truth_table` is
-:func:`nandc.nn.truth_table.learn_truth_table` with this trainer.
+``admm_fit`` trains in place; ``nandc.experiment.learn_truth_table(..., trainer="admm")``
+learns a truth table with it.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -63,7 +63,7 @@ from nandc.nn.gates import LogicConfigError
 from nandc.nn.schedules import ExponentialSchedule, Schedule
 from nandc.nn.soft import LogicLayer, set_temperature, soft_layers
 
-__all__ = ["ADMMConfig", "ADMMResult", "admm_fit", "admm_learn_truth_table", "TRUTH_TABLE_ADMM",
+__all__ = ["ADMMConfig", "ADMMResult", "admm_fit", "TRUTH_TABLE_ADMM",
            "choice_variables", "hard_choices"]
 
 
@@ -340,40 +340,3 @@ TRUTH_TABLE_ADMM = ADMMConfig(
     tau=ExponentialSchedule(0.2, 0.03, 250), curriculum_epochs=50, curriculum_start=0.75, jitter=0.2,
     snap_epochs=10, loss="bit_cross_entropy",
 )
-
-
-def admm_learn_truth_table(table, widths: Sequence[int] | None = None, config: ADMMConfig = TRUTH_TABLE_ADMM,
-                           attempts: int = 5, seed: int = 0, passes: str = "O1"):
-    """:func:`~nandc.nn.truth_table.learn_truth_table` with :func:`admm_fit` as the trainer.
-
-    Each attempt ``k`` trains ``soft_nand_network(..., seed=seed + k)`` by
-    ADMM (loss forced to bit cross-entropy), hardens, compiles and proves
-    the netlist against the table; returns the first exact
-    :class:`~nandc.nn.truth_table.TruthTableFit`, or the last attempt.
-    """
-    import nandc
-    from nandc.nn.harden import harden
-    from nandc.nn.networks import soft_nand_network
-    from nandc.nn.truth_table import DEFAULT_WIDTHS, TruthTableFit, logic_gate_count, prove_truth_table
-
-    if attempts < 1:
-        raise LogicConfigError(f"admm_learn_truth_table: attempts must be at least 1, found {attempts}")
-    widths = DEFAULT_WIDTHS if widths is None else widths
-    config = replace(config, loss="bit_cross_entropy")
-    x, y = table.input_rows(), table.target_rows()
-    t0 = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for k in range(attempts):
-            model = soft_nand_network(table.inputs, table.num_outputs, widths, seed=seed + k)
-            admm_fit(model, x, y, replace(config, seed=seed + k))
-            hard = harden(model)
-            compiled = nandc.compile(hard, torch.from_numpy(x[:1]), passes=passes)
-            proof = prove_truth_table(compiled, table)
-            if proof.equivalent or k == attempts - 1:
-                return TruthTableFit(table, hard, compiled, proof, k + 1, logic_gate_count(compiled),
-                                     time.perf_counter() - t0)
-    finally:
-        torch.set_num_threads(threads)
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -8,15 +8,16 @@ in a :class:`GroupSum` class-count head, or in bits) with
 ``sum y (1 - y)`` and ends with straight-through hardening.  Then
 ``harden(model)`` replaces every soft layer by an exact
 :class:`BooleanLayer`, which ``nandc.compile`` turns into gates one for one
-(a hardened SoftNAND gate is one NAND2).  :func:`learn_truth_table` learns
-a Boolean function from its table and proves the result exact.
-:func:`admm_fit` is the second recipe: slack variables solved by ADMM
-(:mod:`nandc.nn.admm`); :func:`admm_learn_truth_table` uses it.
+(a hardened SoftNAND gate is one NAND2).  :class:`TruthTable` holds a Boolean
+function; :func:`nandc.experiment.learn_truth_table` (above the compiler)
+learns it and proves the result exact.  :func:`admm_fit` is the second
+recipe: slack variables solved by ADMM (:mod:`nandc.nn.admm`);
+``learn_truth_table(..., trainer="admm")`` uses it.
 
 This module only gathers the public names of the modules that define them.
 """
 
-from nandc.nn.admm import ADMMConfig, ADMMResult, admm_fit, admm_learn_truth_table
+from nandc.nn.admm import ADMMConfig, ADMMResult, admm_fit
 from nandc.nn.anneal import AnnealConfig, AnnealResult, anneal_fit
 from nandc.nn.boolean import BooleanLayer, GroupSum
 from nandc.nn.gates import FUNCTION_NAMES, LogicConfigError, function_name
@@ -26,11 +27,11 @@ from nandc.nn.schedules import (ConstantSchedule, CosineSchedule, ExponentialSch
                                 Schedule, make_schedule)
 from nandc.nn.soft import (LogicLayer, SoftLogic, SoftNAND, binarization_penalty, set_kernel,
                            set_straight_through, set_temperature)
-from nandc.nn.truth_table import FULL_ADDER, XOR, TruthTable, learn_truth_table, prove_truth_table, truth_table
+from nandc.nn.truth_table import FULL_ADDER, XOR, TruthTable, truth_table
 
 __all__ = [
     "AnnealConfig", "AnnealResult", "anneal_fit",
-    "ADMMConfig", "ADMMResult", "admm_fit", "admm_learn_truth_table",
+    "ADMMConfig", "ADMMResult", "admm_fit",
     "BooleanLayer", "GroupSum",
     "FUNCTION_NAMES", "LogicConfigError", "function_name",
     "harden", "is_hardened",
@@ -38,5 +39,5 @@ __all__ = [
     "ConstantSchedule", "CosineSchedule", "ExponentialSchedule", "LinearSchedule", "Schedule", "make_schedule",
     "LogicLayer", "SoftLogic", "SoftNAND", "binarization_penalty", "set_kernel", "set_straight_through",
     "set_temperature",
-    "FULL_ADDER", "XOR", "TruthTable", "learn_truth_table", "prove_truth_table", "truth_table",
+    "FULL_ADDER", "XOR", "TruthTable", "truth_table",
 ]

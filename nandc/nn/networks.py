@@ -4,7 +4,7 @@
   a :class:`~nandc.nn.boolean.GroupSum` head: a classifier that hardens into
   a pure gate network plus one popcount per class.
 * :func:`soft_nand_network` — bits in, bits out: what
-  :func:`nandc.nn.truth_table.learn_truth_table` trains.
+  :func:`nandc.experiment.learn_truth_table` trains.
 
 Both start with ``InputQuant(bits=1, step=1.0)``: inputs in [0, 1] are
 rounded to 0/1 (0.5 rounds to 0), the bits the first gate layer reads.

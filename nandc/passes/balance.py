@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from nandc.ir.circuit import Circuit
-from nandc.passes.base import Stats, register, size_of
-from nandc.passes.cleanup import rebuild
-from nandc.passes.cost import phase_use
+from nandc.passes.base import Stats, pass_stats, register
+from nandc.synth.rebuild import rebuild
+from nandc.synth.cost import phase_use
 from nandc.passes.options import Progress, parse_params, report
 
 __all__ = ["BalanceParams", "balance"]
@@ -31,7 +31,7 @@ __all__ = ["BalanceParams", "balance"]
 
 @dataclass(frozen=True)
 class BalanceParams:
-    progress: Progress | None = None
+    """balance takes no parameters."""
 
 
 def _supergate_leaves(v: int, f0: list[int], f1: list[int], refs: list[int]) -> list[int]:
@@ -50,17 +50,16 @@ def _supergate_leaves(v: int, f0: list[int], f1: list[int], refs: list[int]) -> 
 
 
 @register("balance", "rebuild AND trees balanced (fewest levels; same number of AND nodes)",
-          params=tuple(BalanceParams.__dataclass_fields__))
-def balance(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+          progress=True)
+def balance(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[Circuit, Stats]:
     """Rebuild every AND supergate as a tree of minimum depth.
 
     Requires: a valid Circuit.  Ensures: the same function on every output;
     no more AND nodes than the input's live ones; a depth no larger than the
     input's; layer tags: each rebuilt tree takes its root's layer.
     """
-    p = parse_params(BalanceParams, params, "balance")
+    parse_params(BalanceParams, params, "balance")
     t0 = time.perf_counter()
-    before = size_of(circuit)
     depth_before = circuit.depth()
     f0a, _, lay = circuit.arrays()
     use = phase_use(circuit)
@@ -98,10 +97,10 @@ def balance(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
             heapq.heappush(heap, (level.get(node, 0), x))
         lit[v] = heap[0][1]
         if count & 0xFFFF == 0:
-            report(p.progress, "balance", count, len(roots))
+            report(progress, "balance", count, len(roots))
     new.current_layer = ""
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
     new, _ = rebuild(new)
     notes = {"depth_before": depth_before, "depth_after": new.depth()}
-    return new, Stats("balance", before, size_of(new), time.perf_counter() - t0, notes)
+    return new, pass_stats("balance", circuit, new, t0, **notes)

@@ -4,64 +4,11 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from nandc.ir.circuit import Circuit
-from nandc.passes.base import Params, Stats, register, size_of
+from nandc.passes.base import Params, Stats, pass_stats, register
+from nandc.synth.rebuild import rebuild
 
-__all__ = ["cleanup", "rebuild"]
-
-
-def rebuild(circuit: Circuit, literal_of: list[int] | None = None) -> tuple[Circuit, list[int]]:
-    """Copy the output cone of ``circuit`` into a fresh circuit through ``and_``.
-
-    ``literal_of`` may pre-assign new literals to old nodes (e.g. constants
-    found by another pass, as ``node -> literal of the node's positive phase``);
-    a pre-assigned node's own fanins are then not copied.  Returns the new circuit and the
-    final map from old node to new literal (``-1`` for nodes not copied).
-    Layer tags, buses and unbundled inputs are kept.
-    """
-    new, inputs = circuit.copy_interface()
-    n = circuit.num_nodes
-    lit = [-1] * n if literal_of is None else list(literal_of)
-    lit[0] = 0
-    for node, new_lit in inputs.items():
-        if lit[node] < 0:
-            lit[node] = new_lit
-    f0, f1, lay = circuit.arrays()
-    live = _live_nodes(circuit, f0, f1, lit)
-    names = circuit.layer_names
-    current = -1
-    f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
-    for node in np.flatnonzero(live & (f0 != 0)).tolist():
-        if lit[node] >= 0:
-            continue
-        if layl[node] != current:
-            current = layl[node]
-            new.current_layer = names[current]
-        a, b = f0l[node], f1l[node]
-        la, lb = lit[a >> 1], lit[b >> 1]
-        lit[node] = new.and_(la ^ (a & 1), lb ^ (b & 1))
-    new.current_layer = ""
-    for bus in circuit.output_buses.values():
-        new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
-    return new, lit
-
-
-def _live_nodes(circuit: Circuit, f0: np.ndarray, f1: np.ndarray, lit: list[int]) -> np.ndarray:
-    """Nodes reachable from the outputs without passing through a pre-assigned node."""
-    mark = bytearray(circuit.num_nodes)
-    f0l, f1l = f0.tolist(), f1.tolist()
-    stack = [b >> 1 for b in circuit.output_literals()]
-    while stack:
-        node = stack.pop()
-        if mark[node]:
-            continue
-        mark[node] = 1
-        if f0l[node] and lit[node] < 0:
-            stack.append(f0l[node] >> 1)
-            stack.append(f1l[node] >> 1)
-    return np.frombuffer(bytes(mark), dtype=np.uint8).astype(bool)
+__all__ = ["cleanup"]
 
 
 @register("cleanup", "constant propagation, structural hashing and dead-node removal")
@@ -73,6 +20,5 @@ def cleanup(circuit: Circuit, params: Params | None = None) -> tuple[Circuit, St
     structurally equal; no node has a constant fanin.
     """
     t0 = time.perf_counter()
-    before = size_of(circuit)
     new, _ = rebuild(circuit)
-    return new, Stats("cleanup", before, new.num_ands, time.perf_counter() - t0)
+    return new, pass_stats("cleanup", circuit, new, t0)

@@ -6,7 +6,7 @@ the polarity of every signal are those of the AIG.  This pass instead *covers*
 the AIG: every signal of the netlist implements one literal (a node in one of
 its two phases), either by an inverter of the node's other phase or by the
 NAND2 program of a 4-input cut of the node, whose leaves are read in the
-phases the program wants.  The program library (:mod:`nandc.passes.library`)
+phases the program wants.  The program library (:mod:`nandc.synth.library`)
 holds, for every function of at most 4 inputs, the smallest NAND2 program
 known (exact synthesis by SAT for most), so a cut costs what a NAND2 circuit
 of its function really costs, inverters included; choosing the phase of
@@ -36,15 +36,15 @@ import numpy as np
 
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
-from nandc.passes.base import Stats, register, size_of
-from nandc.passes.cuts import iter_cuts
-from nandc.passes.library import Program, shipped_programs
+from nandc.passes.base import Stats, pass_stats, register
+from nandc.synth.cost import INFINITE, cut_cost_tables
+from nandc.synth.cuts import iter_cuts
+from nandc.synth.library import Program, shipped_programs
 from nandc.passes.options import Progress, check_choice, parse_params, report
-from nandc.passes.truth import MASK, VAR, p_canonical
+from nandc.synth.truth import MASK, VAR, p_canonical
 
-__all__ = ["MapParams", "nand_map", "cost_tables"]
+__all__ = ["MapParams", "nand_map"]
 
-INFINITE = 1 << 20
 _WIRE = ()  # inputs of a choice that needs no gate and reads nothing (input, constant)
 
 
@@ -58,8 +58,8 @@ class MapParams:
     translation: one NAND2 per AND node, inverters where needed), ``"flow"``
     (least area flow), or ``"both"`` (each, keeping the smaller netlist);
     ``max_nodes``: circuits with more AND nodes are lowered by
-    ``nand[map=true]`` instead (0: no limit); ``cover_rounds``: rounds of
-    inverter-focused rewriting (as ``nand[map=true]`` does) before mapping,
+    ``nand[cover=true]`` instead (0: no limit); ``cover_rounds``: rounds of
+    inverter-focused rewriting (as ``nand[cover=true]`` does) before mapping,
     which gives the mapper better structures to cut."""
 
     cuts_per_node: int = 8
@@ -67,54 +67,9 @@ class MapParams:
     start: str = "both"
     max_nodes: int = 0
     cover_rounds: int = 3
-    progress: Progress | None = None
 
     def __post_init__(self):
         check_choice("map", "start", self.start, STARTS)
-
-
-# ---------------------------------------------------------------------- library costs
-_TABLES: tuple[np.ndarray, list[list[int]]] | None = None
-
-
-def _negation_table() -> np.ndarray:
-    """``neg[t, m]``: the table of ``t`` with input ``i`` complemented where bit ``i`` of ``m`` is set."""
-    t = np.arange(1 << 16, dtype=np.int64)
-    out = np.empty((1 << 16, 16), dtype=np.int64)
-    for m in range(16):
-        x = t.copy()
-        for i in range(4):
-            if (m >> i) & 1:
-                s, v = 1 << i, VAR[i]
-                x = ((x & v) >> s) | ((x << s) & v)
-        out[:, m] = x
-    return out
-
-
-def cost_tables() -> tuple[np.ndarray, list[list[int]]]:
-    """``(neg, cost)``: the negation table (see :func:`_negation_table`) and, per
-    table and input-negation mask, the gates of the library's program for
-    the negated table (:data:`INFINITE` where the library has none; lists
-    for speed).
-
-    Computed once per process from the shipped table only (no search, and
-    nothing learned at run time), so that mapping is deterministic.
-    """
-    global _TABLES
-    if _TABLES is None:
-        from nandc.passes.truth import _canonical_tables
-
-        canon, _ = _canonical_tables()
-        costs = np.full(1 << 16, INFINITE, dtype=np.int64)
-        for c, program in shipped_programs().items():
-            costs[c] = program.cost
-        costs[0] = costs[MASK] = 0
-        for v in VAR:
-            costs[v] = 0
-        per_table = costs[canon]
-        neg = _negation_table()
-        _TABLES = (neg, per_table[neg].tolist())
-    return _TABLES
 
 
 # ---------------------------------------------------------------------- choices
@@ -205,7 +160,8 @@ class _Cover:
         return added
 
 
-def _area_flow(circuit: Circuit, ands: list[int], p: MapParams, costs, neg) -> tuple[list, list]:
+def _area_flow(circuit: Circuit, ands: list[int], p: MapParams, costs, neg,
+               progress: Progress | None = None) -> tuple[list, list]:
     """Initial choices (least area flow) for both phases of every node."""
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
@@ -225,7 +181,7 @@ def _area_flow(circuit: Circuit, ands: list[int], p: MapParams, costs, neg) -> t
     all_cuts = {}
     for count, (v, cuts) in enumerate(iter_cuts(f0l, f1l, ands, 4, p.cuts_per_node)):
         if count & 0x3FFF == 0:
-            report(p.progress, "map: cuts", count, len(ands))
+            report(progress, "map: cuts", count, len(ands))
         all_cuts[v] = cuts
         best = _best_cut_choices(cuts, costs, neg, flow, fanout)
         for ph in (0, 1):
@@ -234,7 +190,7 @@ def _area_flow(circuit: Circuit, ands: list[int], p: MapParams, costs, neg) -> t
             if other_fl + 1 < fl:  # at most one phase can be worse than the other plus one
                 fl, ch = other_fl + 1, _Choice(1, (2 * v + 1 - ph,))
             flow[2 * v + ph], choice[2 * v + ph] = fl, ch
-    report(p.progress, "map: cuts", len(ands), len(ands))
+    report(progress, "map: cuts", len(ands), len(ands))
     return choice, all_cuts
 
 
@@ -250,14 +206,15 @@ def _direct_choices(circuit: Circuit, ands: list[int], choice: list) -> None:
         choice[2 * v] = _Choice(1, (2 * v + 1,))
 
 
-def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams, round_no: int) -> None:
+def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams, round_no: int,
+             progress: Progress | None = None) -> None:
     """One round of area recovery over the covered literals (see the module docstring)."""
     choice = cover.choice
     refs = cover.refs
     stage = f"map: recovery {round_no}"
     for count, v in enumerate(ands):
         if count & 0x3FFF == 0:
-            report(p.progress, stage, count, len(ands))
+            report(progress, stage, count, len(ands))
         for ph in (0, 1):
             lit = 2 * v + ph
             if not refs[lit]:
@@ -289,7 +246,7 @@ def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams,
             choice[lit] = best_choice
             for x in best_choice.inputs:
                 cover.ref(x)
-    report(p.progress, stage, len(ands), len(ands))
+    report(progress, stage, len(ands), len(ands))
 
 
 # ---------------------------------------------------------------------- building the netlist
@@ -375,8 +332,8 @@ def _build(circuit: Circuit, choice: list, refs: list[int]) -> NandNetlist:
 
 
 @register("map", "NAND2 technology mapping: cover by the smallest NAND2 programs of 4-input cuts, "
-          "choosing every node's polarity", produces="netlist", params=tuple(MapParams.__dataclass_fields__))
-def nand_map(circuit: Circuit, params=None) -> tuple[NandNetlist, Stats]:
+          "choosing every node's polarity", produces="netlist", params=MapParams, progress=True)
+def nand_map(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[NandNetlist, Stats]:
     """Cover ``circuit`` by NAND2 programs of its cuts (see the module docstring).
 
     Requires: a valid Circuit.  Ensures: a NandNetlist computing the same
@@ -389,19 +346,18 @@ def nand_map(circuit: Circuit, params=None) -> tuple[NandNetlist, Stats]:
 
     p = parse_params(MapParams, params, "map")
     t0 = time.perf_counter()
-    before = size_of(circuit)
-    neg, costs = cost_tables()
+    source = circuit
+    neg, costs = cut_cost_tables()
     f0, _, _ = circuit.arrays()
     ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
     if p.max_nodes and len(ands) > p.max_nodes:
-        net, s = lower_to_nand(circuit, {"map": True, "rounds": p.cover_rounds, "progress": p.progress})
-        notes = {"too_large": len(ands), **s.notes}
-        return net, Stats("map", before, net.num_gates, time.perf_counter() - t0, notes)
+        net, s = lower_to_nand(circuit, {"cover": True, "rounds": p.cover_rounds}, progress=progress)
+        return net, pass_stats("map", source, net, t0, s.nand2_before, too_large=len(ands), **s.notes)
     if p.cover_rounds:
-        circuit, _ = inverter_cover(circuit, p.cover_rounds, p.progress)
+        circuit, _ = inverter_cover(circuit, p.cover_rounds, progress)
         f0, _, _ = circuit.arrays()
         ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
-    flow_choice, all_cuts = _area_flow(circuit, ands, p, costs, neg)
+    flow_choice, all_cuts = _area_flow(circuit, ands, p, costs, neg, progress)
     starts = ("direct", "flow") if p.start == "both" else (p.start,)
     notes: dict = {}
     net = None
@@ -413,7 +369,7 @@ def nand_map(circuit: Circuit, params=None) -> tuple[NandNetlist, Stats]:
         for lit in circuit.output_literals():
             cover.ref(lit)
         for round_no in range(1, p.rounds + 1):
-            _recover(cover, ands, all_cuts, costs, neg, p, round_no)
+            _recover(cover, ands, all_cuts, costs, neg, p, round_no, progress)
         mapped = _build(circuit, choice, cover.refs)
         notes[f"from_{start}"] = mapped.num_gates
         if net is None or mapped.num_gates < net.num_gates:
@@ -422,4 +378,4 @@ def nand_map(circuit: Circuit, params=None) -> tuple[NandNetlist, Stats]:
     notes["literal"] = direct.num_gates
     if direct.num_gates <= net.num_gates:
         net = direct
-    return net, Stats("map", before, net.num_gates, time.perf_counter() - t0, notes)
+    return net, pass_stats("map", source, net, t0, **notes)

@@ -2,8 +2,8 @@
 
 Literal translation gives every AND node one NAND2 gate, which carries the
 node's complement, plus one shared inverter per literal read in its other
-phase; its gate count is exactly :func:`~nandc.passes.cost.nand_cost`.  With
-``map=True`` the lowering first *covers* the neighbourhood of every inverter:
+phase; its gate count is exactly :func:`~nandc.synth.cost.nand_cost`.  With
+``cover=True`` the lowering first *covers* the neighbourhood of every inverter:
 each node that needs one, or reads a literal that does, is re-expressed
 from one of its 4-input cuts by the smallest NAND2 program of the cut's
 function over its leaves' free phases, with the program's output in the
@@ -22,7 +22,7 @@ import numpy as np
 
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
-from nandc.passes.base import Params, Stats, register, size_of
+from nandc.passes.base import Params, Stats, pass_stats, register, renamed_params
 from nandc.passes.options import Progress, parse_params
 
 __all__ = ["NandParams", "lower_to_nand", "inverter_cover"]
@@ -30,12 +30,13 @@ __all__ = ["NandParams", "lower_to_nand", "inverter_cover"]
 
 @dataclass(frozen=True)
 class NandParams:
-    """``map``: cover the inverters' neighbourhoods before translating
-    (at most ``rounds`` times, while it saves gates)."""
+    """``cover``: cover the inverters' neighbourhoods before translating
+    (at most ``rounds`` times, while it saves gates).  ``cover`` was called
+    ``map``, which is still accepted (with a warning) and is not the ``map``
+    pass (cut-based technology mapping)."""
 
-    map: bool = False
+    cover: bool = False
     rounds: int = 3
-    progress: Progress | None = None
 
 
 def inverter_cover(circuit: Circuit, rounds: int, progress: Progress | None = None) -> tuple[Circuit, int]:
@@ -45,16 +46,17 @@ def inverter_cover(circuit: Circuit, rounds: int, progress: Progress | None = No
 
     current, total = circuit, 0
     for _ in range(rounds):
-        current, count = rewrite_once(current, RewriteParams(scope="inverters", progress=progress))
+        current, count = rewrite_once(current, RewriteParams(scope="inverters"), progress)
         total += count
         if not count:
             break
     return current, total
 
 
-@register("nand", "lower the AIG to a NAND2-only netlist (inverters shared; map=true: polarity-choosing cover first)",
-          produces="netlist", params=tuple(NandParams.__dataclass_fields__))
-def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandNetlist, Stats]:
+@register("nand", "lower the AIG to a NAND2-only netlist (inverters shared; cover=true: polarity-choosing cover first)",
+          produces="netlist", params=NandParams, progress=True, renamed={"map": "cover"})
+def lower_to_nand(circuit: Circuit, params: Params | None = None,
+                  progress: Progress | None = None) -> tuple[NandNetlist, Stats]:
     """Translate every AND node reachable from the outputs into NAND2 gates.
 
     Each AND node ``n = a & b`` becomes one gate ``NAND(a, b)``, which carries
@@ -62,7 +64,7 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
     ``NAND(x, x)``, created once and shared by all its readers.  Constants are
     tied (signal 0 and 1) and cost nothing.
 
-    With ``map=True`` the circuit is first covered (see the module
+    With ``cover=True`` the circuit is first covered (see the module
     docstring); the gate count is then never higher than without.
 
     Requires: a valid Circuit.  Ensures: a NandNetlist computing the same
@@ -70,12 +72,12 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
     tagged with the layer of the AND node they come from (an inverter of a
     primary input with the layer of its first reader).
     """
-    p = parse_params(NandParams, params, "nand")
+    p = parse_params(NandParams, renamed_params("nand", params), "nand")
     t0 = time.perf_counter()
-    before = size_of(circuit)
+    source = circuit
     covered = 0
-    if p.map:
-        circuit, covered = inverter_cover(circuit, p.rounds, p.progress)
+    if p.cover:
+        circuit, covered = inverter_cover(circuit, p.rounds, progress)
     net = NandNetlist(circuit.name)
     n = circuit.num_nodes
     pos = [-1] * n  # signal carrying node n
@@ -116,7 +118,6 @@ def lower_to_nand(circuit: Circuit, params: Params | None = None) -> tuple[NandN
     for bus in circuit.output_buses.values():
         net.set_output(bus.name, [signal(b, 0) for b in bus.bits], bus.shape, bus.signed)
     notes = {"inverters": inverters}
-    if p.map:
+    if p.cover:
         notes["covered"] = covered
-    stats = Stats("nand", before, net.num_gates, time.perf_counter() - t0, notes)
-    return net, stats
+    return net, pass_stats("nand", source, net, t0, **notes)

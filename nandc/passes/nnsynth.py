@@ -32,14 +32,15 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from nandc.ir import words
+from nandc.ir.words import compare_threshold, popcount_at_least, shared_popcounts, sorting_threshold
 from nandc.ir.circuit import FALSE, TRUE, Circuit
-from nandc.passes.base import Stats, register, size_of
-from nandc.passes.library import Program
+from nandc.passes.base import Stats, register, resynthesis_result
+from nandc.synth.library import Program
 from nandc.passes.options import Progress, parse_params
-from nandc.passes.refactor import cone_table
-from nandc.passes.resynth import Context, Replacement, program_from_circuit, resynthesis_result, select_replacements
-from nandc.passes.truth import variable_table
+from nandc.synth.factor import cone_table
+from nandc.synth.cost import CostView
+from nandc.synth.resynth import Replacement, program_from_circuit, select_replacements
+from nandc.synth.truth import variable_table
 
 __all__ = [
     "NNSynthParams",
@@ -51,66 +52,6 @@ __all__ = [
     "shared_popcounts",
     "symmetric_threshold",
 ]
-
-
-# ---------------------------------------------------------------------- builders
-def popcount_at_least(c: Circuit, lits: Sequence[int], threshold: int) -> int:
-    """The literal of ``popcount(lits) >= threshold``, without a comparator.
-
-    ``count + 2**k - threshold`` (``k = len(lits).bit_length()``) reaches
-    ``2**k`` exactly when ``count >= threshold``, and stays below
-    ``2**(k + 1)``; its bit ``k`` is the answer.
-    """
-    n = len(lits)
-    if threshold <= 0:
-        return TRUE
-    if threshold > n:
-        return FALSE
-    k = n.bit_length()
-    total = words.column_sum(c, [list(lits)], (1 << k) - threshold)
-    return total.bits[k] if total.width > k else FALSE
-
-
-def _merge_sort_pairs(n: int) -> list[tuple[int, int]]:
-    """Comparators of Batcher's odd-even merge sort on ``n`` (a power of two) wires."""
-    pairs = []
-    p = 1
-    while p < n:
-        k = p
-        while k >= 1:
-            for j in range(k % p, n - k, 2 * k):
-                for i in range(min(k, n - j - k)):
-                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
-                        pairs.append((i + j, i + j + k))
-            k //= 2
-        p *= 2
-    return pairs
-
-
-def sorting_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
-    """The literal of ``popcount(lits) >= threshold`` as output ``threshold - 1`` of a
-    sorting network (largest first); unused comparators are never read."""
-    n = len(lits)
-    if threshold <= 0:
-        return TRUE
-    if threshold > n:
-        return FALSE
-    size = 1 << max(0, (n - 1).bit_length())
-    wires = list(lits) + [FALSE] * (size - n)
-    for i, j in _merge_sort_pairs(size):
-        wires[i], wires[j] = c.or_(wires[i], wires[j]), c.and_(wires[i], wires[j])
-    return wires[threshold - 1]
-
-
-def shared_popcounts(c: Circuit, rows: Sequence[Sequence[int]]) -> list[words.Word]:
-    """Popcount words of many rows of literals over shared inputs.
-
-    Every row's literals are put in one global order (by node), so all
-    compressor trees group the same inputs in the same way and their equal
-    partial sums (equal up to complement, which the NAND-shaped adders
-    normalize) are shared by hash-consing.
-    """
-    return [words.popcount(c, sorted(row, key=lambda lit: (lit >> 1, lit & 1))) for row in rows]
 
 
 # ---------------------------------------------------------------------- recognition
@@ -154,12 +95,6 @@ class NNSynthParams:
 
     cut_size: int = 16
     min_saved: int = 20
-    progress: Progress | None = None
-
-
-def compare_threshold(c: Circuit, lits: Sequence[int], threshold: int) -> int:
-    """``popcount(lits) >= threshold`` as the frontend builds it: a popcount word, then a comparison."""
-    return words.compare_const(c, words.popcount(c, list(lits)), threshold, ">=")
 
 
 BUILDERS = (compare_threshold, popcount_at_least, sorting_threshold)
@@ -178,7 +113,7 @@ def _candidates(k: int, literals: list[tuple[int, int]], threshold: int) -> list
     return out
 
 
-def small_supports(ctx: Context, limit: int) -> dict[int, tuple[int, ...]]:
+def small_supports(ctx: CostView, limit: int) -> dict[int, tuple[int, ...]]:
     """The inputs (increasing) of every live AND node that depends on at most
     ``limit`` inputs while some reader of it depends on more (or is an
     output): the largest cones of small support, such as whole neurons of few
@@ -206,7 +141,7 @@ def small_supports(ctx: Context, limit: int) -> dict[int, tuple[int, ...]]:
     return {v: tuple(sorted(sup)) for v, sup in support.items() if ctx.refs[v] > small_reads.get(v, 0)}
 
 
-def _resynthesize(ctx: Context, v: int, leaves: tuple[int, ...], p: NNSynthParams,
+def _resynthesize(ctx: CostView, v: int, leaves: tuple[int, ...], p: NNSynthParams,
                   replaced: dict[int, Replacement]) -> tuple[Replacement | None, list[int]]:
     k = len(leaves)
     if k < 3:
@@ -224,7 +159,7 @@ def _resynthesize(ctx: Context, v: int, leaves: tuple[int, ...], p: NNSynthParam
         # not [count >= T] == [count of the complemented literals >= k - T + 1]
         flip, thr = (1, k - threshold + 1) if negated else (0, threshold)
         # literal i is leaf i in phase phases[i]; the program reads free signals s_i = x_i ^ free_i
-        literals = [(i, phases[i] ^ flip ^ (1 if ctx.f0[x] else 0)) for i, x in enumerate(leaves)]
+        literals = [(i, phases[i] ^ flip ^ ctx.free[x]) for i, x in enumerate(leaves)]
         for prog in _candidates(k, literals, thr):
             gain = saved - root_inv - prog.cost
             if gain - inner > (best.gain - inner if best else 0):
@@ -233,8 +168,8 @@ def _resynthesize(ctx: Context, v: int, leaves: tuple[int, ...], p: NNSynthParam
 
 
 @register("nnsynth", "neural-network-aware synthesis: popcount thresholds rebuilt (carry-only or sorting network)",
-          params=tuple(NNSynthParams.__dataclass_fields__))
-def nnsynth(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+          params=NNSynthParams, progress=True)
+def nnsynth(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[Circuit, Stats]:
     """Rebuild symmetric threshold functions (binarized neurons) by the cheapest known construction.
 
     Requires: a valid Circuit.  Ensures: the same function on every output;
@@ -243,12 +178,11 @@ def nnsynth(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     """
     p = parse_params(NNSynthParams, params, "nnsynth")
     t0 = time.perf_counter()
-    before = size_of(circuit)
-    ctx = Context(circuit)
+    ctx = CostView(circuit)
     candidates = small_supports(ctx, p.cut_size)
 
     def decide(v, leaves, replaced):
         return _resynthesize(ctx, v, leaves, p, replaced)
 
-    replaced = select_replacements(sorted(candidates.items()), len(candidates), decide, p.progress, "nnsynth")
-    return resynthesis_result("nnsynth", circuit, ctx, replaced, before, t0, thresholds=len(replaced))
+    replaced = select_replacements(sorted(candidates.items()), len(candidates), decide, progress, "nnsynth")
+    return resynthesis_result("nnsynth", circuit, ctx, replaced, t0, thresholds=len(replaced))

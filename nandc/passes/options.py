@@ -10,14 +10,12 @@ callback ``progress(stage, done, total)`` found under the key ``progress``
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Mapping, TypeVar
 
 from nandc.errors import PassError
+from nandc.synth.progress import Progress, ProgressBars, report  # noqa: F401  (re-exported for passes)
 
 __all__ = ["Progress", "parse_params", "check_choice", "report", "ProgressBars"]
-
-#: ``progress(stage, done, total)``: ``stage`` names the pass (and its phase).
-Progress = Callable[[str, int, int], Any]
 
 P = TypeVar("P")
 
@@ -47,41 +45,3 @@ def check_choice(pass_name: str, name: str, value: str, allowed: tuple[str, ...]
     if value not in allowed:
         raise PassError(f"pass {pass_name!r}: {name} must be one of {', '.join(map(repr, allowed))}, "
                         f"found {value!r}")
-
-
-def report(progress: Progress | None, stage: str, done: int, total: int) -> None:
-    """Call ``progress(stage, done, total)`` if a callback was given."""
-    if progress is not None:
-        progress(stage, done, total)
-
-
-class ProgressBars:
-    """A :data:`Progress` callback that draws one tqdm bar per stage.
-
-    A bar opens when a stage first reports and closes when another stage
-    starts or :meth:`close` is called; bars are left off the terminal once
-    closed.  tqdm is imported on first use.
-    """
-
-    def __init__(self, disable: bool = False):
-        self.disable = disable
-        self._stage: str | None = None
-        self._bar = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.disable:
-            return
-        if stage != self._stage:
-            from tqdm.auto import tqdm
-
-            self.close()
-            self._stage = stage
-            self._bar = tqdm(total=total, desc=stage, unit="node", leave=False, unit_scale=True)
-        self._bar.total = total
-        self._bar.n = done
-        self._bar.refresh()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        self._bar = self._stage = None

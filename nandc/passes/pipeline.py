@@ -7,7 +7,7 @@ Grammar::
     atom     := name ["[" key "=" value ("," key "=" value)* "]"]  |  "(" pipeline ")"
 
 A step followed by ``*`` is iterated to a fixpoint: it runs again while the
-NAND2 cost of the circuit (:func:`~nandc.passes.cost.nand_cost`) keeps
+NAND2 cost of the circuit (:func:`~nandc.synth.cost.nand_cost`) keeps
 decreasing by at least :data:`MIN_GAIN` of itself, at most ``count`` times
 (default :data:`MAX_ITERATIONS`); the cheapest circuit seen is kept.  A loop
 whose input is a circuit on which the same loop body already converged
@@ -27,7 +27,7 @@ from typing import Any, Callable, Union
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
-from nandc.passes.base import PassInfo, Stats, get_pass
+from nandc.passes.base import PassInfo, Stats, get_pass, renamed_params
 from nandc.passes.options import Progress
 
 __all__ = ["PRESETS", "MAX_ITERATIONS", "PassStep", "Loop", "parse_pipeline", "parse_steps", "run_pipeline"]
@@ -37,7 +37,7 @@ PRESETS: dict[str, str] = {
     "O0": "nand",
     "O1": "cleanup;nand",
     # fast on millions of nodes: full rewriting (4 cuts per node) only up to 200k AND nodes
-    "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[map=true]",
+    "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[cover=true]",
     # mapping (exact area recovery over 4-input cuts) only up to 100k AND nodes
     "O3": "cleanup;sweep;nnsynth;(rewrite;sweep)*4;refactor[max_nodes=100000,min_saved=6];(rewrite;sweep)*2;"
           "map[max_nodes=100000]",
@@ -124,10 +124,10 @@ class _Parser:
             if kind != "name":
                 raise PassError(f"pipeline {self.text!r}: expected a pass name, found {name!r}")
             info = get_pass(name)
-            params = self.params(name)
+            params = tuple(renamed_params(name, dict(self.params(name))).items())
             unknown = sorted({key for key, _ in params} - set(info.param_names))
             if unknown:
-                known = [n for n in info.param_names if n != "progress"]
+                known = list(info.param_names)
                 expected = f"expected some of: {', '.join(known)}" if known else "it takes none"
                 raise PassError(f"pipeline {self.text!r}: pass {name!r} has no parameter(s) "
                                 f"{', '.join(map(repr, unknown))}; {expected}")
@@ -208,7 +208,7 @@ def parse_pipeline(text: str) -> list[PassInfo]:
 
 
 def _cost(obj: Circuit | NandNetlist) -> int:
-    from nandc.passes.cost import nand_cost
+    from nandc.synth.cost import nand_cost
 
     return obj.num_gates if isinstance(obj, NandNetlist) else nand_cost(obj)
 
@@ -235,9 +235,10 @@ def _run(steps: tuple[Step, ...], obj, run: _Run):
             obj = _run_loop(step, obj, run) if step.fixpoint else _run(step.steps, obj, run)
             continue
         params = dict(step.params)
-        if run.progress is not None and "progress" in step.info.param_names:
-            params.setdefault("progress", run.progress)
-        obj, stats = step.info.run(obj, params)
+        if run.progress is not None and step.info.progress:
+            obj, stats = step.info.run(obj, params, progress=run.progress)
+        else:
+            obj, stats = step.info.run(obj, params)
         run.history.append(stats)
         if run.on_stats is not None:
             run.on_stats(stats)

@@ -1,12 +1,12 @@
 """Cut-based rewriting for NAND2 cost: replace small cones by the smallest known NAND programs.
 
 For every AND node ``v`` (topological order) and every cut of at most 4
-leaves (:mod:`nandc.passes.cuts`), the cone between the cut and ``v`` is
-priced in NAND2 gates as lowering will build it (:mod:`nandc.passes.cost`):
+leaves (:mod:`nandc.synth.cuts`), the cone between the cut and ``v`` is
+priced in NAND2 gates as lowering will build it (:mod:`nandc.synth.cost`):
 the AND nodes of its maximum fanout-free part (MFFC: the nodes that die if
 ``v`` is rebuilt from the leaves), the inverters only those nodes need, and
 ``v``'s own inverter.  The replacement is a NAND program from the library
-(:mod:`nandc.passes.library`, exact synthesis by SAT) for the cut's function
+(:mod:`nandc.synth.library`, exact synthesis by SAT) for the cut's function
 expressed over the *free* phase of each leaf (the phase lowering provides
 without an inverter: an input's positive literal, an AND node's complement),
 with its output in whichever phase ``v``'s readers need.  The best positive
@@ -24,12 +24,13 @@ import time
 from dataclasses import dataclass
 
 from nandc.ir.circuit import Circuit
-from nandc.passes.base import Stats, register, size_of
-from nandc.passes.cuts import LocalCuts, iter_cuts
-from nandc.passes.library import DEFAULT_LIBRARY, NandLibrary
+from nandc.passes.base import Stats, register, resynthesis_result
+from nandc.synth.cuts import LocalCuts, iter_cuts
+from nandc.synth.library import DEFAULT_LIBRARY, NandLibrary
 from nandc.passes.options import Progress, check_choice, parse_params
-from nandc.passes.resynth import Context, Replacement, apply_if_cheaper, resynthesis_result, select_replacements
-from nandc.passes.truth import MASK, negate_inputs
+from nandc.synth.cost import CostView
+from nandc.synth.resynth import Replacement, apply_if_cheaper, select_replacements
+from nandc.synth.truth import MASK, negate_inputs
 
 __all__ = ["RewriteParams", "rewrite", "rewrite_once", "choose_replacements", "inverter_nodes"]
 
@@ -60,13 +61,12 @@ class RewriteParams:
     scope: str = "all"
     cut_depth: int = 3
     max_nodes: int = 0
-    progress: Progress | None = None
 
     def __post_init__(self):
         check_choice("rewrite", "scope", self.scope, SCOPES)
 
 
-def _best_replacement(circuit: Circuit, ctx: Context, v: int, cuts, library: NandLibrary,
+def _best_replacement(circuit: Circuit, ctx: CostView, v: int, cuts, library: NandLibrary,
                       replaced: dict[int, Replacement]) -> tuple[Replacement | None, list[int]]:
     """The replacement of ``v`` with the largest gain over the current state
     (earlier replacements included), and the earlier replacements it covers."""
@@ -83,9 +83,9 @@ def _best_replacement(circuit: Circuit, ctx: Context, v: int, cuts, library: Nan
             continue
         if saved - min(root_pos, root_neg) - inner - best_extra - 1 + SHARING_SLACK < 0:
             continue  # no program can pay off in either phase
-        free = sum(1 << i for i, x in enumerate(leaves) if ctx.f0[x])
+        free = sum(ctx.free[x] << i for i, x in enumerate(leaves))
         g = negate_inputs(tt, free)
-        free_lits = [2 * x + (1 if ctx.f0[x] else 0) for x in leaves]
+        free_lits = [2 * x + ctx.free[x] for x in leaves]
         for negated, root_inv in ((0, root_neg), (1, root_pos)):
             bound = saved - root_inv - inner - best_extra - 1 + SHARING_SLACK
             found = library.lookup(g ^ (MASK if negated else 0), bound)
@@ -103,7 +103,7 @@ def _best_replacement(circuit: Circuit, ctx: Context, v: int, cuts, library: Nan
 
 
 
-def inverter_nodes(ctx: Context) -> list[int]:
+def inverter_nodes(ctx: CostView) -> list[int]:
     """Live AND nodes that lowering gives an inverter, or that read a literal needing one."""
     f0, f1 = ctx.f0, ctx.f1
     out = []
@@ -112,16 +112,16 @@ def inverter_nodes(ctx: Context) -> list[int]:
             out.append(v)
             continue
         for lit in (f0[v], f1[v]):
-            if (lit & 1) != (1 if f0[lit >> 1] else 0):  # a costly read
+            if ctx.is_costly(lit):
                 out.append(v)
                 break
     return out
 
 
-def choose_replacements(circuit: Circuit, p: RewriteParams,
-                        library: NandLibrary = DEFAULT_LIBRARY) -> tuple[Context, dict[int, Replacement]]:
+def choose_replacements(circuit: Circuit, p: RewriteParams, library: NandLibrary = DEFAULT_LIBRARY,
+                        progress: Progress | None = None) -> tuple[CostView, dict[int, Replacement]]:
     """One rewriting sweep: the chosen replacements (not yet applied)."""
-    ctx = Context(circuit)
+    ctx = CostView(circuit)
     k = min(4, p.cut_size)
     focused = p.scope == "inverters" or (p.max_nodes and len(ctx.ands) > p.max_nodes)
     if focused:
@@ -138,30 +138,29 @@ def choose_replacements(circuit: Circuit, p: RewriteParams,
         return _best_replacement(circuit, ctx, v, cuts, library, replaced)
 
     stage = "rewrite (inverters)" if focused else "rewrite"
-    return ctx, select_replacements(work, total, decide, p.progress, stage)
+    return ctx, select_replacements(work, total, decide, progress, stage)
 
 
-def rewrite_once(circuit: Circuit, p: RewriteParams) -> tuple[Circuit, int]:
+def rewrite_once(circuit: Circuit, p: RewriteParams, progress: Progress | None = None) -> tuple[Circuit, int]:
     """One rewriting sweep applied if it lowers the NAND2 cost; and the replacements made."""
-    ctx, replaced = choose_replacements(circuit, p)
+    ctx, replaced = choose_replacements(circuit, p, progress=progress)
     new, before, after = apply_if_cheaper(circuit, ctx, replaced)
     return new, len(replaced) if after < before else 0
 
 
 @register("rewrite", "cut-based rewriting: cones of <= 4 leaves replaced by smaller NAND2 programs",
-          params=tuple(RewriteParams.__dataclass_fields__))
-def rewrite(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+          params=RewriteParams, progress=True)
+def rewrite(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[Circuit, Stats]:
     """Replace 4-input cones by the smallest known NAND2 programs where that lowers the NAND2 cost.
 
     Requires: a valid Circuit.  Ensures: the same function on every output;
-    a NAND2 cost (:func:`~nandc.passes.cost.nand_cost`) no higher than the
+    a NAND2 cost (:func:`~nandc.synth.cost.nand_cost`) no higher than the
     input's; no dead nodes; new nodes carry the layer of the node they
     rebuild.
     """
     p = parse_params(RewriteParams, params, "rewrite")
     t0 = time.perf_counter()
-    before = size_of(circuit)
     searches = DEFAULT_LIBRARY.searches
-    ctx, replaced = choose_replacements(circuit, p)
-    return resynthesis_result("rewrite", circuit, ctx, replaced, before, t0, replacements=len(replaced),
+    ctx, replaced = choose_replacements(circuit, p, progress=progress)
+    return resynthesis_result("rewrite", circuit, ctx, replaced, t0, replacements=len(replaced),
                               synthesized=DEFAULT_LIBRARY.searches - searches)

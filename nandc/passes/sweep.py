@@ -20,22 +20,20 @@ simply not merged, so the pass is sound whatever its budgets.
 
 from __future__ import annotations
 
-import heapq
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from nandc.ir.circuit import Circuit
-from nandc.passes.base import Stats, register, size_of
-from nandc.passes.cleanup import rebuild
+from nandc.passes.base import Stats, pass_stats, register
+from nandc.synth.rebuild import rebuild
 from nandc.passes.options import Progress, parse_params, report
-from nandc.passes.simulation import ALL_ONES, level_plan, random_patterns, signature_keys, simulate_nodes
+from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
+from nandc.synth.simulation import ALL_ONES, level_plan, random_patterns, signature_keys, simulate_nodes
 
-__all__ = ["SweepParams", "sweep", "WindowSolver", "EQUAL", "DIFFERENT", "UNKNOWN"]
+__all__ = ["SweepParams", "sweep"]
 
-SAT_SOLVER = "minisat22"
-EQUAL, DIFFERENT, UNKNOWN = "equal", "different", "unknown"
 MAX_NEW_WORDS = 64  # counterexample words added to the simulation per round
 MIN_NEW_PATTERNS = 64  # fewer counterexamples than this do not justify another round
 
@@ -59,206 +57,6 @@ class SweepParams:
     conflicts: int = 30
     max_tries: int = 2
     seed: int = 0
-    progress: Progress | None = None
-
-
-class _ConeSolver:
-    """One incremental SAT solver holding the full fanin cones of the literals it
-    was asked about (loaded lazily, variables numbered compactly); recycled
-    when it holds more than ``capacity`` nodes."""
-
-    def __init__(self, circuit: Circuit, conflicts: int, capacity: int = 20000):
-        self.circuit = circuit
-        self.conflicts = conflicts
-        self.capacity = capacity
-        self.solver = None
-        self.var: dict[int, int] = {}
-
-    def _reset(self) -> None:
-        from pysat.solvers import Solver
-
-        if self.solver is not None:
-            self.solver.delete()
-        self.solver = Solver(name=SAT_SOLVER)
-        self.solver.add_clause([-1])
-        self.var = {0: 1}
-
-    def _load(self, root: int) -> None:
-        var = self.var
-        if root in var:
-            return
-        f0, f1 = self.circuit._f0, self.circuit._f1
-        todo: list[int] = []
-        stack = [root]
-        seen = {root}
-        while stack:
-            v = stack.pop()
-            todo.append(v)
-            a = f0[v]
-            if a:
-                for u in (a >> 1, f1[v] >> 1):
-                    if u not in var and u not in seen:
-                        seen.add(u)
-                        stack.append(u)
-        todo.sort()
-        add = self.solver.add_clause
-        for v in todo:
-            g = var[v] = len(var) + 1
-            a = f0[v]
-            if a:
-                b = f1[v]
-                ia = -var[a >> 1] if a & 1 else var[a >> 1]
-                ib = -var[b >> 1] if b & 1 else var[b >> 1]
-                add([-g, ia])
-                add([-g, ib])
-                add([g, -ia, -ib])
-
-    def check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
-        if self.solver is None or len(self.var) > self.capacity:
-            self._reset()
-        self._load(x >> 1)
-        self._load(y >> 1)
-        var = self.var
-        lx = -var[x >> 1] if x & 1 else var[x >> 1]
-        ly = -var[y >> 1] if y & 1 else var[y >> 1]
-        for assumptions in ([lx, -ly], [-lx, ly]):
-            self.solver.conf_budget(self.conflicts)
-            answer = self.solver.solve_limited(assumptions=assumptions)
-            if answer is None:
-                return UNKNOWN, None
-            if answer:
-                model = self.solver.get_model()
-                f0 = self.circuit._f0
-                return DIFFERENT, {v: model[i - 1] > 0 for v, i in var.items() if v and not f0[v]}
-        return EQUAL, None
-
-    def close(self) -> None:
-        if self.solver is not None:
-            self.solver.delete()
-            self.solver = None
-
-
-def _poor(tries: int, successes: int) -> bool:
-    """Whether a strategy has succeeded too rarely to be worth trying again
-    (after 64 tries, fewer than one success in eight)."""
-    return tries >= 64 and 8 * successes < tries
-
-
-class WindowSolver:
-    """SAT checks of ``x == y`` between literals of a (growing) circuit.
-
-    A small window first (cheap, proves most local equivalences); if it is
-    inconclusive, the full cones in a shared incremental solver that holds
-    up to ``capacity`` nodes.  Each
-    strategy is dropped once it proves :func:`_poor`: windows where
-    equivalences are global (constants of a division), the full cones where
-    candidates are arithmetic look-alikes that only differ deep down.
-    """
-
-    def __init__(self, circuit: Circuit, window: int, conflicts: int, capacity: int = 20000):
-        self.circuit = circuit
-        self.window = window
-        self.conflicts = conflicts
-        self.calls = 0
-        self.cones = _ConeSolver(circuit, conflicts, capacity=max(20000, capacity))
-        self.fallback_tries = 0
-        self.fallback_proofs = 0
-        self.window_tries = 0
-        self.window_answers = 0
-
-    def _collect(self, roots: set[int], limit: int) -> tuple[list[int], bool]:
-        """Nodes of the union cone of ``roots``, highest first, expanding at most
-        ``limit`` AND nodes; returns them and whether the whole cone was collected."""
-        f0, f1 = self.circuit._f0, self.circuit._f1
-        heap = [-r for r in roots]
-        heapq.heapify(heap)
-        seen = set(roots)
-        nodes: list[int] = []
-        while heap:
-            v = -heapq.heappop(heap)
-            nodes.append(v)
-            a = f0[v]
-            if not a:
-                continue
-            if len(nodes) > limit:
-                nodes.extend(-u for u in heap)
-                return nodes, False
-            for u in (a >> 1, f1[v] >> 1):
-                if u not in seen:
-                    seen.add(u)
-                    heapq.heappush(heap, -u)
-        return nodes, True
-
-    def _clauses(self, nodes: list[int]) -> tuple[dict[int, int], list[list[int]]]:
-        """Variables of ``nodes`` and the Tseitin clauses of every AND node whose fanins are among them."""
-        f0, f1 = self.circuit._f0, self.circuit._f1
-        var = {v: i + 1 for i, v in enumerate(nodes)}
-        clauses: list[list[int]] = []
-        for v in nodes:
-            a = f0[v]
-            if not a:
-                if v == 0:
-                    clauses.append([-var[0]])
-                continue
-            b = f1[v]
-            ia = var.get(a >> 1)
-            ib = var.get(b >> 1)
-            if ia is None or ib is None:
-                continue
-            g = var[v]
-            if a & 1:
-                ia = -ia
-            if b & 1:
-                ib = -ib
-            clauses.append([-g, ia])
-            clauses.append([-g, ib])
-            clauses.append([g, -ia, -ib])
-        return var, clauses
-
-    def _window_check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
-        from pysat.solvers import Solver
-
-        nodes, complete = self._collect({x >> 1, y >> 1}, self.window)
-        var, clauses = self._clauses(nodes)
-        lx = -var[x >> 1] if x & 1 else var[x >> 1]
-        ly = -var[y >> 1] if y & 1 else var[y >> 1]
-        with Solver(name=SAT_SOLVER, bootstrap_with=clauses) as solver:
-            for assumptions in ([lx, -ly], [-lx, ly]):
-                self.calls += 1
-                solver.conf_budget(self.conflicts)
-                answer = solver.solve_limited(assumptions=assumptions)
-                if answer is None:
-                    return UNKNOWN, None
-                if answer:
-                    if not complete:
-                        return UNKNOWN, None
-                    model = solver.get_model()
-                    f0 = self.circuit._f0
-                    return DIFFERENT, {v: model[i - 1] > 0 for v, i in var.items() if v and not f0[v]}
-        return EQUAL, None
-
-    def check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
-        """Whether literals ``x`` and ``y`` (``y`` may be a constant) are equal.
-
-        Returns ``(EQUAL, None)`` (proved), ``(DIFFERENT, {input node: value})``
-        (a real counterexample), or ``(UNKNOWN, None)``.
-        """
-        if not _poor(self.window_tries, self.window_answers):
-            self.window_tries += 1
-            verdict, cex = self._window_check(x, y)
-            if verdict != UNKNOWN:
-                self.window_answers += 1
-                return verdict, cex
-        if _poor(self.fallback_tries, self.fallback_proofs):
-            return UNKNOWN, None
-        self.fallback_tries += 1
-        self.calls += 1
-        verdict, cex = self.cones.check(x, y)
-        self.fallback_proofs += verdict == EQUAL
-        return verdict, cex
-
-    def close(self) -> None:
-        self.cones.close()
 
 
 @dataclass
@@ -272,7 +70,8 @@ class _RoundResult:
     sat_calls: int
 
 
-def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_no: int) -> _RoundResult:
+def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_no: int,
+                 progress: Progress | None = None) -> _RoundResult:
     """One simulate-and-merge pass over ``circuit`` (see the module docstring)."""
     f0, f1, lay = circuit.arrays()
     live = circuit.reachable()
@@ -301,7 +100,7 @@ def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_n
     stage = f"sweep round {round_no}"
     for count, v in enumerate(ands):
         if count & 0xFFFF == 0:
-            report(p.progress, stage, count, len(ands))
+            report(progress, stage, count, len(ands))
         if layl[v] != current:
             current = layl[v]
             new.current_layer = names[current]
@@ -338,7 +137,7 @@ def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_n
         if not merged:
             members.append(x ^ ph)
         lit[v] = x
-    report(p.progress, stage, len(ands), len(ands))
+    report(progress, stage, len(ands), len(ands))
     new.current_layer = ""
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
@@ -360,8 +159,8 @@ def _counterexample_words(cexs: list[dict[int, bool]], num_inputs: int, rng: np.
 
 
 @register("sweep", "SAT sweeping: merge nodes proved equivalent (candidates from random simulation)",
-          params=tuple(f for f in SweepParams.__dataclass_fields__))
-def sweep(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+          params=SweepParams, progress=True)
+def sweep(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[Circuit, Stats]:
     """Merge functionally equivalent nodes and replace constant nodes by constants.
 
     Requires: a valid Circuit.  Ensures: the same function on every output;
@@ -372,14 +171,13 @@ def sweep(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     """
     p = parse_params(SweepParams, params, "sweep")
     t0 = time.perf_counter()
-    before = size_of(circuit)
     rng = np.random.default_rng(p.seed)
     num_inputs = len(circuit.input_literals())
     patterns = random_patterns(num_inputs, max(1, p.words), rng)
     notes = {"structural": 0, "proved": 0, "disproved": 0, "unknown": 0, "sat_calls": 0, "rounds": 0}
     current = circuit
     for round_no in range(1, max(1, p.rounds) + 1):
-        res = _sweep_round(current, patterns, p, round_no)
+        res = _sweep_round(current, patterns, p, round_no, progress)
         current = res.circuit
         notes["rounds"] = round_no
         for key in ("structural", "proved", "disproved", "unknown", "sat_calls"):
@@ -389,4 +187,4 @@ def sweep(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
         extra = _counterexample_words(res.counterexamples[:MAX_NEW_WORDS], num_inputs, rng)
         patterns = np.concatenate([patterns, extra], axis=1)
     current, _ = rebuild(current)
-    return current, Stats("sweep", before, size_of(current), time.perf_counter() - t0, notes)
+    return current, pass_stats("sweep", circuit, current, t0, **notes)

@@ -22,7 +22,7 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import evaluate, simulate_netlist
 from nandc.ir.netlist import NandNetlist
 from nandc.passes import lower_to_nand
-from tests.strategies import circuits, random_circuit
+from tests.strategies import circuits, random_circuit, examples
 
 BATCHES = (0, 1, 255, 256, 257, 5000)
 ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -95,7 +95,7 @@ def private_cache(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------- selection
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(circuits(max_inputs=8, max_ops=60))
 def test_selection_computes_the_netlist(circuit):
     net, _ = lower_to_nand(circuit)
@@ -225,7 +225,7 @@ def test_packing_errors():
 
 
 # ---------------------------------------------------------------------- compile and run
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(circuits(max_inputs=10, max_ops=50), st.sampled_from(BATCHES), st.sampled_from([1, 2, 3]),
        st.sampled_from([3, 5, 1000]), st.sampled_from(CODEGENS), st.sampled_from([3, 4, 14]))
 def test_jit_matches_reference(circuit, n, threads, chunk_gates, mode, registers):
@@ -357,6 +357,7 @@ def test_opt_levels_agree():
 
 
 # ---------------------------------------------------------------------- compile workers
+@pytest.mark.slow
 @pytest.mark.parametrize("target", TARGETS)
 def test_worker_processes_compile_the_same_code(monkeypatch, target):
     monkeypatch.setattr(jit, "_WORKER_MIN_OPS", 0)
@@ -373,6 +374,7 @@ def test_worker_processes_compile_the_same_code(monkeypatch, target):
     assert seen[-1] == (net.num_gates, net.num_gates)
 
 
+@pytest.mark.slow
 def test_failing_workers_fall_back_to_this_process(monkeypatch, caplog):
     monkeypatch.setattr(jit, "_WORKER_MIN_OPS", 0)
     monkeypatch.setattr(jit, "_ASM_WORKER_MIN_OPS", 0)

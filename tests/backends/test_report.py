@@ -16,6 +16,7 @@ from nandc.errors import BackendError, ParseError
 from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.passes import lower_to_nand
+from tests.strategies import examples
 
 LAYER_POOL = ["", "conv1", "fc1", "fc2.argmax", "head", "block.head", "argmax", "headless", "fc.argmax2"]
 
@@ -87,7 +88,7 @@ def layered_circuit() -> Circuit:
 
 
 # ---------------------------------------------------------------------- counts
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_rows_equal_direct_counts_on_random_netlists(seed):
     net = random_tagged_netlist(seed)
@@ -199,7 +200,7 @@ def test_text_table_exact():
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_text_table_is_aligned(seed):
     text = rp.format_text(rp.build_report(random_tagged_netlist(seed)))
@@ -239,7 +240,7 @@ def _markdown_cells(line: str) -> list[str]:
     return [cell.strip() for cell in re.split(r"(?<!\\)\|", line[1:-1])]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(names=st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=5))
 def test_markdown_table_is_valid_for_any_layer_name(names):
     rows = tuple(rp.LayerRow(n, i, None, i, 0.5) for i, n in enumerate(names))
@@ -267,7 +268,7 @@ reports = st.builds(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(report=reports)
 def test_json_round_trips(report):
     text = rp.to_json(report)

@@ -19,6 +19,7 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import evaluate
 from nandc.ir.netlist import NandNetlist
 from nandc.passes import lower_to_nand
+from tests.strategies import examples
 
 needs_iverilog = pytest.mark.skipif(
     shutil.which("iverilog") is None or shutil.which("vvp") is None, reason="iverilog is not installed"
@@ -106,7 +107,7 @@ def constants_netlist() -> NandNetlist:
 
 # ---------------------------------------------------------------------- simulation
 @needs_iverilog
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=examples(6), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_random_netlists_pass_their_testbench(seed, tmp_path_factory):
     net, _ = lower_to_nand(random_circuit(seed))
@@ -329,7 +330,7 @@ def test_sanitize_identifier(name, ident):
 
 
 @given(st.text(max_size=12))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_sanitized_names_are_legal_identifiers(name):
     ident = vg.sanitize_identifier(name)
     assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", ident)

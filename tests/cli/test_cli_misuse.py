@@ -146,6 +146,7 @@ def _cli(args: list[str], cwd: Path, limit_file_size: int | None = None, **kwarg
                           **kwargs)
 
 
+@pytest.mark.slow
 def test_file_size_limit_is_a_clean_error(work):
     result = _cli(["compile", "net.py:build", "-o", "big.txt", "-q"], work, limit_file_size=200,
                   capture_output=True, text=True)

@@ -17,6 +17,7 @@ def load(name: str):
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, argv", [
     ("binary_mlp_mnist", ["--hidden", "32", "--epochs", "1", "--limit", "600", "--quiet"]),
     ("ternary_mlp", ["--hidden", "16", "--epochs", "1", "--quiet"]),

@@ -19,8 +19,9 @@ from nandc.nn import gates  # noqa: E402
 from nandc.nn.logic import (  # noqa: E402
     AnnealConfig, BooleanLayer, ExponentialSchedule, GroupSum, SoftNAND, anneal_fit, harden, logic_classifier,
 )
+from tests.strategies import examples  # noqa: E402
 
-PROPERTY = settings(max_examples=25, deadline=None)
+PROPERTY = settings(max_examples=examples(25), deadline=None)
 
 
 def sequential(**layers):
@@ -101,6 +102,7 @@ def test_group_sum_ties_go_to_the_first_group_like_torch():
     assert out["class"].tolist() == [0, 1, 0]
 
 
+@pytest.mark.slow
 def test_trained_and_hardened_nand_classifier_is_bit_exact():
     from nandc.datasets import load_digits
 

@@ -34,6 +34,7 @@ def test_reconstruction_error_falls_with_k_random_matrix(seed):
     assert errors[0] < 1.0
 
 
+@pytest.mark.slow
 def test_reconstruction_error_falls_with_k_trained_matrix():
     from nandc import datasets, training
 

@@ -35,6 +35,7 @@ def _accuracies(model, compiled, ds):
     return torch_acc, circuit_acc
 
 
+@pytest.mark.slow
 def test_trained_binary_mlp(digits):
     torch.manual_seed(0)
     model = _train(zoo.binary_mlp(64, (48, 32), 10), digits, epochs=4)
@@ -43,6 +44,7 @@ def test_trained_binary_mlp(digits):
     assert torch_acc == circuit_acc and torch_acc > 0.5
 
 
+@pytest.mark.slow
 def test_trained_ternary_mlp(digits):
     torch.manual_seed(0)
     model = _train(zoo.ternary_mlp(64, (24,), 10, input_bits=2), digits, epochs=4)
@@ -51,6 +53,7 @@ def test_trained_ternary_mlp(digits):
     assert torch_acc == circuit_acc and torch_acc > 0.5
 
 
+@pytest.mark.slow
 def test_trained_int4_cnn(digit_images):
     torch.manual_seed(0)
     model = _train(zoo.int4_cnn(1, 8, (4, 8), 10), digit_images, epochs=3)

@@ -111,6 +111,7 @@ def test_language_model_runs_through_the_jit_and_a_file(tmp_path):
     assert {r.layer for r in report.rows} >= {"blocks.0.q", "blocks.0.up", "blocks.0.down", "head"}
 
 
+@pytest.mark.slow
 def test_greedy_generation_through_the_netlists_equals_torch():
     from nandc.zoo import generate_greedy
 

@@ -178,7 +178,7 @@ def cli_argv(rng: random.Random, work: Path) -> list[str]:
              "damaged.aag", "empty.blif", "/dev/null", "out.v", "out.aag", "out.json", "out.nandc", "out.npy",
              "out.png", "out.xyz", "out"]
     values = ["-1", "0", "1", "2", "99999999999", "abc", "\u00b2", "", "1,28,28", "0,4", "6", "8", "1.5", "nan",
-              "O2", "cleanup;nand", "nand[map=true]", "text", "json", "markdown", "jit", "reference", "sat",
+              "O2", "cleanup;nand", "nand[cover=true]", "text", "json", "markdown", "jit", "reference", "sat",
               "exhaustive", "auto", "simulation"]
     models = ["net.py:build", "net.py:raises", "net.py:plain", "net.py:missing", "./net.txt:build", "net:build",
               "bad.pt", "nosuch.module:x", "net.py:", ":build", "net.py:input_shape"]

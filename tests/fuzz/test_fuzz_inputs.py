@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from tests.fuzz import harness
 from tests.fuzz.mutators import MUTATORS, apply
+from tests.strategies import examples
 
-QUICK = settings(max_examples=40, derandomize=True, deadline=None, database=None,
+QUICK = settings(max_examples=examples(40), derandomize=True, deadline=None, database=None,
                  suppress_health_check=list(HealthCheck))
 LONG = settings(max_examples=int(os.environ.get("NANDC_FUZZ_EXAMPLES", "2000")), deadline=None,
                 suppress_health_check=list(HealthCheck))
@@ -85,7 +86,7 @@ def check_command_line(seed: int) -> None:
     assert outcome in ("accepted", "rejected"), detail
 
 
-@settings(QUICK, max_examples=25)
+@settings(QUICK, max_examples=examples(25))
 @given(seed=st.integers(0, 2**32 - 1))
 def test_command_line_misuse(cli_workdir, seed):
     check_command_line(seed)

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from nandc.errors import CircuitError
 from nandc.ir.circuit import Bus, Circuit, bit_name, lit_is_neg, lit_node, lit_not, make_lit
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
-PROPERTY = settings(max_examples=100, deadline=None)
+PROPERTY = settings(max_examples=examples(100), deadline=None)
 
 
 def two_inputs() -> tuple[Circuit, int, int]:
@@ -328,6 +328,7 @@ def _footprint(c: Circuit) -> int:
     return sum(sys.getsizeof(arr) for arr in (c._f0, c._f1, c._layer, c._table))
 
 
+@pytest.mark.slow
 def test_memory_per_node_stays_below_30_bytes():
     # Builds 600k AND nodes (a chain, about a second) and measures the
     # footprint right after every hash-table growth, where it is largest.

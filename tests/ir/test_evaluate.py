@@ -12,9 +12,9 @@ from nandc.ir.bits import pack_samples, unpack_samples
 from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import evaluate, input_bits, simulate_circuit, simulate_netlist
 from nandc.passes import lower_to_nand
-from tests.strategies import circuits, random_circuit
+from tests.strategies import circuits, random_circuit, examples
 
-PROPERTY = settings(max_examples=100, deadline=None)
+PROPERTY = settings(max_examples=examples(100), deadline=None)
 SAMPLE_COUNTS = [0, 1, 63, 64, 65, 1000]
 
 

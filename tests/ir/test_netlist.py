@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from nandc.errors import CircuitError
 from nandc.ir.bits import pack_samples, unpack_samples
 from nandc.ir.circuit import Bus
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.ir.evaluate import simulate_netlist
 from nandc.ir.netlist import CONST0, CONST1, NandNetlist
 from nandc.passes import lower_to_nand
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
-PROPERTY = settings(max_examples=100, deadline=None)
+PROPERTY = settings(max_examples=examples(100), deadline=None)
 
 
 def half_adder() -> NandNetlist:

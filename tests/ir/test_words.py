@@ -41,6 +41,7 @@ from nandc.ir.words import (
     word_type_for_range,
 )
 from nandc.passes import lower_to_nand
+from tests.strategies import examples
 
 PY_OPS = {
     ">=": lambda x, y: x >= y,
@@ -384,7 +385,7 @@ def _random_inputs(rng: np.random.Generator, buses, n: int = 200) -> dict[str, n
     return {name: rng.choice(all_values(width, signed), n) for name, width, signed in buses}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.data())
 def test_weighted_sum_random(data):
     c = Circuit()
@@ -404,7 +405,7 @@ def test_weighted_sum_random(data):
     assert np.array_equal(res["m"], sum(values))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.integers(1, 10), st.booleans(), st.integers(-10**4, 10**4), st.integers(0, 2**32 - 1))
 def test_mul_const_random(width, signed, k, seed):
     c = Circuit()

@@ -10,8 +10,8 @@ torch = pytest.importorskip("torch")
 from nandc.nn import (BooleanLayer, LogicConfigError, LogicLayer, SoftNAND, harden,  # noqa: E402
                       soft_nand_network)
 from nandc.nn import gates  # noqa: E402
-from nandc.nn.admm import (TRUTH_TABLE_ADMM, ADMMConfig, admm_fit, admm_learn_truth_table,  # noqa: E402
-                           choice_variables, hard_choices)
+from nandc.experiment import learn_truth_table  # noqa: E402
+from nandc.nn.admm import TRUTH_TABLE_ADMM, ADMMConfig, admm_fit, choice_variables, hard_choices  # noqa: E402
 from nandc.nn.truth_table import FULL_ADDER, XOR  # noqa: E402
 
 
@@ -29,14 +29,14 @@ def check_exact(fit, table):
 
 @pytest.mark.slow
 def test_admm_hardens_xor_exactly_for_a_fixed_seed():
-    fit = admm_learn_truth_table(XOR, (4, 4), attempts=1, seed=0)
+    fit = learn_truth_table(XOR, (4, 4), attempts=1, seed=0, trainer="admm")
     check_exact(fit, XOR)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_admm_hardens_a_full_adder_exactly_for_fixed_seeds(seed):
-    fit = admm_learn_truth_table(FULL_ADDER, attempts=1, seed=seed)
+    fit = learn_truth_table(FULL_ADDER, attempts=1, seed=seed, trainer="admm")
     check_exact(fit, FULL_ADDER)
 
 

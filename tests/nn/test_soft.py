@@ -15,8 +15,9 @@ from nandc.nn.logic import (  # noqa: E402
     is_hardened, logic_classifier, make_schedule, set_straight_through, set_temperature,
 )
 from nandc.nn import gates  # noqa: E402
+from tests.strategies import examples  # noqa: E402
 
-PROPERTY = settings(max_examples=40, deadline=None)
+PROPERTY = settings(max_examples=examples(40), deadline=None)
 BITS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 
 

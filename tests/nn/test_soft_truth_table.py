@@ -11,7 +11,7 @@ import nandc  # noqa: E402
 import nandc.nn as qnn  # noqa: E402
 from nandc.nn import gates  # noqa: E402
 from nandc.nn.logic import FULL_ADDER, XOR, BooleanLayer, LogicConfigError, TruthTable, truth_table  # noqa: E402
-from nandc.nn.logic import learn_truth_table, prove_truth_table  # noqa: E402
+from nandc.experiment import learn_truth_table, prove_truth_table  # noqa: E402
 
 
 def hand_built(in_features, layers):
@@ -58,6 +58,7 @@ def test_truth_table_errors_are_pinned():
         truth_table("t", 1, lambda a: (a, 2))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table, widths", [(XOR, (4, 4)), (FULL_ADDER, (16,) * 7)])
 def test_learned_soft_nand_circuits_are_exact(table, widths):
     fit = learn_truth_table(table, widths, attempts=6)

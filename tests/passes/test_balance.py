@@ -5,14 +5,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES
 from nandc.passes.balance import balance
 from nandc.passes.base import size_of
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=12, max_ops=60))
 def test_balance_is_equivalent_no_deeper_no_larger(c):
     new, stats = balance(c)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES, cleanup
 from nandc.passes.base import size_of
-from nandc.passes.cleanup import rebuild
-from tests.strategies import circuits
+from nandc.synth.rebuild import rebuild
+from tests.strategies import circuits, examples
 
-EQUIVALENCE = settings(max_examples=200, deadline=None)
-PROPERTY = settings(max_examples=100, deadline=None)
+EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
+PROPERTY = settings(max_examples=examples(100), deadline=None)
 
 
 @EQUIVALENCE

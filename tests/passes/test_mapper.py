@@ -7,14 +7,15 @@ from hypothesis import given, settings, strategies as st
 
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES, lower_to_nand, run_pipeline
-from nandc.passes.mapper import INFINITE, _program, cost_tables, nand_map
-from nandc.passes.truth import MASK, VAR
-from tests.strategies import circuits, random_circuit
+from nandc.passes.mapper import _program, nand_map
+from nandc.synth.cost import INFINITE, cut_cost_tables as cost_tables
+from nandc.synth.truth import MASK, VAR
+from tests.strategies import circuits, random_circuit, examples
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=10, max_ops=40))
 def test_map_is_equivalent_and_never_worse_than_literal_translation(c):
     net, stats = nand_map(c)
@@ -31,7 +32,7 @@ def test_map_is_equivalent_and_never_worse_than_literal_translation(c):
     net.verify()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=8, max_ops=30), st.sampled_from(["direct", "flow"]), st.integers(0, 3))
 def test_every_start_and_round_count_is_equivalent(c, start, rounds):
     net, _ = nand_map(c, {"start": start, "rounds": rounds, "cuts_per_node": 4})
@@ -60,10 +61,10 @@ def test_too_large_circuits_are_lowered_directly():
     c = random_circuit(2, num_inputs=12, num_ops=200)
     net, stats = nand_map(c, {"max_nodes": 10})
     assert "too_large" in stats.notes and check_equivalence(c, net)
-    assert net.num_gates == lower_to_nand(c, {"map": True})[0].num_gates
+    assert net.num_gates == lower_to_nand(c, {"cover": True})[0].num_gates
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, MASK), st.integers(0, 15))
 def test_cost_table_is_the_size_of_a_program_computing_the_table(tt, mask):
     neg, costs = cost_tables()
@@ -92,5 +93,6 @@ def test_registered_and_bad_parameters():
     with pytest.raises(PassError) as err:
         nand_map(Circuit("e"), {"start": "best"})
     assert str(err.value) == "pass 'map': start must be one of 'both', 'direct', 'flow', found 'best'"
-    net, _ = run_pipeline(random_circuit(1, 6, 30), "cleanup;map[rounds=1]")
-    assert net.num_gates >= 0
+    c = random_circuit(1, 6, 30)
+    net, stats = run_pipeline(c, "cleanup;map[rounds=1]")
+    assert check_equivalence(c, net) and net.num_gates == stats[-1].nand2_after <= lower_to_nand(c)[0].num_gates

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.ir.netlist import FIRST_INPUT, NandNetlist
 from nandc.passes import PASSES, lower_to_nand
 from nandc.passes.base import size_of
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
-EQUIVALENCE = settings(max_examples=200, deadline=None)
-PROPERTY = settings(max_examples=100, deadline=None)
+EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
+PROPERTY = settings(max_examples=examples(100), deadline=None)
 
 
 def inverters(net: NandNetlist) -> np.ndarray:
@@ -110,3 +111,15 @@ def test_complemented_input_output_uses_one_shared_inverter():
 def test_registered_as_the_netlist_pass():
     info = PASSES["nand"]
     assert info.produces == "netlist" and info.run is lower_to_nand
+
+
+def test_old_parameter_name_map_still_works_with_a_warning():
+    from nandc.passes import run_pipeline
+    from tests.strategies import random_circuit
+
+    c = random_circuit(4, num_inputs=8, num_ops=60)
+    with pytest.warns(DeprecationWarning, match=r"pass 'nand': parameter 'map' is now called 'cover'"):
+        old, _ = run_pipeline(c, "nand[map=true]")
+    new, stats = run_pipeline(c, "nand[cover=true]")
+    assert old.num_gates == new.num_gates == stats[-1].nand2_after
+    assert check_equivalence(c, old)

@@ -7,12 +7,12 @@ from hypothesis import given, settings
 
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.ir.netlist import NandNetlist
 from nandc.passes import PRESETS, parse_pipeline, run_pipeline
-from nandc.passes.cost import nand_cost
+from nandc.synth.cost import nand_cost
 from nandc.passes.pipeline import Loop, PassStep, parse_steps
-from tests.strategies import circuits
+from tests.strategies import circuits, examples
 
 
 def names(text):
@@ -74,7 +74,7 @@ def test_parameters_reach_the_pass():
     assert str(err.value) == "pipeline 'cleanup[x=1]': pass 'cleanup' has no parameter(s) 'x'; it takes none"
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(circuits(max_inputs=10, max_ops=40))
 def test_every_preset_is_equivalent(c):
     for level in ("O0", "O1", "O2", "O3"):
@@ -89,7 +89,7 @@ def test_fixpoint_loop_stops_and_keeps_the_cheapest():
     out, stats = run_pipeline(c, "(rewrite;sweep)*5", on_stats=seen.append)
     assert isinstance(out, Circuit) and check_equivalence(c, out)
     assert seen == stats and 2 <= len(stats) <= 10 and len(stats) % 2 == 0
-    assert nand_cost(out) == min(s.notes.get("nand2_after", nand_cost(out)) for s in stats if s.pass_name == "rewrite")
+    assert nand_cost(out) == min(s.nand2_after for s in stats if s.pass_name == "rewrite")
 
 
 def test_progress_reaches_passes_that_report():
@@ -112,3 +112,25 @@ def test_a_loop_is_skipped_where_the_same_body_converged():
     assert len(twice) == len(once)  # the second loop starts at the first one's fixpoint
     _, other = run_pipeline(c, "(rewrite;sweep)*3;(sweep;rewrite)*3")
     assert len(other) > len(once)  # a different body runs
+
+
+def test_every_pass_has_typed_frozen_params_and_no_stored_callback():
+    import dataclasses
+
+    from nandc.passes import PASSES
+
+    for info in PASSES.values():
+        if info.params is None:
+            assert info.param_names == ()
+            continue
+        assert dataclasses.is_dataclass(info.params) and info.params.__dataclass_params__.frozen, info.name
+        assert "progress" not in info.param_names, info.name
+
+
+def test_stats_carry_the_nand2_objective():
+    c = _redundant()
+    out, stats = run_pipeline(c, "cleanup;sweep;rewrite;nand")
+    assert stats[0].nand2_before == nand_cost(c)
+    for s, t in zip(stats, stats[1:]):
+        assert t.nand2_before == s.nand2_after
+    assert stats[-1].nand2_after == out.num_gates

@@ -7,29 +7,30 @@ import itertools
 from hypothesis import given, settings, strategies as st
 
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES
-from nandc.passes.cost import nand_cost
-from nandc.passes.refactor import (
+from nandc.synth.cost import nand_cost
+from nandc.synth.factor import (
     cone_table,
     cover_program,
     factor,
     minimize_cover,
     reconvergent_cut,
-    refactor,
+
 )
-from nandc.passes.resynth import Context
-from tests.strategies import circuits
+from nandc.passes.refactor import refactor
+from nandc.synth.cost import CostView
+from tests.strategies import circuits, examples
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=10, max_ops=50))
 def test_refactor_is_equivalent_and_never_costlier(c):
     new, stats = refactor(c, {"min_saved": 1})
     new.verify()
     assert check_equivalence(c, new)
     assert nand_cost(new) <= nand_cost(c)
-    assert stats.notes["nand2_after"] == nand_cost(new)
+    assert stats.nand2_after == nand_cost(new) and stats.nand2_before == nand_cost(c)
 
 
 def _cube_value(cube, x):
@@ -46,7 +47,7 @@ def _form_value(form, x):
     return all(vals) if kind == "and" else any(vals)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(1, 5).flatmap(lambda k: st.tuples(st.just(k), st.integers(0, (1 << (1 << k)) - 1))),
        st.lists(st.integers(0, 1), min_size=5, max_size=5))
 def test_cover_factoring_and_program_compute_the_table(k_table, free):
@@ -71,10 +72,10 @@ def test_cover_factoring_and_program_compute_the_table(k_table, free):
     assert len(rows) == 1 << k
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(circuits(max_inputs=10, max_ops=40), st.integers(2, 8))
 def test_reconvergent_cut_is_a_cut_and_its_table_is_right(c, k):
-    ctx = Context(c)
+    ctx = CostView(c)
     for v in ctx.ands:
         leaves = reconvergent_cut(v, ctx.f0, ctx.f1, k)
         assert 1 <= len(leaves) <= max(k, 2)

@@ -7,13 +7,14 @@ from hypothesis import given, settings
 
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES
 from nandc.passes.base import size_of
-from nandc.passes.sweep import DIFFERENT, EQUAL, SweepParams, WindowSolver, sweep
-from tests.strategies import circuits, random_circuit
+from nandc.passes.sweep import SweepParams, sweep
+from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
+from tests.strategies import circuits, random_circuit, examples
 
-EQUIVALENCE = settings(max_examples=200, deadline=None)
+EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
 
 
 @EQUIVALENCE
@@ -79,7 +80,8 @@ def test_window_solver_answers():
 
 def test_registered_with_parameters():
     info = PASSES["sweep"]
-    assert info.produces == "circuit" and "rounds" in info.param_names and "progress" in info.param_names
+    assert info.produces == "circuit" and "rounds" in info.param_names and info.params is SweepParams
+    assert info.progress and "progress" not in info.param_names  # a callback, never a frozen parameter
 
 
 def test_unknown_parameter_is_an_error():
@@ -87,11 +89,11 @@ def test_unknown_parameter_is_an_error():
         sweep(_xor_two_ways(), {"round": 2})
     assert str(err.value) == (
         "pass 'sweep': unknown parameter(s) 'round'; expected some of: "
-        "words, rounds, window, conflicts, max_tries, seed, progress"
+        "words, rounds, window, conflicts, max_tries, seed"
     )
 
 
 def test_progress_is_reported():
     seen = []
-    sweep(random_circuit(3, 10, 200), SweepParams(progress=lambda *a: seen.append(a)))
+    sweep(random_circuit(3, 10, 200), SweepParams(), progress=lambda *a: seen.append(a))
     assert seen and seen[0][0] == "sweep round 1" and all(done <= total for _, done, total in seen)

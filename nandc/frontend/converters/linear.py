@@ -1,7 +1,7 @@
 """Quantized linear and convolution layers: exact integer accumulations.
 
 Each output element is ``Y = sum_j w_j * x_j`` with integer weights and
-inputs ``x_j = a_j * q_j + b_j``; :func:`~nandc.frontend.arith.linear_form`
+inputs ``x_j = a_j * q_j + b_j``; :func:`~nandc.ir.arith.linear_form`
 builds it from the bits of the ``q_j``.  The result is a
 :class:`~nandc.frontend.values.Pending` so that BatchNorm and the activation
 that follow fold into thresholds on ``Y``.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from nandc.errors import QuantizationError
-from nandc.frontend.arith import linear_form
+from nandc.ir.arith import linear_form
 from nandc.frontend.finite import check_parameters
 from nandc.frontend.registry import module_converter
 from nandc.frontend.values import IntTensor, Pending, is_pow2
@@ -198,7 +198,7 @@ _RELU_KINDS = ("ReLU", "relu")
 
 def _integer_values(ctx, value) -> list[Word]:
     """Signed words of the exact integers whose common power-of-two multiple ``value`` is."""
-    from nandc.frontend.arith import explicit_word, relu_word
+    from nandc.ir.arith import explicit_word, relu_word
 
     if isinstance(value, Pending):
         if not value.exact or any(step.kind not in _RELU_KINDS for step in value.chain):
@@ -224,7 +224,7 @@ def _integer_values(ctx, value) -> list[Word]:
 
 def absmax_codes(c, vals: list[Word]) -> IntTensor:
     """int8 codes ``round_half_even(127 * v / max|v|)`` of one token, as an IntTensor (offset 128)."""
-    from nandc.frontend.arith import abs_word, divide_round_half_even
+    from nandc.ir.arith import abs_word, divide_round_half_even
     from nandc.ir import words
 
     mags = [abs_word(c, v) for v in vals]

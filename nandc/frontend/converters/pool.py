@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nandc.errors import QuantizationError
-from nandc.frontend.arith import explicit_word
+from nandc.ir.arith import explicit_word
 from nandc.frontend.materialize import materialize
 from nandc.frontend.registry import function_converter, module_converter
 from nandc.frontend.values import IntTensor, Pending
@@ -156,7 +156,7 @@ def convert_maxpool_function(ctx, fn, args, kwargs):
 def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
     """Average pooling whose divisor is a power of two: an exact sum with a smaller step."""
     from nandc.frontend.converters.residual import _terms
-    from nandc.frontend.arith import linear_form
+    from nandc.ir.arith import linear_form
 
     window = _avg_window(ctx.layer, kernel, stride, padding, count_include_pad)
     (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.padding

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from nandc.errors import QuantizationError
-from nandc.frontend.arith import linear_form
+from nandc.ir.arith import linear_form
 from nandc.frontend.registry import function_converter
 from nandc.frontend.values import IntTensor, Pending, is_pow2
 from nandc.ir.program import Add, Concat

@@ -14,7 +14,7 @@ import numpy as np
 from nandc.ir import evaluate
 from nandc.ir.io import genlib_path, read, write
 from nandc.passes import lower_to_nand
-from nandc.passes.cleanup import rebuild
+from nandc.synth.rebuild import rebuild
 
 ABC = next((p for p in map(shutil.which, ("yosys-abc", "berkeley-abc", "abc")) if p), None)
 YOSYS = shutil.which("yosys")

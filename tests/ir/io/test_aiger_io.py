@@ -15,6 +15,7 @@ from nandc.ir import Circuit, evaluate
 from nandc.ir.io import aiger_bytes, parse_aiger, read, write
 from nandc.ir.io.aiger import decode_deltas, encode_deltas
 from nandc.passes import lower_to_nand
+from tests.strategies import examples
 
 
 def _layer_counts(c: Circuit) -> Counter:
@@ -23,7 +24,7 @@ def _layer_counts(c: Circuit) -> Counter:
 
 # ---------------------------------------------------------------------- round trips
 @pytest.mark.parametrize("binary", [False, True], ids=["aag", "aig"])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(c=random_circuits())
 def test_random_circuit_round_trip(binary, c):
     back = parse_aiger(aiger_bytes(c, binary=binary), "t")
@@ -35,7 +36,7 @@ def test_random_circuit_round_trip(binary, c):
     back.verify()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(c=random_circuits())
 def test_ascii_and_binary_describe_the_same_gates(c):
     a = parse_aiger(aiger_bytes(c, binary=False), "a")
@@ -43,7 +44,7 @@ def test_ascii_and_binary_describe_the_same_gates(c):
     assert [a.fanins(n) for n in a.and_nodes()] == [b.fanins(n) for n in b.and_nodes()]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(c=random_circuits())
 def test_binary_gates_are_ordered_as_the_spec_requires(c):
     data = aiger_bytes(c, binary=False).decode().split("\n")
@@ -54,7 +55,7 @@ def test_binary_gates_are_ordered_as_the_spec_requires(c):
     assert all(lhs > r0 >= r1 for lhs, r0, r1 in rows)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(c=random_circuits())
 def test_ascii_with_other_whitespace_reads_the_same(c):
     # tabs, double spaces and CRLF take the line-by-line path instead of the vectorized one
@@ -89,7 +90,7 @@ def test_layers_can_be_left_out():
     assert [back.layer_of(n) for n in back.and_nodes()] == [""]
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(c=random_circuits())
 def test_netlist_round_trip(c):
     net, _ = lower_to_nand(c)
@@ -128,7 +129,7 @@ def test_varint_examples_from_the_spec():
     assert encode_deltas(np.array([16384 + 2]), np.array([2]), np.array([2])) == b"\x80\x80\x01\x00"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.integers(0, (1 << 32) - 1), max_size=50))
 def test_varints_round_trip(values):
     vals = np.array(values + [0] * (len(values) % 2), dtype=np.int64)

@@ -15,6 +15,7 @@ from nandc.errors import CircuitError, NandcError, ParseError
 from nandc.ir import Circuit, NandNetlist, evaluate
 from nandc.ir.io import blif_text, genlib_path, parse_blif, read, write
 from nandc.passes import lower_to_nand
+from tests.strategies import examples
 
 
 def _layer_counts(c: Circuit) -> Counter:
@@ -22,7 +23,7 @@ def _layer_counts(c: Circuit) -> Counter:
 
 
 # ---------------------------------------------------------------------- round trips
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(c=random_circuits())
 def test_random_circuit_round_trip(c):
     back = parse_blif(blif_text(c), "t.blif")
@@ -33,7 +34,7 @@ def test_random_circuit_round_trip(c):
 
 
 @pytest.mark.parametrize("style", ["names", "gates"])
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(c=random_circuits())
 def test_netlist_round_trip(style, c):
     net, _ = lower_to_nand(c)

@@ -51,6 +51,7 @@ from nandc.ir.bits import num_words, pack_samples
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.evaluate import Simulator, compile_circuit
 from nandc.ir.netlist import NandNetlist
+from nandc.synth.fraig import DIFFERENT, EQUAL, SAT_SOLVER, UNKNOWN, ConeSolver, WindowSolver
 
 __all__ = [
     "EquivResult",
@@ -68,11 +69,12 @@ AUTO_EXHAUSTIVE_INPUTS = 16
 #: ``exhaustive`` refuses more inputs than this (2**24 samples).
 MAX_EXHAUSTIVE_INPUTS = 24
 #: python-sat solver name used by ``sat``.
-SAT_SOLVER = "minisat22"
 
 _SWEEP_SAMPLES = 1024  # random samples whose values group nodes into candidate classes
 _FILTER_ROUNDS = 7  # further rounds of as many samples, simulated for the candidates only
 _SWEEP_CONFLICTS = 100  # budget of one internal equivalence query
+_SWEEP_WINDOW = 64  # AND nodes of the first, windowed try of an internal query
+_CONE_CAPACITY = 1 << 22  # nodes the cone solver of internal queries holds before it is recycled (loading dominates: keep it)
 _REFINE_BATCH = 64  # refuted candidates collected before the others are re-checked
 _CHUNK_LOG2 = 16  # samples per simulation chunk: 2**16 (1024 words)
 _CHUNK_WORDS = (1 << _CHUNK_LOG2) // 64
@@ -217,13 +219,36 @@ def _interface(a: Circuit, b: Circuit) -> _Interface:
     )
 
 
+def _interface_by_order(a: Circuit, b: Circuit) -> _Interface:
+    """Pins matched by position: input ``k`` of ``a`` (in creation order, the order
+    of a file's inputs) with input ``k`` of ``b``, output bit ``k`` with output bit ``k``."""
+    outs_a, outs_b = tuple(a.output_literals()), tuple(b.output_literals())
+    if a.num_inputs != b.num_inputs or len(outs_a) != len(outs_b):
+        raise EquivalenceError(
+            f"pins matched by order: the first has {a.num_inputs} inputs and {len(outs_a)} outputs, "
+            f"the second {b.num_inputs} inputs and {len(outs_b)} outputs"
+        )
+    rows = np.arange(a.num_inputs, dtype=np.int64)
+    inputs = (Bus("in", tuple(2 * n for n in a.inputs), (a.num_inputs,)),)
+    out_names = tuple(name for bus in a.output_buses.values() for name in _bit_names(bus))
+    if len(out_names) != len(outs_a):
+        out_names = tuple(f"out[{k}]" for k in range(len(outs_a)))
+    return _Interface(inputs, rows, rows.copy(), outs_a, outs_b, out_names)
+
+
 def _bit_names(bus: Bus) -> list[str]:
     return bus.bit_names() if bus.shape else [bus.name]
 
 
-def _prepare(a: Circuit | NandNetlist, b: Circuit | NandNetlist) -> tuple[Circuit, Circuit, _Interface]:
+MATCHES = ("names", "order")
+
+
+def _prepare(a: Circuit | NandNetlist, b: Circuit | NandNetlist,
+             match: str = "names") -> tuple[Circuit, Circuit, _Interface]:
+    if match not in MATCHES:
+        raise EquivalenceError(f"unknown pin matching {match!r}; expected one of {', '.join(MATCHES)}")
     ca, cb = _as_circuit(a, "first"), _as_circuit(b, "second")
-    return ca, cb, _interface(ca, cb)
+    return ca, cb, (_interface(ca, cb) if match == "names" else _interface_by_order(ca, cb))
 
 
 # ---------------------------------------------------------------------- simulation helpers
@@ -406,84 +431,6 @@ def _build_miter(a: Circuit, b: Circuit, iface: _Interface) -> _Miter:
     return _Miter(m, inputs, diffs)
 
 
-def _dimacs(lit: int) -> int:
-    """The DIMACS literal of a non-constant literal of the fraig circuit (variable = node)."""
-    return -(lit >> 1) if lit & 1 else lit >> 1
-
-
-class _Oracle:
-    """An incremental SAT solver over the fraig circuit, variable ``n`` = node ``n``.
-
-    Clauses are queued and handed to the solver in bulk before each query.
-    Use as a context manager (the solver lives in native memory).
-    """
-
-    def __init__(self, num_inputs: int):
-        from pysat.solvers import Solver
-
-        self._solver = Solver(name=SAT_SOLVER)
-        self._queue: list[list[int]] = []
-        self._num_inputs = num_inputs
-
-    def __enter__(self) -> "_Oracle":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._solver.delete()
-
-    def add_and(self, g: int, a: int, b: int) -> None:
-        """Tseitin clauses of ``g = a & b`` (DIMACS literals)."""
-        self._queue += ([-g, a], [-g, b], [g, -a, -b])
-
-    def add(self, clause: list[int]) -> None:
-        self._queue.append(clause)
-
-    def ask(self, assumptions: list[int], budget: int | None) -> bool | None:
-        """True (satisfiable), False (not), None (budget exhausted)."""
-        if self._queue:
-            self._solver.append_formula(self._queue)
-            self._queue = []
-        if budget is None:
-            return self._solver.solve(assumptions=assumptions)
-        self._solver.conf_budget(int(budget))
-        return self._solver.solve_limited(assumptions=assumptions)
-
-    def input_bits(self) -> np.ndarray:
-        """Canonical input bits of the last model (inputs are nodes ``1..n``)."""
-        model = np.array(self._solver.get_model(), dtype=np.int64)
-        value = np.zeros(max(len(model), self._num_inputs) + 1, dtype=np.uint8)
-        value[np.abs(model)] = model > 0
-        return value[1:self._num_inputs + 1]
-
-
-def _prove_equal(oracle: _Oracle, x: int, y: int, budget: int) -> bool | None:
-    """Prove that literals ``x`` and ``y`` of the fraig circuit are equal.
-
-    True: proved (the equivalence is added as clauses).  False: the
-    oracle's model distinguishes them.  None: undecided within ``budget``.
-    """
-    if x == y:
-        return True
-    if x < 2 and y < 2:
-        return False
-    if y < 2:
-        x, y = y, x
-    if x < 2:  # is y constantly x?  i.e. is z = y ^ x never true?
-        z = _dimacs(y ^ x)
-        status = oracle.ask([z], budget)
-        if status is False:
-            oracle.add([-z])
-        return None if status is None else not status
-    dx, dy = _dimacs(x), _dimacs(y)
-    for assume in ([dx, -dy], [-dx, dy]):
-        status = oracle.ask(assume, budget)
-        if status is not False:
-            return None if status is None else False
-    oracle.add([-dx, dy])
-    oracle.add([dx, -dy])
-    return True
-
-
 def _candidates(m: Circuit, nodes: np.ndarray, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every node of ``m``: a lower node with the same signature up to complement.
 
@@ -527,49 +474,58 @@ def _drop_refuted(sim: Simulator, nodes: np.ndarray, rep: np.ndarray, flip: np.n
     rep[cand[np.any(mine != theirs, axis=1)]] = -1
 
 
-def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray, oracle: _Oracle,
-           refute: Callable[[int, np.ndarray], None]) -> list[int]:
+def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray,
+           refute: Callable[[int, np.ndarray], None]) -> tuple[Circuit, list[int]]:
     """Rebuild the AND nodes ``cone`` of ``m`` into a reduced circuit, merging proven equivalences.
 
     Nodes are taken in topological order.  Each is rebuilt through the
     hash-consing ``and_`` (so logic above already-merged nodes merges for
-    free); if simulation suggested it equals a lower node and the SAT
-    oracle proves it, the lower node's literal is used instead.  The oracle
-    receives the clauses of every new node.  Counterexamples of failed
-    proofs are batched: ``refute(node, patterns)`` must drop the candidates
-    above ``node`` that the patterns (rows of canonical input bits) refute.
-    Returns the map from ``m``'s nodes to literals of the reduced circuit
-    (inputs keep their numbers: node ``i`` is input ``i``).
+    free); if simulation suggested it equals a lower node and the SAT engine
+    (:class:`~nandc.synth.fraig.WindowSolver`, the one under the sweep pass)
+    proves it, the lower node's literal is used instead.  Counterexamples
+    of failed proofs are batched: ``refute(node, patterns)`` must drop the
+    candidates above ``node`` that the patterns (rows of canonical input
+    bits) refute.  Returns the reduced circuit and the map from ``m``'s
+    nodes to its literals (inputs keep their numbers: node ``i`` is input ``i``).
     """
     fraig = Circuit("fraig")
     lit_of = [-1] * m.num_nodes
     lit_of[0] = 0
     for node in m.inputs:
         lit_of[node] = fraig.add_input()
+    num_inputs = m.num_inputs
+    solver = WindowSolver(fraig, _SWEEP_WINDOW, _SWEEP_CONFLICTS, capacity=_CONE_CAPACITY, persistent=True)
     f0, f1, _ = m.arrays()
     f0l, f1l, repl, flipl = f0.tolist(), f1.tolist(), rep.tolist(), flip.tolist()
     patterns: list[np.ndarray] = []
-    for node in cone.tolist():
-        x, y = f0l[node], f1l[node]
-        size = fraig.num_nodes
-        lit = fraig.and_(lit_of[x >> 1] ^ (x & 1), lit_of[y >> 1] ^ (y & 1))
-        if fraig.num_nodes != size:
-            a, b = fraig.fanins(lit >> 1)
-            oracle.add_and(lit >> 1, _dimacs(a), _dimacs(b))
-        r = repl[node]
-        if r >= 0:
-            target = lit_of[r] ^ flipl[node]
-            proved = _prove_equal(oracle, lit, target, _SWEEP_CONFLICTS)
-            if proved and target >> 1 < lit >> 1:
-                lit = target
-            elif proved is False:
-                patterns.append(oracle.input_bits())
-                if len(patterns) == _REFINE_BATCH:
-                    refute(node, np.array(patterns))
-                    repl = rep.tolist()
-                    patterns = []
-        lit_of[node] = lit
-    return lit_of
+    and_ = fraig.and_
+    undecided: set[int] = set()  # representatives the solver gave up on: their classes are not checked again
+    try:
+        for node in cone.tolist():
+            x, y = f0l[node], f1l[node]
+            lit = and_(lit_of[x >> 1] ^ (x & 1), lit_of[y >> 1] ^ (y & 1))
+            r = repl[node]
+            if r >= 0 and r not in undecided:
+                target = lit_of[r] ^ flipl[node]
+                if target != lit:
+                    verdict, cex = solver.check(lit, target)
+                    if verdict == UNKNOWN:
+                        undecided.add(r)
+                    if verdict == EQUAL and target >> 1 < lit >> 1:
+                        lit = target
+                    elif verdict == DIFFERENT:
+                        bits = np.zeros(num_inputs, dtype=np.uint8)
+                        for v, value in cex.items():
+                            bits[v - 1] = value
+                        patterns.append(bits)
+                        if len(patterns) == _REFINE_BATCH:
+                            refute(node, np.array(patterns))
+                            repl = rep.tolist()
+                            patterns = []
+            lit_of[node] = lit
+    finally:
+        solver.close()
+    return fraig, lit_of
 
 
 def _sat(a: Circuit, b: Circuit, iface: _Interface, conflict_budget: int | None,
@@ -601,23 +557,29 @@ def _sat(a: Circuit, b: Circuit, iface: _Interface, conflict_budget: int | None,
         pending = np.flatnonzero(rep[after + 1:] >= 0) + after + 1
         _drop_refuted(sim, nodes, rep, flip, pending, pack_samples(patterns))
 
-    with _Oracle(iface.num_inputs) as oracle:
-        lit_of = _fraig(m, nodes[f0[nodes] != 0], rep, flip, oracle, refute)
-        final = sorted({lit_of[d >> 1] ^ (d & 1) for d in miter.diffs} - {0})
-        if not final:
-            return EquivResult(True, "sat")  # every difference was proved constant false
-        if 1 in final:
-            return _refutation(a, b, iface, np.zeros(iface.num_inputs, dtype=np.uint8), "sat")
-        oracle.add([_dimacs(d) for d in final])
-        status = oracle.ask([], conflict_budget)
-        if status is None:
-            raise EquivalenceError(
-                f"equivalence undecided: the SAT solver gave up after its budget of "
-                f"{conflict_budget} conflicts; raise conflict_budget or pass None"
-            )
-        if not status:
-            return EquivResult(True, "sat")
-        return _refutation(a, b, iface, oracle.input_bits(), "sat")
+    fraig, lit_of = _fraig(m, nodes[f0[nodes] != 0], rep, flip, refute)
+    final = sorted({lit_of[d >> 1] ^ (d & 1) for d in miter.diffs} - {0})
+    if not final:
+        return EquivResult(True, "sat")  # every difference was proved constant false
+    if 1 in final:
+        return _refutation(a, b, iface, np.zeros(iface.num_inputs, dtype=np.uint8), "sat")
+    solver = ConeSolver(fraig, conflict_budget, capacity=2 * fraig.num_nodes + 2, learn=True)
+    try:
+        for d in final:  # is each remaining difference constant false?
+            verdict, cex = solver.check(d, 0)
+            if verdict == DIFFERENT:
+                bits = np.zeros(iface.num_inputs, dtype=np.uint8)
+                for v, value in cex.items():
+                    bits[v - 1] = value
+                return _refutation(a, b, iface, bits, "sat")
+            if verdict == UNKNOWN:
+                raise EquivalenceError(
+                    f"equivalence undecided: the SAT solver gave up after its budget of "
+                    f"{conflict_budget} conflicts; raise conflict_budget or pass None"
+                )
+    finally:
+        solver.close()
+    return EquivResult(True, "sat")
 
 
 def sat_equivalence(a: Circuit | NandNetlist, b: Circuit | NandNetlist,
@@ -655,15 +617,18 @@ _METHODS: dict[str, Callable[[Circuit, Circuit, _Interface, int, int, int | None
 
 def check_equivalence(a: Circuit | NandNetlist, b: Circuit | NandNetlist, method: str = "auto",
                       samples: int = 4096, seed: int = 0,
-                      conflict_budget: int | None = None) -> EquivResult:
+                      conflict_budget: int | None = None, match: str = "names") -> EquivResult:
     """Whether ``a`` and ``b`` compute the same function on every output bit.
 
     ``method`` is ``"auto"`` (exhaustive up to :data:`AUTO_EXHAUSTIVE_INPUTS`
     inputs, else ``samples`` random samples then SAT), ``"exhaustive"``,
     ``"simulation"`` or ``"sat"``.  Requires: the same input and output bus
     names with the same widths (else :class:`EquivalenceError` naming the
-    buses that differ).  Ensures: a counterexample, when returned, really
-    distinguishes ``a`` and ``b``.
+    buses that differ); with ``match="order"`` instead, the same number of
+    inputs and of output bits, matched by position (input ``k`` of each in
+    creation order, i.e. file order; the counterexample is then one bus
+    ``in``).  Ensures: a counterexample, when returned, really distinguishes
+    ``a`` and ``b``.
     """
     run = _METHODS.get(method)
     if run is None:
@@ -671,4 +636,4 @@ def check_equivalence(a: Circuit | NandNetlist, b: Circuit | NandNetlist, method
             f"unknown equivalence method {method!r}; expected one of {', '.join(_METHODS)}"
         )
     _check_options(samples, conflict_budget)
-    return run(*_prepare(a, b), samples, seed, conflict_budget)
+    return run(*_prepare(a, b, match), samples, seed, conflict_budget)

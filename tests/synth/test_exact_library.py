@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from nandc.passes.exact import evaluate_program, synthesize
-from nandc.passes.library import NandLibrary, Program
-from nandc.passes.truth import MASK, VAR, permute
+from nandc.synth.exact import evaluate_program, synthesize
+from nandc.synth.library import NandLibrary, Program
+from nandc.synth.truth import MASK, VAR, permute
+from tests.strategies import examples
 
 X0, X1, X2 = 0b10101010, 0b11001100, 0b11110000  # three-variable tables
 M3 = 0xFF
@@ -34,7 +35,7 @@ def test_lower_bound_without_program():
     assert prog is None and lower == 6  # 1..5 gates proved impossible
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, MASK))
 def test_library_programs_compute_the_table(tt):
     lib = LIB

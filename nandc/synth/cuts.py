@@ -4,7 +4,7 @@ A *cut* of node ``v`` is a set of nodes (its *leaves*) such that every path
 from an input to ``v`` passes through a leaf; its function is ``v`` as a
 function of the leaves.  Cuts are enumerated bottom-up: the cuts of ``v`` are
 the unions of one cut of each fanin (the trivial cut ``{u}`` included) with
-at most ``K`` leaves.  A cut's table (:mod:`nandc.passes.truth`) has leaf
+at most ``K`` leaves.  A cut's table (:mod:`nandc.synth.truth`) has leaf
 ``i`` (in increasing node order) as variable ``i``; leaves the function does
 not depend on are dropped, so every leaf matters.  Only the ``limit``
 smallest cuts of each node are kept (priority cuts), which bounds the work
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from nandc.passes.truth import _SUPPORT, MASK, VAR, shrink, stretch
+from nandc.synth.truth import _SUPPORT, MASK, VAR, shrink, stretch
 
 __all__ = ["Cut", "iter_cuts", "enumerate_cuts", "merge_cuts", "LocalCuts"]
 

@@ -6,10 +6,10 @@ import itertools
 
 from hypothesis import given, settings, strategies as st
 
-from nandc.passes.cuts import enumerate_cuts
-from nandc.passes.resynth import Context
-from nandc.passes.truth import MASK, PERMS, VAR, negate_inputs, p_canonical, permute, shrink, stretch, support
-from tests.strategies import circuits
+from nandc.synth.cuts import enumerate_cuts
+from nandc.synth.cost import CostView
+from nandc.synth.truth import MASK, PERMS, VAR, negate_inputs, p_canonical, permute, shrink, stretch, support
+from tests.strategies import circuits, examples
 
 tables = st.integers(0, MASK)
 
@@ -18,7 +18,7 @@ def value(tt: int, assignment: tuple[int, ...]) -> int:
     return (tt >> sum(bit << i for i, bit in enumerate(assignment))) & 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(tables, st.integers(0, 15), st.sampled_from(PERMS))
 def test_negate_permute_and_canonical_agree_with_the_definition(tt, mask, perm):
     rows = list(itertools.product((0, 1), repeat=4))
@@ -35,7 +35,7 @@ def test_negate_permute_and_canonical_agree_with_the_definition(tt, mask, perm):
     assert canon == min(permute(tt, q) for q in PERMS)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(1, 4).flatmap(lambda k: st.tuples(st.just(k), st.integers(0, (1 << (1 << k)) - 1))),
        st.data())
 def test_stretch_and_shrink_are_inverse(k_table, data):
@@ -53,7 +53,7 @@ def test_support_of_variables():
     assert support(0) == support(MASK) == 0 and support(VAR[0] ^ VAR[3]) == 9
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=8, max_ops=30))
 def test_every_cut_table_is_the_node_function(c):
     """On every input assignment, a cut's table applied to its leaves' values gives the node's value.
@@ -61,7 +61,7 @@ def test_every_cut_table_is_the_node_function(c):
     (Leaves may depend on each other, so a table is only pinned down on the
     leaf values that occur.)
     """
-    ctx = Context(c)
+    ctx = CostView(c)
     cuts = enumerate_cuts(ctx.f0, ctx.f1, ctx.ands, k=4, limit=6)
     values = _all_values(c, ctx)
     for v in ctx.ands:
@@ -74,7 +74,7 @@ def test_every_cut_table_is_the_node_function(c):
                 assert value(tt, x + (0,) * (4 - len(x))) == (values[v] >> row) & 1
 
 
-def _all_values(c, ctx: Context) -> list[int]:
+def _all_values(c, ctx: CostView) -> list[int]:
     """Every node's value on every input assignment, as an int of ``2**inputs`` bits."""
     rows = 1 << c.num_inputs
     mask = (1 << rows) - 1

@@ -7,18 +7,18 @@ from hypothesis import given, settings
 
 from nandc.ir.evaluate import simulate_circuit
 from nandc.passes import lower_to_nand
-from nandc.passes.cost import nand_cost, phase_use
-from nandc.passes.simulation import level_plan, random_patterns, signature_keys, simulate_nodes
-from tests.strategies import circuits
+from nandc.synth.cost import nand_cost, phase_use
+from nandc.synth.simulation import level_plan, random_patterns, signature_keys, simulate_nodes
+from tests.strategies import circuits, examples
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(circuits(max_inputs=12, max_ops=60))
 def test_nand_cost_is_the_lowered_gate_count(c):
     assert nand_cost(c) == lower_to_nand(c)[0].num_gates
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(circuits(max_inputs=12, max_ops=60))
 def test_phase_use_counts_reads(c):
     use = phase_use(c)
@@ -27,7 +27,7 @@ def test_phase_use_counts_reads(c):
     assert all(use.live[lit >> 1] for lit in reads)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(circuits(max_inputs=12, max_ops=60))
 def test_node_simulation_matches_the_evaluator(c):
     plan = level_plan(c)

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nandc.frontend.arith import divide_round_half_even
+from nandc.ir.arith import divide_round_half_even
 from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import evaluate
 from nandc.ir.words import Word
+from tests.strategies import examples
 
 
 def _round_half_even(num: int, den: int) -> int:
@@ -36,12 +37,12 @@ def test_divide_round_half_even_is_exact_where_defined(num_bits, den_bits, qbits
     assert values.tolist() == want
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 3), st.integers(-7, 7)), min_size=1, max_size=12),
        st.integers(-20, 20))
 def test_linear_form_of_weighted_codes_is_exact(codes, const):
     """``const + sum(w * x)`` over codes ``x`` of 1-3 bits with 4-bit weights, on every input."""
-    from nandc.frontend.arith import linear_form
+    from nandc.ir.arith import linear_form
     from nandc.ir.evaluate import evaluate
 
     c = Circuit("lf")
@@ -62,7 +63,7 @@ def test_linear_form_of_weighted_codes_is_exact(codes, const):
 
 def test_linear_form_sums_equal_odd_weights_first():
     """Many codes times 3: one 11-bit sum of the codes times 3 instead of two rows per code bit."""
-    from nandc.frontend.arith import linear_form
+    from nandc.ir.arith import linear_form
 
     def nodes(weight):
         c = Circuit("lf")

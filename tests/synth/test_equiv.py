@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nandc.errors import EquivalenceError
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import (
+from nandc.synth.equiv import (
     EquivResult,
     check_equivalence,
     exhaustive_equivalence,
@@ -21,9 +21,9 @@ from nandc.ir.equiv import (
 from nandc.ir.evaluate import evaluate
 from nandc.passes import cleanup, lower_to_nand
 from nandc.passes.base import size_of
-from tests.strategies import circuits, random_circuit
+from tests.strategies import circuits, random_circuit, examples
 
-PROPERTY = settings(max_examples=100, deadline=None)
+PROPERTY = settings(max_examples=examples(100), deadline=None)
 
 # fn(new circuit, old node, new fanin literal a, new fanin literal b) -> new literal
 Rebuild = Callable[[Circuit, int, int, int], int]
@@ -267,7 +267,7 @@ def plant_needle(c: Circuit, pattern: list[int]) -> Circuit:
     return needle
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(circuits(min_inputs=20, max_inputs=24, max_ops=40), st.data())
 def test_sat_counterexamples_map_back_to_buses(c, data):
     pattern = data.draw(st.lists(st.integers(0, 1), min_size=c.num_inputs, max_size=c.num_inputs))

@@ -3,8 +3,8 @@
 A pass decides, node by node, to rebuild some AND node ``v`` from the leaves
 of one of its cuts by a NAND2 program (a :class:`Replacement`); this module
 prices such decisions in NAND2 gates as lowering will build them
-(:class:`Context`: maximum fanout-free cones, inverters, DAG-aware program
-cost) and rebuilds the circuit with all chosen replacements
+(:class:`~nandc.synth.cost.CostView`: maximum fanout-free cones, inverters,
+DAG-aware program cost) and rebuilds the circuit with all chosen replacements
 (:func:`build`).
 
 Leaves are used in their *free* phase: the phase lowering provides without
@@ -13,21 +13,19 @@ an inverter, an input's positive literal and an AND node's complement.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from nandc.ir.circuit import Circuit
-from nandc.passes.base import Stats, size_of
-from nandc.passes.cleanup import rebuild
-from nandc.passes.cost import phase_use
-from nandc.passes.library import Program
-from nandc.passes.options import Progress, report
+from nandc.synth.rebuild import rebuild
+from nandc.synth.cost import CostView, nand_cost
+from nandc.synth.library import Program
+from nandc.synth.progress import Progress, report
 
-__all__ = ["Replacement", "Context", "instantiate", "build", "program_from_circuit", "apply_if_cheaper",
-           "select_replacements", "resynthesis_result"]
+__all__ = ["Replacement", "instantiate", "build", "program_from_circuit", "apply_if_cheaper",
+           "select_replacements"]
 
 
 @dataclass(frozen=True)
@@ -45,96 +43,6 @@ class Replacement:
     negated: int
     gain: int
     const: int = 0
-
-
-class Context:
-    """Read-only facts about the circuit being rewritten (lists for speed)."""
-
-    def __init__(self, circuit: Circuit):
-        f0, f1, lay = circuit.arrays()
-        use = phase_use(circuit)
-        self.f0 = f0.tolist()
-        self.f1 = f1.tolist()
-        self.layer = lay.tolist()
-        self.pos = use.pos.tolist()
-        self.neg = use.neg.tolist()
-        self.refs = (use.pos + use.neg).tolist()
-        self.ands = np.flatnonzero(use.live & (f0 != 0)).tolist()
-
-    def costly_reads(self, w: int) -> int:
-        """Reads of ``w`` in the phase lowering must invert."""
-        return self.pos[w] if self.f0[w] else self.neg[w]
-
-    def mffc(self, v: int, leaves: tuple[int, ...],
-             replaced: dict[int, Replacement]) -> tuple[int, int, list[int], set[int], dict[int, int]]:
-        """``(saved, inner, covered, removed, costly)``: NAND2 gates freed by
-        removing ``v``'s fanout-free cone above ``leaves`` (``v``'s own inverter
-        excluded), the total gain of the earlier replacements inside it, their
-        nodes, the removed nodes, and per node the costly-phase reads the
-        removed nodes make."""
-        f0, f1, refs = self.f0, self.f1, self.refs
-        leafset = set(leaves)
-        dec: dict[int, int] = {}
-        costly: dict[int, int] = {}
-        removed = [v]
-        stack = [v]
-        while stack:
-            u = stack.pop()
-            for lit in (f0[u], f1[u]):
-                w = lit >> 1
-                if not w:
-                    continue
-                if (lit & 1) != (1 if f0[w] else 0):  # a read in the costly phase
-                    costly[w] = costly.get(w, 0) + 1
-                if w in leafset or not f0[w]:
-                    continue
-                d = dec.get(w, 0) + 1
-                dec[w] = d
-                if d == refs[w]:
-                    removed.append(w)
-                    stack.append(w)
-        inside = set(removed)
-        saved = len(removed)
-        saved += sum(1 for u in removed[1:] if self.pos[u])
-        saved += sum(1 for w, n in costly.items() if w not in inside and n == self.costly_reads(w))
-        covered = [u for u in removed[1:] if u in replaced]
-        return saved, sum(replaced[u].gain for u in covered), covered, inside, costly
-
-    def program_cost(self, circuit: Circuit, program: Program, signals: list[int],
-                     removed: set[int], costly: dict[int, int]) -> int:
-        """NAND2 gates ``program`` adds when built on ``signals`` (literals of
-        ``circuit``), counting AND nodes that already exist outside ``removed``
-        and inverters already present as free (DAG-aware)."""
-        sig: list[int | None] = list(signals) + [None] * (program.num_inputs - len(signals))
-        cost = 0
-        for j, k in program.gates:
-            a, b = sig[j], sig[k]
-            out = None
-            if a is not None and b is not None:
-                if j == k:
-                    if self.inverter_present(a ^ 1, removed, costly):
-                        out = a ^ 1
-                else:
-                    found = circuit.lookup_and(a, b)
-                    if found is not None and found > 1 and (found >> 1) not in removed:
-                        out = found ^ 1
-            if out is None:
-                cost += 1
-                if j == k and a is not None:
-                    out = a ^ 1
-            sig.append(out)
-        return cost
-
-    def inverter_present(self, lit: int, removed: set[int], costly: dict[int, int]) -> bool:
-        """Whether literal ``lit`` is available without a new gate: its node's
-        natural phase, or a costly phase that readers outside ``removed`` need anyway."""
-        w = lit >> 1
-        if not w:
-            return True
-        natural = 1 if self.f0[w] else 0
-        if (lit & 1) == natural:
-            return True
-        return w not in removed and self.costly_reads(w) > costly.get(w, 0)
 
 
 def select_replacements(work: Iterable[tuple[int, Any]], total: int, decide: Callable,
@@ -168,7 +76,7 @@ def instantiate(c: Circuit, program: Program, inputs: list[int]) -> int:
     return sig[program.output]
 
 
-def _needed(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) -> list[int]:
+def _needed(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -> list[int]:
     """AND nodes the rewritten circuit still uses, in increasing order."""
     mark = set()
     stack = [lit >> 1 for lit in circuit.output_literals()]
@@ -187,7 +95,7 @@ def _needed(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) ->
     return sorted(mark)
 
 
-def build(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) -> Circuit:
+def build(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -> Circuit:
     new, inputs = circuit.copy_interface()
     lit = [-1] * circuit.num_nodes
     lit[0] = 0
@@ -203,7 +111,7 @@ def build(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) -> C
         elif r.program is None:
             lit[v] = r.const
         else:
-            free = [lit[x] ^ (1 if ctx.f0[x] else 0) for x in r.leaves]
+            free = [lit[x] ^ ctx.free[x] for x in r.leaves]
             signals = [0] * r.program.num_inputs
             for i, s in enumerate(free):
                 signals[r.perm[i]] = s
@@ -233,7 +141,7 @@ def program_from_circuit(scratch: Circuit, root: int) -> Program | None:
     def signal(lit: int) -> int:
         node = lit >> 1
         is_input = node in index
-        if (lit & 1) == (0 if is_input else 1):
+        if (lit & 1) == scratch.free_phase(node):  # (hash-consed AND nodes never read a constant)
             return index[node] if is_input else natural[node]
         if node not in costly:
             s = index[node] if is_input else natural[node]
@@ -251,20 +159,9 @@ def program_from_circuit(scratch: Circuit, root: int) -> Program | None:
     return Program(tuple(gates), out, k)
 
 
-def resynthesis_result(name: str, circuit: Circuit, ctx: Context, replaced: dict[int, Replacement],
-                       before: int, t0: float, **notes) -> tuple[Circuit, Stats]:
-    """A resynthesis pass's result: the circuit with ``replaced`` applied if cheaper
-    (:func:`apply_if_cheaper`), and its Stats (NAND2 cost before and after, then ``notes``)."""
-    new, cost_before, cost_after = apply_if_cheaper(circuit, ctx, replaced)
-    notes = {"nand2_before": cost_before, "nand2_after": cost_after, **notes}
-    return new, Stats(name, before, size_of(new), time.perf_counter() - t0, notes)
-
-
-def apply_if_cheaper(circuit: Circuit, ctx: Context, replaced: dict[int, Replacement]) -> tuple[Circuit, int, int]:
+def apply_if_cheaper(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -> tuple[Circuit, int, int]:
     """``(result, cost_before, cost_after)``: the circuit rebuilt with ``replaced`` if
     that lowers its NAND2 cost, else its cleaned copy."""
-    from nandc.passes.cost import nand_cost
-
     before = nand_cost(circuit)
     if replaced:
         new = build(circuit, ctx, replaced)

@@ -1,0 +1,156 @@
+"""Cones as truth tables, two-level covers and factored forms.
+
+:func:`reconvergent_cut` grows a cut of a node, :func:`cone_table` computes
+the node's function over the cut as one Python int of ``2**k`` bits,
+:func:`minimize_cover` minimizes it into a sum of products (espresso, pyeda),
+:func:`factor` factors the cover algebraically (the literal shared by most
+cubes is pulled out, recursively) and :func:`build_form` builds the factored
+form as AND nodes; :func:`cover_program` is its NAND2 program over free-phase
+leaves.  Used by the refactor and nnsynth passes and the table generator.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from nandc.ir.circuit import Circuit
+from nandc.synth.library import Program
+from nandc.synth.resynth import program_from_circuit
+from nandc.synth.truth import variable_table
+
+__all__ = ["Cube", "reconvergent_cut", "cone_table", "minimize_cover", "factor", "build_form", "cover_program",
+           "support_size"]
+
+Cube = tuple[int, ...]  # per variable: 0 (complemented), 1 (positive), 2 (absent)
+
+
+def reconvergent_cut(v: int, f0: list[int], f1: list[int], k: int) -> tuple[int, ...]:
+    """Leaves (increasing) of a cut of AND node ``v`` with at most ``k`` leaves,
+    grown by expanding the leaf that adds the fewest new leaves."""
+    leaves = {f0[v] >> 1, f1[v] >> 1}
+    leaves.discard(0)
+    visited = {v} | leaves
+    while True:
+        best, best_cost = -1, k + 1
+        for x in leaves:
+            if not f0[x]:
+                continue
+            new = [u for u in (f0[x] >> 1, f1[x] >> 1) if u and u not in visited]
+            cost = len(new) - 1
+            if cost < best_cost or (cost == best_cost and x > best):
+                best, best_cost = x, cost
+        if best < 0 or len(leaves) + best_cost > k:
+            return tuple(sorted(leaves))
+        leaves.discard(best)
+        for u in (f0[best] >> 1, f1[best] >> 1):
+            if u:
+                leaves.add(u)
+                visited.add(u)
+
+
+def cone_table(v: int, leaves: tuple[int, ...], f0: list[int], f1: list[int]) -> int:
+    """Truth table of node ``v`` over ``leaves`` (variable ``i`` = ``leaves[i]``), ``2**k`` bits."""
+    k = len(leaves)
+    rows = 1 << k
+    mask = (1 << rows) - 1
+    value = {0: 0}
+    for i, x in enumerate(leaves):
+        value[x] = variable_table(i, k)
+    stack = [v]
+    while stack:
+        u = stack[-1]
+        if u in value:
+            stack.pop()
+            continue
+        pending = [w for w in (f0[u] >> 1, f1[u] >> 1) if w not in value]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        a, b = f0[u], f1[u]
+        va = value[a >> 1] ^ (mask if a & 1 else 0)
+        vb = value[b >> 1] ^ (mask if b & 1 else 0)
+        value[u] = va & vb
+    return value[v]
+
+
+@lru_cache(maxsize=1 << 16)
+def minimize_cover(table: int, k: int) -> tuple[Cube, ...]:
+    """A near-minimal sum of products of ``table`` (espresso; remembered, since
+    the cones of a neural network repeat the same functions many times)."""
+    from pyeda.boolalg import espresso
+
+    rows = [t for t in range(1 << k) if (table >> t) & 1]
+    if not rows:
+        return ()
+    if len(rows) == 1 << k:
+        return ((2,) * k,)
+    onset = {(tuple(2 if (t >> i) & 1 else 1 for i in range(k)), (1,)) for t in rows}
+    espresso.set_config(single_expand=False, remove_essential=True, force_irredundant=True,
+                        unwrap_onset=True, recompute_onset=False, use_super_gasp=False,
+                        skip_make_sparse=False)
+    out = espresso.espresso(k, 1, onset, intype=espresso.FTYPE)
+    # pyeda's positional notation: 1 = complemented, 2 = positive, 3 = absent
+    return tuple(sorted(tuple({1: 0, 2: 1, 3: 2}[x] for x in cube) for cube, _ in out))
+
+
+# A factored form: ("lit", var, positive) | ("and", parts) | ("or", parts) | ("const", value)
+def factor(cubes: list[Cube]) -> tuple:
+    """An algebraically factored form of a sum of ``cubes``."""
+    if not cubes:
+        return ("const", 0)
+    if any(all(x == 2 for x in c) for c in cubes):
+        return ("const", 1)
+    if len(cubes) == 1:
+        lits = [("lit", i, x) for i, x in enumerate(cubes[0]) if x != 2]
+        return lits[0] if len(lits) == 1 else ("and", lits)
+    counts: dict[tuple[int, int], int] = {}
+    for c in cubes:
+        for i, x in enumerate(c):
+            if x != 2:
+                counts[(i, x)] = counts.get((i, x), 0) + 1
+    (var, phase), n = max(counts.items(), key=lambda item: (item[1], -item[0][0]))
+    if n == 1:
+        return ("or", [factor([c]) for c in cubes])
+    with_lit = [c[:var] + (2,) + c[var + 1:] for c in cubes if c[var] == phase]
+    rest = [c for c in cubes if c[var] != phase]
+    term = ("and", [("lit", var, phase), factor(with_lit)])
+    return term if not rest else ("or", [term, factor(rest)])
+
+
+def build_form(c: Circuit, form: tuple, variables: list[int]) -> int:
+    """Build a factored form in ``c``; variable ``i`` is literal ``variables[i]``."""
+    kind = form[0]
+    if kind == "const":
+        return form[1]
+    if kind == "lit":
+        _, i, positive = form
+        return variables[i] ^ (0 if positive else 1)
+    parts = [build_form(c, f, variables) for f in form[1]]
+    if kind == "or":
+        return c.or_many(parts)
+    return c.and_many(parts)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cached_cover_program(cubes: tuple[Cube, ...], k: int, free: tuple[int, ...]) -> Program | None:
+    scratch = Circuit("cover")
+    signals = [scratch.add_input() for _ in range(k)]
+    root = build_form(scratch, factor(list(cubes)), [s ^ f for s, f in zip(signals, free)])
+    return program_from_circuit(scratch, root)
+
+
+def cover_program(cubes, k: int, free: list[int]) -> Program | None:
+    """The NAND program of the factored cover over free-phase leaf signals
+    (variable ``i`` is signal ``i`` complemented if ``free[i]``); None if constant."""
+    return _cached_cover_program(tuple(cubes), k, tuple(free))
+
+
+def support_size(table: int, k: int) -> int:
+    """How many of the ``k`` variables the ``2**k``-bit ``table`` depends on."""
+    count = 0
+    for i in range(k):
+        var = variable_table(i, k)
+        if (table & var) >> (1 << i) != table & (var >> (1 << i)):
+            count += 1
+    return count

@@ -1,0 +1,239 @@
+"""SAT engine under the sweep pass and equivalence checking: is literal ``x`` equal to ``y``?
+
+:class:`WindowSolver` answers for two literals of one (possibly growing)
+circuit.  A small *window* first: the miter ``x != y`` encoded over at most
+``window`` AND nodes of the union of both cones, nearest the roots first;
+nodes whose fanins were not collected are free variables.  UNSAT proves
+``x == y`` for every value of those nodes, hence for every input (sound).  A
+satisfying assignment is a real counterexample only when the window reached
+the inputs.  If the window is inconclusive, the full cones in one shared
+incremental solver (:class:`ConeSolver`).  An unproved pair is reported as
+:data:`UNKNOWN`, so callers stay sound whatever the budgets.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from nandc.ir.circuit import Circuit
+
+__all__ = ["SAT_SOLVER", "EQUAL", "DIFFERENT", "UNKNOWN", "ConeSolver", "WindowSolver"]
+
+#: The python-sat solver every engine uses (see :mod:`nandc.synth.equiv` for why MiniSat 2.2).
+SAT_SOLVER = "minisat22"
+EQUAL, DIFFERENT, UNKNOWN = "equal", "different", "unknown"
+
+
+class ConeSolver:
+    """One incremental SAT solver holding the full fanin cones of the literals it
+    was asked about (loaded lazily, variables numbered compactly); recycled
+    when it holds more than ``capacity`` nodes.  ``conflicts``: budget per
+    call (None: none); ``learn``: a proved equivalence is added as clauses,
+    which helps later queries over the same cones."""
+
+    def __init__(self, circuit: Circuit, conflicts: int | None, capacity: int = 20000, learn: bool = False):
+        self.circuit = circuit
+        self.conflicts = conflicts
+        self.capacity = capacity
+        self.learn = learn
+        self.solver = None
+        self.var: dict[int, int] = {}
+
+    def _reset(self) -> None:
+        from pysat.solvers import Solver
+
+        if self.solver is not None:
+            self.solver.delete()
+        self.solver = Solver(name=SAT_SOLVER)
+        self.solver.add_clause([-1])
+        self.var = {0: 1}
+        self.input_vars: list[tuple[int, int]] = []  # (input node, variable) of the loaded inputs
+
+    def _load(self, root: int) -> None:
+        var = self.var
+        if root in var:
+            return
+        f0, f1 = self.circuit.fanin_views()
+        todo: list[int] = []
+        stack = [root]
+        seen = {root}
+        while stack:
+            v = stack.pop()
+            todo.append(v)
+            a = f0[v]
+            if a:
+                for u in (a >> 1, f1[v] >> 1):
+                    if u not in var and u not in seen:
+                        seen.add(u)
+                        stack.append(u)
+        todo.sort()
+        add = self.solver.add_clause
+        inputs = self.input_vars
+        for v in todo:
+            g = var[v] = len(var) + 1
+            a = f0[v]
+            if not a:
+                inputs.append((v, g))
+            else:
+                b = f1[v]
+                ia = -var[a >> 1] if a & 1 else var[a >> 1]
+                ib = -var[b >> 1] if b & 1 else var[b >> 1]
+                add([-g, ia])
+                add([-g, ib])
+                add([g, -ia, -ib])
+
+    def check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
+        if self.solver is None or len(self.var) > self.capacity:
+            self._reset()
+        self._load(x >> 1)
+        self._load(y >> 1)
+        var = self.var
+        lx = -var[x >> 1] if x & 1 else var[x >> 1]
+        ly = -var[y >> 1] if y & 1 else var[y >> 1]
+        for assumptions in ([lx, -ly], [-lx, ly]):
+            if self.conflicts is None:
+                answer = self.solver.solve(assumptions=assumptions)
+            else:
+                self.solver.conf_budget(self.conflicts)
+                answer = self.solver.solve_limited(assumptions=assumptions)
+            if answer is None:
+                return UNKNOWN, None
+            if answer:
+                model = self.solver.get_model()
+                return DIFFERENT, {v: model[g - 1] > 0 for v, g in self.input_vars}
+        if self.learn:
+            self.solver.add_clause([-lx, ly])
+            self.solver.add_clause([lx, -ly])
+        return EQUAL, None
+
+    def close(self) -> None:
+        if self.solver is not None:
+            self.solver.delete()
+            self.solver = None
+
+
+def _poor(tries: int, successes: int) -> bool:
+    """Whether a strategy has succeeded too rarely to be worth trying again
+    (after 64 tries, fewer than one success in eight)."""
+    return tries >= 64 and 8 * successes < tries
+
+
+class WindowSolver:
+    """SAT checks of ``x == y`` between literals of a (growing) circuit.
+
+    A small window first (cheap, proves most local equivalences); if it is
+    inconclusive, the full cones in a shared incremental solver that holds
+    up to ``capacity`` nodes.  Each
+    strategy is dropped once it proves :func:`_poor`: windows where
+    equivalences are global (constants of a division), the full cones where
+    candidates are arithmetic look-alikes that only differ deep down.
+    ``persistent``: never drop a strategy, and let the cone solver keep
+    what it proved (for proofs, where every merge counts).
+    """
+
+    def __init__(self, circuit: Circuit, window: int, conflicts: int, capacity: int = 20000,
+                 persistent: bool = False):
+        self.circuit = circuit
+        self.window = window
+        self.conflicts = conflicts
+        self.persistent = persistent
+        self.calls = 0
+        self.cones = ConeSolver(circuit, conflicts, capacity=max(20000, capacity), learn=persistent)
+        self.fallback_tries = 0
+        self.fallback_proofs = 0
+        self.window_tries = 0
+        self.window_answers = 0
+
+    def _collect(self, roots: set[int], limit: int) -> tuple[list[int], bool]:
+        """Nodes of the union cone of ``roots``, highest first, expanding at most
+        ``limit`` AND nodes; returns them and whether the whole cone was collected."""
+        f0, f1 = self.circuit.fanin_views()
+        heap = [-r for r in roots]
+        heapq.heapify(heap)
+        seen = set(roots)
+        nodes: list[int] = []
+        while heap:
+            v = -heapq.heappop(heap)
+            nodes.append(v)
+            a = f0[v]
+            if not a:
+                continue
+            if len(nodes) > limit:
+                nodes.extend(-u for u in heap)
+                return nodes, False
+            for u in (a >> 1, f1[v] >> 1):
+                if u not in seen:
+                    seen.add(u)
+                    heapq.heappush(heap, -u)
+        return nodes, True
+
+    def _clauses(self, nodes: list[int]) -> tuple[dict[int, int], list[list[int]]]:
+        """Variables of ``nodes`` and the Tseitin clauses of every AND node whose fanins are among them."""
+        f0, f1 = self.circuit.fanin_views()
+        var = {v: i + 1 for i, v in enumerate(nodes)}
+        clauses: list[list[int]] = []
+        for v in nodes:
+            a = f0[v]
+            if not a:
+                if v == 0:
+                    clauses.append([-var[0]])
+                continue
+            b = f1[v]
+            ia = var.get(a >> 1)
+            ib = var.get(b >> 1)
+            if ia is None or ib is None:
+                continue
+            g = var[v]
+            if a & 1:
+                ia = -ia
+            if b & 1:
+                ib = -ib
+            clauses.append([-g, ia])
+            clauses.append([-g, ib])
+            clauses.append([g, -ia, -ib])
+        return var, clauses
+
+    def _window_check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
+        from pysat.solvers import Solver
+
+        nodes, complete = self._collect({x >> 1, y >> 1}, self.window)
+        var, clauses = self._clauses(nodes)
+        lx = -var[x >> 1] if x & 1 else var[x >> 1]
+        ly = -var[y >> 1] if y & 1 else var[y >> 1]
+        with Solver(name=SAT_SOLVER, bootstrap_with=clauses) as solver:
+            for assumptions in ([lx, -ly], [-lx, ly]):
+                self.calls += 1
+                solver.conf_budget(self.conflicts)
+                answer = solver.solve_limited(assumptions=assumptions)
+                if answer is None:
+                    return UNKNOWN, None
+                if answer:
+                    if not complete:
+                        return UNKNOWN, None
+                    model = solver.get_model()
+                    f0 = self.circuit.fanin_views()[0]
+                    return DIFFERENT, {v: model[i - 1] > 0 for v, i in var.items() if v and not f0[v]}
+        return EQUAL, None
+
+    def check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
+        """Whether literals ``x`` and ``y`` (``y`` may be a constant) are equal.
+
+        Returns ``(EQUAL, None)`` (proved), ``(DIFFERENT, {input node: value})``
+        (a real counterexample), or ``(UNKNOWN, None)``.
+        """
+        if self.persistent or not _poor(self.window_tries, self.window_answers):
+            self.window_tries += 1
+            verdict, cex = self._window_check(x, y)
+            if verdict != UNKNOWN:
+                self.window_answers += 1
+                return verdict, cex
+        if not self.persistent and _poor(self.fallback_tries, self.fallback_proofs):
+            return UNKNOWN, None
+        self.fallback_tries += 1
+        self.calls += 1
+        verdict, cex = self.cones.check(x, y)
+        self.fallback_proofs += verdict == EQUAL
+        return verdict, cex
+
+    def close(self) -> None:
+        self.cones.close()
