@@ -42,16 +42,17 @@ __all__ = ["RecoverParams", "recover", "shared_threshold", "rebuild_thresholds"]
 @dataclass(frozen=True)
 class RecoverParams:
     """``min_inputs``/``max_inputs``: support sizes examined; ``max_nodes``: larger
-    circuits are returned unchanged; ``conflicts``: SAT budget of one symmetry
-    query, ``total_conflicts`` of one function; ``prove``: rebuild only proved
-    functions (else simulation-tested ones too)."""
+    circuits are returned unchanged; functions of up to ``proof_inputs``
+    inputs are SAT-proved with ``conflicts`` per query, larger ones only
+    simulation-tested (every literal weight, more vectors near the
+    threshold); ``prove``: rebuild only SAT-proved functions."""
 
     min_inputs: int = 12
     max_inputs: int = 4096
     max_nodes: int = 200000
-    conflicts: int = 2000
-    total_conflicts: int = 200000
-    prove: bool = True
+    proof_inputs: int = 64
+    conflicts: int = 20000
+    prove: bool = False
     progress: object = None
 
 
@@ -198,7 +199,7 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     notes: dict = {"thresholds": 0, "shared": False}
     result = circuit
     if circuit.num_ands <= p.max_nodes:
-        found = find_thresholds(circuit, p.min_inputs, p.max_inputs, p.conflicts, p.total_conflicts, p.prove)
+        found = find_thresholds(circuit, p.min_inputs, p.max_inputs, p.proof_inputs, p.conflicts, p.prove)
         found = _outermost(circuit, found)
         if found:
             best_cost = nand_cost(circuit)

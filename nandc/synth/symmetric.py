@@ -38,6 +38,7 @@ from typing import Sequence
 
 import numpy as np
 
+from nandc.ir import words
 from nandc.ir.bits import pack_samples
 from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import compile_circuit
@@ -50,6 +51,8 @@ __all__ = [
     "cone_circuit",
     "recognize",
     "prove_symmetric",
+    "reference_threshold",
+    "prove_by_reference",
     "find_thresholds",
 ]
 
@@ -370,13 +373,166 @@ def prove_symmetric(cone: Circuit, root: int, phases: Sequence[int], conflicts: 
     return True
 
 
+def reference_threshold(cone: Circuit, phases: Sequence[int], threshold: int,
+                        into: Circuit | None = None) -> tuple[int, list[int]]:
+    """``[sum(x_i ^ phases[i]) >= threshold]`` built to mirror the cone's grouping.
+
+    The supports of the cone's nodes that form a laminar family (taken
+    largest first) are the groups a tree of additions sums; every group's
+    count is built as the ripple-carry sum of its subgroups' counts and its
+    loose literals, so the count words of the cone reappear and can serve as
+    cut points of a proof.  Built into ``into`` (default: the cone itself,
+    over its inputs); returns the output literal and every group word's bits
+    (smaller groups first).
+    """
+    k = cone.num_inputs
+    sup = input_supports(cone)
+    sets = sorted({s for s in sup[1:] if s.bit_count() >= 2}, key=lambda s: -s.bit_count())
+    kept: list[int] = []
+    for s_ in sets:
+        if all((s_ & t) in (0, s_, t) for t in kept):
+            kept.append(s_)
+    full = (1 << k) - 1
+    if full not in kept:
+        kept.insert(0, full)
+    kept.sort(key=lambda s_: s_.bit_count())
+    ref = cone if into is None else into
+    xs = cone.input_literals() if into is None else into.input_literals()
+    word: dict[int, words.Word] = {}
+    bits: list[int] = []
+    for s_ in kept:
+        children = [t for t in word if t & s_ == t and t != s_]
+        maximal = [t for t in children if not any(t != u and t & u == t for u in children)]
+        covered = 0
+        parts = []
+        for t in maximal:
+            parts.append(word[t])
+            covered |= t
+        for i in range(k):
+            if (s_ >> i) & 1 and not (covered >> i) & 1:
+                parts.append(words.Word((xs[i] ^ phases[i],), False))
+        acc = parts[0]
+        for w in parts[1:]:
+            acc = words.add(ref, acc, w)
+        word[s_] = acc
+        bits.extend(acc.bits)
+        for t in maximal:
+            del word[t]
+    return words.compare_const(ref, word[full], threshold, ">="), bits
+
+
+def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshold: int,
+                       conflicts: int = 20000, samples: int = 2048, seed: int = 0) -> bool | None:
+    """SAT-prove ``root`` of the cone equal to :func:`reference_threshold` built beside it:
+    True (proved), False (refuted), None (undecided within ``conflicts`` per query).
+
+    The group words of the reference are cut points: each is matched to a
+    cone node by simulation on vectors of every literal weight (uniform
+    random vectors never reach the top counts of large groups), proved equal
+    by an incremental SAT query and the equality kept as clauses, smaller
+    groups first; then the two outputs are compared.
+    """
+    from pysat.solvers import Solver
+
+    k = cone.num_inputs
+    base = cone.num_nodes
+    # [sum l >= T] == ~[sum ~l >= k - T + 1]: the cone may count either phase; build both
+    ref_root, bits = reference_threshold(cone, phases, threshold)
+    other_root, other_bits = reference_threshold(cone, [p ^ 1 for p in phases], k - threshold + 1)
+    if ref_root == root or other_root == root ^ 1:
+        return True
+    rng = np.random.default_rng(seed)
+    dens = rng.random((samples, 1))
+    rows = ((rng.random((samples, k)) < dens) ^ np.array(phases, dtype=bool)[None, :]).astype(np.uint8)
+    nodes = list(range(1, cone.num_nodes))
+    sig = _unpack(compile_circuit(cone, [2 * v for v in nodes]).run(_pack(rows)), samples)
+    by_sig: dict[bytes, int] = {}
+    for v in range(1, base):  # cone nodes: the first ``base`` nodes
+        row = sig[v - 1]
+        by_sig.setdefault(row.tobytes(), 2 * v)
+        by_sig.setdefault((1 - row).tobytes(), 2 * v + 1)
+
+    def matched(bs: list[int]) -> int:
+        return sum((b >> 1) < base or (sig[(b >> 1) - 1] ^ (b & 1)).tobytes() in by_sig for b in bs if b > 1)
+
+    if matched(other_bits) > matched(bits):
+        ref_root, bits = other_root ^ 1, other_bits
+    f0, f1, _ = cone.arrays()
+    f0l, f1l = f0.tolist(), f1.tolist()
+    cut: dict[int, int] = {}  # reference node -> equal cone literal
+    boundary: set[int] = set()  # cone nodes proved equal to a reference word bit
+
+    def local_clauses(roots: list[int]) -> tuple[list[list[int]], list[int]]:
+        """Tseitin clauses of the cones of ``roots`` down to proved cut points (free there)."""
+        def sub(lit: int) -> int:
+            node = lit >> 1
+            return cut[node] ^ (lit & 1) if node in cut else lit
+
+        out, seen = [[-1]], set()
+        stack = [sub(r) >> 1 for r in roots]
+        tops = set(stack)
+        while stack:
+            v = stack.pop()
+            if v in seen or not f0l[v] or (v in boundary and v not in tops):
+                continue
+            seen.add(v)
+            a, b = sub(f0l[v]), sub(f1l[v])
+            x, y = _var(a), _var(b)
+            out += ([-(v + 1), x], [-(v + 1), y], [v + 1, -x, -y])
+            stack.append(a >> 1)
+            stack.append(b >> 1)
+        return out, [_var(sub(r)) for r in roots]
+
+    def differ(clauses: list[list[int]], da: int, db: int, budget: int | None) -> bool | None:
+        with Solver(name="minisat22", bootstrap_with=clauses) as s:
+            for assume in ([da, -db], [-da, db]):
+                if budget is not None:
+                    s.conf_budget(budget)
+                status = s.solve_limited(assumptions=assume) if budget is not None else s.solve(assumptions=assume)
+                if status is not False:
+                    return status
+        return False
+
+    for b in bits:
+        if b < 2 or (b >> 1) in cut:
+            continue
+        if (b >> 1) < base:  # the reference bit merged into a cone node by hashing
+            boundary.add(b >> 1)
+            continue
+        match = by_sig.get((sig[(b >> 1) - 1] ^ (b & 1)).tobytes())
+        if match is None:
+            continue
+        clauses, (da, db) = local_clauses([b, match])
+        if differ(clauses, da, db, conflicts) is False:  # a failed cut point only makes the end harder
+            cut[b >> 1] = match ^ (b & 1)
+            boundary.add(match >> 1)
+    clauses, (da, db) = local_clauses([ref_root, root])
+    if differ(clauses, da, db, conflicts) is False:
+        return True
+    # the abstraction at the cut points may be too coarse: decide on the whole cone, with the proved
+    # equalities as clauses
+    f0n, f1n, _ = cone.arrays()
+    full = [[-1]]
+    for v in cone.and_nodes():
+        g, x, y = v + 1, _var(int(f0n[v])), _var(int(f1n[v]))
+        full += ([-g, x], [-g, y], [g, -x, -y])
+    for r, lit in cut.items():
+        full += ([-(r + 1), _var(lit)], [r + 1, -_var(lit)])
+    status = differ(full, _var(ref_root), _var(root), conflicts * 10)
+    return None if status is None else not status
+
+
 def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 4096,
-                    conflicts: int = 30000, total_conflicts: int = 100000, prove: bool = True,
+                    proof_inputs: int = 64, conflicts: int = 20000, prove: bool = False,
                     seed: int = 0) -> list[Threshold]:
     """Every candidate root of ``circuit`` that is a symmetric threshold function of
     its input support (see the module docstring), in increasing node order.
 
-    With ``prove``, only proved ones are returned; without, simulation-tested ones too.
+    Functions of up to ``proof_inputs`` inputs are SAT-proved
+    (:func:`prove_by_reference`, then :func:`prove_symmetric`, ``conflicts``
+    per query); larger ones, and those the budget does not decide, are
+    simulation-tested only (``proof == "simulation"``) and returned unless
+    ``prove`` is set.  A refuted one is never returned.
     """
     live = circuit.reachable()
     sup = input_supports(circuit, live)
@@ -392,10 +548,12 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         if rec is None:
             continue
         phases, threshold, _ = rec
-        proved = prove_symmetric(cone, lit, phases, conflicts, total_conflicts)
-        if proved is False:
-            continue
-        if proved is None and prove:
+        proved = None
+        if len(leaves) <= proof_inputs:
+            proved = prove_by_reference(cone, lit, phases, threshold, conflicts)
+            if proved is None:
+                proved = prove_symmetric(cone_circuit(circuit, r, leaves)[0], lit, phases, conflicts, 5 * conflicts)
+        if proved is False or (proved is None and prove):
             continue
         found.append(Threshold(2 * r, leaves, phases, threshold, "sat" if proved else "simulation"))
     return found
