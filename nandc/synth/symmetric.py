@@ -539,8 +539,13 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     roots = [r for r in candidate_roots(circuit, sup, min_inputs, live) if sup[r].bit_count() <= max_inputs]
     roots = unate_filter(circuit, roots, seed=seed)
     inputs = circuit.inputs
+    f0, f1, _ = circuit.arrays()
+    f0l, f1l = f0.tolist(), f1.tolist()
     found = []
-    for r in roots:
+    covered: set[int] = set()  # nodes inside the cone of a recovered function: not examined
+    for r in sorted(roots, key=lambda v: (-sup[v].bit_count(), v)):
+        if r in covered:
+            continue
         s = sup[r]
         leaves = tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1)
         cone, lit = cone_circuit(circuit, r, leaves)
@@ -556,4 +561,11 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         if proved is False or (proved is None and prove):
             continue
         found.append(Threshold(2 * r, leaves, phases, threshold, "sat" if proved else "simulation"))
-    return found
+        stack = [r]
+        while stack:
+            v = stack.pop()
+            if v in covered or not f0l[v]:
+                continue
+            covered.add(v)
+            stack += (f0l[v] >> 1, f1l[v] >> 1)
+    return sorted(found, key=lambda th: th.root)
