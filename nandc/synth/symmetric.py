@@ -457,6 +457,8 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
 
     if matched(other_bits) > matched(bits):
         ref_root, bits = other_root ^ 1, other_bits
+    if 2 * matched(bits) < len(bits):
+        return None  # the cone does not add in groups: no cut points to lean on
     f0, f1, _ = cone.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
     cut: dict[int, int] = {}  # reference node -> equal cone literal
@@ -503,7 +505,7 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
         if match is None:
             continue
         clauses, (da, db) = local_clauses([b, match])
-        if differ(clauses, da, db, conflicts) is False:  # a failed cut point only makes the end harder
+        if differ(clauses, da, db, min(conflicts, 1000)) is False:  # a failed cut point only makes the end harder
             cut[b >> 1] = match ^ (b & 1)
             boundary.add(match >> 1)
     clauses, (da, db) = local_clauses([ref_root, root])
@@ -518,7 +520,7 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
         full += ([-g, x], [-g, y], [g, -x, -y])
     for r, lit in cut.items():
         full += ([-(r + 1), _var(lit)], [r + 1, -_var(lit)])
-    status = differ(full, _var(ref_root), _var(root), conflicts * 10)
+    status = differ(full, _var(ref_root), _var(root), conflicts)
     return None if status is None else not status
 
 
@@ -556,8 +558,8 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         proved = None
         if len(leaves) <= proof_inputs:
             proved = prove_by_reference(cone, lit, phases, threshold, conflicts)
-            if proved is None:
-                proved = prove_symmetric(cone_circuit(circuit, r, leaves)[0], lit, phases, conflicts, 5 * conflicts)
+            if proved is None and len(leaves) <= 24:  # structure-blind, slow beyond a few dozen inputs
+                proved = prove_symmetric(cone_circuit(circuit, r, leaves)[0], lit, phases, conflicts, 2 * conflicts)
         if proved is False or (proved is None and prove):
             continue
         found.append(Threshold(2 * r, leaves, phases, threshold, "sat" if proved else "simulation"))
