@@ -421,6 +421,9 @@ def reference_threshold(cone: Circuit, phases: Sequence[int], threshold: int,
     return words.compare_const(ref, word[full], threshold, ">="), bits
 
 
+_CUT_NODES = 400  # AND nodes of one local cut-point query (an adder step between proved words)
+
+
 def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshold: int,
                        conflicts: int = 20000, samples: int = 2048, seed: int = 0) -> bool | None:
     """SAT-prove ``root`` of the cone equal to :func:`reference_threshold` built beside it:
@@ -464,7 +467,7 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
     cut: dict[int, int] = {}  # reference node -> equal cone literal
     boundary: set[int] = set()  # cone nodes proved equal to a reference word bit
 
-    def local_clauses(roots: list[int]) -> tuple[list[list[int]], list[int]]:
+    def local_clauses(roots: list[int], limit: int | None = None) -> tuple[list[list[int]] | None, list[int]]:
         """Tseitin clauses of the cones of ``roots`` down to proved cut points (free there)."""
         def sub(lit: int) -> int:
             node = lit >> 1
@@ -478,6 +481,8 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
             if v in seen or not f0l[v] or (v in boundary and v not in tops):
                 continue
             seen.add(v)
+            if limit is not None and len(seen) > limit:
+                return None, []
             a, b = sub(f0l[v]), sub(f1l[v])
             x, y = _var(a), _var(b)
             out += ([-(v + 1), x], [-(v + 1), y], [v + 1, -x, -y])
@@ -504,8 +509,9 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
         match = by_sig.get((sig[(b >> 1) - 1] ^ (b & 1)).tobytes())
         if match is None:
             continue
-        clauses, (da, db) = local_clauses([b, match])
-        if differ(clauses, da, db, min(conflicts, 1000)) is False:  # a failed cut point only makes the end harder
+        clauses, lits = local_clauses([b, match], _CUT_NODES)
+        # a cut point whose cone is not one adder step, or that fails, only makes the end harder
+        if clauses is not None and differ(clauses, *lits, min(conflicts, 1000)) is False:
             cut[b >> 1] = match ^ (b & 1)
             boundary.add(match >> 1)
     clauses, (da, db) = local_clauses([ref_root, root])
