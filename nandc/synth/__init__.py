@@ -1,0 +1,1 @@
+"""Synthesis engines shared by the passes (see DESIGN.md, "Engines under the passes")."""
