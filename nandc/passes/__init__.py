@@ -15,6 +15,7 @@ from nandc.passes import rewrite as _rewrite  # noqa: F401  (registers)
 from nandc.passes import balance as _balance  # noqa: F401  (registers)
 from nandc.passes import refactor as _refactor  # noqa: F401  (registers)
 from nandc.passes import nnsynth as _nnsynth  # noqa: F401  (registers)
+from nandc.passes import recover as _recover  # noqa: F401  (registers)
 from nandc.passes import mapper as _mapper  # noqa: F401  (registers)
 from nandc.passes.cleanup import cleanup
 from nandc.passes.nand import lower_to_nand

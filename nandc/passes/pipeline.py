@@ -39,7 +39,7 @@ PRESETS: dict[str, str] = {
     # fast on millions of nodes: full rewriting (4 cuts per node) only up to 200k AND nodes
     "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[cover=true]",
     # mapping (exact area recovery over 4-input cuts) only up to 100k AND nodes
-    "O3": "cleanup;sweep;nnsynth;(rewrite;sweep)*4;refactor[max_nodes=100000,min_saved=6];(rewrite;sweep)*2;"
+    "O3": "cleanup;recover;sweep;nnsynth;(rewrite;sweep)*4;refactor[max_nodes=100000,min_saved=6];(rewrite;sweep)*2;"
           "map[max_nodes=100000]",
 }
 

@@ -14,7 +14,8 @@ passes, pipelines or models:
 * :mod:`~nandc.synth.rebuild` -- the hash-consing rebuild every engine ends with;
 * :mod:`~nandc.synth.fraig` -- the SAT engine of sweeping and equivalence checking;
 * :mod:`~nandc.synth.equiv` -- combinational equivalence (``nandc verify``);
-* :mod:`~nandc.synth.tablegen` -- regenerates the 4-input table.
+* :mod:`~nandc.synth.tablegen` -- regenerates the 4-input table;
+* :mod:`~nandc.synth.symmetric` -- recognizing threshold functions of many inputs in any structure.
 
 Submodules are imported on use; ``import nandc.synth`` loads nothing else.
 """

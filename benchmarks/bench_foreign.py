@@ -1,0 +1,249 @@
+"""Yardstick on circuits nandc did not build: foreign-shape neurons, layers and arithmetic vs ABC.
+
+The circuits are built the way a straightforward Verilog description or
+another tool produces them, not by nandc's frontend: textbook gates only
+(XOR as three ANDs, full adders as two XORs and a majority of ANDs/ORs),
+
+* popcount-threshold neurons ``popcount(x XNOR w) >= T`` of 64, 256 and
+  1024 inputs whose popcount is a balanced tree of ripple-carry adders and
+  whose compare is a ripple comparator against the constant (constants
+  folded, as any synthesis tool folds them);
+* binary layers 64x32 and 256x64: every neuron its own adder tree over the
+  same inputs, random input polarities and thresholds near ``n / 2``;
+* ripple-carry adders of 16 and 32 bits, and an 8x8 array multiplier;
+* with ``--yosys``: a 64-input neuron written as one Verilog sum and
+  synthesized by Yosys (``synth -top neuron; aigmap``) to AIGER.
+
+Each runs through ABC's strong script and nandc's pipeline exactly as in
+:mod:`bench_abc` (same helpers), and the groups' totals and geometric-mean
+ratios are printed.
+
+    python benchmarks/bench_foreign.py                     # everything
+    python benchmarks/bench_foreign.py --only fneuron64,flayer64
+    python benchmarks/bench_foreign.py --passes O2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_abc  # noqa: E402
+from bench_abc import Row, print_table, run_abc, run_nandc  # noqa: E402
+
+
+# ---------------------------------------------------------------------- textbook gates
+def xor(c, a: int, b: int) -> int:
+    """``a ^ b`` as ``(a & ~b) | (~a & b)``: three AND nodes, no sharing tricks."""
+    return c.or_(c.and_(a, b ^ 1), c.and_(a ^ 1, b))
+
+
+def full_adder(c, a: int, b: int, cin: int) -> tuple[int, int]:
+    t = xor(c, a, b)
+    return xor(c, t, cin), c.or_(c.and_(a, b), c.and_(t, cin))
+
+
+def ripple_add(c, a: list[int], b: list[int]) -> list[int]:
+    """Unsigned ``a + b`` (LSB first), one bit wider than the wider operand."""
+    width = max(len(a), len(b))
+    a = a + [0] * (width - len(a))
+    b = b + [0] * (width - len(b))
+    carry, out = 0, []
+    for x, y in zip(a, b):
+        s, carry = full_adder(c, x, y, carry)
+        out.append(s)
+    return out + [carry]
+
+
+def adder_tree_popcount(c, lits: list[int]) -> list[int]:
+    """Popcount as a balanced tree of ripple-carry adders (leaves are 1-bit words)."""
+    level = [[lit] for lit in lits]
+    while len(level) > 1:
+        nxt = [ripple_add(c, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    width = len(lits).bit_length()
+    return (level[0] + [0] * width)[:width]
+
+
+def ripple_ge_const(c, bits: list[int], k: int) -> int:
+    """``bits >= k`` as the carry out of ``bits + ~k + 1`` (a ripple subtractor, constants folded)."""
+    carry = 1
+    for j, x in enumerate(bits):
+        kbit = ((k >> j) & 1) ^ 1
+        _, carry = full_adder(c, x, kbit, carry)
+    return carry if k < (1 << len(bits)) else 0
+
+
+# ---------------------------------------------------------------------- the circuits
+def foreign_neuron(n: int, seed: int = 0):
+    from nandc.ir.circuit import Circuit
+
+    rng = random.Random(seed)
+    c = Circuit(f"fneuron{n}")
+    x = c.add_input_bus("x", n)
+    count = adder_tree_popcount(c, [lit ^ rng.randint(0, 1) for lit in x])
+    threshold = n // 2 + rng.randint(-(n // 8), n // 8)
+    c.set_output("y", [ripple_ge_const(c, count, threshold)])
+    return c
+
+
+def foreign_layer(n: int, m: int, seed: int = 0):
+    from nandc.ir.circuit import Circuit
+
+    rng = random.Random(seed)
+    c = Circuit(f"flayer{n}x{m}")
+    x = c.add_input_bus("x", n)
+    outs = []
+    for _ in range(m):
+        count = adder_tree_popcount(c, [lit ^ rng.randint(0, 1) for lit in x])
+        outs.append(ripple_ge_const(c, count, n // 2 + rng.randint(-(n // 8), n // 8)))
+    c.set_output("y", outs)
+    return c
+
+
+def foreign_adder(width: int):
+    from nandc.ir.circuit import Circuit
+
+    c = Circuit(f"fadd{width}")
+    a, b = c.add_input_bus("a", width), c.add_input_bus("b", width)
+    c.set_output("s", ripple_add(c, list(a), list(b)))
+    return c
+
+
+def foreign_multiplier(width: int):
+    """Array multiplier: partial-product rows accumulated by ripple-carry adders."""
+    from nandc.ir.circuit import Circuit
+
+    c = Circuit(f"fmul{width}x{width}")
+    a, b = c.add_input_bus("a", width), c.add_input_bus("b", width)
+    acc = [c.and_(a[i], b[0]) for i in range(width)]
+    for j in range(1, width):
+        row = [0] * j + [c.and_(a[i], b[j]) for i in range(width)]
+        acc = ripple_add(c, acc, row)[: 2 * width]
+    c.set_output("p", (acc + [0] * (2 * width))[: 2 * width])
+    return c
+
+
+def yosys_neuron(n: int, workdir: Path, seed: int = 0):
+    """A neuron written as one Verilog sum, synthesized by Yosys to AIGER."""
+    from nandc.ir.io import read
+
+    rng = random.Random(seed)
+    terms = " + ".join(f"{{{n.bit_length() - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}"
+                       for i in range(n))
+    threshold = n // 2 + rng.randint(-(n // 8), n // 8)
+    src = workdir / f"yneuron{n}.v"
+    src.write_text(f"module neuron(input [{n - 1}:0] x, output y);\n"
+                   f"  wire [{n.bit_length() - 1}:0] s = {terms};\n"
+                   f"  assign y = s >= {threshold};\nendmodule\n")
+    aig = workdir / f"yneuron{n}.aag"
+    subprocess.run(["yosys", "-q", "-p", f"read_verilog {src}; synth -top neuron; aigmap; opt_clean; "
+                    f"write_aiger -ascii -symbols {aig}"], check=True, capture_output=True)
+    c = read(aig)
+    c.name = f"yneuron{n}"
+    return c
+
+
+def suite(use_yosys: bool, workdir: Path):
+    for n in (64, 256, 1024):
+        yield "f-neuron", f"fneuron{n}", foreign_neuron(n)
+    if use_yosys:
+        yield "f-neuron", "yneuron64", yosys_neuron(64, workdir)
+    yield "f-layer", "flayer64x32", foreign_layer(64, 32)
+    yield "f-layer", "flayer256x64", foreign_layer(256, 64)
+    yield "f-arith", "fadd16", foreign_adder(16)
+    yield "f-arith", "fadd32", foreign_adder(32)
+    yield "f-arith", "fmul8x8", foreign_multiplier(8)
+
+
+def density_simulation(circuit, netlist, samples: int = 1 << 16, seed: int = 0) -> bool:
+    """Equal outputs on ``samples`` random vectors, each of its own random density of ones
+    (uniform vectors never leave the middle weights, where a threshold is seldom crossed)."""
+    import numpy as np
+
+    from nandc.ir.bits import pack_samples
+    from nandc.ir.evaluate import simulate_circuit, simulate_netlist
+
+    rng = np.random.default_rng(seed)
+    for _ in range(samples // 8192):
+        dens = rng.random((8192, 1))
+        rows = (rng.random((8192, circuit.num_inputs)) < dens).astype(np.uint8)
+        words = pack_samples(rows)
+        if not np.array_equal(simulate_circuit(circuit, words), simulate_netlist(netlist, words)):
+            return False
+    return True
+
+
+def verify_budgeted(circuit, netlist, sat_limit: int, conflicts: int) -> str:
+    """Exhaustive up to 16 inputs, else a SAT proof within ``conflicts``; when the budget
+    (or ``sat_limit`` AND nodes) is exceeded, random simulation at every density."""
+    from nandc.errors import EquivalenceError
+    from nandc.ir.equiv import check_equivalence
+
+    if not density_simulation(circuit, netlist):
+        raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent (density simulation)")
+    if circuit.num_ands <= sat_limit:
+        try:
+            result = check_equivalence(circuit, netlist, conflict_budget=conflicts)
+        except EquivalenceError:
+            return "simulation (SAT budget)"
+        if not result:
+            raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent: {result}")
+        return result.method
+    return "simulation"
+
+
+def main(argv=None) -> list[Row]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--passes", default="O3", help="nandc pipeline (default O3)")
+    p.add_argument("--abc", default=None, help="ABC binary (default: yosys-abc or berkeley-abc on PATH)")
+    p.add_argument("--only", default=None, help="comma-separated substrings of circuit names")
+    p.add_argument("--abc-cache", default=None, help="JSON file of ABC results, read and updated")
+    p.add_argument("--abc-timeout", type=float, default=3600.0)
+    p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
+    p.add_argument("--yosys", action="store_true", help="add a Yosys-synthesized neuron")
+    p.add_argument("--conflicts", type=int, default=200000, help="SAT budget of the final equivalence query")
+    args = p.parse_args(argv)
+
+    abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
+    cache: dict = {}
+    if args.abc_cache and Path(args.abc_cache).exists():
+        cache = json.loads(Path(args.abc_cache).read_text())
+    only = [s for s in (args.only or "").split(",") if s]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for group, name, circuit in suite(args.yosys, Path(tmp)):
+            if only and not any(s in name for s in only):
+                continue
+            key = f"{name}:{circuit.num_ands}"
+            if key in cache:
+                abc_gates, abc_s = cache[key]
+            else:
+                abc_gates, abc_s = run_abc(circuit, abc, Path(tmp), args.abc_timeout)
+                cache[key] = [abc_gates, abc_s]
+                if args.abc_cache:
+                    Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
+            netlist, seconds = run_nandc(circuit, args.passes)
+            checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts)
+            rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
+                            netlist.num_gates, seconds, checked))
+            print(f"  {name}: ABC {abc_gates} ({abc_s:.1f} s), nandc {netlist.num_gates} ({seconds:.1f} s), "
+                  f"{checked}", flush=True)
+    print()
+    print_table(rows)
+    return rows
+
+
+if __name__ == "__main__":
+    assert bench_abc.ABC_SCRIPT
+    main()

@@ -1,0 +1,215 @@
+"""Recovery of neurons from foreign structure: threshold functions rebuilt by compressor trees.
+
+:mod:`nandc.synth.symmetric` finds the nodes that are symmetric threshold
+functions ``[sum_i (x_i ^ p_i) >= T]`` of many primary inputs, whatever
+built them (trees of ripple-carry adders, chains of additions), and proves
+it.  This pass rebuilds them:
+
+* one neuron alone: ``popcount >= T`` as a compressor tree with the constant
+  absorbed (:func:`~nandc.passes.nnsynth.popcount_at_least`) or a popcount
+  word and a comparison, whichever lowers to fewer NAND2 gates;
+* a *layer*, two or more neurons over the same inputs with their own
+  polarities: the popcount ``S`` of the plain inputs is built once, and each
+  neuron counts only its minority side ``M`` (the inputs of its rarer
+  polarity), since ``sum_i (x_i ^ p_i) = S + 2 * #(~x on M) - 2|M| + (k - |M|) ...``
+  in one compressor tree per neuron (:func:`shared_threshold`).
+
+Both rebuilds of the whole circuit are priced (:func:`~nandc.passes.cost.nand_cost`)
+and the cheapest of them and the input is returned, so the pass never makes
+a circuit worse.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Sequence
+
+
+from nandc.ir import words
+from nandc.ir.words import compare_threshold, popcount_at_least
+from nandc.ir.circuit import FALSE, TRUE, Circuit
+from nandc.passes.base import Stats, pass_stats, register
+from nandc.passes.options import parse_params
+from nandc.synth.cost import nand_cost
+from nandc.synth.symmetric import Threshold, find_thresholds
+
+__all__ = ["RecoverParams", "recover", "shared_threshold", "rebuild_thresholds"]
+
+
+@dataclass(frozen=True)
+class RecoverParams:
+    """``min_inputs``/``max_inputs``: support sizes examined; ``max_nodes``: larger
+    circuits are returned unchanged; functions of up to ``proof_inputs``
+    inputs are SAT-proved with ``conflicts`` per query, larger ones only
+    simulation-tested (every literal weight, more vectors near the
+    threshold); ``prove``: rebuild only SAT-proved functions."""
+
+    min_inputs: int = 12
+    max_inputs: int = 4096
+    max_nodes: int = 200000
+    proof_inputs: int = 64
+    conflicts: int = 20000
+    prove: bool = False
+
+
+# ---------------------------------------------------------------------- builders
+def shared_threshold(c: Circuit, total: words.Word, inputs: Sequence[int], phases: Sequence[int],
+                     threshold: int) -> int:
+    """``[sum_i (inputs[i] ^ phases[i]) >= threshold]`` given ``total = popcount(inputs)``.
+
+    With ``P`` the inputs of phase 0 and ``N`` those of phase 1, the literal
+    count is ``S - 2 #(x on N) + |N|`` and also ``2 #(x on P) - S + |N|``; the
+    rarer side is counted at weight 2 together with ``S`` (or ``~S``) and a
+    constant in one compressor tree, and only the carry into the top bit is
+    built (as in :func:`~nandc.ir.words.popcount_at_least`).
+    """
+    k = len(inputs)
+    neg = [x for x, p in zip(inputs, phases) if p]
+    pos = [x for x, p in zip(inputs, phases) if not p]
+    sbits = list(total.bits)
+    w = len(sbits)
+    if len(neg) <= len(pos):
+        # S + 2 * #(~x on N) - 2|N| + |N| >= T  <=>  S + 2 * #(~x on N) >= T + |N|
+        word_bits, side, target = sbits, [x ^ 1 for x in neg], threshold + len(neg)
+    else:
+        # 2 #(x on P) - S + |N| >= T  <=>  2 #(x on P) + (2^w - 1 - S) >= T - |N| + 2^w - 1
+        word_bits, side, target = [b ^ 1 for b in sbits], list(pos), threshold - (k - len(pos)) + (1 << w) - 1
+    top = (1 << w) - 1 + 2 * len(side)
+    if target <= 0:
+        return TRUE
+    if target > top:
+        return FALSE
+    kk = top.bit_length()
+    columns = [[b] for b in word_bits] + [[] for _ in range(max(0, kk + 1 - w))]
+    columns[1] = columns[1] + side
+    s = words.column_sum(c, columns, (1 << kk) - target)
+    return s.bits[kk] if s.width > kk else FALSE
+
+
+def _direct(c: Circuit, lits: list[int], threshold: int, which: int) -> int:
+    return (popcount_at_least, compare_threshold)[which](c, lits, threshold)
+
+
+def _cheaper_direct(th: Threshold, is_input: bool = True) -> int:
+    """Which direct builder (0: carry only, 1: popcount + compare) lowers to fewer gates."""
+    best, best_cost = 0, None
+    for which in (0, 1):
+        scratch = Circuit("price")
+        xs = scratch.add_input_bus("x", len(th.leaves))
+        out = _direct(scratch, [x ^ p for x, p in zip(xs, th.phases)], th.threshold, which)
+        scratch.set_output("y", [out])
+        cost = nand_cost(scratch)
+        if best_cost is None or cost < best_cost:
+            best, best_cost = which, cost
+    return best
+
+
+# ---------------------------------------------------------------------- rebuilding
+def rebuild_thresholds(circuit: Circuit, found: Sequence[Threshold], share: bool) -> Circuit:
+    """``circuit`` with every root of ``found`` rebuilt from its inputs (layers shared if ``share``)."""
+    new, inputs = circuit.copy_interface()
+    f0, f1, lay = circuit.arrays()
+    names = circuit.layer_names
+    lit = [-1] * circuit.num_nodes
+    lit[0] = 0
+    for node, new_lit in inputs.items():
+        lit[node] = new_lit
+    groups: dict[tuple[int, ...], list[Threshold]] = defaultdict(list)
+    for th in found:
+        groups[th.leaves].append(th)
+    for leaves, members in groups.items():
+        xs = [inputs[x] for x in leaves]
+        total = None
+        if share and len(members) > 1:
+            new.current_layer = names[int(lay[members[0].root >> 1])]
+            total = words.popcount(new, xs)
+        for th in members:
+            new.current_layer = names[int(lay[th.root >> 1])]
+            if total is not None:
+                out = shared_threshold(new, total, xs, th.phases, th.threshold)
+            else:
+                out = _direct(new, [x ^ p for x, p in zip(xs, th.phases)], th.threshold, _cheaper_direct(th))
+            lit[th.root >> 1] = out ^ (th.root & 1)
+    # copy the rest of the live cone
+    f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
+    mark = bytearray(circuit.num_nodes)
+    stack = [b >> 1 for b in circuit.output_literals()]
+    while stack:
+        v = stack.pop()
+        if mark[v]:
+            continue
+        mark[v] = 1
+        if f0l[v] and lit[v] < 0:
+            stack.append(f0l[v] >> 1)
+            stack.append(f1l[v] >> 1)
+    current = -1
+    for v in range(1, circuit.num_nodes):
+        if not mark[v] or lit[v] >= 0:
+            continue
+        if layl[v] != current:
+            current = layl[v]
+            new.current_layer = names[current]
+        a, b = f0l[v], f1l[v]
+        lit[v] = new.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
+    new.current_layer = ""
+    for bus in circuit.output_buses.values():
+        new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
+    return new
+
+
+def _outermost(circuit: Circuit, found: list[Threshold]) -> list[Threshold]:
+    """The recovered functions not inside the cone of a larger recovered one."""
+    f0, f1, _ = circuit.arrays()
+    roots = {th.root >> 1 for th in found}
+    inner: set[int] = set()
+    for th in sorted(found, key=lambda t: -len(t.leaves)):
+        v0 = th.root >> 1
+        if v0 in inner:
+            continue
+        stack, seen = [int(f0[v0]) >> 1, int(f1[v0]) >> 1], set()
+        while stack:
+            v = stack.pop()
+            if v in seen or not f0[v]:
+                continue
+            seen.add(v)
+            if v in roots:
+                inner.add(v)
+            stack.append(int(f0[v]) >> 1)
+            stack.append(int(f1[v]) >> 1)
+    return [th for th in found if (th.root >> 1) not in inner]
+
+
+@register("recover", "recover neurons of any structure: proved threshold functions rebuilt by compressor trees, "
+          "layers share partial sums", params=RecoverParams)
+def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+    """Rebuild the symmetric threshold functions of many inputs found in ``circuit``.
+
+    Requires: a valid Circuit.  Ensures: the same function on every output
+    (every rebuilt node proved, or simulation-tested if ``prove=false``); a
+    NAND2 cost no higher than the input's; new nodes carry the layer of the
+    node they rebuild.
+    """
+    p = parse_params(RecoverParams, params, "recover")
+    t0 = time.perf_counter()
+    notes: dict = {"thresholds": 0, "shared": False}
+    result = circuit
+    best_cost = None
+    if circuit.num_ands <= p.max_nodes:
+        found = find_thresholds(circuit, p.min_inputs, p.max_inputs, p.proof_inputs, p.conflicts, p.prove)
+        found = _outermost(circuit, found)
+        if found:
+            nand2_before = best_cost = nand_cost(circuit)
+            for share in (False, True):
+                if share and len({th.leaves for th in found}) == len(found):
+                    continue
+                cand = rebuild_thresholds(circuit, found, share)
+                cost = nand_cost(cand)
+                if cost < best_cost:
+                    result, best_cost = cand, cost
+                    notes = {"thresholds": len(found), "shared": share,
+                             "unproved": sum(th.proof != "sat" for th in found)}
+    if best_cost is None:  # nothing found: the cost is computed once, for the Stats
+        best_cost = nand2_before = nand_cost(circuit)
+    return result, pass_stats("recover", circuit, result, t0, nand2_before, best_cost, **notes)

@@ -1,0 +1,579 @@
+"""Functional recovery of threshold functions of many inputs, whatever their structure.
+
+A binarized neuron is ``[sum_i (x_i ^ p_i) >= T]``: a symmetric threshold
+function of its input literals.  Another tool may have built it as a tree of
+ripple-carry adders, a chain of additions, or anything else; this module
+finds such functions by their *behaviour* and proves them:
+
+1. :func:`input_supports` gives every node's set of primary inputs (bitsets),
+   :func:`candidate_roots` the nodes worth examining: large support, read by
+   an output or by a node of larger support (whole neurons, not their parts);
+2. :func:`unate_filter` drops, with one simulation of the whole circuit, the
+   candidates that some single-input flip changes in both directions (a
+   threshold function is unate in every input);
+3. :func:`recognize` finds, on the candidate's cone alone, an input vector
+   ``y`` on the boundary (``f(y) = 0`` and one flip away from 1) by a walk
+   between a 0-vector and a 1-vector; the flips of ``y`` that raise ``f``
+   reveal every input's polarity at once, and ``T`` is one more than the
+   literal count of ``y``.  Random vectors of every literal weight then test
+   the hypothesis;
+4. :func:`prove_symmetric` proves it: ``f`` is symmetric in its literals iff
+   it is invariant under the ``k - 1`` transpositions of neighbouring leaves
+   (they generate the symmetric group); each transposed copy is built by
+   hash-consing only the nodes above the two swapped inputs (most merge back
+   at once) and the rest is decided by an incremental SAT miter.  A symmetric
+   function is fixed by its value at one vector of each weight ``0 .. k``,
+   which are simulated: together an exact proof.
+
+Nothing here changes a circuit; :mod:`nandc.passes.recover` rebuilds the
+recovered functions by compressor trees and shares partial sums across a
+layer.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from nandc.ir import words
+from nandc.ir.bits import pack_samples
+from nandc.ir.circuit import Circuit
+from nandc.ir.evaluate import compile_circuit
+
+__all__ = [
+    "Threshold",
+    "input_supports",
+    "candidate_roots",
+    "unate_filter",
+    "cone_circuit",
+    "recognize",
+    "prove_symmetric",
+    "reference_threshold",
+    "prove_by_reference",
+    "find_thresholds",
+]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``root`` (a literal of the examined circuit) equals ``[sum_i (leaf_i ^ phases[i]) >= threshold]``.
+
+    ``leaves`` are input nodes; ``proof`` is ``"sat"`` (symmetry proved,
+    every weight simulated) or ``"simulation"`` (the proof budget ran out).
+    """
+
+    root: int
+    leaves: tuple[int, ...]
+    phases: tuple[int, ...]
+    threshold: int
+    proof: str
+
+
+# ---------------------------------------------------------------------- supports and candidates
+def input_supports(circuit: Circuit, live: np.ndarray | None = None) -> list[int]:
+    """Per node, the set of input positions (``circuit.inputs`` order) it depends on, as an int bitset."""
+    f0, f1, _ = circuit.arrays()
+    if live is None:
+        live = circuit.reachable()
+    sup = [0] * circuit.num_nodes
+    for pos, node in enumerate(circuit.inputs):
+        sup[node] = 1 << pos
+    f0l, f1l = f0.tolist(), f1.tolist()
+    for v in np.flatnonzero(live & (f0 != 0)).tolist():
+        sup[v] = sup[f0l[v] >> 1] | sup[f1l[v] >> 1]
+    return sup
+
+
+def candidate_roots(circuit: Circuit, sup: list[int], min_inputs: int,
+                    live: np.ndarray | None = None) -> list[int]:
+    """Live AND nodes depending on at least ``min_inputs`` inputs that are read by an
+    output or by an AND node of larger support (increasing)."""
+    f0, f1, _ = circuit.arrays()
+    if live is None:
+        live = circuit.reachable()
+    f0l, f1l = f0.tolist(), f1.tolist()
+    maximal = set(lit >> 1 for lit in circuit.output_literals())
+    for v in np.flatnonzero(live & (f0 != 0)).tolist():
+        for lit in (f0l[v], f1l[v]):
+            u = lit >> 1
+            if sup[u] != sup[v]:
+                maximal.add(u)
+    return sorted(v for v in maximal if f0l[v] and sup[v].bit_count() >= min_inputs)
+
+
+def _pack(rows: np.ndarray) -> np.ndarray:
+    """``(samples, signals)`` 0/1 -> ``(signals, words)`` slices."""
+    return pack_samples(rows.astype(np.uint8))
+
+
+def _unpack(words: np.ndarray, count: int) -> np.ndarray:
+    """``(outputs, words)`` slices -> ``(outputs, count)`` 0/1."""
+    b = np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=1, bitorder="little")
+    return b[:, :count]
+
+
+def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed: int = 0) -> list[int]:
+    """The ``roots`` that no single-input flip of random vectors changes in both directions.
+
+    One simulation of the whole circuit on ``pairs`` vector pairs ``(x, x ^ e_i)``
+    (random densities, random ``i``); a root is dropped when some input ``i``
+    raised it in one pair and lowered it in another (then it is not unate in
+    ``i``, so not a threshold function), or when no flip changed it at all.
+    """
+    if not roots:
+        return []
+    rng = np.random.default_rng(seed)
+    n = circuit.num_inputs
+    dens = rng.random((pairs, 1))
+    base = (rng.random((pairs, n)) < dens).astype(np.uint8)
+    which = rng.integers(0, n, pairs)
+    flipped = base.copy()
+    flipped[np.arange(pairs), which] ^= 1
+    sim = compile_circuit(circuit, [2 * r for r in roots])
+    a = _unpack(sim.run(_pack(base)), pairs).astype(np.int8)
+    b = _unpack(sim.run(_pack(flipped)), pairs).astype(np.int8)
+    # direction of the change as x_i goes 0 -> 1: +1, -1 or 0
+    sign = (b - a) * np.where(base[np.arange(pairs), which] == 0, 1, -1)[None, :]
+    keep = []
+    for r, s in zip(roots, sign):
+        up = np.zeros(n, dtype=bool)
+        down = np.zeros(n, dtype=bool)
+        up[which[s > 0]] = True
+        down[which[s < 0]] = True
+        if not (up & down).any() and (up | down).any():
+            keep.append(r)
+    return keep
+
+
+# ---------------------------------------------------------------------- one cone
+def cone_circuit(circuit: Circuit, root: int, leaves: Sequence[int]) -> tuple[Circuit, int]:
+    """The cone of node ``root`` over the input nodes ``leaves`` as a circuit of its own
+    (inputs in the order of ``leaves``, output bus ``y``); returns it and the root's literal."""
+    f0, f1, _ = circuit.arrays()
+    f0l, f1l = f0, f1
+    sub = Circuit("cone")
+    lit = {0: 0}
+    for node, new in zip(leaves, sub.add_input_bus("x", len(leaves))):
+        lit[node] = new
+    # iterative post-order
+    stack = [root]
+    order = []
+    seen = set(lit)
+    while stack:
+        v = stack[-1]
+        if v in seen:
+            stack.pop()
+            continue
+        a, b = int(f0l[v]) >> 1, int(f1l[v]) >> 1
+        pending = [u for u in (a, b) if u not in seen]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        seen.add(v)
+        order.append(v)
+        fa, fb = int(f0l[v]), int(f1l[v])
+        lit[v] = sub.and_(lit[fa >> 1] ^ (fa & 1), lit[fb >> 1] ^ (fb & 1))
+    out = lit[root]
+    sub.set_output("y", [out])
+    return sub, out
+
+
+class _ConeSim:
+    """Evaluates the one-output cone on rows of 0/1 input vectors."""
+
+    def __init__(self, cone: Circuit):
+        self.sim = compile_circuit(cone)
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        out = []
+        for i in range(0, len(rows), 1 << 15):
+            chunk = rows[i:i + (1 << 15)]
+            out.append(_unpack(self.sim.run(_pack(chunk)), len(chunk))[0])
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.uint8)
+
+
+def _find_value(cone: Circuit, root: int, value: int, budget: int) -> np.ndarray | None:
+    """An input vector on which ``root`` is ``value``, by SAT (None if there is none or the budget ran out)."""
+    from pysat.solvers import Solver
+
+    f0, f1, _ = cone.arrays()
+    with Solver(name="minisat22") as s:
+        s.add_clause([-1])  # node 0 (variable 1) is false
+        for v in cone.and_nodes():
+            g, a, b = v + 1, _var(int(f0[v])), _var(int(f1[v]))
+            s.add_clause([-g, a])
+            s.add_clause([-g, b])
+            s.add_clause([g, -a, -b])
+        r = _var(root if value else root ^ 1)
+        s.conf_budget(budget)
+        if not s.solve_limited(assumptions=[r]):
+            return None
+        model = s.get_model()
+    vec = np.zeros(cone.num_inputs, dtype=np.uint8)
+    for pos, node in enumerate(cone.inputs):
+        vec[pos] = model[node] > 0  # variable node + 1 is model[node]
+    return vec
+
+
+def _var(lit: int) -> int:
+    """DIMACS literal of a circuit literal (variable = node + 1)."""
+    return -((lit >> 1) + 1) if lit & 1 else (lit >> 1) + 1
+
+
+def recognize(cone: Circuit, root: int, samples: int = 8, seed: int = 0,
+              sat_budget: int = 20000) -> tuple[tuple[int, ...], int, np.ndarray] | None:
+    """``(phases, T, checked)`` with ``cone == [sum(x_i ^ phases[i]) >= T]`` on every tested
+    vector, or None.  ``checked[w]`` says a vector of literal weight ``w`` was simulated
+    for every ``w`` in ``0 .. k`` (so after a symmetry proof the function is known)."""
+    k = cone.num_inputs
+    rng = np.random.default_rng(seed)
+    f = _ConeSim(cone)
+    dens = np.repeat(np.linspace(0.0, 1.0, 65), 16)[:, None]
+    probe = (rng.random((len(dens), k)) < dens).astype(np.uint8)
+    val = f(probe)
+    zeros, ones = np.flatnonzero(val == 0), np.flatnonzero(val == 1)
+    x0 = probe[zeros[0]] if len(zeros) else _find_value(cone, root, 0, sat_budget)
+    x1 = probe[ones[0]] if len(ones) else _find_value(cone, root, 1, sat_budget)
+    if x0 is None or x1 is None:
+        return None
+    # walk from x0 to x1 one differing bit at a time: a 0 -> 1 step is a boundary vector
+    diff = rng.permutation(np.flatnonzero(x0 != x1))
+    walk = np.repeat(x0[None, :], len(diff) + 1, axis=0)
+    for t, i in enumerate(diff):
+        walk[t + 1:, i] = x1[i]
+    wv = f(walk)
+    steps = np.flatnonzero((wv[:-1] == 0) & (wv[1:] == 1))
+    if not len(steps):
+        return None
+    y = walk[steps[0]]
+    flips = np.repeat(y[None, :], k, axis=0)
+    flips[np.arange(k), np.arange(k)] ^= 1
+    raised = f(flips)
+    phases = np.where(raised == 1, y, 1 - y).astype(np.uint8)
+    threshold = int((raised == 0).sum()) + 1
+    # test: random literal vectors of every weight, more of them near the threshold
+    rows, weights = [], []
+    for w in range(k + 1):
+        count = samples * 4 if abs(w - threshold) <= 2 else samples
+        for _ in range(count):
+            lits = np.zeros(k, dtype=np.uint8)
+            lits[rng.choice(k, w, replace=False)] = 1
+            rows.append(lits ^ phases)
+            weights.append(w)
+    got = f(np.array(rows, dtype=np.uint8))
+    want = (np.array(weights) >= threshold).astype(np.uint8)
+    if not np.array_equal(got, want):
+        return None
+    return tuple(int(p) for p in phases), threshold, np.ones(k + 1, dtype=bool)
+
+
+def _leaf_order(cone: Circuit, root: int) -> list[int]:
+    """Input positions in the order a depth-first walk from ``root`` meets them
+    (neighbours are usually siblings in the original structure)."""
+    f0, f1, _ = cone.arrays()
+    pos = {node: i for i, node in enumerate(cone.inputs)}
+    order, seen, stack = [], set(), [root >> 1]
+    while stack:
+        v = stack.pop()
+        if v in seen or v == 0:
+            continue
+        seen.add(v)
+        if v in pos:
+            order.append(pos[v])
+            continue
+        stack.append(int(f1[v]) >> 1)
+        stack.append(int(f0[v]) >> 1)
+    return order
+
+
+def prove_symmetric(cone: Circuit, root: int, phases: Sequence[int], conflicts: int = 30000,
+                    total_conflicts: int = 100000, solver: str = "cadical153") -> bool | None:
+    """Whether the cone is symmetric in the literals ``x_i ^ phases[i]``: True (proved),
+    False (refuted), None (the SAT budget ran out).
+
+    For neighbouring leaves ``a, b`` (depth-first order; these transpositions
+    generate every permutation) it proves ``f[l_a=1, l_b=0] == f[l_a=0, l_b=1]``:
+    both cofactors are built by hash-consing only the nodes above ``a`` and
+    ``b`` (the rest is shared), and the two are compared by a SAT miter over
+    their joint cone, one fresh solver per pair.
+    """
+    from pysat.solvers import Solver
+
+    order = _leaf_order(cone, root)
+    k = cone.num_inputs
+    if sorted(order) != list(range(k)):
+        return False  # some input is not in the cone
+    f0, f1, _ = cone.arrays()
+    base_nodes = cone.num_nodes
+    fanouts: list[list[int]] = [[] for _ in range(base_nodes)]
+    for v in range(1, base_nodes):
+        if f0[v]:
+            fanouts[int(f0[v]) >> 1].append(v)
+            fanouts[int(f1[v]) >> 1].append(v)
+    f0l, f1l = f0.tolist(), f1.tolist()
+    inputs = cone.inputs
+    spent = 0
+
+    def cofactor(fixed: dict[int, int]) -> int:
+        changed = dict(fixed)
+        heap = sorted(set().union(*(fanouts[v] for v in fixed)))
+        queued = set(heap)
+        while heap:
+            v = heapq.heappop(heap)
+            fa, fb = f0l[v], f1l[v]
+            la = changed.get(fa >> 1, fa & ~1) ^ (fa & 1)
+            lb = changed.get(fb >> 1, fb & ~1) ^ (fb & 1)
+            new = cone.and_(la, lb)
+            if new != 2 * v:
+                changed[v] = new
+                for w in fanouts[v]:
+                    if w not in queued:
+                        queued.add(w)
+                        heapq.heappush(heap, w)
+        return changed.get(root >> 1, root & ~1) ^ (root & 1)
+
+    for a, b in zip(order, order[1:]):
+        na, nb = inputs[a], inputs[b]
+        # literal l_a = x_a ^ phases[a] set to 1 means x_a = 1 ^ phases[a]
+        r1 = cofactor({na: 1 ^ phases[a], nb: phases[b]})
+        r2 = cofactor({na: phases[a], nb: 1 ^ phases[b]})
+        if r1 == r2:
+            continue
+        budget = min(conflicts, total_conflicts - spent)
+        if budget <= 0:
+            return None
+        nf0, nf1, _ = cone.arrays()
+        nf0l, nf1l = nf0.tolist(), nf1.tolist()
+        seen, stack, clauses = set(), [r1 >> 1, r2 >> 1], [[-1]]
+        while stack:
+            v = stack.pop()
+            if v in seen or not nf0l[v]:
+                continue
+            seen.add(v)
+            x, y = _var(nf0l[v]), _var(nf1l[v])
+            clauses += ([-(v + 1), x], [-(v + 1), y], [v + 1, -x, -y])
+            stack.append(nf0l[v] >> 1)
+            stack.append(nf1l[v] >> 1)
+        with Solver(name=solver, bootstrap_with=clauses) as s:
+            d1, d2 = _var(r1), _var(r2)
+            # one query: r1 != r2 through a fresh selector variable z = r1 xor r2
+            z = cone.num_nodes + 1
+            s.append_formula([[-z, d1, d2], [-z, -d1, -d2], [z, -d1, d2], [z, d1, -d2]])
+            s.conf_budget(budget)
+            status = s.solve_limited(assumptions=[z])
+            spent += s.accum_stats().get("conflicts", budget)
+        if status is None:
+            return None
+        if status:
+            return False
+    return True
+
+
+def reference_threshold(cone: Circuit, phases: Sequence[int], threshold: int,
+                        into: Circuit | None = None) -> tuple[int, list[int]]:
+    """``[sum(x_i ^ phases[i]) >= threshold]`` built to mirror the cone's grouping.
+
+    The supports of the cone's nodes that form a laminar family (taken
+    largest first) are the groups a tree of additions sums; every group's
+    count is built as the ripple-carry sum of its subgroups' counts and its
+    loose literals, so the count words of the cone reappear and can serve as
+    cut points of a proof.  Built into ``into`` (default: the cone itself,
+    over its inputs); returns the output literal and every group word's bits
+    (smaller groups first).
+    """
+    k = cone.num_inputs
+    sup = input_supports(cone)
+    sets = sorted({s for s in sup[1:] if s.bit_count() >= 2}, key=lambda s: -s.bit_count())
+    kept: list[int] = []
+    for s_ in sets:
+        if all((s_ & t) in (0, s_, t) for t in kept):
+            kept.append(s_)
+    full = (1 << k) - 1
+    if full not in kept:
+        kept.insert(0, full)
+    kept.sort(key=lambda s_: s_.bit_count())
+    ref = cone if into is None else into
+    xs = cone.input_literals() if into is None else into.input_literals()
+    word: dict[int, words.Word] = {}
+    bits: list[int] = []
+    for s_ in kept:
+        children = [t for t in word if t & s_ == t and t != s_]
+        maximal = [t for t in children if not any(t != u and t & u == t for u in children)]
+        covered = 0
+        parts = []
+        for t in maximal:
+            parts.append(word[t])
+            covered |= t
+        for i in range(k):
+            if (s_ >> i) & 1 and not (covered >> i) & 1:
+                parts.append(words.Word((xs[i] ^ phases[i],), False))
+        acc = parts[0]
+        for w in parts[1:]:
+            acc = words.add(ref, acc, w)
+        word[s_] = acc
+        bits.extend(acc.bits)
+        for t in maximal:
+            del word[t]
+    return words.compare_const(ref, word[full], threshold, ">="), bits
+
+
+_CUT_NODES = 400  # AND nodes of one local cut-point query (an adder step between proved words)
+
+
+def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshold: int,
+                       conflicts: int = 20000, samples: int = 2048, seed: int = 0) -> bool | None:
+    """SAT-prove ``root`` of the cone equal to :func:`reference_threshold` built beside it:
+    True (proved), False (refuted), None (undecided within ``conflicts`` per query).
+
+    The group words of the reference are cut points: each is matched to a
+    cone node by simulation on vectors of every literal weight (uniform
+    random vectors never reach the top counts of large groups), proved equal
+    by an incremental SAT query and the equality kept as clauses, smaller
+    groups first; then the two outputs are compared.
+    """
+    from pysat.solvers import Solver
+
+    k = cone.num_inputs
+    base = cone.num_nodes
+    # [sum l >= T] == ~[sum ~l >= k - T + 1]: the cone may count either phase; build both
+    ref_root, bits = reference_threshold(cone, phases, threshold)
+    other_root, other_bits = reference_threshold(cone, [p ^ 1 for p in phases], k - threshold + 1)
+    if ref_root == root or other_root == root ^ 1:
+        return True
+    rng = np.random.default_rng(seed)
+    dens = rng.random((samples, 1))
+    rows = ((rng.random((samples, k)) < dens) ^ np.array(phases, dtype=bool)[None, :]).astype(np.uint8)
+    nodes = list(range(1, cone.num_nodes))
+    sig = _unpack(compile_circuit(cone, [2 * v for v in nodes]).run(_pack(rows)), samples)
+    by_sig: dict[bytes, int] = {}
+    for v in range(1, base):  # cone nodes: the first ``base`` nodes
+        row = sig[v - 1]
+        by_sig.setdefault(row.tobytes(), 2 * v)
+        by_sig.setdefault((1 - row).tobytes(), 2 * v + 1)
+
+    def matched(bs: list[int]) -> int:
+        return sum((b >> 1) < base or (sig[(b >> 1) - 1] ^ (b & 1)).tobytes() in by_sig for b in bs if b > 1)
+
+    if matched(other_bits) > matched(bits):
+        ref_root, bits = other_root ^ 1, other_bits
+    if 2 * matched(bits) < len(bits):
+        return None  # the cone does not add in groups: no cut points to lean on
+    f0, f1, _ = cone.arrays()
+    f0l, f1l = f0.tolist(), f1.tolist()
+    cut: dict[int, int] = {}  # reference node -> equal cone literal
+    boundary: set[int] = set()  # cone nodes proved equal to a reference word bit
+
+    def local_clauses(roots: list[int], limit: int | None = None) -> tuple[list[list[int]] | None, list[int]]:
+        """Tseitin clauses of the cones of ``roots`` down to proved cut points (free there)."""
+        def sub(lit: int) -> int:
+            node = lit >> 1
+            return cut[node] ^ (lit & 1) if node in cut else lit
+
+        out, seen = [[-1]], set()
+        stack = [sub(r) >> 1 for r in roots]
+        tops = set(stack)
+        while stack:
+            v = stack.pop()
+            if v in seen or not f0l[v] or (v in boundary and v not in tops):
+                continue
+            seen.add(v)
+            if limit is not None and len(seen) > limit:
+                return None, []
+            a, b = sub(f0l[v]), sub(f1l[v])
+            x, y = _var(a), _var(b)
+            out += ([-(v + 1), x], [-(v + 1), y], [v + 1, -x, -y])
+            stack.append(a >> 1)
+            stack.append(b >> 1)
+        return out, [_var(sub(r)) for r in roots]
+
+    def differ(clauses: list[list[int]], da: int, db: int, budget: int | None) -> bool | None:
+        with Solver(name="minisat22", bootstrap_with=clauses) as s:
+            for assume in ([da, -db], [-da, db]):
+                if budget is not None:
+                    s.conf_budget(budget)
+                status = s.solve_limited(assumptions=assume) if budget is not None else s.solve(assumptions=assume)
+                if status is not False:
+                    return status
+        return False
+
+    for b in bits:
+        if b < 2 or (b >> 1) in cut:
+            continue
+        if (b >> 1) < base:  # the reference bit merged into a cone node by hashing
+            boundary.add(b >> 1)
+            continue
+        match = by_sig.get((sig[(b >> 1) - 1] ^ (b & 1)).tobytes())
+        if match is None:
+            continue
+        clauses, lits = local_clauses([b, match], _CUT_NODES)
+        # a cut point whose cone is not one adder step, or that fails, only makes the end harder
+        if clauses is not None and differ(clauses, *lits, min(conflicts, 1000)) is False:
+            cut[b >> 1] = match ^ (b & 1)
+            boundary.add(match >> 1)
+    clauses, (da, db) = local_clauses([ref_root, root])
+    if differ(clauses, da, db, conflicts) is False:
+        return True
+    # the abstraction at the cut points may be too coarse: decide on the whole cone, with the proved
+    # equalities as clauses
+    f0n, f1n, _ = cone.arrays()
+    full = [[-1]]
+    for v in cone.and_nodes():
+        g, x, y = v + 1, _var(int(f0n[v])), _var(int(f1n[v]))
+        full += ([-g, x], [-g, y], [g, -x, -y])
+    for r, lit in cut.items():
+        full += ([-(r + 1), _var(lit)], [r + 1, -_var(lit)])
+    status = differ(full, _var(ref_root), _var(root), conflicts)
+    return None if status is None else not status
+
+
+def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 4096,
+                    proof_inputs: int = 64, conflicts: int = 20000, prove: bool = False,
+                    seed: int = 0) -> list[Threshold]:
+    """Every candidate root of ``circuit`` that is a symmetric threshold function of
+    its input support (see the module docstring), in increasing node order.
+
+    Functions of up to ``proof_inputs`` inputs are SAT-proved
+    (:func:`prove_by_reference`, then :func:`prove_symmetric`, ``conflicts``
+    per query); larger ones, and those the budget does not decide, are
+    simulation-tested only (``proof == "simulation"``) and returned unless
+    ``prove`` is set.  A refuted one is never returned.
+    """
+    live = circuit.reachable()
+    sup = input_supports(circuit, live)
+    roots = [r for r in candidate_roots(circuit, sup, min_inputs, live) if sup[r].bit_count() <= max_inputs]
+    roots = unate_filter(circuit, roots, seed=seed)
+    inputs = circuit.inputs
+    f0, f1, _ = circuit.arrays()
+    f0l, f1l = f0.tolist(), f1.tolist()
+    found = []
+    covered: set[int] = set()  # nodes inside the cone of a recovered function: not examined
+    for r in sorted(roots, key=lambda v: (-sup[v].bit_count(), v)):
+        if r in covered:
+            continue
+        s = sup[r]
+        leaves = tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1)
+        cone, lit = cone_circuit(circuit, r, leaves)
+        rec = recognize(cone, lit, seed=seed + r)
+        if rec is None:
+            continue
+        phases, threshold, _ = rec
+        proved = None
+        if len(leaves) <= proof_inputs:
+            proved = prove_by_reference(cone, lit, phases, threshold, conflicts)
+            if proved is None and len(leaves) <= 24:  # structure-blind, slow beyond a few dozen inputs
+                proved = prove_symmetric(cone_circuit(circuit, r, leaves)[0], lit, phases, conflicts, 2 * conflicts)
+        if proved is False or (proved is None and prove):
+            continue
+        found.append(Threshold(2 * r, leaves, phases, threshold, "sat" if proved else "simulation"))
+        stack = [r]
+        while stack:
+            v = stack.pop()
+            if v in covered or not f0l[v]:
+                continue
+            covered.add(v)
+            stack += (f0l[v] >> 1, f1l[v] >> 1)
+    return sorted(found, key=lambda th: th.root)

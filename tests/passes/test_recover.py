@@ -1,0 +1,178 @@
+"""recover: threshold functions in foreign structure are found, proved, rebuilt smaller; others left alone."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from nandc.ir import words
+from nandc.ir.circuit import Circuit
+from nandc.ir.equiv import check_equivalence
+from nandc.ir.evaluate import evaluate
+from nandc.passes import run_pipeline
+from nandc.passes.cost import nand_cost
+from nandc.passes.recover import recover, shared_threshold
+from nandc.synth.symmetric import (
+    cone_circuit,
+    find_thresholds,
+    prove_by_reference,
+    prove_symmetric,
+    recognize,
+)
+
+
+# ---------------------------------------------------------------------- foreign-shape circuits
+def _xor(c, a, b):
+    return c.or_(c.and_(a, b ^ 1), c.and_(a ^ 1, b))
+
+
+def _ripple_add(c, a, b):
+    width = max(len(a), len(b))
+    a, b = a + [0] * (width - len(a)), b + [0] * (width - len(b))
+    carry, out = 0, []
+    for x, y in zip(a, b):
+        t = _xor(c, x, y)
+        out.append(_xor(c, t, carry))
+        carry = c.or_(c.and_(x, y), c.and_(t, carry))
+    return out + [carry]
+
+
+def _tree_count(c, lits):
+    level = [[lit] for lit in lits]
+    while len(level) > 1:
+        nxt = [_ripple_add(c, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        level = nxt + ([level[-1]] if len(level) % 2 else [])
+    return level[0]
+
+
+def _chain_count(c, lits):
+    acc = [lits[0]]
+    for lit in lits[1:]:
+        acc = _ripple_add(c, acc, [lit])
+    return acc
+
+
+def _ge(c, bits, k):
+    """``bits >= k`` as the carry of a ripple subtractor."""
+    carry = 1
+    for j, x in enumerate(bits):
+        kb = ((k >> j) & 1) ^ 1
+        t = _xor(c, x, kb)
+        carry = c.or_(c.and_(x, kb), c.and_(t, carry))
+    return carry if k < (1 << len(bits)) else 0
+
+
+def foreign_layer(n, m, seed, count=_tree_count):
+    rng = random.Random(seed)
+    c = Circuit(f"layer{n}x{m}")
+    x = c.add_input_bus("x", n)
+    outs = []
+    for _ in range(m):
+        lits = [lit ^ rng.randint(0, 1) for lit in x]
+        outs.append(_ge(c, count(c, lits), rng.randint(n // 4, 3 * n // 4)))
+    c.set_output("y", outs)
+    return c
+
+
+def _all_rows(n):
+    return np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------------- the pass
+@pytest.mark.parametrize("n,seed,count", [(8, 0, _tree_count), (12, 1, _tree_count), (16, 2, _tree_count),
+                                          (13, 3, _chain_count), (16, 4, _chain_count)])
+def test_single_foreign_neuron_is_proved_and_rebuilt_smaller(n, seed, count):
+    c = foreign_layer(n, 1, seed, count)
+    found = find_thresholds(c, min_inputs=8, prove=True)
+    root = c.output_literals()[0] >> 1
+    assert [th.root >> 1 for th in found] == [root]  # the cone of a recovered function is not examined
+    assert all(th.proof == "sat" for th in found)
+    out, stats = recover(c, {"min_inputs": 8})
+    assert stats.notes["thresholds"] == 1 and stats.notes["unproved"] == 0  # only the outermost is rebuilt
+    assert nand_cost(out) < nand_cost(c)
+    assert check_equivalence(c, out, method="exhaustive")
+
+
+def test_twenty_input_neuron_equivalent_on_every_input():
+    c = foreign_layer(20, 1, 5)
+    out, stats = recover(c, {"min_inputs": 8, "prove": True})
+    assert stats.notes["thresholds"] == 1
+    assert nand_cost(out) < nand_cost(c)
+    assert check_equivalence(c, out, method="exhaustive")
+
+
+def test_layer_shares_the_popcount_and_stays_exact():
+    c = foreign_layer(14, 8, 6)
+    out, stats = recover(c, {"min_inputs": 8, "prove": True})
+    assert stats.notes["thresholds"] == 8
+    assert stats.notes["shared"] is True
+    assert nand_cost(out) < nand_cost(c)
+    assert check_equivalence(c, out, method="exhaustive")
+
+
+def test_o3_keeps_the_recovered_neuron():
+    c = foreign_layer(16, 2, 7)
+    netlist, history = run_pipeline(c, "O3")
+    rec = next(s for s in history if s.pass_name == "recover")
+    assert rec.notes["thresholds"] == 2
+    assert check_equivalence(c, netlist, method="exhaustive")
+
+
+# ---------------------------------------------------------------------- negative cases
+def _negative(kind, n=14):
+    c = Circuit(kind)
+    x = c.add_input_bus("x", n)
+    if kind == "parity":
+        y = x[0]
+        for lit in x[1:]:
+            y = _xor(c, y, lit)
+    elif kind == "exactly":  # symmetric, not a threshold
+        y = words.compare_const(c, words.Word(tuple(_tree_count(c, list(x))), False), n // 2, "==")
+    elif kind == "weighted":  # a threshold, but x0 counts twice: not symmetric
+        y = _ge(c, _tree_count(c, [x[0]] + list(x)), n // 2)
+    else:  # a 2-output function pair: threshold of a sum that includes an AND term
+        y = _ge(c, _tree_count(c, [c.and_(x[0], x[1])] + list(x[2:])), n // 3)
+    c.set_output("y", [y])
+    return c
+
+
+@pytest.mark.parametrize("kind", ["parity", "exactly", "weighted", "and-term"])
+def test_non_threshold_functions_are_left_alone(kind):
+    c = _negative(kind)
+    assert find_thresholds(c, min_inputs=12) == []
+    out, stats = recover(c, {"min_inputs": 12})
+    assert out is c and stats.notes["thresholds"] == 0
+
+
+def test_wrong_threshold_or_phase_is_refuted_by_the_proofs():
+    c = foreign_layer(16, 1, 8)
+    root = c.output_literals()[0] >> 1
+    cone, lit = cone_circuit(c, root, c.inputs)
+    phases, threshold, _ = recognize(cone, lit)
+    assert prove_by_reference(cone_circuit(c, root, c.inputs)[0], lit, phases, threshold) is True
+    assert prove_by_reference(cone_circuit(c, root, c.inputs)[0], lit, phases, threshold + 1) is False
+    wrong = list(phases)
+    wrong[3] ^= 1
+    assert prove_symmetric(cone_circuit(c, root, c.inputs)[0], lit, wrong) is False
+    assert prove_symmetric(cone_circuit(c, root, c.inputs)[0], lit, phases) is True
+
+
+# ---------------------------------------------------------------------- the shared builder
+@pytest.mark.parametrize("n", [1, 2, 5, 9])
+def test_shared_threshold_computes_the_threshold(n):
+    rng = random.Random(n)
+    rows = _all_rows(n)
+    for trial in range(6):
+        phases = [rng.randint(0, 1) for _ in range(n)] if trial else [1] * n
+        c = Circuit("t")
+        x = c.add_input_bus("x", n)
+        total = words.popcount(c, list(x))
+        outs = [shared_threshold(c, total, list(x), phases, t) for t in range(-1, n + 2)]
+        c.set_output("y", outs)
+        got = evaluate(c, {"x": rows})["y"]
+        count = (rows ^ np.array(phases, dtype=np.uint8)).sum(axis=1)
+        want = sum((count >= t).astype(np.int64) << j for j, t in enumerate(range(-1, n + 2)))
+        assert np.array_equal(np.asarray(got).reshape(-1), want)
