@@ -188,7 +188,7 @@ def verify_budgeted(circuit, netlist, sat_limit: int, conflicts: int) -> str:
     """Exhaustive up to 16 inputs, else a SAT proof within ``conflicts``; when the budget
     (or ``sat_limit`` AND nodes) is exceeded, random simulation at every density."""
     from nandc.errors import EquivalenceError
-    from nandc.ir.equiv import check_equivalence
+    from nandc.synth.equiv import check_equivalence
 
     if not density_simulation(circuit, netlist):
         raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent (density simulation)")

@@ -75,6 +75,7 @@ __all__ = [
     "popcount_at_least",
     "sorting_threshold",
     "shared_popcounts",
+    "shared_threshold",
 ]
 
 COMPARISONS = (">=", ">", "<=", "<", "==", "!=")
@@ -800,3 +801,36 @@ def shared_popcounts(c: Circuit, rows: Sequence[Sequence[int]]) -> list[Word]:
     normalize) are shared by hash-consing.
     """
     return [popcount(c, sorted(row, key=lambda lit: (lit >> 1, lit & 1))) for row in rows]
+
+
+def shared_threshold(c: Circuit, total: Word, inputs: Sequence[int], phases: Sequence[int],
+                     threshold: int) -> int:
+    """``[sum_i (inputs[i] ^ phases[i]) >= threshold]`` given ``total = popcount(inputs)``.
+
+    With ``P`` the inputs of phase 0 and ``N`` those of phase 1, the literal
+    count is ``S - 2 #(x on N) + |N|`` and also ``2 #(x on P) - S + |N|``; the
+    rarer side is counted at weight 2 together with ``S`` (or ``~S``) and a
+    constant in one compressor tree, and only the carry into the top bit is
+    built (as in :func:`popcount_at_least`).
+    """
+    k = len(inputs)
+    neg = [x for x, p in zip(inputs, phases) if p]
+    pos = [x for x, p in zip(inputs, phases) if not p]
+    sbits = list(total.bits)
+    w = len(sbits)
+    if len(neg) <= len(pos):
+        # S + 2 * #(~x on N) - 2|N| + |N| >= T  <=>  S + 2 * #(~x on N) >= T + |N|
+        word_bits, side, target = sbits, [x ^ 1 for x in neg], threshold + len(neg)
+    else:
+        # 2 #(x on P) - S + |N| >= T  <=>  2 #(x on P) + (2^w - 1 - S) >= T - |N| + 2^w - 1
+        word_bits, side, target = [b ^ 1 for b in sbits], list(pos), threshold - (k - len(pos)) + (1 << w) - 1
+    top = (1 << w) - 1 + 2 * len(side)
+    if target <= 0:
+        return TRUE
+    if target > top:
+        return FALSE
+    kk = top.bit_length()
+    columns = [[b] for b in word_bits] + [[] for _ in range(max(0, kk + 1 - w))]
+    columns[1] = columns[1] + side
+    s = column_sum(c, columns, (1 << kk) - target)
+    return s.bits[kk] if s.width > kk else FALSE

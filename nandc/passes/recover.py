@@ -14,7 +14,7 @@ it.  This pass rebuilds them:
   polarity), since ``sum_i (x_i ^ p_i) = S + 2 * #(~x on M) - 2|M| + (k - |M|) ...``
   in one compressor tree per neuron (:func:`shared_threshold`).
 
-Both rebuilds of the whole circuit are priced (:func:`~nandc.passes.cost.nand_cost`)
+Both rebuilds of the whole circuit are priced (:func:`~nandc.synth.cost.nand_cost`)
 and the cheapest of them and the input is returned, so the pass never makes
 a circuit worse.
 """
@@ -28,14 +28,14 @@ from typing import Sequence
 
 
 from nandc.ir import words
-from nandc.ir.words import compare_threshold, popcount_at_least
-from nandc.ir.circuit import FALSE, TRUE, Circuit
+from nandc.ir.words import compare_threshold, popcount_at_least, shared_threshold
+from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import parse_params
 from nandc.synth.cost import nand_cost
 from nandc.synth.symmetric import Threshold, find_thresholds
 
-__all__ = ["RecoverParams", "recover", "shared_threshold", "rebuild_thresholds"]
+__all__ = ["RecoverParams", "recover", "rebuild_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -44,50 +44,19 @@ class RecoverParams:
     circuits are returned unchanged; functions of up to ``proof_inputs``
     inputs are SAT-proved with ``conflicts`` per query, larger ones only
     simulation-tested (every literal weight, more vectors near the
-    threshold); ``prove``: rebuild only SAT-proved functions."""
+    threshold); ``prove`` (default): rebuild only SAT-proved functions --
+    ``prove=false`` also rebuilds the simulation-tested ones, an opt-in
+    that gives up the proof for gates."""
 
     min_inputs: int = 12
     max_inputs: int = 4096
     max_nodes: int = 200000
     proof_inputs: int = 64
     conflicts: int = 20000
-    prove: bool = False
+    prove: bool = True
 
 
 # ---------------------------------------------------------------------- builders
-def shared_threshold(c: Circuit, total: words.Word, inputs: Sequence[int], phases: Sequence[int],
-                     threshold: int) -> int:
-    """``[sum_i (inputs[i] ^ phases[i]) >= threshold]`` given ``total = popcount(inputs)``.
-
-    With ``P`` the inputs of phase 0 and ``N`` those of phase 1, the literal
-    count is ``S - 2 #(x on N) + |N|`` and also ``2 #(x on P) - S + |N|``; the
-    rarer side is counted at weight 2 together with ``S`` (or ``~S``) and a
-    constant in one compressor tree, and only the carry into the top bit is
-    built (as in :func:`~nandc.ir.words.popcount_at_least`).
-    """
-    k = len(inputs)
-    neg = [x for x, p in zip(inputs, phases) if p]
-    pos = [x for x, p in zip(inputs, phases) if not p]
-    sbits = list(total.bits)
-    w = len(sbits)
-    if len(neg) <= len(pos):
-        # S + 2 * #(~x on N) - 2|N| + |N| >= T  <=>  S + 2 * #(~x on N) >= T + |N|
-        word_bits, side, target = sbits, [x ^ 1 for x in neg], threshold + len(neg)
-    else:
-        # 2 #(x on P) - S + |N| >= T  <=>  2 #(x on P) + (2^w - 1 - S) >= T - |N| + 2^w - 1
-        word_bits, side, target = [b ^ 1 for b in sbits], list(pos), threshold - (k - len(pos)) + (1 << w) - 1
-    top = (1 << w) - 1 + 2 * len(side)
-    if target <= 0:
-        return TRUE
-    if target > top:
-        return FALSE
-    kk = top.bit_length()
-    columns = [[b] for b in word_bits] + [[] for _ in range(max(0, kk + 1 - w))]
-    columns[1] = columns[1] + side
-    s = words.column_sum(c, columns, (1 << kk) - target)
-    return s.bits[kk] if s.width > kk else FALSE
-
-
 def _direct(c: Circuit, lits: list[int], threshold: int, which: int) -> int:
     return (popcount_at_least, compare_threshold)[which](c, lits, threshold)
 
@@ -187,7 +156,7 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     """Rebuild the symmetric threshold functions of many inputs found in ``circuit``.
 
     Requires: a valid Circuit.  Ensures: the same function on every output
-    (every rebuilt node proved, or simulation-tested if ``prove=false``); a
+    (every rebuilt node SAT-proved; with ``prove=false`` larger ones only simulation-tested); a
     NAND2 cost no higher than the input's; new nodes carry the layer of the
     node they rebuild.
     """

@@ -10,11 +10,12 @@ import pytest
 
 from nandc.ir import words
 from nandc.ir.circuit import Circuit
-from nandc.ir.equiv import check_equivalence
+from nandc.synth.equiv import check_equivalence
 from nandc.ir.evaluate import evaluate
 from nandc.passes import run_pipeline
-from nandc.passes.cost import nand_cost
-from nandc.passes.recover import recover, shared_threshold
+from nandc.synth.cost import nand_cost
+from nandc.ir.words import shared_threshold
+from nandc.passes.recover import recover
 from nandc.synth.symmetric import (
     cone_circuit,
     find_thresholds,
