@@ -142,7 +142,7 @@ class MBOKLinear(_MBOKBase):
         so, si = self._scales_ste()
         acc = 0
         for k in range(self.kernels):
-            acc = acc + so[k] * F.linear(x * si[k], sign_ste(self.latent[k]))
+            acc = acc + so[k] * F.linear(x * si[k], sign_ste(self.latent[k]).to(x.dtype))
         return self.dequantize(acc)
 
     def extra_repr(self) -> str:

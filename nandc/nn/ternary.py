@@ -75,7 +75,8 @@ class TernaryLinear(QuantAccumulator):
         w = self.weight / self.weight_scale()
         wq = torch.round(w).clamp(-1, 1)
         w_ste = wq.detach() + (w - w.detach())
-        return self.dequantize(F.linear(absmax_int8(x, exact=not self.training), w_ste))
+        codes = absmax_int8(x, exact=not self.training)
+        return self.dequantize(F.linear(codes, w_ste.to(codes.dtype)))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"

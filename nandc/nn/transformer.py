@@ -1,7 +1,8 @@
 """Decoder-only transformer language models in exact fixed point: BitNet b1.58 and MBOK.
 
 In eval mode the forward pass of every layer here is integer arithmetic
-(carried in float64 tensors, exact below 2**53), and THAT is the model's
+(carried in float64 tensors by :class:`LanguageModel` in eval mode, exact below
+2**53; its logits come back rounded once to float32), and THAT is the model's
 specification, which the compiled netlists reproduce bit for bit.  Training
 uses straight-through estimators and a float softmax with the same temperature.
 
@@ -214,4 +215,9 @@ class LanguageModel(nn.Module):
         self.head = _linear(linear, d_model, vocab, kernels)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(self.embed(ids)))
+        if self.training:
+            return self.head(self.blocks(self.embed(ids)))
+        # eval mode is the integer specification: float64 holds every intermediate value exactly
+        # (float32 would round sums of more than 24 bits, which trained MBOK scales reach); the
+        # logits are then rounded to float32 once, as CompiledModel.to_torch_output rounds them
+        return self.head(self.blocks(self.embed(ids).double())).float()

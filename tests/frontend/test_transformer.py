@@ -96,6 +96,22 @@ def test_tiny_language_models_are_bit_exact(linear, layers, heads):
 
 
 @pytest.mark.slow
+def test_mbok_sums_beyond_float32_stay_exact():
+    """Trained MBOK scales make sums of more than 24 bits: eval runs in float64, so torch stays the spec."""
+    torch.manual_seed(0)
+    model = LanguageModel(vocab=23, d_model=32, layers=1, heads=2, context=16, linear="mbok", kernels=2)
+    with torch.no_grad():
+        for layer in model.modules():
+            if hasattr(layer, "s_in") and hasattr(layer, "latent"):
+                layer.s_in.mul_(torch.exp(torch.randn_like(layer.s_in)) * 3)
+                layer.s_out.mul_(torch.exp(torch.randn_like(layer.s_out)) * 3)
+                so, si = layer.int_scales()
+                assert int(so.abs().max()) * int(si.abs().max()) * 127 * layer.in_features > 2 ** 24
+    ids = torch.randint(0, 23, (24, 16), generator=torch.Generator().manual_seed(2))
+    compile_lm(model, ids)  # asserts compiled == torch eval on every position
+
+
+@pytest.mark.slow
 def test_language_model_runs_through_the_jit_and_a_file(tmp_path):
     torch.manual_seed(5)
     model = LanguageModel(vocab=11, d_model=16, layers=1, heads=2, context=6)

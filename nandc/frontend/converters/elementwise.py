@@ -231,7 +231,7 @@ def _no_op(ctx, target, args, kwargs):
     return args[0]
 
 
-method_converter("detach", "contiguous", "clone", "float", kind="identity")(_no_op)
+method_converter("detach", "contiguous", "clone", "float", "double", kind="identity")(_no_op)
 function_converter(torch.detach, kind="identity")(_no_op)
 
 
