@@ -33,6 +33,7 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import parse_params
 from nandc.synth.cost import nand_cost
+from nandc.synth.rebuild import rebuild
 from nandc.synth.symmetric import Threshold, find_thresholds
 
 __all__ = ["RecoverParams", "recover", "rebuild_thresholds"]
@@ -79,12 +80,9 @@ def _cheaper_direct(th: Threshold, is_input: bool = True) -> int:
 def rebuild_thresholds(circuit: Circuit, found: Sequence[Threshold], share: bool) -> Circuit:
     """``circuit`` with every root of ``found`` rebuilt from its inputs (layers shared if ``share``)."""
     new, inputs = circuit.copy_interface()
-    f0, f1, lay = circuit.arrays()
+    lay = circuit.arrays()[2]
     names = circuit.layer_names
-    lit = [-1] * circuit.num_nodes
-    lit[0] = 0
-    for node, new_lit in inputs.items():
-        lit[node] = new_lit
+    lit = [-1] * circuit.num_nodes  # the rebuilt roots; rebuild() copies the rest
     groups: dict[tuple[int, ...], list[Threshold]] = defaultdict(list)
     for th in found:
         groups[th.leaves].append(th)
@@ -101,31 +99,7 @@ def rebuild_thresholds(circuit: Circuit, found: Sequence[Threshold], share: bool
             else:
                 out = _direct(new, [x ^ p for x, p in zip(xs, th.phases)], th.threshold, _cheaper_direct(th))
             lit[th.root >> 1] = out ^ (th.root & 1)
-    # copy the rest of the live cone
-    f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
-    mark = bytearray(circuit.num_nodes)
-    stack = [b >> 1 for b in circuit.output_literals()]
-    while stack:
-        v = stack.pop()
-        if mark[v]:
-            continue
-        mark[v] = 1
-        if f0l[v] and lit[v] < 0:
-            stack.append(f0l[v] >> 1)
-            stack.append(f1l[v] >> 1)
-    current = -1
-    for v in range(1, circuit.num_nodes):
-        if not mark[v] or lit[v] >= 0:
-            continue
-        if layl[v] != current:
-            current = layl[v]
-            new.current_layer = names[current]
-        a, b = f0l[v], f1l[v]
-        lit[v] = new.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
-    new.current_layer = ""
-    for bus in circuit.output_buses.values():
-        new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
-    return new
+    return rebuild(circuit, lit, into=(new, inputs))[0]  # the rest of the live cone
 
 
 def _outermost(circuit: Circuit, found: list[Threshold]) -> list[Threshold]:

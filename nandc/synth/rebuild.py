@@ -13,16 +13,20 @@ from nandc.ir.circuit import Circuit
 __all__ = ["rebuild"]
 
 
-def rebuild(circuit: Circuit, literal_of: list[int] | None = None) -> tuple[Circuit, list[int]]:
+def rebuild(circuit: Circuit, literal_of: list[int] | None = None,
+            into: tuple[Circuit, dict[int, int]] | None = None) -> tuple[Circuit, list[int]]:
     """Copy the output cone of ``circuit`` into a fresh circuit through ``and_``.
 
     ``literal_of`` may pre-assign new literals to old nodes (e.g. constants
     found by another pass, as ``node -> literal of the node's positive phase``);
-    a pre-assigned node's own fanins are then not copied.  Returns the new circuit and the
+    a pre-assigned node's own fanins are then not copied.  ``into`` is the
+    ``(circuit, inputs)`` pair of ``circuit.copy_interface()`` when the caller
+    has already built the pre-assigned literals in it (a pass that
+    resynthesizes some nodes from the inputs).  Returns the new circuit and the
     final map from old node to new literal (``-1`` for nodes not copied).
     Layer tags, buses and unbundled inputs are kept.
     """
-    new, inputs = circuit.copy_interface()
+    new, inputs = circuit.copy_interface() if into is None else into
     n = circuit.num_nodes
     lit = [-1] * n if literal_of is None else list(literal_of)
     lit[0] = 0
