@@ -113,7 +113,7 @@ def model_circuits():
     """``(model name, circuit)`` of the three example models."""
     import torch
 
-    from nandc import zoo
+    from nandc.lab import zoo
     from nandc.frontend import build_circuit
 
     torch.manual_seed(0)  # the same weights in every run, so ABC results can be cached

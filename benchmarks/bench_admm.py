@@ -28,10 +28,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from nandc.nn import (AnnealConfig, ExponentialSchedule, anneal_fit, harden, logic_classifier)  # noqa: E402
-from nandc.experiment import learn_truth_table  # noqa: E402
+from nandc.lab.experiment import learn_truth_table  # noqa: E402
 from nandc.nn.admm import TRUTH_TABLE_ADMM, ADMMConfig, admm_fit  # noqa: E402
 from nandc.nn.truth_table import FULL_ADDER, TRUTH_TABLE_TRAINING, XOR, truth_table  # noqa: E402
-from nandc.training import accuracy, torch_predict  # noqa: E402
+from nandc.nn.training import accuracy, torch_predict  # noqa: E402
 
 ADDER4 = truth_table("adder4", 8, lambda *b: tuple(
     ((sum(b[i] << i for i in range(4)) + sum(b[4 + i] << i for i in range(4))) >> k) & 1 for k in range(5)))
@@ -62,7 +62,7 @@ def truth_tables(seeds, lines):
 
 
 def mnist(epochs, lines):
-    from nandc.datasets import load_mnist5k
+    from nandc.lab.datasets import load_mnist5k
 
     ds = load_mnist5k(seed=0)
     widths = (1000, 1000)
@@ -107,7 +107,7 @@ def main(argv=None):
         truth_tables(args.seeds, lines)
     if not args.skip_mnist:
         mnist(args.mnist_epochs, lines)
-    from nandc.fsutil import atomic_write
+    from nandc.files.fsutil import atomic_write
 
     with atomic_write(args.out) as f:
         f.write("\n".join(lines) + "\n")

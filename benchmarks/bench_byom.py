@@ -39,7 +39,8 @@ def main(argv=None) -> list[dict]:
     from torch import nn
 
     import nandc
-    from nandc import datasets, training
+    from nandc.lab import datasets
+    from nandc.nn.training import fit
 
     ds = datasets.load_digits()
     img = (-1, 1, 8, 8)
@@ -47,7 +48,7 @@ def main(argv=None) -> list[dict]:
 
     def fit(model, x):
         torch.manual_seed(0)
-        training.fit(model, x, ds.y_train, epochs=args.epochs, progress=False)
+        fit(model, x, ds.y_train, epochs=args.epochs, progress=False)
         return model.eval()
 
     def report(name, model, x_test, compiled=None, float_out=None, extra=None):

@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import difflogic_cpu  # noqa: E402
 
-from nandc.datasets import load_digits, load_mnist5k  # noqa: E402
+from nandc.lab.datasets import load_digits, load_mnist5k  # noqa: E402
 from nandc.nn import GroupSum, LogicLayer  # noqa: E402
 
 
@@ -122,7 +122,7 @@ def main(argv=None):
     compare("digits", load_digits(), args.width, args.layers, args.epochs, args.seed, lines)
     if not args.skip_mnist:
         compare("MNIST-5k", load_mnist5k(), args.width, args.layers, args.epochs, args.seed, lines)
-    from nandc.fsutil import atomic_write
+    from nandc.files.fsutil import atomic_write
 
     with atomic_write(args.out) as f:
         f.write("\n".join(lines) + "\n")

@@ -3,7 +3,7 @@
     python benchmarks/bench_difflogic_accuracy.py                 # the three sizes, the MLP, difflogic at size S
     python benchmarks/bench_difflogic_accuracy.py --sizes S --epochs 5 --no-difflogic
 
-Every model sees the same split (``nandc.datasets.load_mnist5k(seed=0)``:
+Every model sees the same split (``nandc.lab.datasets.load_mnist5k(seed=0)``:
 4,000 training and 1,000 test digits, pixels rounded to 0/1 at 0.5 for the
 gate networks).  For each size a nandc LogicLayer network (fixed random
 wiring, or learned among 16 candidates for ``S16``; fast kernels, gate temperature annealed, last epochs
@@ -33,10 +33,10 @@ sys.path.insert(0, str(HERE / "third_party"))
 sys.path.insert(0, str(HERE.parent))
 
 import nandc  # noqa: E402
-from nandc.datasets import load_mnist5k  # noqa: E402
+from nandc.lab.datasets import load_mnist5k  # noqa: E402
 from nandc.nn import AnnealConfig, ExponentialSchedule, anneal_fit, harden, logic_classifier  # noqa: E402
 from nandc.nn.truth_table import logic_gate_count  # noqa: E402
-from nandc.training import accuracy, fit, torch_predict  # noqa: E402
+from nandc.nn.training import accuracy, fit, torch_predict  # noqa: E402
 
 #: size name -> gate layer widths (the last is a multiple of the 10 classes)
 SIZES = {"S": (1000, 1000), "M": (4000, 4000, 2000), "L": (8000, 8000, 4000), "S16": (1000, 1000)}
@@ -156,7 +156,7 @@ def main(argv=None):
              "", f"MNIST-5k, split seed 0: {len(ds.x_train)} train / {len(ds.x_test)} test, "
              f"{torch.get_num_threads()} threads, shared machine", "", head, "|---" * 7 + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    from nandc.fsutil import atomic_write
+    from nandc.files.fsutil import atomic_write
 
     with atomic_write(args.out) as f:
         f.write("\n".join(lines) + "\n")

@@ -21,7 +21,7 @@ def main(argv=None) -> dict:
     import torch
 
     import nandc
-    from nandc import zoo
+    from nandc.lab import zoo
     from nandc.frontend import build_circuit
 
     hidden = tuple(int(h) for h in args.hidden.split(","))

@@ -59,7 +59,7 @@ import nandc
 from nandc.backends.llvm import jit
 from nandc.backends.llvm.packing import pack_inputs
 from nandc.nn import BooleanLayer, GroupSum
-from nandc.nn.gates import evaluate as nandc_gate
+from nandc.nn.gate_functions import evaluate as nandc_gate
 from nandc.nn.int4 import InputQuant
 from nandc.nn.difflogic_import import difflogic_to_truth_table
 
@@ -315,7 +315,7 @@ def main(argv=None) -> int:
     for name, n_in, widths, samples in nets:
         bench_net(name, n_in, widths, samples, args, difflogic, out)
     if args.out:
-        from nandc.fsutil import atomic_write
+        from nandc.files.fsutil import atomic_write
 
         with atomic_write(args.out) as f:
             f.write("\n".join(lines) + "\n")

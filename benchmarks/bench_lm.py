@@ -1,7 +1,7 @@
 """Transformer language models on Python source: float vs BitNet b1.58 vs MBOK, compiled and checked.
 
 For each model of the same shape, trained with the same budget (steps of 32
-windows) on ``nandc.datasets.load_python_source``:
+windows) on ``nandc.lab.datasets.load_python_source``:
 
 * held-out bits per character;
 * (quantized models) compiled to a staged program, its logits compared with
@@ -94,8 +94,8 @@ def main(argv=None):
     import torch
 
     import nandc
-    from nandc import datasets, zoo
-    from nandc.training import bits_per_char, fit_language_model
+    from nandc.lab import datasets, zoo
+    from nandc.nn.training import bits_per_char, fit_language_model
 
     torch.set_num_threads(args.threads)
     corpus = datasets.load_python_source(args.chars)

@@ -26,7 +26,8 @@ def main(argv=None) -> list[dict]:
 
     import nandc
     import nandc.nn as qnn
-    from nandc import datasets, training, zoo
+    from nandc.lab import datasets, zoo
+    from nandc.nn import training
 
     ds = datasets.load_digits()
     h = args.hidden

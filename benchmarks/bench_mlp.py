@@ -34,7 +34,7 @@ def main(argv=None) -> dict:
     import torch
 
     import nandc
-    from nandc import zoo
+    from nandc.lab import zoo
     from nandc.backends.report import format_text
 
     torch.set_num_threads(args.threads)

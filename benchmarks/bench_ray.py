@@ -59,7 +59,7 @@ def _mlp(passes: str):
     import torch
 
     import nandc
-    from nandc import zoo
+    from nandc.lab import zoo
 
     torch.manual_seed(0)
     model = zoo.binary_mlp(784, threshold=127.5)
@@ -206,7 +206,8 @@ def bench_compile(args, ray, lines: list[str]) -> None:
 
     import torch
 
-    from nandc import distributed, zoo
+    from nandc import distributed
+    from nandc.lab import zoo
     from nandc.frontend import build_program
     from nandc.model import _compile_stages
 

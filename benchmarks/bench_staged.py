@@ -77,7 +77,7 @@ def float_twin(model):
 
 
 def build(case: str, args, size: int | None = None):
-    from nandc import zoo
+    from nandc.lab import zoo
 
     if case == "vgg":
         s = args.vgg_scale

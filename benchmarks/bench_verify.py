@@ -29,10 +29,10 @@ def build_pair(out: Path, epochs: int) -> tuple[Path, Path]:
     import torch
 
     import nandc
-    from nandc.datasets import load_digits
+    from nandc.lab.datasets import load_digits
     from nandc.ir.io import write
-    from nandc.training import fit
-    from nandc.zoo import binary_mlp
+    from nandc.nn.training import fit
+    from nandc.lab.zoo import binary_mlp
 
     torch.manual_seed(0)
     data = load_digits(seed=0)

@@ -6,8 +6,8 @@
 The compiled netlist's predictions equal the torch model's on every test sample.
 """
 
-from nandc import datasets, zoo
-from nandc.experiment import run_example
+from nandc.lab import datasets, zoo
+from nandc.lab.experiment import run_example
 
 
 def add_arguments(parser):

@@ -3,7 +3,7 @@
     python examples/bitnet_lm.py                  # about 10 minutes on 2 cores
     python examples/bitnet_lm.py --steps 200 --d-model 32 --context 32
 
-The model (``nandc.zoo.bitnet_lm``) is a decoder-only transformer whose
+The model (``nandc.lab.zoo.bitnet_lm``) is a decoder-only transformer whose
 eval-mode forward pass is exact integer arithmetic: ternary linear layers
 over int8 absmax codes, per-head int8 queries, keys and values, a base-2
 table softmax (see ``nandc.nn.transformer``).  It trains on the standard
@@ -38,9 +38,9 @@ def main(argv=None) -> Outcome:
     import torch
 
     import nandc
-    from nandc import datasets, zoo
+    from nandc.lab import datasets, zoo
     from nandc.backends.report import format_text
-    from nandc.training import bits_per_char, fit_language_model
+    from nandc.nn.training import bits_per_char, fit_language_model
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--d-model", type=int, default=48)

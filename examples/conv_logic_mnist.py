@@ -4,7 +4,7 @@
     python examples/conv_logic_mnist.py --channels 32,64 --dense 8000,8000 --epochs 30
     python examples/conv_logic_mnist.py --dataset digits --channels 4,8 --dense 60 --epochs 1   # seconds
 
-The model (``nandc.zoo.conv_logic_mnist``, after Petersen et al. 2024) turns
+The model (``nandc.lab.zoo.conv_logic_mnist``, after Petersen et al. 2024) turns
 each pixel into bits at a few thresholds, then runs blocks of a
 ``LogicConv2d`` -- every output channel is a tree of learned two-input gates
 over a 3x3 receptive field of two input channels, slid over the image like a
@@ -55,7 +55,7 @@ class ConvLogicOutcome(NamedTuple):
 
 
 def parse_args(argv):
-    from nandc.datasets import DATASETS
+    from nandc.lab.datasets import DATASETS
 
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--dataset", default="mnist5k", choices=sorted(DATASETS), help="default: mnist5k (28x28)")
@@ -91,7 +91,7 @@ def _ints(text: str) -> tuple[int, ...]:
 
 def build(args, ds):
     """The soft model and its training configuration."""
-    from nandc import zoo
+    from nandc.lab import zoo
     from nandc.nn.anneal import AnnealConfig
 
     c, h, _ = ds.shape
@@ -130,10 +130,10 @@ def _run(args, echo) -> ConvLogicOutcome:
     import torch
 
     import nandc
-    from nandc.datasets import DATASETS
+    from nandc.lab.datasets import DATASETS
     from nandc.nn.anneal import anneal_fit
     from nandc.nn.harden import harden
-    from nandc.training import accuracy, torch_predict
+    from nandc.nn.training import accuracy, torch_predict
 
     ds = DATASETS[args.dataset](limit=args.limit, seed=args.seed, image=True)
     model, config = build(args, ds)

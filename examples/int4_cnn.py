@@ -8,8 +8,8 @@ MaxPool2d, then an Int4Linear head.  BatchNorm and the quantizer fold into
 per-channel threshold sets; max pooling becomes comparator trees.
 """
 
-from nandc import datasets, zoo
-from nandc.experiment import run_example
+from nandc.lab import datasets, zoo
+from nandc.lab.experiment import run_example
 
 
 def add_arguments(parser):

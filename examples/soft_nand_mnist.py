@@ -37,7 +37,7 @@ class SoftNandOutcome(NamedTuple):
 
 
 def parse_args(argv):
-    from nandc.datasets import DATASETS
+    from nandc.lab.datasets import DATASETS
     from nandc.nn.networks import GATE_KINDS
     from nandc.nn.schedules import SCHEDULES
 
@@ -95,7 +95,7 @@ def build(args, ds):
 
 def gate_layers(model) -> list[str]:
     """Names of the hardened gate layers of ``model``."""
-    from nandc.nn.boolean import BooleanLayer
+    from nandc.nn.hard_logic import BooleanLayer
 
     return [name for name, m in model.named_modules() if isinstance(m, BooleanLayer)]
 
@@ -108,11 +108,11 @@ def main(argv=None) -> SoftNandOutcome:
 
     import nandc
     from nandc.backends.report import format_text
-    from nandc.datasets import DATASETS
+    from nandc.lab.datasets import DATASETS
     from nandc.nn.anneal import anneal_fit
     from nandc.nn.harden import harden
-    from nandc.experiment import logic_gate_count
-    from nandc.training import accuracy, torch_predict
+    from nandc.lab.experiment import logic_gate_count
+    from nandc.nn.training import accuracy, torch_predict
 
     echo = (lambda *a: None) if args.quiet else print
     ds = DATASETS[args.dataset](limit=args.limit, seed=args.seed)

@@ -8,8 +8,8 @@ the circuit computes the exact integer sums and the per-sample int8
 requantization (a divider per activation), bit for bit.
 """
 
-from nandc import datasets, zoo
-from nandc.experiment import run_example
+from nandc.lab import datasets, zoo
+from nandc.lab.experiment import run_example
 
 
 def add_arguments(parser):

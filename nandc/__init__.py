@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 __all__ = ["NandcError", "compile", "compile_onnx", "load", "CompiledModel", "quantize_activations", "__version__"]
 
 _LAZY = {"compile": "nandc.model", "load": "nandc.model", "CompiledModel": "nandc.model",
-         "quantize_activations": "nandc.calibrate", "compile_onnx": "nandc.onnx"}
+         "quantize_activations": "nandc.frontend.calibrate", "compile_onnx": "nandc.model"}
 
 
 def __getattr__(name: str) -> Any:

@@ -82,7 +82,7 @@ def _cmd_passes(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from nandc.demo import run_demo
+    from nandc.lab.demo import run_demo
     from nandc.errors import OutputError
 
     if args.epochs < 1:
@@ -104,7 +104,7 @@ _MODEL_EXTS = (".v", ".nandc", ".json")
 
 def _check_output(out: str) -> None:
     """Refuse an output the compiler could not write, before the (long) compile."""
-    from nandc.fsutil import check_writable
+    from nandc.files.fsutil import check_writable
     from nandc.ir.io import FORMATS
 
     ext = Path(out).suffix.lower()
@@ -131,7 +131,7 @@ def _write_compiled(compiled, out: str) -> None:
         compiled.save(path)
     elif ext == ".json":
         from nandc.backends.report import to_json
-        from nandc.fsutil import atomic_write
+        from nandc.files.fsutil import atomic_write
 
         with atomic_write(path) as f:
             f.write(to_json(compiled.report()) + "\n")
@@ -146,7 +146,7 @@ def _cmd_compile(args) -> int:
     import torch
 
     import nandc
-    from nandc.loader import load_model, parse_shape
+    from nandc.files.loader import load_model, parse_shape
 
     echo = _echo(args)
     for out in args.output:
@@ -167,7 +167,7 @@ def _cmd_compile(args) -> int:
     if args.model.lower().endswith(".onnx") and ":" not in args.model:
         if args.weights:
             raise NandcError("--weights does not apply to an ONNX model (its weights are in the file)")
-        from nandc.onnx import load_onnx
+        from nandc.frontend.onnx_import import load_onnx
 
         model, shape = load_onnx(args.model)
     else:
@@ -222,7 +222,7 @@ def _print_report(report, fmt: str, plot: str | None = None) -> None:
 
 def _cmd_report(args) -> int:
     if args.plot is not None:
-        from nandc.fsutil import check_writable
+        from nandc.files.fsutil import check_writable
 
         check_writable(args.plot)
     _print_report(_report_of(_load_any(args.file)), args.format, args.plot)
@@ -232,7 +232,7 @@ def _cmd_report(args) -> int:
 def _cmd_run(args) -> int:
     import numpy as np
 
-    from nandc.fsutil import atomic_write, check_writable
+    from nandc.files.fsutil import atomic_write, check_writable
 
     check_writable(args.output)
     if args.ray is not None:
@@ -274,7 +274,7 @@ def _cmd_run_ray(args) -> int:
     import numpy as np
 
     from nandc import distributed
-    from nandc.fsutil import atomic_write
+    from nandc.files.fsutil import atomic_write
 
     if Path(args.netlist).suffix != ".nandc":
         raise NandcError(f"--ray runs saved models (.nandc); found {args.netlist!r}")
@@ -304,7 +304,7 @@ def _load_model_inputs(spec: str, input_shape, column: str | None):
     """Float samples for a model: one .npy file, or every .npy/.parquet file of a folder or glob, in order."""
     if _single_file(spec):
         return _load_array(spec)
-    from nandc.datafiles import inspect_inputs, read_all
+    from nandc.files.datafiles import inspect_inputs, read_all
 
     return read_all(inspect_inputs(spec), input_shape, column)
 
@@ -315,7 +315,7 @@ def _load_npy_inputs(spec: str):
 
     if _single_file(spec):
         return _load_array(spec)
-    from nandc.datafiles import find_inputs
+    from nandc.files.datafiles import find_inputs
 
     paths = find_inputs(spec)
     if any(not p.lower().endswith(".npy") for p in paths):

@@ -1,7 +1,7 @@
 """nandc on a Ray cluster: batch inference over many input files, and compiles of big models.
 
 Batch inference, :func:`run` (``nandc run MODEL.nandc --inputs DIR --ray``):
-the input files (``.npy`` and Parquet, see :mod:`nandc.datafiles`) are cut
+the input files (``.npy`` and Parquet, see :mod:`nandc.files.datafiles`) are cut
 into shards of consecutive rows; a Ray Data ``map_batches`` over a pool of
 actors runs them.  Each actor loads the model once -- the ``.nandc`` file
 travels once, through the object store, to every node -- compiles (or loads
@@ -224,7 +224,7 @@ class ShardRunner:
                 compile_netlist(stage.netlist, jobs=threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from nandc.datafiles import Shard, read_shard
+        from nandc.files.datafiles import Shard, read_shard
 
         index: list[np.ndarray] = []
         parts: dict[str, list[np.ndarray]] = {key: [] for key in self.outputs}
@@ -319,7 +319,7 @@ def run(model_path: str | os.PathLike, inputs, *, address: str | None = None, wo
     ----------
     model_path : path of a ``.nandc`` file (read and validated here first).
     inputs : a ``.npy`` or ``.parquet`` file, a folder of them, a glob, or a
-        list of these (see :func:`nandc.datafiles.find_inputs`); samples are
+        list of these (see :func:`nandc.files.datafiles.find_inputs`); samples are
         numbered in that order.
     address : the Ray cluster (see :func:`connect`).
     workers : actors in the pool (default: the cluster's CPU slots divided
@@ -345,7 +345,7 @@ def run(model_path: str | os.PathLike, inputs, *, address: str | None = None, wo
     :class:`ClusterError` when Ray is missing, no cluster answers, or the
     run fails on the cluster.
     """
-    from nandc.datafiles import check_shape, inspect_inputs, plan_shards
+    from nandc.files.datafiles import check_shape, inspect_inputs, plan_shards
     from nandc.model import load
 
     if backend not in ("jit", "reference"):

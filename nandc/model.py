@@ -19,13 +19,13 @@ import numpy as np
 
 from nandc.encoding import encode_input
 from nandc.errors import BackendError, CircuitError, ParseError
-from nandc.fsutil import atomic_write
+from nandc.files.fsutil import atomic_write
 from nandc.interface import Interface
 from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.ir.program import Attention, Embed, Program, Stage, Window, array_keys, flat_program, program_from_dict, program_to_dict
 
-__all__ = ["CompiledModel", "compile", "load", "compile_stage", "StageExecutor", "DEFAULT_PIPELINE",
+__all__ = ["CompiledModel", "compile", "compile_onnx", "load", "compile_stage", "StageExecutor", "DEFAULT_PIPELINE",
            "FLAT_BUDGET"]
 
 DEFAULT_PIPELINE = "O2"
@@ -335,10 +335,10 @@ def _netlist_meta(net: NandNetlist) -> dict:
 def load(path: str | os.PathLike) -> CompiledModel:
     """Read a model written by :meth:`CompiledModel.save` (no torch needed).
 
-    The file is validated completely first (see :mod:`nandc.modelfile`); any
+    The file is validated completely first (see :mod:`nandc.files.modelfile`); any
     damage is a :class:`~nandc.errors.ParseError` naming the file.
     """
-    from nandc import modelfile as mf
+    from nandc.files import modelfile as mf
 
     path = os.fspath(path)
     with mf.open_archive(path) as z:
@@ -369,7 +369,7 @@ def load(path: str | os.PathLike) -> CompiledModel:
 
 def _read_netlist(z: zipfile.ZipFile, prefix: str, path: str) -> NandNetlist:
     """One netlist of a model file (``<prefix>netlist.json`` and ``<prefix>gates.npz``), validated."""
-    from nandc import modelfile as mf
+    from nandc.files import modelfile as mf
 
     meta = mf.read_json(z, prefix + "netlist.json", path)
     arrays = mf.read_arrays(z, prefix + "gates.npz", ("a", "b", "layer"), path)
@@ -567,3 +567,18 @@ def compile(model, example_input, passes: str = DEFAULT_PIPELINE, name: str | No
         program.stages[0].netlist.name = program.name
         program.stages[0].circuit.name = program.name
     return CompiledModel(program, iface, stats, passes)
+
+
+def compile_onnx(path: str | os.PathLike, passes: str = DEFAULT_PIPELINE, staged: bool | None = None,
+                 **kwargs) -> CompiledModel:
+    """Compile a QONNX file (``pip install nandc[onnx]``); the rest as :func:`compile`.
+
+    The file is read by :func:`nandc.frontend.onnx_import.load_onnx` into a
+    torch.fx module, then compiled like any PyTorch model.
+    """
+    import torch
+
+    from nandc.frontend.onnx_import import load_onnx
+
+    model, shape = load_onnx(path)
+    return compile(model, torch.zeros((1,) + shape), passes=passes, staged=staged, **kwargs)

@@ -11,7 +11,7 @@ from nandc.errors import BackendError
 torch = pytest.importorskip("torch")
 
 import nandc  # noqa: E402
-from nandc import zoo  # noqa: E402
+from nandc.lab import zoo  # noqa: E402
 
 
 class RecordingExecutor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nandc.datafiles import (
+from nandc.files.datafiles import (
     InputFile, Shard, check_shape, find_inputs, inspect_file, inspect_inputs, plan_shards, read_all, read_shard,
 )
 from nandc.errors import NandcError, ParseError
@@ -167,7 +167,7 @@ def test_distributed_modules_import_light():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    code = ("import sys, nandc, nandc.distributed, nandc.datafiles; "
+    code = ("import sys, nandc, nandc.distributed, nandc.files.datafiles; "
             "print(nandc.__file__); print(*[m in sys.modules for m in ('ray', 'pyarrow', 'torch')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
                          env={**os.environ, "PYTHONPATH": str(root)})

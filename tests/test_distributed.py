@@ -98,7 +98,7 @@ def staged_cnn(tmp_path_factory):
     torch = pytest.importorskip("torch")
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    from nandc import zoo
+    from nandc.lab import zoo
 
     work = tmp_path_factory.mktemp("ray")
     torch.manual_seed(20)

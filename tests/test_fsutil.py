@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from nandc.fsutil import atomic_write
+from nandc.files.fsutil import atomic_write
 
 
 def test_failed_write_leaves_no_file(tmp_path):

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nandc.errors import BackendError, ParseError
-from nandc.fsutil import atomic_write
+from nandc.files.fsutil import atomic_write
 from nandc.interface import HEAD_LAYERS
 from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist

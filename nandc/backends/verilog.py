@@ -34,7 +34,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from nandc.errors import BackendError, CircuitError
-from nandc.fsutil import atomic_write
+from nandc.files.fsutil import atomic_write
 from nandc.ir.bits import unpack_samples, words_to_bits
 from nandc.ir.circuit import Bus
 from nandc.ir.evaluate import evaluate, input_bits, outputs_from_bits, simulate_netlist

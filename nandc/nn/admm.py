@@ -4,7 +4,7 @@ The second recipe beside annealing (:mod:`nandc.nn.anneal`).  Every
 discrete choice of a soft network — which input each pin reads (wiring
 logits ``theta`` of shape ``(..., k)``, probabilities
 ``w = softmax(theta / select_tau)``) and, for a
-:class:`~nandc.nn.soft.LogicLayer`, which of the 16 functions each gate
+:class:`~nandc.nn.soft_logic.LogicLayer`, which of the 16 functions each gate
 computes (``softmax(function_logits / tau)``) — gets an auxiliary binary
 variable ``z``: a one-hot vector, i.e. ``z in {0, 1}^k`` with one 1.  The
 problem "minimize the loss subject to ``w = z``" is solved in scaled ADMM
@@ -45,23 +45,22 @@ Around it, the recipe's other parts:
   Gumbel noise of that scale on the logits (``hard_gumbel`` is not offered:
   the snap phase ends training on the hard choice instead).
 
-``admm_fit`` trains in place; ``nandc.experiment.learn_truth_table(..., trainer="admm")``
+``admm_fit`` trains in place; ``nandc.lab.experiment.learn_truth_table(..., trainer="admm")``
 learns a truth table with it.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
-from nandc.nn.anneal import LOSSES
-from nandc.nn.gates import LogicConfigError
+from nandc.nn.training import LOSSES, Recipe, Rows, train
+from nandc.nn.gate_functions import LogicConfigError
 from nandc.nn.schedules import ExponentialSchedule, Schedule
-from nandc.nn.soft import LogicLayer, set_temperature, soft_layers
+from nandc.nn.soft_logic import LogicLayer, set_temperature, soft_layers
 
 __all__ = ["ADMMConfig", "ADMMResult", "admm_fit", "TRUTH_TABLE_ADMM",
            "choice_variables", "hard_choices"]
@@ -196,7 +195,7 @@ def _curriculum_rows(config: ADMMConfig, epoch: int, order: np.ndarray, rng: np.
 def _score_choices(model, choices: list[_Choice], z: list[torch.Tensor], xt, yt, hits_fn,
                    batch_size: int = 8192) -> int:
     """Correct training rows of the discrete network whose choices are ``z`` (the hardened forward)."""
-    from nandc.nn.soft import set_straight_through
+    from nandc.nn.soft_logic import set_straight_through
 
     saved = [c.logits.detach().clone() for c in choices]
     was_training = model.training
@@ -218,119 +217,128 @@ def _score_choices(model, choices: list[_Choice], z: list[torch.Tensor], xt, yt,
     return hits
 
 
-def _apply_schedules(model, config: ADMMConfig, epoch: float) -> None:
-    set_temperature(model,
-                    None if config.tau is None else config.tau(epoch),
-                    None if config.select_tau is None else config.select_tau(epoch))
+class _ADMM(Recipe):
+    """The ADMM recipe as hooks of the one loop: curriculum rows, penalty, snap, z-steps, best network."""
+
+    def __init__(self, config: ADMMConfig, data: Rows):
+        self.config, self.data = config, data
+        self.hits_fn = LOSSES[config.loss][1]
+
+    def apply_schedules(self, model, epoch: float) -> None:
+        c = self.config
+        set_temperature(model, None if c.tau is None else c.tau(epoch),
+                        None if c.select_tau is None else c.select_tau(epoch))
+
+    def begin(self, model, rng: np.random.Generator, n: int) -> None:
+        self.rng = rng
+        self.apply_schedules(model, 0)
+        with torch.no_grad():
+            self.choices = [_Choice(p, t, _one_hot_argmax(p.detach()), torch.zeros_like(p))
+                            for p, t in choice_variables(model)]
+        self.count = sum(c.z.numel() // c.z.shape[-1] for c in self.choices)
+        self.best_z, self.best_score = [c.z.clone() for c in self.choices], -1
+        self.scored: list[list[torch.Tensor]] = []
+        self.row_order = rng.permutation(n)
+        self.rho = self.config.rho
+        self.snap_steps = self.snap_total = 0
+        self.snapping = False
+        for layer in soft_layers(model):
+            layer.gumbel = self.config.gumbel
+
+    def epoch_rows(self, epoch: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        # the curriculum admits rows in one fixed random order, then the epoch's rows are shuffled
+        return rng.permutation(_curriculum_rows(self.config, epoch, self.row_order, rng))
+
+    def begin_epoch(self, model, epoch: int, batches: int) -> None:
+        self.snapping = epoch >= self.config.epochs - self.config.snap_epochs
+        if self.snapping and self.snap_steps == 0:
+            self.snap_total = self.config.snap_epochs * batches
+
+    def before_batch(self, model, epoch: float) -> None:
+        self.apply_schedules(model, epoch)
+
+    def penalty(self, model):
+        gap = sum(((c.probabilities() - c.z + c.u) ** 2).sum() for c in self.choices) / self.count
+        return 0.5 * self.rho * gap
+
+    def after_step(self, model) -> None:
+        if self.snapping:  # proximal hard-thresholding: confident choices onto their hard points
+            self.snap_steps += 1
+            threshold = 1.0 - min(1.0, self.snap_steps / self.snap_total)
+            with torch.no_grad():
+                for c in self.choices:
+                    _snap(c, threshold, self.config.snap_margin)
+
+    def end_epoch(self, model, epoch: int) -> None:
+        c = self.config
+        if (epoch + 1) % c.z_every or self.snapping:
+            return
+        with torch.no_grad():
+            for ch in self.choices:
+                w = ch.probabilities()
+                ch.z = _one_hot_argmax(w + ch.u)
+                ch.u += w - ch.z
+        self.rho = min(c.rho_max, self.rho * c.rho_growth)
+        if c.keep_best:
+            with torch.no_grad():
+                now = [_one_hot_argmax(ch.logits.detach()) for ch in self.choices]
+            for cand in (now, [ch.z for ch in self.choices]):
+                if any(all(torch.equal(a, b) for a, b in zip(cand, seen)) for seen in self.scored):
+                    continue  # the same network as one scored at this z-step or the last
+                score = self.score(model, cand)
+                self.scored.append([t.clone() for t in cand])
+                if score >= self.best_score:
+                    self.best_z, self.best_score = [t.clone() for t in cand], score
+            self.scored = self.scored[-2:]
+
+    def score(self, model, z: list[torch.Tensor]) -> int:
+        return _score_choices(model, self.choices, z, self.data.x, self.data.y, self.hits_fn)
+
+    def postfix(self) -> dict[str, str]:
+        return {"rho": f"{self.rho:.3g}"}
+
+    def complete(self, model) -> None:
+        self.apply_schedules(model, self.config.epochs)
+        if self.config.keep_best and self.best_score >= 0:
+            with torch.no_grad():
+                final = [_one_hot_argmax(c.logits.detach()) for c in self.choices]
+            if self.score(model, final) < self.best_score:
+                with torch.no_grad():
+                    for c, zb in zip(self.choices, self.best_z):
+                        c.logits.copy_(zb)
+                        _snap(c, 0.0, self.config.snap_margin)
+
+    def finish(self, model) -> None:
+        for layer in soft_layers(model):
+            layer.gumbel = 0.0
+            layer.last_penalty = None
+        self.apply_schedules(model, self.config.epochs)
 
 
 def admm_fit(model, x: np.ndarray, y: np.ndarray, config: ADMMConfig = ADMMConfig(),
              progress: bool = False, desc: str = "ADMM") -> ADMMResult:
     """Train ``model`` in place by the slack-variable ADMM loop; returns an :class:`ADMMResult`.
 
-    Requires: ``model`` has soft layers with at least one learned choice
-    (learned wiring or LogicLayer functions).  Ensures: temperatures end at
-    the schedules' final values, Gumbel noise is off again, the model is in
+    The loop is :func:`nandc.nn.training.train`; ADMM is its recipe.  Requires:
+    ``model`` has soft layers with at least one learned choice (learned
+    wiring or LogicLayer functions).  Ensures: temperatures end at the
+    schedules' final values, Gumbel noise is off again, the model is in
     eval mode; with ``snap_epochs > 0`` every choice ends on a hard point
     (largest probability at least ``1 / (1 + exp(-snap_margin))``); with
     ``keep_best`` the hardened network scores on the training rows at least
     as well as every network scored at a z-step.
     """
-    from tqdm.auto import tqdm
-
-    layers = soft_layers(model)
-    variables = choice_variables(model)
-    if not variables:
+    if not choice_variables(model):
         raise LogicConfigError("admm_fit: the model has no learned choice (soft layers with learned wiring "
                                "or LogicLayer functions) to constrain")
-    loss_fn, hits_fn, target_dtype = LOSSES[config.loss]
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    yt = torch.as_tensor(np.asarray(y), dtype=target_dtype)
-    _apply_schedules(model, config, 0)
+    data = Rows(x, y, config.batch_size, target_dtype=LOSSES[config.loss][2])
+    recipe = _ADMM(config, data)
+    result = train(model, data, epochs=config.epochs, lr=config.lr, loss=config.loss, seed=config.seed,
+                   recipe=recipe, progress=progress, desc=desc)
     with torch.no_grad():
-        choices = [_Choice(p, t, _one_hot_argmax(p.detach()), torch.zeros_like(p)) for p, t in variables]
-    count = sum(c.z.numel() // c.z.shape[-1] for c in choices)
-    best_z, best_score = [c.z.clone() for c in choices], -1
-    scored: list[list[torch.Tensor]] = []
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    row_order = rng.permutation(len(xt))
-    rho = config.rho
-    snap_start = config.epochs - config.snap_epochs
-    snap_steps = 0
-    t0 = time.perf_counter()
-    loss_value, correct, seen = float("nan"), 0, 1
-    for layer in layers:
-        layer.gumbel = config.gumbel
-    model.train()
-    bar = tqdm(range(config.epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
-    try:
-        for epoch in bar:
-            rows = _curriculum_rows(config, epoch, row_order, rng)
-            rows = torch.from_numpy(rng.permutation(rows))
-            batches = max(1, -(-len(rows) // config.batch_size))
-            snapping = epoch >= snap_start
-            if snapping and snap_steps == 0:
-                snap_total = config.snap_epochs * batches
-            total, correct, seen = 0.0, 0, len(rows)
-            for i in range(batches):
-                _apply_schedules(model, config, epoch + i / batches)
-                idx = rows[i * config.batch_size:(i + 1) * config.batch_size]
-                out = model(xt[idx])
-                loss = loss_fn(out, yt[idx])
-                penalty = sum(((c.probabilities() - c.z + c.u) ** 2).sum() for c in choices) / count
-                full = loss + 0.5 * rho * penalty
-                opt.zero_grad()
-                full.backward()
-                opt.step()
-                if snapping:  # proximal hard-thresholding: confident choices onto their hard points
-                    snap_steps += 1
-                    threshold = 1.0 - min(1.0, snap_steps / snap_total)
-                    with torch.no_grad():
-                        for c in choices:
-                            _snap(c, threshold, config.snap_margin)
-                total += float(loss.detach()) * len(idx)
-                correct += hits_fn(out.detach(), yt[idx])
-            if (epoch + 1) % config.z_every == 0 and not snapping:
-                with torch.no_grad():
-                    for c in choices:
-                        w = c.probabilities()
-                        c.z = _one_hot_argmax(w + c.u)
-                        c.u += w - c.z
-                rho = min(config.rho_max, rho * config.rho_growth)
-                if config.keep_best:
-                    with torch.no_grad():
-                        now = [_one_hot_argmax(c.logits.detach()) for c in choices]
-                    for cand in (now, [c.z for c in choices]):
-                        if any(all(torch.equal(a, b) for a, b in zip(cand, seen)) for seen in scored):
-                            continue  # the same network as one scored at this z-step or the last
-                        score = _score_choices(model, choices, cand, xt, yt, hits_fn)
-                        scored.append([t.clone() for t in cand])
-                        if score >= best_score:
-                            best_z, best_score = [t.clone() for t in cand], score
-                    scored = scored[-2:]
-            loss_value = total / max(1, len(rows))
-            bar.set_postfix(loss=f"{loss_value:.3f}", acc=f"{correct / max(1, len(rows)):.3f}", rho=f"{rho:.3g}")
-        _apply_schedules(model, config, config.epochs)
-        if config.keep_best and best_score >= 0:
-            with torch.no_grad():
-                final = [_one_hot_argmax(c.logits.detach()) for c in choices]
-            if _score_choices(model, choices, final, xt, yt, hits_fn) < best_score:
-                with torch.no_grad():
-                    for c, zb in zip(choices, best_z):
-                        c.logits.copy_(zb)
-                        _snap(c, 0.0, config.snap_margin)
-    finally:
-        for layer in layers:
-            layer.gumbel = 0.0
-            layer.last_penalty = None
-        _apply_schedules(model, config, config.epochs)
-        model.eval()
-    with torch.no_grad():
-        differ = sum(int((c.logits.argmax(-1) != c.z.argmax(-1)).sum()) for c in choices)
-    return ADMMResult(config.epochs, loss_value, correct / max(1, seen), rho, differ / count,
-                      time.perf_counter() - t0)
+        differ = sum(int((c.logits.argmax(-1) != c.z.argmax(-1)).sum()) for c in recipe.choices)
+    return ADMMResult(config.epochs, result.final_loss, result.train_accuracy, recipe.rho,
+                      differ / recipe.count, result.seconds)
 
 
 #: truth-table defaults: full batch; the penalty starts negligible and rises 5% an epoch (to 100), the

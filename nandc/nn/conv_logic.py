@@ -8,7 +8,7 @@ training) in ``(N, C, H, W)`` tensors:
   channel and threshold, ``x > t`` (a thermometer code).
 * :class:`LogicConv2d` -- each output channel is a complete binary tree of
   ``2**depth - 1`` learned two-input gates (a softmax over the 16 Boolean
-  functions, as :class:`~nandc.nn.soft.LogicLayer`) whose ``2**depth``
+  functions, as :class:`~nandc.nn.soft_logic.LogicLayer`) whose ``2**depth``
   leaves read cells of a ``k x k`` receptive field of a few input channels,
   chosen at random when the layer is made and kept as buffers (they are in
   the ``state_dict``).  The same tree slides over the image with a
@@ -22,11 +22,11 @@ Modes: in training mode a LogicConv2d computes the soft relaxation (or,
 with ``straight_through``, the hard forward with soft gradients); in eval
 mode it computes the hard layer (each gate its most likely function), whose
 outputs on bits are exactly 0.0 or 1.0 -- what ``nandc.compile`` builds.
-Unlike :class:`~nandc.nn.soft.LogicLayer` (soft until
+Unlike :class:`~nandc.nn.soft_logic.LogicLayer` (soft until
 :func:`~nandc.nn.harden.harden`), an eval-mode LogicConv2d compiles as it
 is; ``harden`` still replaces it by a :class:`BooleanConv2d`.  LogicConv2d
-is a :class:`~nandc.nn.soft.SoftLogic`, so :func:`~nandc.nn.anneal.anneal_fit`,
-:func:`~nandc.nn.soft.set_temperature`, the binarization penalty and
+is a :class:`~nandc.nn.soft_logic.SoftLogic`, so :func:`~nandc.nn.anneal.anneal_fit`,
+:func:`~nandc.nn.soft_logic.set_temperature`, the binarization penalty and
 straight-through hardening apply to it.
 """
 
@@ -38,9 +38,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nandc.nn.boolean import gate_coefficient_table
-from nandc.nn.gates import NUM_FUNCTIONS, LogicConfigError
-from nandc.nn.soft import SoftLogic, _generator, _positive
+from nandc.nn.hard_logic import gate_coefficient_table
+from nandc.nn.gate_functions import NUM_FUNCTIONS, LogicConfigError
+from nandc.nn.soft_logic import SoftLogic, _generator, _positive
 
 __all__ = ["ThresholdInput", "LogicConv2d", "BooleanConv2d", "OrPool2d", "PASS_A_FN", "OR_POOL_MODES",
            "tree_forward"]

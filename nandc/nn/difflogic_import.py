@@ -6,13 +6,13 @@ and on ``self.implementation``, so ``torch.fx`` cannot trace it and
 ``nandc.compile`` cannot take a difflogic model directly.  In eval mode each
 difflogic gate computes the one function its weights' argmax names, so the
 model is exactly a network of Boolean gates: :func:`from_difflogic` rewrites
-it into nandc's :class:`~nandc.nn.boolean.BooleanLayer` and
-:class:`~nandc.nn.boolean.GroupSum` modules, which compile gate for gate.
+it into nandc's :class:`~nandc.nn.hard_logic.BooleanLayer` and
+:class:`~nandc.nn.hard_logic.GroupSum` modules, which compile gate for gate.
 
 Function numbering: difflogic's gate id ``i`` lists the outputs at
 ``(A, B) = 00, 01, 10, 11`` from the most significant bit of ``i`` down
 (id 1 is AND, id 14 is NAND); nandc's truth table ``t`` holds ``f(a, b)`` in
-bit ``2a + b`` (:mod:`nandc.nn.gates`).  So ``t`` is ``i`` with its four bits
+bit ``2a + b`` (:mod:`nandc.nn.gate_functions`).  So ``t`` is ``i`` with its four bits
 reversed (:func:`difflogic_to_truth_table`): NAND is id 14 = 0b1110 and
 ``t = 0b0111 = 7``.
 
@@ -30,8 +30,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from nandc.nn.boolean import BooleanLayer, GroupSum
-from nandc.nn.gates import NUM_FUNCTIONS, LogicConfigError
+from nandc.nn.hard_logic import BooleanLayer, GroupSum
+from nandc.nn.gate_functions import NUM_FUNCTIONS, LogicConfigError
 from nandc.nn.int4 import InputQuant
 
 __all__ = ["from_difflogic", "difflogic_to_truth_table", "is_difflogic_layer", "is_difflogic_group_sum"]
@@ -41,7 +41,7 @@ _PASSIVE = (nn.Flatten, nn.Identity)
 
 
 def difflogic_to_truth_table(gate_id: int) -> int:
-    """nandc truth table (:mod:`nandc.nn.gates`) of difflogic's gate ``gate_id`` in 0..15: its 4 bits reversed."""
+    """nandc truth table (:mod:`nandc.nn.gate_functions`) of difflogic's gate ``gate_id`` in 0..15: its 4 bits reversed."""
     i = int(gate_id)
     if not 0 <= i < NUM_FUNCTIONS:
         raise LogicConfigError(f"a difflogic gate id is in 0..15, found {gate_id}")
@@ -112,7 +112,7 @@ def from_difflogic(model: nn.Module) -> nn.Sequential:
     ``model`` is a live difflogic network: an ``nn.Sequential`` (nested ones
     are flattened) of ``LogicLayer``, ``GroupSum``, ``Flatten`` and
     ``Identity`` modules, or a single ``LogicLayer``.  Each ``LogicLayer``
-    becomes a :class:`~nandc.nn.boolean.BooleanLayer` with the same wiring
+    becomes a :class:`~nandc.nn.hard_logic.BooleanLayer` with the same wiring
     and, per gate, the function of its weights' argmax (the gate difflogic
     evaluates in eval mode); each ``GroupSum(k, tau)`` becomes
     ``GroupSum(k, tau)``.  An ``InputQuant(bits=1, step=1.0)`` named
@@ -133,7 +133,7 @@ def from_difflogic(model: nn.Module) -> nn.Sequential:
     the converted model stores its wiring in buffers, so *its* state_dict is
     complete.
 
-    Raises :class:`~nandc.nn.gates.LogicConfigError` (a ``NandcError``) for
+    Raises :class:`~nandc.nn.gate_functions.LogicConfigError` (a ``NandcError``) for
     modules it does not know, malformed indices or weights, and indices out
     of range.
     """

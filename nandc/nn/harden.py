@@ -6,7 +6,7 @@ import copy
 
 from torch import nn
 
-from nandc.nn.soft import SoftLogic, soft_layers
+from nandc.nn.soft_logic import SoftLogic, soft_layers
 
 __all__ = ["harden", "is_hardened"]
 
@@ -20,7 +20,7 @@ def _harden_children(module: nn.Module) -> None:
 
 
 def harden(model: nn.Module, inplace: bool = False) -> nn.Module:
-    """The model with each :class:`~nandc.nn.soft.SoftLogic` layer replaced by ``layer.hardened()``.
+    """The model with each :class:`~nandc.nn.soft_logic.SoftLogic` layer replaced by ``layer.hardened()``.
 
     Each pin reads its most likely input and each gate computes its most
     likely function (the first maximum on ties), so the result is a pure

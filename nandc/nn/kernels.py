@@ -1,14 +1,14 @@
 """Fast CPU autograd kernels for soft two-input gate layers.
 
-Every soft gate of :mod:`nandc.nn.soft` computes a bilinear polynomial of its
+Every soft gate of :mod:`nandc.nn.soft_logic` computes a bilinear polynomial of its
 two pin values ``a``, ``b``::
 
     y = c0 + c1 * a + c2 * b + c3 * a * b
 
-with per-gate coefficients ``c``: for a :class:`~nandc.nn.soft.LogicLayer`
+with per-gate coefficients ``c``: for a :class:`~nandc.nn.soft_logic.LogicLayer`
 the softmax-weighted sum of the 16 functions' coefficients (``p @ T``, a
 ``(gates, 16) x (16, 4)`` product), for a multilinear
-:class:`~nandc.nn.soft.SoftNAND` three sigmoid values.  So a layer never
+:class:`~nandc.nn.soft_logic.SoftNAND` three sigmoid values.  So a layer never
 needs a ``(batch, gates, 16)`` tensor, nor 16 separate gate expressions.
 
 Two :class:`torch.autograd.Function` s with hand-written backward passes:

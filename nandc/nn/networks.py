@@ -1,10 +1,10 @@
 """Ready-made soft logic networks (named layers, so gate reports read well).
 
 * :func:`logic_classifier` — bits in, ``len(widths)`` layers of soft gates,
-  a :class:`~nandc.nn.boolean.GroupSum` head: a classifier that hardens into
+  a :class:`~nandc.nn.hard_logic.GroupSum` head: a classifier that hardens into
   a pure gate network plus one popcount per class.
 * :func:`soft_nand_network` — bits in, bits out: what
-  :func:`nandc.experiment.learn_truth_table` trains.
+  :func:`nandc.lab.experiment.learn_truth_table` trains.
 
 Both start with ``InputQuant(bits=1, step=1.0)``: inputs in [0, 1] are
 rounded to 0/1 (0.5 rounds to 0), the bits the first gate layer reads.
@@ -17,10 +17,10 @@ from typing import Sequence
 
 from torch import nn
 
-from nandc.nn.boolean import GroupSum
-from nandc.nn.gates import LogicConfigError
+from nandc.nn.hard_logic import GroupSum
+from nandc.nn.gate_functions import LogicConfigError
 from nandc.nn.int4 import InputQuant
-from nandc.nn.soft import LogicLayer, SoftNAND
+from nandc.nn.soft_logic import LogicLayer, SoftNAND
 
 __all__ = ["GATE_KINDS", "logic_classifier", "soft_nand_network"]
 

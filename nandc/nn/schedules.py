@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nandc.nn.gates import LogicConfigError
+from nandc.nn.gate_functions import LogicConfigError
 
 __all__ = ["Schedule", "ConstantSchedule", "ExponentialSchedule", "LinearSchedule", "CosineSchedule",
            "make_schedule", "SCHEDULES"]

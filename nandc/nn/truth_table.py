@@ -2,8 +2,8 @@
 
 Row ``r`` of a table assigns input ``i`` the bit ``(r >> i) & 1``.  Learning
 a table, hardening, compiling and proving the result exact needs the
-compiler, so it lives above it: :func:`nandc.experiment.learn_truth_table`
-and :func:`nandc.experiment.prove_truth_table` (this module imports nothing
+compiler, so it lives above it: :func:`nandc.lab.experiment.learn_truth_table`
+and :func:`nandc.lab.experiment.prove_truth_table` (this module imports nothing
 of the compiler).
 """
 
@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nandc.nn.anneal import AnnealConfig
-from nandc.nn.gates import LogicConfigError
+from nandc.nn.gate_functions import LogicConfigError
 from nandc.nn.schedules import ExponentialSchedule
 
 __all__ = ["TruthTable", "truth_table", "XOR", "FULL_ADDER", "DEFAULT_WIDTHS", "TRUTH_TABLE_TRAINING", "MAX_INPUTS"]

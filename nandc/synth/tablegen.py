@@ -112,7 +112,7 @@ HEADER = """\
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a maintenance tool
     from tqdm import tqdm
 
-    from nandc.fsutil import atomic_write
+    from nandc.files.fsutil import atomic_write
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", help="the table file to write (nandc/data/nand4.txt)")

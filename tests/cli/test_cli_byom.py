@@ -58,7 +58,7 @@ def test_compile_with_calibration_reports_and_runs_exactly(tmp_path, capsys):
     code, out, err = run(capsys, "run", tmp_path / "m.nandc", "--inputs", tmp_path / "x.npy", "-o", tmp_path / "p.npy")
     assert code == 0, err
     import nandc
-    from nandc.loader import load_model
+    from nandc.files.loader import load_model
 
     model, _ = load_model(spec)
     q = nandc.quantize_activations(model, x, bits=3)

@@ -171,7 +171,7 @@ def test_full_disk_is_a_clean_error(tmp_path, monkeypatch):
     import errno
 
     from nandc.errors import OutputError
-    from nandc.fsutil import atomic_write
+    from nandc.files.fsutil import atomic_write
 
     real_fdopen = os.fdopen
 

@@ -15,8 +15,8 @@ from nandc.errors import QuantizationError  # noqa: E402
 from nandc.frontend.converters.logic import gate_literal  # noqa: E402
 from nandc.ir.circuit import Circuit  # noqa: E402
 from nandc.ir.evaluate import evaluate  # noqa: E402
-from nandc.nn import gates  # noqa: E402
-from nandc.nn.logic import (  # noqa: E402
+from nandc.nn import gate_functions as gates  # noqa: E402
+from nandc.nn import (  # noqa: E402
     AnnealConfig, BooleanLayer, ExponentialSchedule, GroupSum, SoftNAND, anneal_fit, harden, logic_classifier,
 )
 from tests.strategies import examples  # noqa: E402
@@ -104,7 +104,7 @@ def test_group_sum_ties_go_to_the_first_group_like_torch():
 
 @pytest.mark.slow
 def test_trained_and_hardened_nand_classifier_is_bit_exact():
-    from nandc.datasets import load_digits
+    from nandc.lab.datasets import load_digits
 
     ds = load_digits(limit=300)
     model = logic_classifier(64, (40, 30), ds.classes, gate="nand", group_tau=2.0)

@@ -36,13 +36,14 @@ def test_reconstruction_error_falls_with_k_random_matrix(seed):
 
 @pytest.mark.slow
 def test_reconstruction_error_falls_with_k_trained_matrix():
-    from nandc import datasets, training
+    from nandc.lab import datasets
+    from nandc.nn.training import fit
 
     ds = datasets.load_digits()
     torch.manual_seed(0)
     lin = nn.Linear(64, 10)
     model = nn.Sequential(lin)
-    training.fit(model, ds.x_train, ds.y_train, epochs=3, progress=False)
+    fit(model, ds.x_train, ds.y_train, epochs=3, progress=False)
     errors = [reconstruction_error(lin.weight, *extract_kernels(lin.weight, k)) for k in range(1, 5)]
     assert all(b < a for a, b in zip(errors, errors[1:])), errors
 

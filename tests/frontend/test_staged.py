@@ -128,7 +128,7 @@ def test_dilated_convolution_compiles_staged_only():
 
 
 def test_program_structure_of_a_cnn():
-    from nandc import zoo
+    from nandc.lab import zoo
 
     model = randomize_batchnorm(zoo.int4_cnn(3, 8, (4, 8)))
     compiled = nandc.compile(model, torch.zeros(1, 3, 8, 8), passes="O1", staged=True)
@@ -146,7 +146,7 @@ def test_program_structure_of_a_cnn():
 
 
 def test_automatic_choice_between_flat_and_staged():
-    from nandc import zoo
+    from nandc.lab import zoo
 
     small = zoo.int4_cnn(1, 8, (4, 8))
     assert not nandc.compile(small, torch.zeros(1, 1, 8, 8), passes="O0").staged

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from conftest import assert_bit_exact
-from nandc import datasets, training, zoo
+from nandc.lab import datasets, zoo
+from nandc.nn import training
 
 
 @pytest.fixture(scope="module")

@@ -129,7 +129,7 @@ def test_language_model_runs_through_the_jit_and_a_file(tmp_path):
 
 @pytest.mark.slow
 def test_greedy_generation_through_the_netlists_equals_torch():
-    from nandc.zoo import generate_greedy
+    from nandc.lab.zoo import generate_greedy
 
     torch.manual_seed(7)
     model = LanguageModel(vocab=9, d_model=16, layers=1, heads=2, context=8).eval()

@@ -9,8 +9,8 @@ torch = pytest.importorskip("torch")
 
 from nandc.nn import (BooleanLayer, LogicConfigError, LogicLayer, SoftNAND, harden,  # noqa: E402
                       soft_nand_network)
-from nandc.nn import gates  # noqa: E402
-from nandc.experiment import learn_truth_table  # noqa: E402
+from nandc.nn import gate_functions as gates  # noqa: E402
+from nandc.lab.experiment import learn_truth_table  # noqa: E402
 from nandc.nn.admm import TRUTH_TABLE_ADMM, ADMMConfig, admm_fit, choice_variables, hard_choices  # noqa: E402
 from nandc.nn.truth_table import FULL_ADDER, XOR  # noqa: E402
 

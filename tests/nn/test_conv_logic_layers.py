@@ -6,13 +6,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from nandc.encoding import check_thresholds, encode_input  # noqa: E402
-from nandc.nn import gates  # noqa: E402
+from nandc.nn import gate_functions as gates  # noqa: E402
 from nandc.nn.conv_logic import (  # noqa: E402
     PASS_A_FN, BooleanConv2d, LogicConv2d, OrPool2d, ThresholdInput,
 )
-from nandc.nn.gates import LogicConfigError  # noqa: E402
+from nandc.nn.gate_functions import LogicConfigError  # noqa: E402
 from nandc.nn.harden import harden, is_hardened  # noqa: E402
-from nandc.nn.soft import binarization_penalty, set_straight_through, set_temperature  # noqa: E402
+from nandc.nn.soft_logic import binarization_penalty, set_straight_through, set_temperature  # noqa: E402
 
 
 def direct_trees(x, layer):

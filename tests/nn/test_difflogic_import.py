@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 import nandc  # noqa: E402
 from nandc.nn import BooleanLayer, LogicConfigError, from_difflogic  # noqa: E402
 from nandc.nn.difflogic_import import difflogic_to_truth_table  # noqa: E402
-from nandc.nn.gates import evaluate  # noqa: E402
+from nandc.nn.gate_functions import evaluate  # noqa: E402
 
 from tests.nn import difflogic_standin as dl  # noqa: E402
 

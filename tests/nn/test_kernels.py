@@ -42,7 +42,7 @@ def test_bilinear_kernel_gradcheck_and_equals_reference(seed):
 
 
 def test_kernels_are_exact_on_bits_for_every_gate():
-    from nandc.nn.boolean import gate_coefficient_table
+    from nandc.nn.hard_logic import gate_coefficient_table
 
     x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     ia, ib = torch.zeros(16, dtype=torch.int64), torch.ones(16, dtype=torch.int64)

@@ -9,12 +9,12 @@ from hypothesis import given, settings, strategies as st
 torch = pytest.importorskip("torch")
 
 import nandc.nn as qnn  # noqa: E402
-from nandc.nn.logic import (  # noqa: E402
+from nandc.nn import (  # noqa: E402
     AnnealConfig, BooleanLayer, ConstantSchedule, CosineSchedule, ExponentialSchedule, GroupSum,
     LinearSchedule, LogicConfigError, LogicLayer, SoftNAND, anneal_fit, binarization_penalty, harden,
     is_hardened, logic_classifier, make_schedule, set_straight_through, set_temperature,
 )
-from nandc.nn import gates  # noqa: E402
+from nandc.nn import gate_functions as gates  # noqa: E402
 from tests.strategies import examples  # noqa: E402
 
 PROPERTY = settings(max_examples=examples(40), deadline=None)

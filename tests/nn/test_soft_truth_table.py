@@ -9,9 +9,9 @@ torch = pytest.importorskip("torch")
 
 import nandc  # noqa: E402
 import nandc.nn as qnn  # noqa: E402
-from nandc.nn import gates  # noqa: E402
-from nandc.nn.logic import FULL_ADDER, XOR, BooleanLayer, LogicConfigError, TruthTable, truth_table  # noqa: E402
-from nandc.experiment import learn_truth_table, prove_truth_table  # noqa: E402
+from nandc.nn import gate_functions as gates  # noqa: E402
+from nandc.nn import FULL_ADDER, XOR, BooleanLayer, LogicConfigError, TruthTable, truth_table  # noqa: E402
+from nandc.lab.experiment import learn_truth_table, prove_truth_table  # noqa: E402
 
 
 def hand_built(in_features, layers):

@@ -13,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from nandc import zoo  # noqa: E402
+from nandc.lab import zoo  # noqa: E402
 
 
 def _calibrate(model, shape, seed):

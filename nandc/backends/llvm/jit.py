@@ -63,7 +63,7 @@ from nandc.backends.llvm.packing import (
     vectors_to_slices,
 )
 from nandc.errors import BackendError
-from nandc.fsutil import atomic_write
+from nandc.files.fsutil import atomic_write
 from nandc.ir.evaluate import input_bits, outputs_from_bits
 from nandc.ir.netlist import NandNetlist
 

@@ -1,15 +1,15 @@
 """Logic layers: hardened Boolean gates gate for gate, and the GroupSum count head.
 
-* :class:`~nandc.nn.boolean.BooleanLayer` — gate ``j`` becomes the literal of
+* :class:`~nandc.nn.hard_logic.BooleanLayer` — gate ``j`` becomes the literal of
   its truth table applied to the literals of its two inputs: a NAND is one
   AND node with a complemented output (one NAND2 after lowering), AND / OR /
   NOR one node, XOR / XNOR three, a wire or an inverter none, a constant
   none.  Its output is an IntTensor of 0/1 bits (``a = 1, b = 0, step = 1``).
-* :class:`~nandc.nn.boolean.GroupSum` — a popcount per group; a
+* :class:`~nandc.nn.hard_logic.GroupSum` — a popcount per group; a
   :class:`~nandc.frontend.values.Pending` whose ``dequantize`` is the
   module's own ``count / tau``, so the head's ``logits`` are the integer
   counts and ``class`` their first argmax.
-* :class:`~nandc.nn.soft.SoftLogic` layers (SoftNAND, LogicLayer) are float
+* :class:`~nandc.nn.soft_logic.SoftLogic` layers (SoftNAND, LogicLayer) are float
   layers: converting one is an error telling the user to harden the model.
 """
 
@@ -24,15 +24,15 @@ from nandc.frontend.values import IntTensor, Pending
 from nandc.ir import words
 from nandc.ir.circuit import FALSE, TRUE, Circuit
 from nandc.ir.words import Word
-from nandc.nn.boolean import BooleanLayer, GroupSum
-from nandc.nn.gates import LogicConfigError, evaluate
-from nandc.nn.soft import SoftLogic
+from nandc.nn.hard_logic import BooleanLayer, GroupSum
+from nandc.nn.gate_functions import LogicConfigError, evaluate
+from nandc.nn.soft_logic import SoftLogic
 
 __all__ = ["gate_literal", "bit_literals", "bits_tensor"]
 
 
 def gate_literal(c: Circuit, t: int, a: int, b: int) -> int:
-    """The literal of truth table ``t`` (see :mod:`nandc.nn.gates`) applied to literals ``a``, ``b``.
+    """The literal of truth table ``t`` (see :mod:`nandc.nn.gate_functions`) applied to literals ``a``, ``b``.
 
     Uses the fewest AND nodes: one for the eight functions with one or
     three true rows (NAND included: ``~(a & b)``), three for XOR / XNOR,

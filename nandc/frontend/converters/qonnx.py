@@ -1,6 +1,6 @@
 """QONNX quantizers as torch modules: ``Quant``, ``BipolarQuant``, ``Trunc``, ``MultiThreshold``.
 
-:mod:`nandc.onnx` builds a torch.fx graph from a QONNX file; its quantizer
+:mod:`nandc.frontend.onnx_import` builds a torch.fx graph from a QONNX file; its quantizer
 nodes become these modules.  Each ``forward`` computes what QONNX's own
 ``execute_onnx`` computes (float32, elementwise, numpy's round half to
 even), so the frontend reads thresholds off them like any other layer.  On

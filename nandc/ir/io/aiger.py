@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from nandc.errors import ParseError
-from nandc.fsutil import atomic_write
+from nandc.files.fsutil import atomic_write
 from nandc.ir.circuit import Circuit
 from nandc.ir.io.common import (
     CycleFound,

@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nandc.errors import CircuitError, NandcError, ParseError
-from nandc.fsutil import atomic_write
+from nandc.files.fsutil import atomic_write
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.io.common import (
     CycleFound,

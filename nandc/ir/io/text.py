@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from nandc.errors import CircuitError
-from nandc.fsutil import atomic_write
+from nandc.files.fsutil import atomic_write
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
 

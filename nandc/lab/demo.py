@@ -32,11 +32,11 @@ def run_demo(out_dir: str | Path = "nandc-demo", epochs: int = 40, hidden: tuple
     import torch
 
     from nandc.backends.report import format_markdown, format_text, to_json
-    from nandc.datasets import load_digits
-    from nandc.fsutil import atomic_write
+    from nandc.lab.datasets import load_digits
+    from nandc.files.fsutil import atomic_write
     from nandc.ir.io import write as write_netlist
-    from nandc.experiment import train_compile_verify
-    from nandc.zoo import binary_mlp
+    from nandc.lab.experiment import train_compile_verify
+    from nandc.lab.zoo import binary_mlp
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

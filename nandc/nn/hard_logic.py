@@ -1,7 +1,7 @@
 """Exact Boolean layers: what soft logic layers become after :func:`nandc.nn.harden`.
 
 * :class:`BooleanLayer` — ``out_features`` two-input gates with fixed wiring
-  and a fixed function each (a truth table, see :mod:`nandc.nn.gates`).  On
+  and a fixed function each (a truth table, see :mod:`nandc.nn.gate_functions`).  On
   0/1 inputs its torch output is exactly 0.0/1.0; the frontend builds gate
   ``j`` as the literal of its function of inputs ``index_a[j]`` and
   ``index_b[j]`` (a NAND gate is one AIG node, one NAND2 after lowering).
@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nandc.nn.gates import NUM_FUNCTIONS, LogicConfigError, coefficients, function_name
+from nandc.nn.gate_functions import NUM_FUNCTIONS, LogicConfigError, coefficients, function_name
 
 __all__ = ["BooleanLayer", "GroupSum", "check_features", "gate_coefficient_table", "mix_gates"]
 

@@ -16,7 +16,7 @@ random ones), relaxed by a softmax with its own temperature ``select_tau``.
 function logits in training mode (Gumbel-softmax sampling of the choices).
 
 A soft layer is a float layer: compile it only after :func:`nandc.nn.harden`
-has replaced it by an exact :class:`~nandc.nn.boolean.BooleanLayer` (its most
+has replaced it by an exact :class:`~nandc.nn.hard_logic.BooleanLayer` (its most
 likely inputs and function).  ``straight_through = True`` (see
 :func:`set_straight_through`) makes the forward pass compute exactly the
 hardened layer while gradients still flow through the soft relaxation, for
@@ -38,8 +38,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nandc.nn.boolean import BooleanLayer, check_features, gate_coefficient_table, mix_gates
-from nandc.nn.gates import NAND_FN, NUM_FUNCTIONS, LogicConfigError
+from nandc.nn.hard_logic import BooleanLayer, check_features, gate_coefficient_table, mix_gates
+from nandc.nn.gate_functions import NAND_FN, NUM_FUNCTIONS, LogicConfigError
 from nandc.nn.kernels import KERNELS, bilinear, gather_bilinear, sparse_mix
 
 __all__ = ["SoftLogic", "SoftNAND", "RELAXATIONS", "LogicLayer", "set_temperature", "set_straight_through",

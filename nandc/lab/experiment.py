@@ -1,7 +1,7 @@
 """Train -> compile -> run -> compare: the loop the demo and the examples share.
 
 Also the same loop for Boolean functions: :func:`learn_truth_table` trains a
-small :class:`~nandc.nn.soft.SoftNAND` network on every row of a
+small :class:`~nandc.nn.soft_logic.SoftNAND` network on every row of a
 :class:`~nandc.nn.truth_table.TruthTable` (bit cross-entropy), hardens it,
 compiles it, and proves the NAND netlist equal to the table by exhaustive
 equivalence against a circuit built from the table itself
@@ -46,7 +46,7 @@ def train_compile_verify(model, ds, epochs: int, lr: float = 1e-2, passes: str =
     import torch
 
     import nandc
-    from nandc.training import accuracy, fit, torch_predict
+    from nandc.nn.training import accuracy, fit, torch_predict
 
     torch.manual_seed(seed)
     fitted = fit(model, ds.x_train, ds.y_train, epochs=epochs, lr=lr, seed=seed, progress=progress)
@@ -129,7 +129,7 @@ def _spec_circuit(table: "TruthTable", like) -> Circuit:
 
 def prove_truth_table(compiled, table: "TruthTable"):
     """Exhaustive equivalence of a compiled model's netlist with ``table``: an EquivResult, a proof either way."""
-    from nandc.nn.gates import LogicConfigError
+    from nandc.nn.gate_functions import LogicConfigError
     from nandc.synth.equiv import exhaustive_equivalence
 
     net = compiled.netlist
@@ -190,7 +190,7 @@ def learn_truth_table(table: "TruthTable", widths: Sequence[int] | None = None,
 
     import nandc
     from nandc.nn.anneal import anneal_fit
-    from nandc.nn.gates import LogicConfigError
+    from nandc.nn.gate_functions import LogicConfigError
     from nandc.nn.harden import harden
     from nandc.nn.networks import soft_nand_network
     from nandc.nn.truth_table import DEFAULT_WIDTHS, TRUTH_TABLE_TRAINING

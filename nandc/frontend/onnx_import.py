@@ -28,7 +28,7 @@ import numpy as np
 
 from nandc.errors import NandcError, ParseError, QuantizationError, UnsupportedLayer
 
-__all__ = ["load_onnx", "compile_onnx", "SUPPORTED_OPS"]
+__all__ = ["load_onnx", "SUPPORTED_OPS"]
 
 SUPPORTED_OPS = ("Quant", "BipolarQuant", "Trunc", "MultiThreshold", "Gemm", "MatMul", "Conv",
                  "BatchNormalization", "Relu", "MaxPool", "Add", "Mul", "Div", "Sub", "Reshape", "Flatten",
@@ -258,13 +258,3 @@ def load_onnx(path: str | os.PathLike):
 
 def _attrs_raw(node) -> dict[str, Any]:
     return {a.name: a.t for a in node.attribute if a.name == "value"}
-
-
-def compile_onnx(path: str | os.PathLike, passes: str = "O2", staged: bool | None = None, **kwargs):
-    """Compile a QONNX file; returns a :class:`~nandc.model.CompiledModel` (see :func:`nandc.compile`)."""
-    import torch
-
-    from nandc.model import compile as compile_model
-
-    model, shape = load_onnx(path)
-    return compile_model(model, torch.zeros((1,) + shape), passes=passes, staged=staged, **kwargs)

@@ -3,7 +3,7 @@
 Each returns an untrained ``torch.nn.Sequential`` built from :mod:`nandc.nn`
 layers and standard torch layers, with named layers (``fc1``, ``bn1``,
 ``act1``, ...) so that gate reports read well; train it with
-:func:`nandc.training.fit`.
+:func:`nandc.nn.training.fit`.
 """
 
 from __future__ import annotations
