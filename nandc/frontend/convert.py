@@ -42,6 +42,18 @@ __all__ = ["Context", "MoveContext", "convert_graph", "as_ints", "append_step", 
 INPUT_BUS = "x"
 
 
+def _window_of(fn, target, args, kwargs, layer: str):
+    """The receptive field of a window converter; its errors (raised before the layer is
+    named, as ``layer ''``) get the layer's name."""
+    try:
+        return registry.WINDOWS[fn](target, args, kwargs)
+    except NandcError as err:
+        message = str(err)
+        if message.startswith("layer '':"):
+            raise type(err)(f"layer {layer!r}:" + message[len("layer '':"):]) from None
+        raise
+
+
 @dataclass
 class Context:
     """What a converter sees: the stage circuit, the node's layer name, the model.
@@ -376,8 +388,8 @@ class _Driver:
             return self.run_in(self.flat(values[0], layer), fn, target, layer, args, kwargs)
         first = values[0]
         if kind == "window":
-            stage, inner, window = self.open(registry.WINDOWS[fn](target, args, kwargs), self.tensor(first), layer,
-                                             share=True)
+            stage, inner, window = self.open(_window_of(fn, target, args, kwargs, layer), self.tensor(first),
+                                             layer, share=True)
             rest = _map_values(lambda v: self.inside(stage, v), list(args[1:]))
             return self.run_in(stage, fn, target, layer, [inner] + list(rest), kwargs, window)
         if kind == "movement":

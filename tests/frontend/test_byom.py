@@ -99,7 +99,8 @@ def test_absmax_cnn_with_float_relu_compiles_after_quantize_activations():
 
 @pytest.mark.slow
 def test_trained_absmax_cnn_on_digits_bit_exact_and_accuracy_reported():
-    from nandc import datasets, training
+    from nandc.lab import datasets
+    from nandc.nn import training
 
     torch.manual_seed(0)
     ds = datasets.load_digits()
@@ -148,6 +149,40 @@ def test_per_channel_grids_and_nonpower_of_two_activation_steps():
     with torch.no_grad():  # non-power-of-two steps: the float forward rounds its sums
         agree = (compiled.predict(x, backend="reference") == model(x).argmax(1).numpy()).mean()
     assert agree >= 0.98
+
+
+class GroupedConv4bit(nn.Conv2d):
+    def forward(self, x):
+        return F.conv2d(x, absmax4(self.weight), self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+@pytest.mark.parametrize("functional", [False, True])
+def test_grouped_and_depthwise_convolutions_match_the_float_forward(functional):
+    """groups=2 and a depthwise (MobileNet-style) conv: each output channel reads only its group."""
+    torch.manual_seed(11)
+    if functional:
+        grouped = GroupedConv4bit(4, 6, 3, padding=1, groups=2, bias=False)
+        depthwise = GroupedConv4bit(6, 6, 3, stride=2, padding=1, groups=6, bias=False)
+    else:
+        grouped = nn.Conv2d(4, 6, 3, padding=1, groups=2, bias=False)
+        depthwise = nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=6, bias=False)
+        with torch.no_grad():
+            for conv in (grouped, depthwise):
+                conv.weight.copy_(torch.randint(-3, 4, conv.weight.shape) * 0.25)
+    model = nn.Sequential(qnn.InputQuant(2, 0.25), grouped, qnn.ReLUQuant(2, 0.5), depthwise,
+                          qnn.ReLUQuant(2, 0.5), nn.Flatten(), nn.Linear(6 * 3 * 3, 3, bias=False))
+    with torch.no_grad():
+        model[-1].weight.copy_(torch.randint(-2, 3, model[-1].weight.shape).float())
+    x = rand(64, 4, 6, 6, seed=12)
+    compiled = check(model, x, float_exact=True)
+    assert compiled.interface.output_kind == "accumulator"
+
+
+def test_grouped_convolution_with_groups_not_dividing_the_channels_is_refused():
+    model = nn.Sequential(qnn.InputQuant(2, 0.25), nn.Conv2d(4, 6, 3, groups=2, bias=False))
+    model[1].groups = 4  # as a hand-edited module would: 4 groups cannot split 6 output channels
+    with pytest.raises(QuantizationError, match=r"^layer '1': groups=4 must divide in_channels=4 and out_channels=6"):
+        nandc.compile(model, rand(1, 4, 5, 5))
 
 
 def test_weights_not_on_a_small_grid_are_refused_naming_the_layer():

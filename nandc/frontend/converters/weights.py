@@ -18,9 +18,11 @@ product is the exact torch value and the result is exact integers.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -65,6 +67,37 @@ class ConvSpec:
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    def check_groups(self, layer: str) -> "ConvSpec":
+        """``self``, after checking that ``groups`` divides both channel counts."""
+        if self.groups < 1 or self.in_channels % self.groups or self.out_channels % self.groups:
+            raise QuantizationError(
+                f"layer {layer!r}: groups={self.groups} must divide in_channels={self.in_channels} and "
+                f"out_channels={self.out_channels}")
+        return self
+
+
+def block_diagonal(grid: Grid, groups: int, in_channels: int, layer: str) -> Grid:
+    """A grouped convolution's weight grid as the dense one it equals: zeros outside each group.
+
+    ``grid.q`` is ``(out, in / groups, kh, kw)``; output channel ``o`` reads
+    input channels ``g * in / groups ..`` of its group ``g = o // (out / groups)``.
+    The zero weights drop out of every sum, so the circuit is that of the
+    grouped convolution (a depthwise one reads one channel per output).
+    """
+    if groups == 1:
+        return grid
+    out, per_group = grid.q.shape[:2]
+    if per_group * groups != in_channels:
+        raise QuantizationError(f"layer {layer!r}: a weight of {per_group} input channels per group and "
+                                f"groups={groups} do not make in_channels={in_channels}")
+    dense = np.zeros((out, in_channels) + grid.q.shape[2:], dtype=grid.q.dtype)
+    outs_per_group = out // groups
+    for g in range(groups):
+        rows = slice(g * outs_per_group, (g + 1) * outs_per_group)
+        dense[rows, g * per_group:(g + 1) * per_group] = grid.q[rows]
+    return dataclasses.replace(grid, q=dense)
 
 
 def _pair(v) -> tuple[int, int]:
@@ -161,6 +194,7 @@ def grid_conv2d(ctx, value, weight: torch.Tensor | None, bias, spec: ConvSpec, p
     ``post`` (a float function) follows the layer's own epilogue when given."""
     if grid is None:
         grid = weight_grid(weight, ctx.layer)
+    grid = block_diagonal(grid, spec.groups, spec.in_channels, ctx.layer)
     x = ctx.ints(value)
     if len(x.shape) != 3 or x.shape[0] != spec.in_channels:
         raise QuantizationError(
@@ -180,9 +214,7 @@ def convert_nn_linear(ctx, module, args, kwargs):
 
 
 def module_spec(module: nn.Conv2d, layer: str) -> ConvSpec:
-    """The geometry of a conv module (grouped convolutions and padding modes other than zeros refused)."""
-    if module.groups != 1:
-        raise QuantizationError(f"layer {layer!r}: grouped convolutions (groups={module.groups}) are not supported")
+    """The geometry of a conv module (padding modes other than zeros refused)."""
     if module.padding_mode != "zeros":
         raise QuantizationError(f"layer {layer!r}: padding_mode={module.padding_mode!r} is not supported; "
                                 "use zero padding")
@@ -190,7 +222,7 @@ def module_spec(module: nn.Conv2d, layer: str) -> ConvSpec:
     if isinstance(padding, str):
         padding = _string_padding(layer, padding, module.kernel_size, module.stride, module.dilation)
     return ConvSpec(module.in_channels, module.out_channels, _pair(module.kernel_size), _pair(module.stride),
-                    _pair(padding), _pair(module.dilation))
+                    _pair(padding), _pair(module.dilation), int(module.groups)).check_groups(layer)
 
 
 def _string_padding(layer: str, padding: str, kernel, stride, dilation) -> tuple[int, int]:
@@ -231,15 +263,14 @@ def _function_spec(layer: str, args, kwargs) -> ConvSpec:
     w = weight.value if isinstance(weight, Const) else weight
     if not isinstance(w, torch.Tensor) or w.dim() != 4:
         raise QuantizationError(f"layer {layer!r}: conv2d needs a constant 4-D weight computed from parameters")
-    groups = _arg(args, kwargs, 6, "groups", 1)
-    if groups != 1:
-        raise QuantizationError(f"layer {layer!r}: grouped convolutions (groups={groups}) are not supported")
+    groups = int(_arg(args, kwargs, 6, "groups", 1))
     kernel = (int(w.shape[2]), int(w.shape[3]))
     stride = _pair(_arg(args, kwargs, 3, "stride", 1))
     dilation = _pair(_arg(args, kwargs, 5, "dilation", 1))
     padding = _arg(args, kwargs, 4, "padding", 0)
     padding = _string_padding(layer, padding, kernel, stride, dilation) if isinstance(padding, str) else _pair(padding)
-    return ConvSpec(int(w.shape[1]), int(w.shape[0]), kernel, stride, padding, dilation)
+    return ConvSpec(int(w.shape[1]) * groups, int(w.shape[0]), kernel, stride, padding, dilation,
+                    groups).check_groups(layer)
 
 
 def _function_window(fn, args, kwargs):
