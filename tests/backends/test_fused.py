@@ -210,7 +210,7 @@ def test_a_loaded_model_pickles_after_a_fused_run(tmp_path, uniform_net):
     np.testing.assert_array_equal(again.predict(x, fused=True), before)
 
 
-@pytest.mark.parametrize("n_in", [64, 91, 150])
+@pytest.mark.parametrize("n_in", [64, pytest.param(91, marks=pytest.mark.slow), pytest.param(150, marks=pytest.mark.slow)])
 def test_wide_one_bit_rows_sixteen_at_a_time(n_in):
     """Inputs of 64 and more elements take the 16-wide row loop, the rest 8 at a time."""
     m = _difflogic_shaped(n_in, [64, 40], 4, seed=n_in, quantizer=qnn.InputQuant(1, 1.0))

@@ -253,7 +253,7 @@ def test_multi_chunk_multi_thread(target, registers, mode):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("workers", [False, True])
+@pytest.mark.parametrize("workers", [False, pytest.param(True, marks=pytest.mark.slow)])  # True spawns processes
 @pytest.mark.parametrize("mode", CODEGENS)
 def test_adder_tree(target, workers, mode, monkeypatch):
     if workers:  # compiled by worker processes, with their LLVM options
