@@ -185,6 +185,45 @@ def test_grouped_convolution_with_groups_not_dividing_the_channels_is_refused():
         nandc.compile(model, rand(1, 4, 5, 5))
 
 
+def _int_weights(*modules, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in modules:
+            m.weight.copy_(torch.randint(-3, 4, m.weight.shape, generator=gen) * 0.25)
+            if m.bias is not None:
+                m.bias.zero_()
+
+
+@pytest.mark.parametrize("pool, side", [
+    (lambda: nn.AdaptiveAvgPool2d(1), 6),        # a global average pool over 36 cells
+    (lambda: nn.AdaptiveAvgPool2d((2, 3)), 6),   # 3x2 windows: 6 cells
+    (lambda: nn.AvgPool2d(3), 6),                # 9 cells, not a power of two
+    (lambda: nn.AdaptiveMaxPool2d(2), 4),
+])
+def test_adaptive_and_non_power_of_two_average_pools(pool, side):
+    torch.manual_seed(13)
+    conv, fc = nn.Conv2d(3, 4, 3, padding=1), nn.LazyLinear(3)
+    model = nn.Sequential(qnn.InputQuant(2, 0.25), conv, qnn.ReLUQuant(2, 0.5), pool(), nn.Flatten(), fc)
+    x = rand(80, 3, side, side, seed=14)
+    with torch.no_grad():
+        model(x[:1])
+    _int_weights(conv, fc)
+    compiled = check(model, x)  # flat and staged: equal to the integer reference on every sample
+    with torch.no_grad():  # the float forward rounds its sums of fractions: argmax agreement, as reported
+        agree = (compiled.predict(x, backend="reference") == model(x).argmax(1).numpy()).mean()
+    assert agree >= 0.95
+
+
+def test_adaptive_pool_with_uneven_windows_is_refused():
+    model = nn.Sequential(qnn.InputQuant(2, 0.25), nn.Conv2d(3, 4, 3), qnn.ReLUQuant(2, 0.5),
+                          nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 3))
+    _int_weights(model[1], model[5])
+    for staged in (False, True):
+        with pytest.raises(QuantizationError, match=r"^'3': adaptive_avg_pool2d from 3x3 to 2x2 pools windows "
+                                                     r"of different sizes"):
+            nandc.compile(model, rand(1, 3, 5, 5), staged=staged)
+
+
 def test_weights_not_on_a_small_grid_are_refused_naming_the_layer():
     class Net(nn.Module):
         def __init__(self):

@@ -154,7 +154,12 @@ def convert_maxpool_function(ctx, fn, args, kwargs):
 
 
 def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
-    """Average pooling whose divisor is a power of two: an exact sum with a smaller step."""
+    """Average pooling: an exact integer sum whose step is the input step divided by the window area.
+
+    With an area that is not a power of two (3x3, a 7x7 global pool) the step
+    is not a power of two either; the layers after it handle that as any
+    other such step (thresholds read off torch, the scale in the epilogue).
+    """
     from nandc.frontend.converters.residual import _terms
     from nandc.ir.arith import linear_form
 
@@ -200,13 +205,6 @@ def _pow2_step(layer: str, step: float) -> None:
 
 def _avg_window(layer: str, kernel, stride, padding, count_include_pad) -> Window:
     window = Window(kernel, stride if stride is not None else kernel, padding)
-    kh, kw = window.kernel
-    area = window.cells
-    if area & (area - 1):
-        raise QuantizationError(
-            f"{layer!r}: AvgPool2d over {kh}x{kw} divides by {area}, which is not exact in the "
-            "circuit; use a window whose area is a power of two (e.g. 2x2) or MaxPool2d"
-        )
     if window.padding != (0, 0) and not count_include_pad:
         raise QuantizationError(f"{layer!r}: AvgPool2d with padding needs count_include_pad=True")
     return window
@@ -214,7 +212,7 @@ def _avg_window(layer: str, kernel, stride, padding, count_include_pad) -> Windo
 
 def staged_avg_pool(mctx, x, window: Window):
     """Average pooling between stages: an exact :class:`~nandc.ir.program.SumPool` whose step
-    is the input step divided by the (power-of-two) window area."""
+    is the input step divided by the window area."""
     x = mctx.exact(x)
     spec = mctx.builder.spec(x)
     _pow2_step(mctx.layer, spec.step)
@@ -266,3 +264,93 @@ def convert_avgpool_module(ctx, module, args, kwargs):
 @function_converter(F.avg_pool2d, kind="movement", staged=_staged_avgpool_function)
 def convert_avgpool_function(ctx, fn, args, kwargs):
     return avg_pool(ctx, args[0], *_avgpool_function_args(args, kwargs))
+
+
+# ---------------------------------------------------------------------- adaptive pooling
+def adaptive_window(layer: str, what: str, output_size, h: int, w: int) -> Window:
+    """The fixed window of an adaptive pool whose output size divides its input size
+    (``AdaptiveAvgPool2d(1)``, a global pool, is the common case)."""
+    size = _pair(output_size) if output_size is not None else (h, w)
+    oh, ow = (h if size[0] is None else int(size[0])), (w if size[1] is None else int(size[1]))
+    if oh <= 0 or ow <= 0 or h % oh or w % ow:
+        raise QuantizationError(
+            f"{layer!r}: {what} from {h}x{w} to {oh}x{ow} pools windows of different sizes; nandc converts "
+            "adaptive pooling only when the output size divides the input size"
+        )
+    kernel = (h // oh, w // ow)
+    return Window(kernel, kernel, (0, 0))
+
+
+def _value_shape(ctx, value) -> tuple[int, ...]:
+    return tuple((value.acc if isinstance(value, Pending) else ctx.ints(value)).shape)
+
+
+def _adaptive_size(args, kwargs, module=None):
+    if module is not None:
+        return module.output_size
+    return args[1] if len(args) > 1 else kwargs["output_size"]
+
+
+def _flat_adaptive(ctx, value, size, what: str) -> Window:
+    shape = _value_shape(ctx, value)
+    if len(shape) != 3:
+        raise QuantizationError(f"{ctx.layer!r}: {what} expects (C, H, W) per sample, found {shape}")
+    return adaptive_window(ctx.layer, what, size, shape[1], shape[2])
+
+
+def _staged_adaptive(mctx, value, size, what: str) -> Window:
+    shape = mctx.builder.spec(value).shape
+    if len(shape) != 3:
+        raise QuantizationError(f"{mctx.layer!r}: {what} expects (C, H, W) per sample, found {shape}")
+    return adaptive_window(mctx.layer, what, size, shape[1], shape[2])
+
+
+def _staged_adaptive_avg_module(mctx, module, args, kwargs):
+    return staged_avg_pool(mctx, args[0], _staged_adaptive(mctx, args[0], module.output_size, "adaptive_avg_pool2d"))
+
+
+def _staged_adaptive_avg_function(mctx, fn, args, kwargs):
+    size = _adaptive_size(args, kwargs)
+    return staged_avg_pool(mctx, args[0], _staged_adaptive(mctx, args[0], size, "adaptive_avg_pool2d"))
+
+
+@module_converter(nn.AdaptiveAvgPool2d, kind="movement", staged=_staged_adaptive_avg_module)
+def convert_adaptive_avgpool_module(ctx, module, args, kwargs):
+    w = _flat_adaptive(ctx, args[0], module.output_size, "adaptive_avg_pool2d")
+    return avg_pool(ctx, args[0], w.kernel, w.stride, (0, 0))
+
+
+@function_converter(F.adaptive_avg_pool2d, kind="movement", staged=_staged_adaptive_avg_function)
+def convert_adaptive_avgpool_function(ctx, fn, args, kwargs):
+    w = _flat_adaptive(ctx, args[0], _adaptive_size(args, kwargs), "adaptive_avg_pool2d")
+    return avg_pool(ctx, args[0], w.kernel, w.stride, (0, 0))
+
+
+def _no_indices(layer: str, return_indices) -> None:
+    if return_indices:
+        raise QuantizationError(f"{layer!r}: adaptive max pooling with return_indices=True is not supported")
+
+
+def _staged_adaptive_max_module(mctx, module, args, kwargs):
+    _no_indices(mctx.layer, module.return_indices)
+    return staged_max_pool(mctx, args[0], _staged_adaptive(mctx, args[0], module.output_size, "adaptive_max_pool2d"))
+
+
+def _staged_adaptive_max_function(mctx, fn, args, kwargs):
+    _no_indices(mctx.layer, args[2] if len(args) > 2 else kwargs.get("return_indices", False))
+    size = _adaptive_size(args, kwargs)
+    return staged_max_pool(mctx, args[0], _staged_adaptive(mctx, args[0], size, "adaptive_max_pool2d"))
+
+
+@module_converter(nn.AdaptiveMaxPool2d, kind="movement", staged=_staged_adaptive_max_module)
+def convert_adaptive_maxpool_module(ctx, module, args, kwargs):
+    _no_indices(ctx.layer, module.return_indices)
+    w = _flat_adaptive(ctx, args[0], module.output_size, "adaptive_max_pool2d")
+    return max_pool(ctx, args[0], w.kernel, w.stride, (0, 0))
+
+
+@function_converter(F.adaptive_max_pool2d, kind="movement", staged=_staged_adaptive_max_function)
+def convert_adaptive_maxpool_function(ctx, fn, args, kwargs):
+    _no_indices(ctx.layer, args[2] if len(args) > 2 else kwargs.get("return_indices", False))
+    w = _flat_adaptive(ctx, args[0], _adaptive_size(args, kwargs), "adaptive_max_pool2d")
+    return max_pool(ctx, args[0], w.kernel, w.stride, (0, 0))
