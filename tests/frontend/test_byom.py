@@ -214,6 +214,45 @@ def test_adaptive_and_non_power_of_two_average_pools(pool, side):
     assert agree >= 0.95
 
 
+class _GlobalPoolNet(nn.Module):
+    """Global pooling written as people write it: x.mean((2, 3)), torch.sum(..., keepdim=True), unsqueeze."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how, self.q = how, qnn.InputQuant(2, 0.25)
+        self.conv, self.act, self.fc = nn.Conv2d(1, 4, 3, padding=1), qnn.ReLUQuant(2, 0.5), nn.Linear(4, 3)
+        _int_weights(self.conv, self.fc)
+
+    def forward(self, x):
+        y = self.act(self.conv(self.q(x).unsqueeze(1)))  # (N, H, W) images -> one channel
+        if self.how == "mean":
+            y = y.mean((2, 3))
+        elif self.how == "torch.mean":
+            y = torch.mean(y, dim=[-1, -2])
+        elif self.how == "sum keepdim":
+            y = torch.sum(y, (2, 3), keepdim=True).squeeze(-1).squeeze(-1)
+        else:
+            y = y.mean(3).mean(2)  # W, then H
+        return self.fc(y)
+
+
+@pytest.mark.parametrize("how", ["mean", "torch.mean", "sum keepdim", "mean twice"])
+def test_global_pooling_by_mean_and_sum(how):
+    model = _GlobalPoolNet(how)
+    x = rand(64, 4, 4, seed=21)
+    check(model, x, float_exact=True)  # 16 cells (then 4 and 4): power-of-two divisors, exact in float
+
+
+def test_mean_over_channels_is_refused():
+    class ChannelMean(_GlobalPoolNet):
+        def forward(self, x):
+            return self.act(self.conv(self.q(x).unsqueeze(1))).mean(1)
+
+    with pytest.raises(QuantizationError, match=r"^'mean': mean over dim=1 of a sample of shape \(4, 4, 4\) is not "
+                                                r"supported; nandc converts means over the spatial dimensions"):
+        nandc.compile(ChannelMean("mean"), rand(1, 4, 4))
+
+
 def test_adaptive_pool_with_uneven_windows_is_refused():
     model = nn.Sequential(qnn.InputQuant(2, 0.25), nn.Conv2d(3, 4, 3), qnn.ReLUQuant(2, 0.5),
                           nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 3))

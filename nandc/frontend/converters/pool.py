@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nandc.errors import QuantizationError
 from nandc.ir.arith import explicit_word
 from nandc.frontend.materialize import materialize
-from nandc.frontend.registry import function_converter, module_converter
+from nandc.frontend.registry import function_converter, method_converter, module_converter
 from nandc.frontend.values import IntTensor, Pending
 from nandc.ir import words
 from nandc.ir.program import MaxPool, SumPool, Window
@@ -153,12 +154,13 @@ def convert_maxpool_function(ctx, fn, args, kwargs):
     return max_pool(ctx, args[0], w.kernel, w.stride, w.padding)
 
 
-def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
+def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True, divide: bool = True):
     """Average pooling: an exact integer sum whose step is the input step divided by the window area.
 
     With an area that is not a power of two (3x3, a 7x7 global pool) the step
     is not a power of two either; the layers after it handle that as any
     other such step (thresholds read off torch, the scale in the epilogue).
+    ``divide=False`` keeps the input step: the window sums themselves.
     """
     from nandc.frontend.converters.residual import _terms
     from nandc.ir.arith import linear_form
@@ -192,7 +194,7 @@ def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True):
                                 const += k
                     form = linear_form(ctx.circuit, terms, const)
                     q[ch, y, xx], a[ch, y, xx], b[ch, y, xx], hi[ch, y, xx] = form.word, form.a, form.b, form.hi
-    return IntTensor(q, a, b, hi, x.step / area, ctx.layer)
+    return IntTensor(q, a, b, hi, x.step / area if divide else x.step, ctx.layer)
 
 
 def _pow2_step(layer: str, step: float) -> None:
@@ -210,7 +212,7 @@ def _avg_window(layer: str, kernel, stride, padding, count_include_pad) -> Windo
     return window
 
 
-def staged_avg_pool(mctx, x, window: Window):
+def staged_avg_pool(mctx, x, window: Window, divide: bool = True):
     """Average pooling between stages: an exact :class:`~nandc.ir.program.SumPool` whose step
     is the input step divided by the window area."""
     x = mctx.exact(x)
@@ -230,7 +232,8 @@ def staged_avg_pool(mctx, x, window: Window):
     hi_out = (top.max(axis=(1, 2)) - base) // g
     shape = (spec.shape[0], oh, ow)
     out = mctx.builder.add_tensor(mctx.layer, shape, g[:, None, None], base[:, None, None],
-                                  hi_out[:, None, None], spec.step / window.cells, mctx.layer)
+                                  hi_out[:, None, None], spec.step / window.cells if divide else spec.step,
+                                  mctx.layer)
     mctx.builder.add_op(SumPool(x.name, out.name, window, mctx.layer))
     return out
 
@@ -354,3 +357,73 @@ def convert_adaptive_maxpool_function(ctx, fn, args, kwargs):
     _no_indices(ctx.layer, args[2] if len(args) > 2 else kwargs.get("return_indices", False))
     w = _flat_adaptive(ctx, args[0], _adaptive_size(args, kwargs), "adaptive_max_pool2d")
     return max_pool(ctx, args[0], w.kernel, w.stride, (0, 0))
+
+
+# ---------------------------------------------------------------------- mean / sum over the image
+def _reduction(layer: str, name: str, shape, args, kwargs) -> tuple[tuple[int, ...], Window, tuple[int, ...]]:
+    """``(per-sample shape as (C, H, W), pooling window, output shape)`` of ``x.mean(dim)`` /
+    ``x.sum(dim)`` over the spatial axes of a per-sample ``(C, H, W)`` or ``(C, L)`` tensor."""
+    shape = tuple(shape)
+    dim = args[1] if len(args) > 1 else kwargs.get("dim", kwargs.get("axis"))
+    keepdim = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+    if kwargs.get("dtype") is not None:
+        raise QuantizationError(f"{layer!r}: {name}(dtype=...) is not supported")
+    dims = () if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    nd = len(shape) + 1
+    axes = sorted({int(d) % nd - 1 for d in dims}) if dims else []
+    if len(shape) not in (2, 3) or not axes or any(a < 1 for a in axes):
+        raise QuantizationError(
+            f"{layer!r}: {name} over dim={dim} of a sample of shape {shape} is not supported; nandc "
+            f"converts {name}s over the spatial dimensions (2 and/or 3) of an (N, C, H, W) tensor, e.g. "
+            f"x.{name}((2, 3))"
+        )
+    image = shape if len(shape) == 3 else shape + (1,)
+    kernel = (image[1] if 1 in axes else 1, image[2] if 2 in axes else 1)
+    out = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    if not keepdim:
+        out = tuple(n for i, n in enumerate(shape) if i not in axes)
+    return image, Window(kernel, kernel, (0, 0)), out
+
+
+def _staged_reduce(mctx, args, kwargs, name: str):
+    from nandc.frontend.converters.shape import staged_reshape
+
+    x = args[0]
+    image, window, out = _reduction(mctx.layer, name, mctx.builder.spec(x).shape, args, kwargs)
+    if tuple(mctx.builder.spec(x).shape) != image:
+        x = staged_reshape(mctx, x, image)
+    pooled = staged_avg_pool(mctx, x, window, divide=name == "mean")
+    return pooled if tuple(pooled.shape) == out else staged_reshape(mctx, pooled, out)
+
+
+def _flat_reduce(ctx, args, kwargs, name: str):
+    from nandc.frontend.converters.shape import reshape_value
+
+    x = args[0]
+    image, window, out = _reduction(ctx.layer, name, _value_shape(ctx, x), args, kwargs)
+    if _value_shape(ctx, x) != image:
+        x = reshape_value(ctx, x, image)
+    pooled = avg_pool(ctx, x, window.kernel, window.stride, (0, 0), divide=name == "mean")
+    return pooled if tuple(pooled.shape) == out else reshape_value(ctx, pooled, out)
+
+
+def _staged_mean(mctx, target, args, kwargs):
+    return _staged_reduce(mctx, args, kwargs, "mean")
+
+
+def _staged_sum(mctx, target, args, kwargs):
+    return _staged_reduce(mctx, args, kwargs, "sum")
+
+
+@method_converter("mean", kind="movement", staged=_staged_mean)
+@function_converter(torch.mean, kind="movement", staged=_staged_mean)
+def convert_mean(ctx, target, args, kwargs):
+    """``x.mean((2, 3))`` (global average pooling) and means over H or W alone."""
+    return _flat_reduce(ctx, args, kwargs, "mean")
+
+
+@method_converter("sum", kind="movement", staged=_staged_sum)
+@function_converter(torch.sum, kind="movement", staged=_staged_sum)
+def convert_sum(ctx, target, args, kwargs):
+    """``x.sum((2, 3))``: exact integer sums over the image, the step unchanged."""
+    return _flat_reduce(ctx, args, kwargs, "sum")

@@ -1,4 +1,4 @@
-"""Shape-only operations: Flatten, view/reshape, x.size(0)."""
+"""Shape-only operations: Flatten, view/reshape, squeeze/unsqueeze, permute, x.size(0)."""
 
 from __future__ import annotations
 
@@ -115,6 +115,33 @@ def _view_shape(layer: str, name: str, args) -> tuple[int, ...]:
     if int(np.prod(rest, dtype=np.int64)) != total:
         raise QuantizationError(f"{layer!r}: cannot {name} a sample of shape {x.shape} to {tuple(rest)}")
     return tuple(rest)
+
+
+def _squeeze_shape(layer: str, name: str, args, kwargs) -> tuple[int, ...]:
+    """Per-sample shape after ``x.unsqueeze(d)`` / ``x.squeeze(d)`` (the batch axis must stay)."""
+    x = args[0]
+    shape = list(x.shape)
+    dim = args[1] if len(args) > 1 else kwargs.get("dim")
+    if name == "unsqueeze":
+        d = int(dim) % (len(shape) + 2)
+        if d == 0:
+            raise QuantizationError(f"{layer!r}: unsqueeze(0) adds an axis before the batch; use a dim >= 1")
+        return tuple(shape[:d - 1] + [1] + shape[d - 1:])
+    dims = range(1, len(shape) + 1) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    drop = {int(d) % (len(shape) + 1) for d in dims}
+    if 0 in drop and dim is not None:
+        raise QuantizationError(f"{layer!r}: squeeze(0) would remove the batch dimension")
+    return tuple(n for i, n in enumerate(shape, 1) if not (i in drop and n == 1))
+
+
+def _staged_squeeze(mctx, name, args, kwargs):
+    return staged_reshape(mctx, args[0], _squeeze_shape(mctx.layer, name, args, kwargs))
+
+
+@method_converter("unsqueeze", "squeeze", kind="movement", staged=_staged_squeeze)
+def convert_squeeze(ctx, name, args, kwargs):
+    """``x.unsqueeze(1)``, ``x.squeeze(-1)``...: shape only, the batch axis stays first."""
+    return reshape_value(ctx, args[0], _squeeze_shape(ctx.layer, name, args, kwargs))
 
 
 @method_converter("size", kind="meta")
