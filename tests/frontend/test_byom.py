@@ -263,6 +263,43 @@ def test_adaptive_pool_with_uneven_windows_is_refused():
             nandc.compile(model, rand(1, 3, 5, 5), staged=staged)
 
 
+class _Functional1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q, self.act, self.fc = qnn.InputQuant(2, 0.25), qnn.ReLUQuant(2, 0.5), nn.Linear(8, 3)
+        self.w = nn.Parameter(torch.randint(-3, 4, (4, 3, 5)) * 0.25)
+        _int_weights(self.fc)
+
+    def forward(self, x):
+        y = self.act(F.conv1d(self.q(x), self.w, padding=2, dilation=1))
+        y = torch.cat([F.max_pool1d(y, 4, 4), F.avg_pool1d(y, kernel_size=4)], dim=1)  # (8, 4)
+        return self.fc(y.mean(-1))
+
+
+def test_one_dimensional_layers_compile_as_height_one_images():
+    """Conv1d (bias, groups, dilation, stride), BatchNorm1d on (N, C, L), MaxPool1d, AvgPool1d, F.conv1d."""
+    torch.manual_seed(17)
+    conv_a, conv_b = nn.Conv1d(3, 4, 3, padding=1), nn.Conv1d(4, 6, 3, stride=2, groups=2)
+    fc = nn.Linear(6 * 2, 3)
+    _int_weights(conv_a, conv_b, fc)
+    model = nn.Sequential(qnn.InputQuant(2, 0.25), conv_a, nn.BatchNorm1d(4), qnn.ReLUQuant(2, 0.5),
+                          nn.MaxPool1d(2, 1), conv_b, qnn.ReLUQuant(2, 0.5), nn.AvgPool1d(2), nn.Flatten(), fc)
+    randomize_batchnorm(model, seed=18)
+    check(model, rand(64, 3, 12, seed=19), float_exact=True)
+    check(_Functional1d(), rand(64, 3, 16, seed=20), float_exact=True)
+    model[5].dilation = (2,)  # dilated convolutions compile as staged programs
+    check(model, rand(64, 3, 14, seed=21), float_exact=True, staged=(True,))
+
+
+def test_one_dimensional_layer_errors_name_the_layer():
+    conv = nn.Conv1d(3, 4, 3)
+    with torch.no_grad():
+        conv.weight.copy_(torch.rand(conv.weight.shape) * torch.pi)  # on no small grid
+    model = nn.Sequential(qnn.InputQuant(2, 0.25), conv)
+    with pytest.raises(QuantizationError, match=r"layer '1'"):
+        nandc.compile(model, rand(1, 3, 8))
+
+
 def test_weights_not_on_a_small_grid_are_refused_naming_the_layer():
     class Net(nn.Module):
         def __init__(self):

@@ -15,7 +15,7 @@ def test_all_unsupported_nodes_reported_at_once():
             super().__init__()
             self.q = qnn.InputBinarize()
             self.fc = nn.Linear(4, 4)
-            self.conv = nn.Conv1d(1, 1, 1)
+            self.conv = nn.Conv3d(1, 1, 1)
 
         def forward(self, x):
             return torch.softmax(self.conv(self.fc(self.q(x))), -1)
@@ -24,7 +24,7 @@ def test_all_unsupported_nodes_reported_at_once():
         nandc.compile(Net(), torch.zeros(1, 4))
     msg = str(info.value)
     assert msg.startswith("2 node(s) of the model have no nandc converter:\n")
-    assert "  - conv: torch.nn.modules.conv.Conv1d\n" in msg
+    assert "  - conv: torch.nn.modules.conv.Conv3d\n" in msg
     assert "  - softmax: torch.softmax\n" in msg
     assert [n for n, _ in info.value.nodes] == ["conv", "softmax"]
 

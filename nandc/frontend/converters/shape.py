@@ -15,7 +15,59 @@ from nandc.frontend.staging import PendingInfo, ProgramTensor
 from nandc.frontend.values import BatchDim, IntTensor, Pending
 from nandc.ir.program import Reshape
 
-__all__ = ["reshape_value", "staged_reshape"]
+__all__ = ["reshape_value", "staged_reshape", "relaid"]
+
+
+def _singleton_edits(old: tuple[int, ...], new: tuple[int, ...]):
+    """``(removed, added, axis map old -> new)`` when ``new`` differs from ``old`` only by axes
+    of size 1 (a squeeze or an unsqueeze); None otherwise."""
+    i = j = 0
+    removed, added, where = [], [], {}
+    while i < len(old) or j < len(new):
+        if i < len(old) and j < len(new) and old[i] == new[j]:
+            where[i] = j
+            i, j = i + 1, j + 1
+        elif i < len(old) and old[i] == 1:
+            removed.append(i)
+            i += 1
+        elif j < len(new) and new[j] == 1:
+            added.append(j)
+            j += 1
+        else:
+            return None
+    return removed, added, where
+
+
+def relaid(dequantize, old: tuple[int, ...], new: tuple[int, ...], channel_axis: int):
+    """``(dequantize, channel axis)`` of a pending accumulation whose per-sample shape goes from
+    ``old`` to ``new``.  When only axes of size 1 change, the float function is wrapped to see
+    the layout it was made for (a per-channel scale stays on its channel axis); any other
+    reshape keeps the function and puts the channel axis first, as before."""
+    edits = _singleton_edits(tuple(old), tuple(new))
+    if edits is None:
+        return dequantize, 0
+    removed, added, where = edits
+    if not removed and not added:
+        return dequantize, where.get(channel_axis, 0)
+
+    def to_old(t):
+        for j in sorted(added, reverse=True):
+            t = t.squeeze(j + 1)
+        for i in sorted(removed):
+            t = t.unsqueeze(i + 1)
+        return t
+
+    def to_new(t):
+        for i in sorted(removed, reverse=True):
+            t = t.squeeze(i + 1)
+        for j in sorted(added):
+            t = t.unsqueeze(j + 1)
+        return t
+
+    def dequantize_new(t):
+        return to_new(dequantize(to_old(t)))
+
+    return dequantize_new, where.get(channel_axis, 0)
 
 
 def reshape_value(ctx, value, shape: tuple[int, ...]):
@@ -23,8 +75,8 @@ def reshape_value(ctx, value, shape: tuple[int, ...]):
     if isinstance(value, Pending) and value.chain:
         value = materialize(ctx.circuit, value)
     if isinstance(value, Pending):
-        acc = value.acc.reshape(shape)
-        return value.with_acc(acc, 0)
+        deq, axis = relaid(value.dequantize, value.acc.shape, tuple(shape), value.channel_axis)
+        return Pending(value.acc.reshape(shape), deq, value.layer, value.chain, axis, value.exact, value.uniform)
     if isinstance(value, IntTensor):
         return value.reshape(shape)
     return ctx.ints(value).reshape(shape)  # raises for float input
@@ -33,10 +85,12 @@ def reshape_value(ctx, value, shape: tuple[int, ...]):
 def staged_reshape(mctx, x: ProgramTensor, shape: tuple[int, ...]) -> ProgramTensor:
     """A :class:`~nandc.ir.program.Reshape` between stages (a pending accumulation stays pending,
     its channel axis first, as :func:`reshape_value` does)."""
-    spec = mctx.builder.spec(x).renamed(mctx.layer, tuple(shape))
+    old = mctx.builder.spec(x)
+    spec = old.renamed(mctx.layer, tuple(shape))
     pending = x.pending
     if pending is not None:
-        pending = PendingInfo(pending.dequantize, pending.layer, pending.exact, 0, pending.uniform)
+        deq, axis = relaid(pending.dequantize, tuple(old.shape), tuple(shape), pending.channel_axis)
+        pending = PendingInfo(deq, pending.layer, pending.exact, axis, pending.uniform)
     out = mctx.builder.add_tensor(mctx.layer, spec.shape, spec.a, spec.b, spec.hi, spec.step, spec.source, pending)
     mctx.builder.add_op(Reshape(x.name, out.name, mctx.layer))
     return out
