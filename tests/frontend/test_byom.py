@@ -548,3 +548,36 @@ def test_quantize_activations_argument_errors():
           file=buf)
     assert buf.getvalue().startswith("inserted 1 activation quantizer(s), calibrated on 8 sample(s):\n"
                                      "  act_quant_0 after 0: 8-bit unsigned, scale ")
+
+
+# ---------------------------------------------------------------------- elementwise activations
+def test_every_elementwise_activation_module_folds_into_the_quantizer_after_it():
+    """GELU, SiLU, PReLU (a slope per channel), Mish... between BatchNorm and the quantizer: thresholds
+    read off torch, equal to the float forward on every sample."""
+    from nandc.frontend.converters.activation import ELEMENTWISE_ACTIVATIONS
+
+    x = rand(96, 8, seed=31) * 2 - 0.5
+    for i, kind in enumerate(ELEMENTWISE_ACTIVATIONS):
+        act = kind(4) if kind is nn.PReLU else kind(0.1, 0.2) if kind is nn.Threshold else kind()
+        if kind is nn.PReLU:
+            with torch.no_grad():
+                act.weight.copy_(torch.tensor([0.25, -0.5, 1.5, 0.0]))
+        torch.manual_seed(i)
+        fc1, fc2 = nn.Linear(8, 4), nn.Linear(4, 3)
+        _int_weights(fc1, fc2, seed=i)
+        model = nn.Sequential(qnn.InputQuant(2, 0.25), fc1, nn.BatchNorm1d(4), act, qnn.ActQuant(2, 0.5), fc2)
+        randomize_batchnorm(model, seed=i)
+        check(model, x, float_exact=True, staged=(False,))
+
+
+def test_prelu_per_channel_slopes_in_a_staged_convolution():
+    torch.manual_seed(32)
+    conv, fc = nn.Conv2d(2, 4, 3, padding=1), nn.Linear(4 * 4 * 4, 3)
+    _int_weights(conv, fc)
+    act = nn.PReLU(4)
+    with torch.no_grad():
+        act.weight.copy_(torch.tensor([0.25, -0.5, 1.5, 0.0]))
+    model = nn.Sequential(qnn.InputQuant(2, 0.25), conv, nn.BatchNorm2d(4), act, qnn.ActQuant(2, 0.5),
+                          nn.Flatten(), fc)
+    randomize_batchnorm(model, seed=33)
+    check(model, rand(64, 2, 4, 4, seed=34) * 2 - 0.5, float_exact=True)

@@ -17,11 +17,19 @@ from nandc.frontend.values import ChainStep
 from nandc.frontend.converters.quantizer import convert_input_quantizer
 from nandc.nn.base import InputQuantizer, QuantActivation
 
-__all__ = ["convert_elementwise", "convert_quant_activation"]
+__all__ = ["convert_elementwise", "convert_quant_activation", "ELEMENTWISE_ACTIVATIONS"]
 
 
-@module_converter(nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.LeakyReLU,
-                  kind="elementwise")
+#: torch.nn activation modules that act on each element alone (PReLU: one slope per channel);
+#: like BatchNorm they join the chain that the next quantizer folds into thresholds
+ELEMENTWISE_ACTIVATIONS = (
+    nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.CELU, nn.SELU, nn.GELU,
+    nn.SiLU, nn.Mish, nn.Sigmoid, nn.LogSigmoid, nn.Tanh, nn.Softsign, nn.Softplus, nn.Hardsigmoid,
+    nn.Hardswish, nn.Hardshrink, nn.Softshrink, nn.Tanhshrink, nn.Threshold,
+)
+
+
+@module_converter(nn.BatchNorm1d, nn.BatchNorm2d, *ELEMENTWISE_ACTIVATIONS, kind="elementwise")
 def convert_elementwise(ctx, module, args, kwargs):
     return append_step(ctx, args[0], ChainStep(ctx.layer, type(module).__name__, module))
 

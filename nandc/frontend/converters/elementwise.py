@@ -221,10 +221,12 @@ method_converter(*_ROUNDING_METHODS, kind="elementwise")(_method_step(True))
 function_converter(
     torch.clamp, torch.clip, torch.abs, torch.neg, torch.tanh, torch.sigmoid, torch.exp, F.hardtanh, F.relu6,
     F.leaky_relu, F.elu, F.gelu, F.silu, F.sigmoid, F.tanh, F.softsign, F.hardsigmoid, F.hardswish,
+    F.mish, F.softplus, F.celu, F.selu, F.prelu, F.logsigmoid, F.hardshrink, F.softshrink, F.tanhshrink,
+    torch.square, torch.pow, operator.pow,
     kind="elementwise",
 )(_function_step(False))
-method_converter("clamp", "clip", "abs", "neg", "tanh", "sigmoid", "relu", "exp", kind="elementwise")(
-    _method_step(False))
+method_converter("clamp", "clip", "abs", "neg", "tanh", "sigmoid", "relu", "exp", "square", "pow",
+                 kind="elementwise")(_method_step(False))
 
 
 def _no_op(ctx, target, args, kwargs):
