@@ -88,6 +88,26 @@ def test_brevitas_models_bit_exact_flat_and_staged(name):
         assert (out["class"] == _float(model, x).argmax(1).numpy()).mean() >= 0.98
 
 
+def mobilenet_block():
+    """A MobileNet-style block: depthwise 3x3 and pointwise 1x1 QuantConv2d, learned activation scales,
+    global average pooling (over codes whose step is not a power of two)."""
+    return nn.Sequential(
+        bnn.QuantIdentity(bit_width=4, return_quant_tensor=True),
+        bnn.QuantConv2d(4, 4, 3, padding=1, groups=4, weight_bit_width=4), nn.BatchNorm2d(4),
+        bnn.QuantReLU(bit_width=4, return_quant_tensor=True),
+        bnn.QuantConv2d(4, 8, 1, weight_bit_width=4), nn.BatchNorm2d(8), bnn.QuantReLU(bit_width=4),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), bnn.QuantLinear(8, 3, bias=False, weight_bit_width=4))
+
+
+@pytest.mark.slow
+def test_brevitas_depthwise_block_with_global_average_pooling():
+    x = torch.rand(120, 4, 6, 6, generator=torch.Generator().manual_seed(5))
+    model = _prepared(mobilenet_block, x, seed=6)
+    for staged in (False, True):
+        out = _check(nandc.compile(model, x[:1], passes="O1", staged=staged), x)
+        assert (out["class"] == _float(model, x).argmax(1).numpy()).mean() >= 0.95
+
+
 def test_brevitas_weights_come_from_its_integer_view():
     from nandc.frontend.converters.brevitas import weight_grid_of
 

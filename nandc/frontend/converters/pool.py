@@ -157,9 +157,11 @@ def convert_maxpool_function(ctx, fn, args, kwargs):
 def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True, divide: bool = True):
     """Average pooling: an exact integer sum whose step is the input step divided by the window area.
 
-    With an area that is not a power of two (3x3, a 7x7 global pool) the step
-    is not a power of two either; the layers after it handle that as any
-    other such step (thresholds read off torch, the scale in the epilogue).
+    With an area that is not a power of two (3x3, a 7x7 global pool), or an
+    input step that is not one (a Brevitas activation's learned scale), the
+    step is not a power of two either; the layers after it handle that as any
+    other such step (thresholds read off torch, the scale in the epilogue),
+    and the integer reference is the bit-exact contract.
     ``divide=False`` keeps the input step: the window sums themselves.
     """
     from nandc.frontend.converters.residual import _terms
@@ -171,7 +173,6 @@ def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True, divide
     if isinstance(value, Pending) and value.chain:
         value = materialize(ctx.circuit, value)
     x = ctx.ints(value)
-    _pow2_step(ctx.layer, x.step)
     if len(x.shape) != 3:
         raise QuantizationError(f"{ctx.layer!r}: avg_pool2d expects (C, H, W) per sample, found {x.shape}")
     cch, h, w = x.shape
@@ -197,14 +198,6 @@ def avg_pool(ctx, value, kernel, stride, padding, count_include_pad=True, divide
     return IntTensor(q, a, b, hi, x.step / area if divide else x.step, ctx.layer)
 
 
-def _pow2_step(layer: str, step: float) -> None:
-    from nandc.frontend.values import is_pow2
-
-    if not is_pow2(step):
-        raise QuantizationError(f"{layer!r}: average pooling of codes with step {step:.6g} (not a power of two) "
-                                "is not what torch computes exactly; quantize its input with a power-of-two step")
-
-
 def _avg_window(layer: str, kernel, stride, padding, count_include_pad) -> Window:
     window = Window(kernel, stride if stride is not None else kernel, padding)
     if window.padding != (0, 0) and not count_include_pad:
@@ -217,7 +210,6 @@ def staged_avg_pool(mctx, x, window: Window, divide: bool = True):
     is the input step divided by the window area."""
     x = mctx.exact(x)
     spec = mctx.builder.spec(x)
-    _pow2_step(mctx.layer, spec.step)
     a, b, hi = channel_encoding(spec, mctx.layer, "avg_pool2d")
     oh, ow = window.output_size(spec.shape[1], spec.shape[2])
     if oh <= 0 or ow <= 0:
