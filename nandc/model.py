@@ -335,10 +335,10 @@ def _netlist_meta(net: NandNetlist) -> dict:
 def load(path: str | os.PathLike) -> CompiledModel:
     """Read a model written by :meth:`CompiledModel.save` (no torch needed).
 
-    The file is validated completely first (see :mod:`nandc.files.modelfile`); any
+    The file is validated completely first (see :mod:`nandc.ir.io.modelfile`); any
     damage is a :class:`~nandc.errors.ParseError` naming the file.
     """
-    from nandc.files import modelfile as mf
+    from nandc.ir.io import modelfile as mf
 
     path = os.fspath(path)
     with mf.open_archive(path) as z:
@@ -369,7 +369,7 @@ def load(path: str | os.PathLike) -> CompiledModel:
 
 def _read_netlist(z: zipfile.ZipFile, prefix: str, path: str) -> NandNetlist:
     """One netlist of a model file (``<prefix>netlist.json`` and ``<prefix>gates.npz``), validated."""
-    from nandc.files import modelfile as mf
+    from nandc.ir.io import modelfile as mf
 
     meta = mf.read_json(z, prefix + "netlist.json", path)
     arrays = mf.read_arrays(z, prefix + "gates.npz", ("a", "b", "layer"), path)

@@ -10,7 +10,7 @@ import pytest
 
 import nandc
 from nandc.errors import ParseError
-from nandc.files.modelfile import read_member, validate_netlist
+from nandc.ir.io.modelfile import read_member, validate_netlist
 from nandc.ir.io.limits import MEMORY_ENV
 from tests.modelfiles import damaged_models, members_of, model_bytes, tiny_model, zip_of
 

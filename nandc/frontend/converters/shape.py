@@ -38,6 +38,15 @@ def _singleton_edits(old: tuple[int, ...], new: tuple[int, ...]):
     return removed, added, where
 
 
+def _edit_axes(t, drop: list[int], insert: list[int]):
+    """``t`` without its sample axes ``drop`` (size 1), then with size-1 axes at ``insert``."""
+    for i in sorted(drop, reverse=True):
+        t = t.squeeze(i + 1)
+    for i in sorted(insert):
+        t = t.unsqueeze(i + 1)
+    return t
+
+
 def relaid(dequantize, old: tuple[int, ...], new: tuple[int, ...], channel_axis: int):
     """``(dequantize, channel axis)`` of a pending accumulation whose per-sample shape goes from
     ``old`` to ``new``.  When only axes of size 1 change, the float function is wrapped to see
@@ -50,22 +59,8 @@ def relaid(dequantize, old: tuple[int, ...], new: tuple[int, ...], channel_axis:
     if not removed and not added:
         return dequantize, where.get(channel_axis, 0)
 
-    def to_old(t):
-        for j in sorted(added, reverse=True):
-            t = t.squeeze(j + 1)
-        for i in sorted(removed):
-            t = t.unsqueeze(i + 1)
-        return t
-
-    def to_new(t):
-        for i in sorted(removed, reverse=True):
-            t = t.squeeze(i + 1)
-        for j in sorted(added):
-            t = t.unsqueeze(j + 1)
-        return t
-
-    def dequantize_new(t):
-        return to_new(dequantize(to_old(t)))
+    def dequantize_new(t):  # axes of t: batch, then the sample's
+        return _edit_axes(dequantize(_edit_axes(t, added, removed)), removed, added)
 
     return dequantize_new, where.get(channel_axis, 0)
 
