@@ -581,3 +581,39 @@ def test_prelu_per_channel_slopes_in_a_staged_convolution():
                           nn.Flatten(), fc)
     randomize_batchnorm(model, seed=33)
     check(model, rand(64, 2, 4, 4, seed=34) * 2 - 0.5, float_exact=True)
+
+
+# ---------------------------------------------------------------------- shape idioms
+class _ShapeIdioms(nn.Module):
+    def __init__(self, how):
+        super().__init__()
+        self.how, self.q = how, qnn.InputQuant(2, 0.25)
+        self.conv, self.act, self.fc = nn.Conv2d(3, 4, 3, padding=1), qnn.ReLUQuant(2, 0.5), nn.Linear(64, 3)
+        _int_weights(self.conv, self.fc)
+
+    def forward(self, x):
+        y = self.act(self.conv(self.q(x)))
+        if self.how == "x.shape[0]":
+            y = y.reshape(y.shape[0], -1)
+        elif self.how == "x.size()[0]":
+            y = y.contiguous().view(y.size()[0], -1)
+        elif self.how == "torch.reshape":
+            y = torch.reshape(y, (-1, y.shape[1] * y.shape[2] * y.shape[3]))
+        else:
+            raise AssertionError(self.how)
+        return self.fc(y)
+
+
+@pytest.mark.parametrize("how", ["x.shape[0]", "x.size()[0]", "torch.reshape"])
+def test_shape_idioms_of_hand_written_forwards(how):
+    check(_ShapeIdioms(how), rand(48, 3, 4, 4, seed=41), float_exact=True)
+
+
+def test_indexing_a_tensor_is_refused_with_a_message():
+    class Pick(_ShapeIdioms):
+        def forward(self, x):
+            return self.act(self.conv(self.q(x)))[:, 0].flatten(1)
+
+    with pytest.raises(QuantizationError, match=r"^'getitem': indexing or slicing a tensor computed from the input "
+                                                r"is not supported"):
+        nandc.compile(Pick("x.shape[0]"), rand(1, 3, 4, 4))

@@ -162,6 +162,8 @@ def arithmetic(ctx, opname: str, args, kwargs):
     elif _is_tensor_value(b):
         value, c = b, _unwrap(a)
         fn = (lambda t: op(c, t))
+    elif isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool) and opname != "div":
+        return op(a, b)  # shape arithmetic: x.shape[1] * x.shape[2]
     else:
         raise QuantizationError(f"layer {ctx.layer!r}: {opname} without a tensor computed from the input")
     scalar = isinstance(c, (int, float)) or (isinstance(c, torch.Tensor) and c.numel() == 1)

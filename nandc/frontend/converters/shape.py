@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 import torch
@@ -145,6 +146,20 @@ def convert_view(ctx, name, args, kwargs):
     return reshape_value(ctx, args[0], _view_shape(ctx.layer, name, args))
 
 
+def _staged_reshape_function(mctx, fn, args, kwargs):
+    return _staged_view(mctx, "reshape", _reshape_args(args, kwargs), {})
+
+
+def _reshape_args(args, kwargs) -> list:
+    return [args[0], args[1] if len(args) > 1 else kwargs["shape"]]
+
+
+@function_converter(torch.reshape, kind="movement", staged=_staged_reshape_function)
+def convert_reshape_function(ctx, fn, args, kwargs):
+    """``torch.reshape(x, (n, -1))``: as ``x.reshape``."""
+    return convert_view(ctx, "reshape", _reshape_args(args, kwargs), {})
+
+
 def _view_shape(layer: str, name: str, args) -> tuple[int, ...]:
     x = args[0]
     dims = args[1:]
@@ -193,15 +208,40 @@ def convert_squeeze(ctx, name, args, kwargs):
     return reshape_value(ctx, args[0], _squeeze_shape(ctx.layer, name, args, kwargs))
 
 
+def _sample_shape(x) -> tuple:
+    """``x.shape`` during conversion: :class:`BatchDim` first, then the per-sample sizes."""
+    return (BatchDim(),) + tuple(int(d) for d in x.shape)
+
+
 @method_converter("size", kind="meta")
 def convert_size(ctx, name, args, kwargs):
+    """``x.size(0)`` is the batch (:class:`BatchDim`), ``x.size(d)`` a number, ``x.size()`` the whole shape."""
     x = args[0]
     dim = args[1] if len(args) > 1 else kwargs.get("dim")
-    if dim is None:
-        raise QuantizationError(f"{ctx.layer!r}: x.size() without a dimension is not supported; use x.size(0)")
-    if dim == 0:
-        return BatchDim()
-    return int(x.shape[dim - 1 if dim > 0 else dim])
+    full = _sample_shape(x)
+    return full if dim is None else full[int(dim)]
+
+
+@function_converter(getattr, kind="meta")
+def convert_getattr(ctx, fn, args, kwargs):
+    """``x.shape`` (and ``x.ndim``) of a tensor computed from the input."""
+    x, attr = args[0], args[1]
+    if attr == "shape":
+        return _sample_shape(x)
+    if attr == "ndim":
+        return len(x.shape) + 1
+    raise QuantizationError(f"{ctx.layer!r}: the attribute {attr!r} of a tensor computed from the input is not "
+                            "supported (x.shape and x.size() are)")
+
+
+@function_converter(operator.getitem, kind="meta")
+def convert_getitem(ctx, fn, args, kwargs):
+    """Indexing a shape (``x.shape[0]``, ``x.size()[1:]``); indexing tensors is refused."""
+    seq, index = args[0], args[1]
+    if isinstance(seq, tuple):
+        return seq[index]
+    raise QuantizationError(f"{ctx.layer!r}: indexing or slicing a tensor computed from the input is not "
+                            "supported; reshape it (view, flatten) instead")
 
 
 @method_converter("permute")
