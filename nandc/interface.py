@@ -22,6 +22,8 @@ ARGMAX_LAYER = "argmax"
 HEAD_LAYERS = (HEAD_LAYER, ARGMAX_LAYER)
 
 _OUTPUT_KINDS = ("codes", "accumulator", "ordinal")
+OUTPUT_FUNCTIONS = ("", "softmax", "log_softmax")
+"""What may follow the head: nothing, or torch's softmax / log_softmax over the last axis."""
 MAX_OUTPUT_VALUES = 1 << 20
 """Most torch floats an ordinal output head may list."""
 
@@ -36,7 +38,10 @@ class Interface:
     ``"accumulator"``: the last layer's dequantize of ``logits * step``, see
     ``dequantize``, which exists only in the process that compiled the model;
     ``"ordinal"``: the logits are ranks and ``output_values[logit]`` is
-    torch's float, saved with the model).  ``reference`` (torch-side, not
+    torch's float, saved with the model).  ``output_function`` (``"softmax"``
+    or ``"log_softmax"``) is a final float function over the class axis that
+    torch applies after that; the class is the argmax of the logits.
+    ``reference`` (torch-side, not
     saved) runs the integer model the program reproduces (see
     :mod:`nandc.frontend.reference`).
     """
@@ -50,11 +55,13 @@ class Interface:
     has_class: bool
     dequantize: Callable[[Any], Any] | None = None  # torch-side only, not saved
     output_values: tuple[float, ...] = ()  # ordinal heads: torch's float of each code
+    output_function: str = ""  # "softmax" / "log_softmax" over the last axis, applied after the head
     reference: Callable[[Any], Any] | None = None  # torch-side only, not saved
 
     def to_dict(self) -> dict:
         """Everything but the torch-side callables, as JSON-ready data (``output_values`` only when set)."""
-        skip = ("dequantize", "reference") + (() if self.output_values else ("output_values",))
+        skip = (("dequantize", "reference") + (() if self.output_values else ("output_values",))
+                + (() if self.output_function else ("output_function",)))
         return {f.name: (list(v) if isinstance(v, tuple) else v)
                 for f in fields(self) if f.name not in skip for v in [getattr(self, f.name)]}
 
@@ -82,6 +89,9 @@ class Interface:
         step = get("output_step", (int, float), "a number")
         encoding = get("input_encoding", (dict,), "an object")
         values = read_output_values(doc, kind, lambda msg: ParseError(f"{where}: {msg}"))
+        function = doc.get("output_function", "")
+        if function not in OUTPUT_FUNCTIONS:
+            raise ParseError(f"{where}: output_function must be one of {OUTPUT_FUNCTIONS}, found {function!r}")
         return cls(
             input_name=get("input_name", (str,), "a string"),
             input_shape=shape("input_shape"),
@@ -91,6 +101,7 @@ class Interface:
             output_step=float(step),
             has_class=get("has_class", (bool,), "true or false"),
             output_values=values,
+            output_function=function,
         )
 
 

@@ -230,8 +230,19 @@ class CompiledModel:
         which is ``model(x)`` in eval mode when every scale is a power of two.
         An ordinal head maps codes to the floats saved with the model; other
         heads need the model compiled in this process (a loaded model keeps
-        no torch code).
+        no torch code).  A model ending in softmax / log_softmax gets it
+        applied here, by torch, over the last axis.
         """
+        import torch
+
+        out = self._head_output(logits)
+        function = self.interface.output_function
+        if function:
+            with torch.no_grad():
+                out = getattr(torch, function)(out, dim=-1)
+        return out
+
+    def _head_output(self, logits: np.ndarray):
         import torch
 
         if self.interface.output_kind == "ordinal":

@@ -117,6 +117,7 @@ def damaged_models(good: bytes) -> dict[str, bytes]:
     out["list_iface"] = with_json(good, "interface.json", lambda d: [d])
     out["missing_key"] = with_json(good, "netlist.json", lambda d: d.pop("layers") and None)
     out["negative_bits"] = with_json(good, "interface.json", lambda d: {**d, "input_encoding": {"kind": "uniform", "bits": -3, "step": 0.5}})
+    out["bad_function"] = with_json(good, "interface.json", lambda d: {**d, "output_function": "argmax"})
     out["string_step"] = with_json(good, "interface.json", lambda d: {**d, "input_encoding": {"kind": "uniform", "bits": 1, "step": "0.5"}})
     out["bits_17"] = with_json(good, "interface.json", lambda d: {**d, "input_encoding": {"kind": "uniform", "bits": 17, "step": 0.5}})
     out["dup_inputs"] = with_json(good, "netlist.json", lambda d: d["input_buses"][0].update(bits=[2] * 8))

@@ -28,6 +28,7 @@ EXPECTED = {
     'list_iface': "{d}/list_iface.nandc: interface.json: expected an object with input_name, input_shape, input_encoding, output_shape, output_kind, output_step, has_class, found [{'has_class': True, 'input_encoding': {'kind': 'threshold', ...",
     'missing_key': "{d}/missing_key.nandc: netlist.json: missing 'layers'",
     'negative_bits': '{d}/negative_bits.nandc: interface.json: expected the input code bits to be an integer from 1 to 16, found -3',
+    'bad_function': "{d}/bad_function.nandc: interface.json: output_function must be one of ('', 'softmax', 'log_softmax'), found 'argmax'",
     'string_step': "{d}/string_step.nandc: interface.json: expected the input step to be a positive finite number, found '0.5'",
     'bits_17': '{d}/bits_17.nandc: interface.json: expected the input code bits to be an integer from 1 to 16, found 17',
     'dup_inputs': '{d}/dup_inputs.nandc: netlist.json: expected the input buses to hold each of the 8 input signals 2..9 exactly once, found signal 2 listed 8 times',

@@ -71,6 +71,7 @@ def build_program(model, example_input, name: str | None = None, staged: bool = 
         has_class="class" in program.outputs,
         dequantize=deq,
         output_values=tuple(float(v) for v in builder.output_values) if builder.output_values is not None else (),
+        output_function=builder.output_function,
         reference=integer_forward(gm, dict(builder.records)),
     )
     return program, iface

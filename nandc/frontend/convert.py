@@ -31,7 +31,7 @@ from nandc.errors import NandcError, QuantizationError, UnsupportedLayer
 from nandc.frontend import registry
 from nandc.frontend.materialize import materialize
 from nandc.frontend.staging import OpenStage, ProgramBuilder, ProgramTensor, StageValue, WindowInput
-from nandc.frontend.values import ChainStep, Const, FloatInput, IntTensor, Pending
+from nandc.frontend.values import ChainStep, Const, FloatInput, IntTensor, Pending, RowHead
 from nandc.ir.circuit import Circuit
 from nandc.ir.program import Rows, Whole, Window
 
@@ -373,6 +373,11 @@ class _Driver:
         return walk(list(args)), {k: walk(v) for k, v in kwargs.items()}
 
     def apply(self, fn, target, layer: str, args: list, kwargs: dict):
+        heads = [a for a in list(args) + list(kwargs.values()) if isinstance(a, RowHead)]
+        if heads:
+            raise QuantizationError(
+                f"layer {layer!r} uses the output of {heads[0].function}; softmax and log_softmax are supported "
+                "only as the model's last layer (the class is the argmax of the logits)")
         kind = registry.kind_of(fn, args, kwargs)
         values = _tensor_values(list(args) + list(kwargs.values()))
         if kind == "identity":
@@ -420,7 +425,11 @@ class _Driver:
         return self.flat_stage
 
     def output(self, value):
-        """Make the program outputs (see :meth:`ProgramBuilder.head`)."""
+        """Make the program outputs (see :meth:`ProgramBuilder.head`); a final softmax or log_softmax
+        (:class:`~nandc.frontend.values.RowHead`) is noted in ``builder.output_function``."""
+        if isinstance(value, RowHead):
+            self.builder.output_function = value.function
+            value = value.value
         if isinstance(value, FloatInput) and value.chain and value.chain[-1].rounds:
             from nandc.frontend.inputs import declare_input
 

@@ -152,6 +152,7 @@ class ProgramBuilder:
         self._opened: dict[tuple[str, Gather], tuple[OpenStage, Any, WindowInput | None]] = {}
         self.records: dict[str, Any] = {}  # fx node -> what its accumulation computes (for the reference)
         self.output_values = None  # torch's float per code of an ordinal output head
+        self.output_function = ""  # a final softmax / log_softmax, applied by torch
 
     # -------------------------------------------------------------- tensors
     def unique_name(self, base: str) -> str:

@@ -38,6 +38,19 @@ def is_pow2(step: float) -> bool:
     return math.frexp(step)[0] == 0.5
 
 
+@dataclass(frozen=True)
+class RowHead:
+    """A model output ending in ``softmax`` / ``log_softmax`` over the class axis (``function``).
+
+    The circuit computes ``value`` (the logits) and the class, their argmax,
+    which is also the argmax of the probabilities; the float function is
+    applied by torch when the output is turned into torch values.
+    """
+
+    value: Any
+    function: str
+
+
 class BatchDim:
     """Stands for ``x.size(0)`` (the batch dimension) during conversion."""
 

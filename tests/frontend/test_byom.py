@@ -617,3 +617,51 @@ def test_indexing_a_tensor_is_refused_with_a_message():
     with pytest.raises(QuantizationError, match=r"^'getitem': indexing or slicing a tensor computed from the input "
                                                 r"is not supported"):
         nandc.compile(Pick("x.shape[0]"), rand(1, 3, 4, 4))
+
+
+# ---------------------------------------------------------------------- softmax heads
+class _SoftmaxHead(nn.Module):
+    """The PyTorch MNIST example's ending: return F.log_softmax(logits, dim=1)."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how, self.q = how, qnn.InputQuant(2, 0.25)
+        self.fc1, self.act, self.fc2 = nn.Linear(8, 6, bias=False), qnn.ReLUQuant(2, 0.5), nn.Linear(6, 4, bias=False)
+        self.softmax = nn.Softmax(dim=-1)
+        _int_weights(self.fc1, self.fc2)
+
+    def forward(self, x):
+        y = self.fc2(self.act(self.fc1(self.q(x))))
+        if self.how == "F.log_softmax":
+            return F.log_softmax(y, dim=1)
+        if self.how == "nn.Softmax":
+            return self.softmax(y)
+        return y.softmax(-1)
+
+
+@pytest.mark.parametrize("how", ["F.log_softmax", "nn.Softmax", "x.softmax"])
+def test_a_final_softmax_is_applied_by_torch_and_the_class_is_the_argmax(how, tmp_path):
+    model = _SoftmaxHead(how)
+    x = rand(200, 8, seed=51)
+    compiled = check(model, x, float_exact=True)
+    assert compiled.interface.output_function == ("log_softmax" if "log" in how else "softmax")
+    with torch.no_grad():
+        assert np.array_equal(compiled.predict(x), model(x).argmax(1).numpy())
+    compiled.save(tmp_path / "m.nandc")
+    loaded = nandc.load(tmp_path / "m.nandc")
+    assert loaded.interface.output_function == compiled.interface.output_function
+    assert np.array_equal(loaded.run(x)["logits"], compiled.run(x)["logits"])
+
+
+def test_softmax_before_another_layer_is_refused():
+    class Middle(_SoftmaxHead):
+        def forward(self, x):
+            return self.fc2(torch.softmax(self.fc1(self.q(x)), dim=1))
+
+    with pytest.raises(QuantizationError, match=r"^layer 'fc2' uses the output of softmax; softmax and log_softmax "
+                                                r"are supported only as the model's last layer"):
+        nandc.compile(Middle("x.softmax"), rand(1, 8))
+    model = nn.Sequential(qnn.InputQuant(2, 0.25), nn.Linear(8, 3), nn.Softmax(dim=0))
+    _int_weights(model[1])
+    with pytest.raises(QuantizationError, match=r"softmax over dim=0 is not supported"):
+        nandc.compile(model, rand(1, 8))

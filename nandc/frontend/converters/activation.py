@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nandc.frontend.registry import function_converter, module_converter
+from nandc.errors import QuantizationError
+from nandc.frontend.registry import function_converter, method_converter, module_converter
 from nandc.frontend.convert import append_step
-from nandc.frontend.values import ChainStep
+from nandc.frontend.values import ChainStep, RowHead
 from nandc.frontend.converters.quantizer import convert_input_quantizer
 from nandc.nn.base import InputQuantizer, QuantActivation
 
@@ -49,3 +50,42 @@ def convert_identity(ctx, module, args, kwargs):
 @function_converter(F.relu, torch.relu, kind="elementwise")
 def convert_relu_function(ctx, fn, args, kwargs):
     return append_step(ctx, args[0], ChainStep(ctx.layer, "relu", F.relu))
+
+
+# ---------------------------------------------------------------------- softmax heads
+_ROW_FUNCTIONS = {F.softmax: "softmax", torch.softmax: "softmax", F.log_softmax: "log_softmax",
+                  torch.log_softmax: "log_softmax"}
+
+
+def _row_head(ctx, value, function: str, dim) -> RowHead:
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        raise QuantizationError(f"layer {ctx.layer!r}: {function} of something that is not a tensor")
+    last = len(shape)  # per-sample rank: the class axis is the last one
+    if dim is None and last == 1:
+        dim = -1
+    if dim is None or int(dim) not in (-1, last):
+        raise QuantizationError(f"layer {ctx.layer!r}: {function} over dim={dim} is not supported; nandc converts "
+                                f"{function} over the last (class) axis, as the model's last layer")
+    return RowHead(value, function)
+
+
+def _dim(args, kwargs):
+    return args[1] if len(args) > 1 else kwargs.get("dim")
+
+
+@module_converter(nn.Softmax, nn.LogSoftmax, kind="meta")
+def convert_softmax_module(ctx, module, args, kwargs):
+    """A final ``Softmax`` / ``LogSoftmax``: the circuit gives the logits and the class (their argmax);
+    torch applies the function when outputs become torch values (``CompiledModel.to_torch_output``)."""
+    return _row_head(ctx, args[0], "softmax" if isinstance(module, nn.Softmax) else "log_softmax", module.dim)
+
+
+@function_converter(*_ROW_FUNCTIONS, kind="meta")
+def convert_softmax_function(ctx, fn, args, kwargs):
+    return _row_head(ctx, args[0], _ROW_FUNCTIONS[fn], _dim(args, kwargs))
+
+
+@method_converter("softmax", "log_softmax", kind="meta")
+def convert_softmax_method(ctx, name, args, kwargs):
+    return _row_head(ctx, args[0], name, _dim(args, kwargs))
