@@ -665,3 +665,15 @@ def test_softmax_before_another_layer_is_refused():
     _int_weights(model[1])
     with pytest.raises(QuantizationError, match=r"softmax over dim=0 is not supported"):
         nandc.compile(model, rand(1, 8))
+
+
+def test_functional_dropout_is_the_identity_in_eval_mode_and_random_dropout_is_refused():
+    class Net(_SoftmaxHead):
+        def forward(self, x):
+            y = F.dropout(self.act(F.relu(self.fc1(self.q(x)), inplace=True)), 0.3, training=self.training)
+            return self.fc2(F.dropout2d(y.unsqueeze(-1), training=False).squeeze(-1)) if self.how else self.fc2(
+                F.dropout(y, 0.3))
+
+    check(Net("eval"), rand(64, 8, seed=61), float_exact=True)
+    with pytest.raises(QuantizationError, match=r"dropout with training=True drops values at random even in eval"):
+        nandc.compile(Net(""), rand(1, 8))

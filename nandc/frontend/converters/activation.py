@@ -47,6 +47,20 @@ def convert_identity(ctx, module, args, kwargs):
     return args[0]
 
 
+_DROPOUTS = (F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout, F.feature_alpha_dropout)
+
+
+@function_converter(*_DROPOUTS, kind="meta")
+def convert_dropout_function(ctx, fn, args, kwargs):
+    """``F.dropout(x, p, training=self.training)``: the identity in eval mode.  With ``training=True``
+    (the functional default) torch drops values at random even in eval mode, which no circuit can match."""
+    training = args[2] if len(args) > 2 else kwargs.get("training", True)
+    if training:
+        raise QuantizationError(f"layer {ctx.layer!r}: {fn.__name__} with training=True drops values at random "
+                                f"even in eval mode; pass training=self.training (or use nn.Dropout)")
+    return args[0]
+
+
 @function_converter(F.relu, torch.relu, kind="elementwise")
 def convert_relu_function(ctx, fn, args, kwargs):
     return append_step(ctx, args[0], ChainStep(ctx.layer, "relu", F.relu))
