@@ -152,7 +152,8 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
                 if cost < best_cost:
                     result, best_cost = cand, cost
                     notes = {"thresholds": len(found), "shared": share,
-                             "unproved": sum(th.proof != "sat" for th in found)}
+                             "unproved": sum(th.proof == "simulation" for th in found),
+                             "certified": sum(th.proof == "certificate" for th in found)}
     if best_cost is None:  # nothing found: the cost is computed once, for the Stats
         best_cost = nand2_before = nand_cost(circuit)
     return result, pass_stats("recover", circuit, result, t0, nand2_before, best_cost, **notes)
