@@ -71,7 +71,7 @@ Adder = tuple[tuple[int, ...], int, int, int, int, int]
 VIRTUAL = -1
 
 
-def find_adders(circuit: Circuit, limit: int = 40
+def find_adders(circuit: Circuit, limit: int = 10
                 ) -> tuple[list[Adder], list[Adder], list[Adder], dict[int, int]]:
     """The adders of ``circuit`` by function: ``(full, half, carry_only, constants)``.
 
@@ -115,21 +115,21 @@ def find_adders(circuit: Circuit, limit: int = 40
             sorted(carry_only, key=lambda a: (-len(a[0]), a[5], a[3])), constants)
 
 
-def sum_form(circuit: Circuit, phases: Sequence[int], max_steps: int | None = None
-             ) -> tuple[dict[int, int], int, int]:
+def sum_form(circuit: Circuit, phases: Sequence[int], max_steps: int | None = None,
+             adders: tuple | None = None) -> tuple[dict[int, int], int, int]:
     """``(coefficients {node: w}, constant, steps)`` with ``sum_i (x_i ^ phases[i]) ==
     constant + sum w * node`` on every input, reduced by the adders of :func:`find_adders`.
 
     Full adders first; a half adder only over two leaves no full adder
     (or majority node) shares; a carry-only adder last, one at a time, when nothing else
     applies.  Its sum gets a fresh negative id (a free variable: no node
-    of the circuit)."""
+    of the circuit).  ``adders``: the result of :func:`find_adders` on ``circuit``, if known."""
     coef: dict[int, int] = {}
     const = 0
     for node, p in zip(circuit.inputs, phases):
         coef[node] = coef.get(node, 0) + (1 - 2 * p)
         const += p
-    full, half, carry_only, constants = find_adders(circuit)
+    full, half, carry_only, constants = adders if adders is not None else find_adders(circuit)
     by_leaf: dict[int, list[int]] = {}
     for i, (leaves, *_rest) in enumerate(full):
         for u in leaves:
@@ -250,17 +250,17 @@ def _in_range(weights: list[int], const: int, lo: int, hi: int, limit: int) -> l
 
 
 def adder_certificate(circuit: Circuit, root: int, phases: Sequence[int], threshold: int,
-                      max_rows: int = 1 << 16) -> bool | None:
+                      max_rows: int = 1 << 16, adders: tuple | None = None) -> bool | None:
     """True if literal ``root`` of ``circuit`` provably equals ``[sum_i (x_i ^ phases[i]) >= threshold]``
     (``x_i`` the inputs of ``circuit``) by an adder-tree certificate (module docstring), else None.
 
     The root is evaluated on every assignment of the remaining signals whose
     weighted sum lies in ``0 .. k`` (none outside that range is reachable),
-    at most ``max_rows`` of them."""
+    at most ``max_rows`` of them.  ``adders``: :func:`find_adders` of ``circuit``, if known."""
     k = circuit.num_inputs
     if len(phases) != k:
         return None
-    coef, const, _ = sum_form(circuit, phases)
+    coef, const, _ = sum_form(circuit, phases, adders=adders)
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
     # the nodes between the root and the cut, which must separate the root from every input

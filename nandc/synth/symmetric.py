@@ -63,6 +63,7 @@ __all__ = [
     "reference_threshold",
     "prove_by_reference",
     "find_thresholds",
+    "certify_equal_thresholds",
 ]
 
 
@@ -578,3 +579,36 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
             covered.add(v)
             stack += (f0l[v] >> 1, f1l[v] >> 1)
     return sorted(found, key=lambda th: th.root)
+
+
+def certify_equal_thresholds(a: Circuit, b: Circuit) -> bool:
+    """Whether every output bit of ``a`` and of ``b`` (same inputs, same output order) is
+    provably the same threshold function of the inputs: the function is recognized on
+    ``a``'s cone and both cones are proved to compute it by adder-tree certificates
+    (:func:`~nandc.synth.adders.adder_certificate`).  True is a proof of equivalence;
+    False only says no such proof was found (a circuit not made of neurons, a
+    structure the certificate does not follow)."""
+    if a.num_inputs != b.num_inputs:
+        return False
+    outs_a, outs_b = a.output_literals(), b.output_literals()
+    if len(outs_a) != len(outs_b):
+        return False
+    sup_a, sup_b = input_supports(a), input_supports(b)
+    for la, lb in zip(outs_a, outs_b):
+        s = sup_a[la >> 1]
+        if s != sup_b[lb >> 1] or not s:
+            return False
+        pos = [i for i in range(s.bit_length()) if (s >> i) & 1]
+        cone_a, root_a = cone_circuit(a, la >> 1, [a.inputs[i] for i in pos])
+        cone_b, root_b = cone_circuit(b, lb >> 1, [b.inputs[i] for i in pos])
+        rec = recognize(cone_a, root_a)
+        if rec is None:
+            return False
+        phases, threshold, _ = rec
+        if not adder_certificate(cone_a, root_a, phases, threshold):
+            return False
+        if (la ^ lb) & 1:  # b's node is the complement: ~[L >= T] == [sum ~l >= k - T + 1]
+            phases, threshold = tuple(p ^ 1 for p in phases), len(pos) - threshold + 1
+        if not adder_certificate(cone_b, root_b, phases, threshold):
+            return False
+    return True
