@@ -127,13 +127,16 @@ def _unpack(words: np.ndarray, count: int) -> np.ndarray:
     return b[:, :count]
 
 
-def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed: int = 0) -> list[int]:
+def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed: int = 0,
+                 keep_quiet: frozenset[int] = frozenset()) -> list[int]:
     """The ``roots`` that no single-input flip of random vectors changes in both directions.
 
     One simulation of the whole circuit on ``pairs`` vector pairs ``(x, x ^ e_i)``
     (random densities, random ``i``); a root is dropped when some input ``i``
     raised it in one pair and lowered it in another (then it is not unate in
-    ``i``, so not a threshold function), or when no flip changed it at all.
+    ``i``, so not a threshold function), or when no flip changed it at all
+    (unless it is in ``keep_quiet``: a neuron whose threshold is far from
+    the count of most random vectors seldom changes).
     """
     if not roots:
         return []
@@ -155,7 +158,7 @@ def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed
         down = np.zeros(n, dtype=bool)
         up[which[s > 0]] = True
         down[which[s < 0]] = True
-        if not (up & down).any() and (up | down).any():
+        if not (up & down).any() and ((up | down).any() or r in keep_quiet):
             keep.append(r)
     return keep
 
@@ -544,7 +547,8 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     live = circuit.reachable()
     sup = input_supports(circuit, live)
     roots = [r for r in candidate_roots(circuit, sup, min_inputs, live) if sup[r].bit_count() <= max_inputs]
-    roots = unate_filter(circuit, roots, seed=seed)
+    outputs = frozenset(lit >> 1 for lit in circuit.output_literals())
+    roots = unate_filter(circuit, roots, seed=seed, keep_quiet=outputs)
     inputs = circuit.inputs
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
