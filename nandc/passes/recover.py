@@ -42,10 +42,12 @@ __all__ = ["RecoverParams", "recover", "rebuild_thresholds"]
 @dataclass(frozen=True)
 class RecoverParams:
     """``min_inputs``/``max_inputs``: support sizes examined; ``max_nodes``: larger
-    circuits are returned unchanged; functions of up to ``proof_inputs``
-    inputs are SAT-proved with ``conflicts`` per query, larger ones only
+    circuits are returned unchanged; every function is first proved by an
+    adder-tree certificate if its cone adds by full and half adders (any
+    size, no SAT); otherwise functions of up to ``proof_inputs`` inputs are
+    SAT-proved with ``conflicts`` per query, larger ones only
     simulation-tested (every literal weight, more vectors near the
-    threshold); ``prove`` (default): rebuild only SAT-proved functions --
+    threshold); ``prove`` (default): rebuild only proved functions --
     ``prove=false`` also rebuilds the simulation-tested ones, an opt-in
     that gives up the proof for gates."""
 
@@ -130,7 +132,8 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     """Rebuild the symmetric threshold functions of many inputs found in ``circuit``.
 
     Requires: a valid Circuit.  Ensures: the same function on every output
-    (every rebuilt node SAT-proved; with ``prove=false`` larger ones only simulation-tested); a
+    (every rebuilt node proved by a certificate or SAT; with ``prove=false``
+    others only simulation-tested); a
     NAND2 cost no higher than the input's; new nodes carry the layer of the
     node they rebuild.
     """

@@ -250,7 +250,7 @@ def _in_range(weights: list[int], const: int, lo: int, hi: int, limit: int) -> l
 
 
 def adder_certificate(circuit: Circuit, root: int, phases: Sequence[int], threshold: int,
-                      max_rows: int = 1 << 16, adders: tuple | None = None) -> bool | None:
+                      max_rows: int = 1 << 14, adders: tuple | None = None) -> bool | None:
     """True if literal ``root`` of ``circuit`` provably equals ``[sum_i (x_i ^ phases[i]) >= threshold]``
     (``x_i`` the inputs of ``circuit``) by an adder-tree certificate (module docstring), else None.
 
@@ -278,18 +278,20 @@ def adder_certificate(circuit: Circuit, root: int, phases: Sequence[int], thresh
     masks = _in_range([coef[z] for z in zs], const, 0, k, max_rows)
     if masks is None:
         return None
-    rows = np.array(masks, dtype=object)
+    # weighted sums fit int64 unless the weights are huge (then Python ints)
+    wide = len(zs) > 62 or abs(const) + sum(abs(c) for c in coef.values()) >= 1 << 62
+    rows = np.array(masks, dtype=object if wide else np.int64)
     val: dict[int, np.ndarray] = {0: np.zeros(len(masks), dtype=bool)}
-    v_sum = np.full(len(masks), const, dtype=object)
+    v_sum = np.full(len(masks), const, dtype=object if wide else np.int64)
     for j, z in enumerate(zs):
         bit = ((rows >> j) & 1).astype(bool)
         val[z] = bit
-        v_sum = v_sum + coef[z] * bit.astype(np.int64).astype(object)
+        v_sum = v_sum + coef[z] * (bit.astype(np.int64).astype(object) if wide else bit.astype(np.int64))
     for v in sorted(top):
         a, b = f0l[v], f1l[v]
         va = val[a >> 1] if not a & 1 else ~val[a >> 1]
         vb = val[b >> 1] if not b & 1 else ~val[b >> 1]
         val[v] = va & vb
     h = val[root >> 1] ^ bool(root & 1)
-    want = np.array([int(x) >= threshold for x in v_sum], dtype=bool)
+    want = np.array([int(x) >= threshold for x in v_sum], dtype=bool) if wide else v_sum >= threshold
     return True if np.array_equal(h, want) else None

@@ -183,7 +183,7 @@ def test_certificate_rejects_subtly_wrong_neurons(kind):
     k = cone.num_inputs
     rng = random.Random(0)
     candidates = [(phases, tt) for tt in range(0, k + 2)]
-    candidates += [([p ^ (rng.random() < 0.1) for p in phases], tt) for tt in range(0, k + 2)]
+    candidates += [([p ^ (rng.random() < 0.1) for p in phases], rng.randint(0, k + 1)) for _ in range(8)]
     rec = recognize(cone, lit ^ neg)
     if rec is not None:  # the hypothesis simulation accepted, in the output's polarity
         candidates.append(rec[:2] if not neg else ([p ^ 1 for p in rec[0]], k - rec[1] + 1))
