@@ -85,11 +85,16 @@ def rebuild_thresholds(circuit: Circuit, found: Sequence[Threshold], share: bool
     lay = circuit.arrays()[2]
     names = circuit.layer_names
     lit = [-1] * circuit.num_nodes  # the rebuilt roots; rebuild() copies the rest
+    for node, new_lit in inputs.items():
+        lit[node] = new_lit
     groups: dict[tuple[int, ...], list[Threshold]] = defaultdict(list)
     for th in found:
         groups[th.leaves].append(th)
-    for leaves, members in groups.items():
-        xs = [inputs[x] for x in leaves]
+    # a later layer's leaves are the roots of an earlier one: groups in the order of their roots
+    for leaves, members in sorted(groups.items(), key=lambda item: min(th.root for th in item[1])):
+        xs = [lit[x] for x in leaves]
+        if min(xs) < 0:  # a leaf that is not rebuilt here: rebuild() copies these roots as they are
+            continue
         total = None
         if share and len(members) > 1:
             new.current_layer = names[int(lay[members[0].root >> 1])]
@@ -105,7 +110,8 @@ def rebuild_thresholds(circuit: Circuit, found: Sequence[Threshold], share: bool
 
 
 def _outermost(circuit: Circuit, found: list[Threshold]) -> list[Threshold]:
-    """The recovered functions not inside the cone of a larger recovered one."""
+    """The recovered functions not inside the cone of a larger recovered one (a cone
+    stops at its leaves: a later layer's leaves, the roots of an earlier one, stay)."""
     f0, f1, _ = circuit.arrays()
     roots = {th.root >> 1 for th in found}
     inner: set[int] = set()
@@ -113,7 +119,7 @@ def _outermost(circuit: Circuit, found: list[Threshold]) -> list[Threshold]:
         v0 = th.root >> 1
         if v0 in inner:
             continue
-        stack, seen = [int(f0[v0]) >> 1, int(f1[v0]) >> 1], set()
+        stack, seen = [int(f0[v0]) >> 1, int(f1[v0]) >> 1], set(th.leaves)
         while stack:
             v = stack.pop()
             if v in seen or not f0[v]:

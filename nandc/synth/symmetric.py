@@ -64,6 +64,7 @@ __all__ = [
     "prove_by_reference",
     "find_thresholds",
     "certify_equal_thresholds",
+    "internal_supports",
 ]
 
 
@@ -71,7 +72,7 @@ __all__ = [
 class Threshold:
     """``root`` (a literal of the examined circuit) equals ``[sum_i (leaf_i ^ phases[i]) >= threshold]``.
 
-    ``leaves`` are input nodes; ``proof`` is ``"certificate"`` (an adder-tree
+    ``leaves`` are input nodes, or roots of other thresholds (a later layer); ``proof`` is ``"certificate"`` (an adder-tree
     certificate, :mod:`nandc.synth.adders`), ``"sat"`` (proved by SAT against a
     reference adder tree, or symmetry proved and every weight simulated) or
     ``"simulation"`` (no proof within the budget).
@@ -531,7 +532,7 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
 
 def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 4096,
                     proof_inputs: int = 64, conflicts: int = 20000, prove: bool = False,
-                    seed: int = 0) -> list[Threshold]:
+                    seed: int = 0, internal_levels: int = 3) -> list[Threshold]:
     """Every candidate root of ``circuit`` that is a symmetric threshold function of
     its input support (see the module docstring), in increasing node order.
 
@@ -543,6 +544,17 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     those the budget does not decide, are simulation-tested only
     (``proof == "simulation"``) and returned unless ``prove`` is set.  A
     refuted one is never returned.
+
+    If some output is not found so, the nodes read at least twice (an
+    earlier layer's outputs, each read by every neuron of the next) are
+    examined too.  Then up to ``internal_levels`` times: the nodes above the roots found
+    so far whose support over the inputs and those roots (paths stop at a
+    root) holds a root are examined the same way, with the roots as
+    leaves -- the neurons of a next layer, whose literals are the previous
+    layer's outputs.  Their ``leaves`` are then internal nodes; each is an
+    input or the root of an earlier :class:`Threshold`.  The proofs treat
+    the leaves as free, which is sound (a function of free leaves that is
+    the threshold stays it on the values the leaves reach).
     """
     live = circuit.reachable()
     sup = input_supports(circuit, live)
@@ -552,17 +564,14 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     inputs = circuit.inputs
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
-    found = []
+    found: list[Threshold] = []
     covered: set[int] = set()  # nodes inside the cone of a recovered function: not examined
-    for r in sorted(roots, key=lambda v: (-sup[v].bit_count(), v)):
-        if r in covered:
-            continue
-        s = sup[r]
-        leaves = tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1)
+
+    def examine(r: int, leaves: tuple[int, ...]) -> None:
         cone, lit = cone_circuit(circuit, r, leaves)
         rec = recognize(cone, lit, seed=seed + r)
         if rec is None:
-            continue
+            return
         phases, threshold, _ = rec
         proof = "certificate" if adder_certificate(cone, lit, phases, threshold) else None
         if proof is None and len(leaves) <= proof_inputs:
@@ -570,19 +579,66 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
             if proved is None and len(leaves) <= 24:  # structure-blind, slow beyond a few dozen inputs
                 proved = prove_symmetric(cone_circuit(circuit, r, leaves)[0], lit, phases, conflicts, 2 * conflicts)
             if proved is False:
-                continue
+                return
             proof = "sat" if proved else None
         if proof is None and prove:
-            continue
+            return
         found.append(Threshold(2 * r, leaves, phases, threshold, proof or "simulation"))
+        stop = set(leaves)
         stack = [r]
         while stack:
             v = stack.pop()
-            if v in covered or not f0l[v]:
+            if v in covered or v in stop or not f0l[v]:
                 continue
             covered.add(v)
             stack += (f0l[v] >> 1, f1l[v] >> 1)
+
+    for r in sorted(roots, key=lambda v: (-sup[v].bit_count(), v)):
+        if r not in covered:
+            s = sup[r]
+            examine(r, tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1))
+    if internal_levels and not outputs <= {th.root >> 1 for th in found} | {0}:
+        # an output is not a threshold of the inputs: maybe of an earlier layer's outputs, which
+        # (read only by nodes of the same support) were not candidates; nodes read twice are
+        fanout = np.bincount(np.concatenate([f0[live & (f0 != 0)] >> 1, f1[live & (f0 != 0)] >> 1]),
+                             minlength=circuit.num_nodes)
+        extra = [v for v in np.flatnonzero(live & (f0 != 0) & (fanout >= 2)).tolist()
+                 if v not in covered and min_inputs <= sup[v].bit_count() <= max_inputs]
+        for r in sorted(unate_filter(circuit, extra, seed=seed), key=lambda v: (-sup[v].bit_count(), v)):
+            if r not in covered and 2 * r not in {th.root for th in found}:
+                s = sup[r]
+                examine(r, tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1))
+    # neurons of a later layer: thresholds whose literals are the roots found so far
+    for _level in range(internal_levels if found else 0):
+        before = len(found)
+        basis = list(inputs) + sorted({th.root >> 1 for th in found})
+        bsup = internal_supports(circuit, basis, live)
+        from_roots = ((1 << len(basis)) - 1) ^ ((1 << len(inputs)) - 1)
+        for r in sorted(candidate_roots(circuit, bsup, min_inputs, live), key=lambda v: (-bsup[v].bit_count(), v)):
+            b = bsup[r]
+            if r in covered or not b & from_roots or b.bit_count() > max_inputs or 2 * r in {th.root for th in found}:
+                continue
+            examine(r, tuple(basis[i] for i in range(b.bit_length()) if (b >> i) & 1))
+        if len(found) == before:
+            break
     return sorted(found, key=lambda th: th.root)
+
+
+def internal_supports(circuit: Circuit, basis: Sequence[int], live: np.ndarray | None = None) -> list[int]:
+    """Per node, the set of ``basis`` nodes (positions in ``basis``) it depends on through
+    paths that stop at basis nodes, as an int bitset (basis nodes: their own bit)."""
+    f0, f1, _ = circuit.arrays()
+    if live is None:
+        live = circuit.reachable()
+    sup = [0] * circuit.num_nodes
+    pos = {node: i for i, node in enumerate(basis)}
+    f0l, f1l = f0.tolist(), f1.tolist()
+    for node, i in pos.items():
+        sup[node] = 1 << i
+    for v in np.flatnonzero(live & (f0 != 0)).tolist():
+        if v not in pos:
+            sup[v] = sup[f0l[v] >> 1] | sup[f1l[v] >> 1]
+    return sup
 
 
 def certify_equal_thresholds(a: Circuit, b: Circuit) -> bool:

@@ -236,3 +236,32 @@ def test_certified_equivalence_of_two_neuron_circuits():
     assert not certify_equal_thresholds(a, wrong)
     assert not certify_equal_thresholds(a, neuron(33, 8, 15, broken=(0, "carry"))[0])
     assert not certify_equal_thresholds(a, neuron(33, 8, 15, trojan=8)[0])
+
+
+# ---------------------------------------------------------------------- a later layer: literals are internal nodes
+def two_layers(n, hidden, outputs, seed):
+    """Binary layer over ``n`` inputs, then ``outputs`` neurons over its ``hidden`` outputs (adder trees)."""
+    rng = random.Random(seed)
+    c = Circuit(f"two{n}x{hidden}x{outputs}")
+    x = c.add_input_bus("x", n)
+    first = [_ge(c, _tree_count(c, [lit ^ rng.randint(0, 1) for lit in x]), rng.randint(n // 3, 2 * n // 3))
+             for _ in range(hidden)]
+    second = [_ge(c, _tree_count(c, [h ^ rng.randint(0, 1) for h in first]), rng.randint(hidden // 3, 2 * hidden // 3))
+              for _ in range(outputs)]
+    c.set_output("y", second)
+    return c
+
+
+def test_thresholds_at_internal_signals_are_found_and_rebuilt():
+    c = two_layers(14, 12, 3, 9)
+    found = find_thresholds(c, min_inputs=8, prove=True)
+    outs = {lit >> 1 for lit in c.output_literals()}
+    second = [th for th in found if th.root >> 1 in outs]
+    assert len(second) == 3 and all(th.proof == "certificate" for th in second)
+    assert all(not c.is_input(leaf) for th in second for leaf in th.leaves)  # literals: internal nodes
+    hidden = {leaf for th in second for leaf in th.leaves}
+    assert len(hidden) == 12 and hidden <= {th.root >> 1 for th in found}  # the first layer, found too
+    out, stats = recover(c, {"min_inputs": 8})
+    assert stats.notes["thresholds"] == 15
+    assert out.num_ands < c.num_ands
+    assert check_equivalence(c, out, method="exhaustive")
