@@ -642,7 +642,7 @@ def internal_supports(circuit: Circuit, basis: Sequence[int], live: np.ndarray |
 
 
 def certify_equal_thresholds(a: Circuit, b: Circuit) -> bool:
-    """Whether every output bit of ``a`` and of ``b`` (same inputs, same output order) is
+    """Whether every output bit of ``a`` and of ``b`` (inputs and outputs matched by position) is
     provably the same threshold function of the inputs: the function is recognized on
     ``a``'s cone and both cones are proved to compute it by adder-tree certificates
     (:func:`~nandc.synth.adders.adder_certificate`).  True is a proof of equivalence;
