@@ -49,7 +49,10 @@ class RecoverParams:
     simulation-tested (every literal weight, more vectors near the
     threshold); ``prove`` (default): rebuild only proved functions --
     ``prove=false`` also rebuilds the simulation-tested ones, an opt-in
-    that gives up the proof for gates."""
+    that gives up the proof for gates; ``layers``: up to this many later
+    layers of neurons whose literals are the outputs of earlier ones
+    (internal signals, not inputs) are looked for too (default 0: an
+    opt-in, it costs recognition time on circuits without them)."""
 
     min_inputs: int = 12
     max_inputs: int = 4096
@@ -57,6 +60,7 @@ class RecoverParams:
     proof_inputs: int = 64
     conflicts: int = 20000
     prove: bool = True
+    layers: int = 0
 
 
 # ---------------------------------------------------------------------- builders
@@ -149,7 +153,8 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     result = circuit
     best_cost = None
     if circuit.num_ands <= p.max_nodes:
-        found = find_thresholds(circuit, p.min_inputs, p.max_inputs, p.proof_inputs, p.conflicts, p.prove)
+        found = find_thresholds(circuit, p.min_inputs, p.max_inputs, p.proof_inputs, p.conflicts, p.prove,
+                                internal_levels=p.layers)
         found = _outermost(circuit, found)
         if found:
             nand2_before = best_cost = nand_cost(circuit)

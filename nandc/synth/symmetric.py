@@ -129,7 +129,7 @@ def _unpack(words: np.ndarray, count: int) -> np.ndarray:
 
 
 def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed: int = 0,
-                 keep_quiet: frozenset[int] = frozenset()) -> list[int]:
+                 keep_quiet: frozenset[int] = frozenset(), quiet: set[int] | None = None) -> list[int]:
     """The ``roots`` that no single-input flip of random vectors changes in both directions.
 
     One simulation of the whole circuit on ``pairs`` vector pairs ``(x, x ^ e_i)``
@@ -137,7 +137,8 @@ def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed
     raised it in one pair and lowered it in another (then it is not unate in
     ``i``, so not a threshold function), or when no flip changed it at all
     (unless it is in ``keep_quiet``: a neuron whose threshold is far from
-    the count of most random vectors seldom changes).
+    the count of most random vectors seldom changes; those kept so are
+    added to ``quiet`` if given).
     """
     if not roots:
         return []
@@ -161,6 +162,8 @@ def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed
         down[which[s < 0]] = True
         if not (up & down).any() and ((up | down).any() or r in keep_quiet):
             keep.append(r)
+            if quiet is not None and not (up | down).any():
+                quiet.add(r)
     return keep
 
 
@@ -249,8 +252,8 @@ def recognize(cone: Circuit, root: int, samples: int = 8, seed: int = 0,
     probe = (rng.random((len(dens), k)) < dens).astype(np.uint8)
     val = f(probe)
     zeros, ones = np.flatnonzero(val == 0), np.flatnonzero(val == 1)
-    x0 = probe[zeros[0]] if len(zeros) else _find_value(cone, root, 0, sat_budget)
-    x1 = probe[ones[0]] if len(ones) else _find_value(cone, root, 1, sat_budget)
+    x0 = probe[zeros[0]] if len(zeros) else _find_value(cone, root, 0, sat_budget) if sat_budget > 0 else None
+    x1 = probe[ones[0]] if len(ones) else _find_value(cone, root, 1, sat_budget) if sat_budget > 0 else None
     if x0 is None or x1 is None:
         return None
     # walk from x0 to x1 one differing bit at a time: a 0 -> 1 step is a boundary vector
@@ -532,7 +535,7 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
 
 def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 4096,
                     proof_inputs: int = 64, conflicts: int = 20000, prove: bool = False,
-                    seed: int = 0, internal_levels: int = 3) -> list[Threshold]:
+                    seed: int = 0, internal_levels: int = 0) -> list[Threshold]:
     """Every candidate root of ``circuit`` that is a symmetric threshold function of
     its input support (see the module docstring), in increasing node order.
 
@@ -545,7 +548,9 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     (``proof == "simulation"``) and returned unless ``prove`` is set.  A
     refuted one is never returned.
 
-    If some output is not found so, the nodes read at least twice (an
+    With ``internal_levels > 0`` (an opt-in: it costs more recognition
+    on circuits that have no such layers): if some output is not found so,
+    the nodes read at least twice (an
     earlier layer's outputs, each read by every neuron of the next) are
     examined too.  Then up to ``internal_levels`` times: the nodes above the roots found
     so far whose support over the inputs and those roots (paths stop at a
@@ -560,7 +565,8 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     sup = input_supports(circuit, live)
     roots = [r for r in candidate_roots(circuit, sup, min_inputs, live) if sup[r].bit_count() <= max_inputs]
     outputs = frozenset(lit >> 1 for lit in circuit.output_literals())
-    roots = unate_filter(circuit, roots, seed=seed, keep_quiet=outputs)
+    quiet: set[int] = set()  # outputs no random flip changed: no SAT search for a vector of each value
+    roots = unate_filter(circuit, roots, seed=seed, keep_quiet=outputs, quiet=quiet)
     inputs = circuit.inputs
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
@@ -569,7 +575,7 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
 
     def examine(r: int, leaves: tuple[int, ...]) -> None:
         cone, lit = cone_circuit(circuit, r, leaves)
-        rec = recognize(cone, lit, seed=seed + r)
+        rec = recognize(cone, lit, seed=seed + r, sat_budget=0 if r in quiet else 20000)
         if rec is None:
             return
         phases, threshold, _ = rec

@@ -254,14 +254,16 @@ def two_layers(n, hidden, outputs, seed):
 
 def test_thresholds_at_internal_signals_are_found_and_rebuilt():
     c = two_layers(14, 12, 3, 9)
-    found = find_thresholds(c, min_inputs=8, prove=True)
+    assert not any(th.root >> 1 in {lit >> 1 for lit in c.output_literals()}
+                   for th in find_thresholds(c, min_inputs=8, prove=True))  # an opt-in
+    found = find_thresholds(c, min_inputs=8, prove=True, internal_levels=3)
     outs = {lit >> 1 for lit in c.output_literals()}
     second = [th for th in found if th.root >> 1 in outs]
     assert len(second) == 3 and all(th.proof == "certificate" for th in second)
     assert all(not c.is_input(leaf) for th in second for leaf in th.leaves)  # literals: internal nodes
     hidden = {leaf for th in second for leaf in th.leaves}
     assert len(hidden) == 12 and hidden <= {th.root >> 1 for th in found}  # the first layer, found too
-    out, stats = recover(c, {"min_inputs": 8})
+    out, stats = recover(c, {"min_inputs": 8, "layers": 3})
     assert stats.notes["thresholds"] == 15
     assert out.num_ands < c.num_ands
     assert check_equivalence(c, out, method="exhaustive")
