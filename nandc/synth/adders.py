@@ -35,7 +35,7 @@ adder extraction; this is a small forward variant for counts.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

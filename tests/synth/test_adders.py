@@ -14,7 +14,12 @@ from nandc.ir.evaluate import evaluate
 from nandc.passes.recover import recover
 from nandc.synth.adders import adder_certificate, find_adders, sum_form
 from nandc.synth.equiv import check_equivalence
-from nandc.synth.symmetric import certify_equal_thresholds, cone_circuit, find_thresholds, recognize
+from nandc.synth.symmetric import (
+    certify_equal_thresholds,
+    cone_circuit,
+    find_thresholds,
+    recognize,
+)
 
 
 # ---------------------------------------------------------------------- foreign-shape builders
@@ -141,7 +146,7 @@ def test_certificate_matches_the_function_exactly():
         ph = list(phases)
         if flip < 10:
             ph[flip] ^= 1
-        for tt in range(0, 12):
+        for tt in range(12):
             if adder_certificate(cone, lit, ph, tt, adders=adders):
                 accepted += 1
                 assert np.array_equal(truth, ((rows ^ np.array(ph, dtype=np.uint8)).sum(axis=1) >= tt))
@@ -155,8 +160,8 @@ def test_full_and_half_adders_are_found_by_function():
     c.set_output("y", [s, co])
     full, half, _carry_only, _ = find_adders(c)
     assert [(lv, {sn, cn}) for lv, sn, _q, cn, _p, _r in full] == [((a >> 1, b >> 1, ci >> 1), {s >> 1, co >> 1})]
-    coef, const, steps = sum_form(c, [1, 0, 0])  # ~a + b + ci == s + 2 co
-    assert steps == 1 and sorted(coef.values()) == [1, 2] or sorted(coef.values()) == [-2, -1]
+    coef, _const, steps = sum_form(c, [1, 0, 0])  # ~a + b + ci == s + 2 co
+    assert steps == 1 and sorted(coef.values()) in ([1, 2], [-2, -1])
 
 
 # ---------------------------------------------------------------------- rejected
@@ -182,7 +187,7 @@ def test_certificate_rejects_subtly_wrong_neurons(kind):
     lit ^= neg
     k = cone.num_inputs
     rng = random.Random(0)
-    candidates = [(phases, tt) for tt in range(0, k + 2)]
+    candidates = [(phases, tt) for tt in range(k + 2)]
     candidates += [([p ^ (rng.random() < 0.1) for p in phases], rng.randint(0, k + 1)) for _ in range(8)]
     rec = recognize(cone, lit ^ neg)
     if rec is not None:  # the hypothesis simulation accepted, in the output's polarity
@@ -228,7 +233,7 @@ def test_recover_rebuilds_large_neurons_with_a_certificate(n, complement):
 
 
 def test_certified_equivalence_of_two_neuron_circuits():
-    a, phases, t = neuron(33, 8, 15)
+    a, _, _ = neuron(33, 8, 15)
     b, _, _ = neuron(33, 8, 15, shape="skewed", complement=True)
     assert certify_equal_thresholds(a, b)
     assert _density_equal(a, b)
