@@ -565,7 +565,7 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     sup = input_supports(circuit, live)
     roots = [r for r in candidate_roots(circuit, sup, min_inputs, live) if sup[r].bit_count() <= max_inputs]
     outputs = frozenset(lit >> 1 for lit in circuit.output_literals())
-    quiet: set[int] = set()  # outputs no random flip changed: no SAT search for a vector of each value
+    quiet: set[int] = set()  # outputs no random flip changed: a small SAT search for a vector of each value
     roots = unate_filter(circuit, roots, seed=seed, keep_quiet=outputs, quiet=quiet)
     inputs = circuit.inputs
     f0, f1, _ = circuit.arrays()
@@ -575,7 +575,7 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
 
     def examine(r: int, leaves: tuple[int, ...]) -> None:
         cone, lit = cone_circuit(circuit, r, leaves)
-        rec = recognize(cone, lit, seed=seed + r, sat_budget=0 if r in quiet else 20000)
+        rec = recognize(cone, lit, seed=seed + r, sat_budget=1000 if r in quiet else 20000)
         if rec is None:
             return
         phases, threshold, _ = rec
