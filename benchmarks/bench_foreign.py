@@ -32,12 +32,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_abc  # noqa: E402
-from bench_abc import Row, print_table, run_abc, run_nandc  # noqa: E402
+from bench_abc import Row, print_table, run_abc  # noqa: E402
 
 
 # ---------------------------------------------------------------------- textbook gates
@@ -190,17 +191,34 @@ def verify_budgeted(circuit, netlist, sat_limit: int, conflicts: int) -> str:
     from nandc.errors import EquivalenceError
     from nandc.synth.equiv import check_equivalence
 
+    from nandc.synth.symmetric import certify_equal_thresholds
+
     if not density_simulation(circuit, netlist):
         raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent (density simulation)")
     if circuit.num_ands <= sat_limit:
         try:
             result = check_equivalence(circuit, netlist, conflict_budget=conflicts)
         except EquivalenceError:
-            return "simulation (SAT budget)"
-        if not result:
-            raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent: {result}")
-        return result.method
-    return "simulation"
+            result = None
+        if result is not None:
+            if not result:
+                raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent: {result}")
+            return result.method
+    # every output of both the same threshold function, each side proved by an adder-tree certificate
+    if certify_equal_thresholds(circuit, netlist.to_circuit()):
+        return "certificate"
+    return "simulation (SAT budget)" if circuit.num_ands <= sat_limit else "simulation"
+
+
+def recover_proofs(history) -> str:
+    """How the recover pass proved what it rebuilt, e.g. ``recover: 64 certificate``."""
+    rec = next((s for s in history if s.pass_name == "recover"), None)
+    if rec is None or not rec.notes.get("thresholds"):
+        return ""
+    n = rec.notes
+    kinds = [(n.get("certified", 0), "certificate"), (n["thresholds"] - n.get("certified", 0) - n.get("unproved", 0), "sat"),
+             (n.get("unproved", 0), "unproved")]
+    return "; recover: " + ", ".join(f"{k} {what}" for k, what in kinds if k)
 
 
 def main(argv=None) -> list[Row]:
@@ -220,6 +238,8 @@ def main(argv=None) -> list[Row]:
     if args.abc_cache and Path(args.abc_cache).exists():
         cache = json.loads(Path(args.abc_cache).read_text())
     only = [s for s in (args.only or "").split(",") if s]
+    from nandc.passes import run_pipeline
+
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         for group, name, circuit in suite(args.yosys, Path(tmp)):
@@ -233,8 +253,10 @@ def main(argv=None) -> list[Row]:
                 cache[key] = [abc_gates, abc_s]
                 if args.abc_cache:
                     Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
-            netlist, seconds = run_nandc(circuit, args.passes)
-            checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts)
+            t0 = time.perf_counter()
+            netlist, history = run_pipeline(circuit, args.passes)
+            seconds = time.perf_counter() - t0
+            checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts) + recover_proofs(history)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
                             netlist.num_gates, seconds, checked))
             print(f"  {name}: ABC {abc_gates} ({abc_s:.1f} s), nandc {netlist.num_gates} ({seconds:.1f} s), "

@@ -42,12 +42,17 @@ __all__ = ["RecoverParams", "recover", "rebuild_thresholds"]
 @dataclass(frozen=True)
 class RecoverParams:
     """``min_inputs``/``max_inputs``: support sizes examined; ``max_nodes``: larger
-    circuits are returned unchanged; functions of up to ``proof_inputs``
-    inputs are SAT-proved with ``conflicts`` per query, larger ones only
+    circuits are returned unchanged; every function is first proved by an
+    adder-tree certificate if its cone adds by full and half adders (any
+    size, no SAT); otherwise functions of up to ``proof_inputs`` inputs are
+    SAT-proved with ``conflicts`` per query, larger ones only
     simulation-tested (every literal weight, more vectors near the
-    threshold); ``prove`` (default): rebuild only SAT-proved functions --
+    threshold); ``prove`` (default): rebuild only proved functions --
     ``prove=false`` also rebuilds the simulation-tested ones, an opt-in
-    that gives up the proof for gates."""
+    that gives up the proof for gates; ``layers``: up to this many later
+    layers of neurons whose literals are the outputs of earlier ones
+    (internal signals, not inputs) are looked for too (default 0: an
+    opt-in, it costs recognition time on circuits without them)."""
 
     min_inputs: int = 12
     max_inputs: int = 4096
@@ -55,6 +60,7 @@ class RecoverParams:
     proof_inputs: int = 64
     conflicts: int = 20000
     prove: bool = True
+    layers: int = 0
 
 
 # ---------------------------------------------------------------------- builders
@@ -83,11 +89,16 @@ def rebuild_thresholds(circuit: Circuit, found: Sequence[Threshold], share: bool
     lay = circuit.arrays()[2]
     names = circuit.layer_names
     lit = [-1] * circuit.num_nodes  # the rebuilt roots; rebuild() copies the rest
+    for node, new_lit in inputs.items():
+        lit[node] = new_lit
     groups: dict[tuple[int, ...], list[Threshold]] = defaultdict(list)
     for th in found:
         groups[th.leaves].append(th)
-    for leaves, members in groups.items():
-        xs = [inputs[x] for x in leaves]
+    # a later layer's leaves are the roots of an earlier one: groups in the order of their roots
+    for leaves, members in sorted(groups.items(), key=lambda item: min(th.root for th in item[1])):
+        xs = [lit[x] for x in leaves]
+        if min(xs) < 0:  # a leaf that is not rebuilt here: rebuild() copies these roots as they are
+            continue
         total = None
         if share and len(members) > 1:
             new.current_layer = names[int(lay[members[0].root >> 1])]
@@ -103,7 +114,8 @@ def rebuild_thresholds(circuit: Circuit, found: Sequence[Threshold], share: bool
 
 
 def _outermost(circuit: Circuit, found: list[Threshold]) -> list[Threshold]:
-    """The recovered functions not inside the cone of a larger recovered one."""
+    """The recovered functions not inside the cone of a larger recovered one (a cone
+    stops at its leaves: a later layer's leaves, the roots of an earlier one, stay)."""
     f0, f1, _ = circuit.arrays()
     roots = {th.root >> 1 for th in found}
     inner: set[int] = set()
@@ -111,7 +123,7 @@ def _outermost(circuit: Circuit, found: list[Threshold]) -> list[Threshold]:
         v0 = th.root >> 1
         if v0 in inner:
             continue
-        stack, seen = [int(f0[v0]) >> 1, int(f1[v0]) >> 1], set()
+        stack, seen = [int(f0[v0]) >> 1, int(f1[v0]) >> 1], set(th.leaves)
         while stack:
             v = stack.pop()
             if v in seen or not f0[v]:
@@ -130,7 +142,8 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     """Rebuild the symmetric threshold functions of many inputs found in ``circuit``.
 
     Requires: a valid Circuit.  Ensures: the same function on every output
-    (every rebuilt node SAT-proved; with ``prove=false`` larger ones only simulation-tested); a
+    (every rebuilt node proved by a certificate or SAT; with ``prove=false``
+    others only simulation-tested); a
     NAND2 cost no higher than the input's; new nodes carry the layer of the
     node they rebuild.
     """
@@ -140,7 +153,8 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     result = circuit
     best_cost = None
     if circuit.num_ands <= p.max_nodes:
-        found = find_thresholds(circuit, p.min_inputs, p.max_inputs, p.proof_inputs, p.conflicts, p.prove)
+        found = find_thresholds(circuit, p.min_inputs, p.max_inputs, p.proof_inputs, p.conflicts, p.prove,
+                                internal_levels=p.layers)
         found = _outermost(circuit, found)
         if found:
             nand2_before = best_cost = nand_cost(circuit)
@@ -152,7 +166,8 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
                 if cost < best_cost:
                     result, best_cost = cand, cost
                     notes = {"thresholds": len(found), "shared": share,
-                             "unproved": sum(th.proof != "sat" for th in found)}
+                             "unproved": sum(th.proof == "simulation" for th in found),
+                             "certified": sum(th.proof == "certificate" for th in found)}
     if best_cost is None:  # nothing found: the cost is computed once, for the Stats
         best_cost = nand2_before = nand_cost(circuit)
     return result, pass_stats("recover", circuit, result, t0, nand2_before, best_cost, **notes)

@@ -17,11 +17,18 @@ finds such functions by their *behaviour* and proves them:
    reveal every input's polarity at once, and ``T`` is one more than the
    literal count of ``y``.  Random vectors of every literal weight then test
    the hypothesis;
-4. :func:`prove_symmetric` proves it: ``f`` is symmetric in its literals iff
+4. :func:`~nandc.synth.adders.adder_certificate` proves it when the cone adds
+   by full and half adders (any size, no SAT: local identities
+   ``a + b + c = xor3 + 2 maj`` found on 3-leaf cuts rewrite the sum of the
+   literals into a few weighted signals that cut the root);
+   :func:`prove_by_reference` proves it by SAT against a reference adder
+   tree mirroring the cone's grouping, with cut points; and
+   :func:`prove_symmetric` proves it: ``f`` is symmetric in its literals iff
    it is invariant under the ``k - 1`` transpositions of neighbouring leaves
    (they generate the symmetric group); each transposed copy is built by
    hash-consing only the nodes above the two swapped inputs (most merge back
-   at once) and the rest is decided by an incremental SAT miter.  A symmetric
+   at once) and the rest is decided by an incremental SAT miter (every
+   SAT query through :mod:`nandc.synth.fraig`).  A symmetric
    function is fixed by its value at one vector of each weight ``0 .. k``,
    which are simulated: together an exact proof.
 
@@ -42,6 +49,8 @@ from nandc.ir import words
 from nandc.ir.bits import pack_samples
 from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import compile_circuit
+from nandc.synth import fraig
+from nandc.synth.adders import adder_certificate
 
 __all__ = [
     "Threshold",
@@ -54,6 +63,8 @@ __all__ = [
     "reference_threshold",
     "prove_by_reference",
     "find_thresholds",
+    "certify_equal_thresholds",
+    "internal_supports",
 ]
 
 
@@ -61,8 +72,10 @@ __all__ = [
 class Threshold:
     """``root`` (a literal of the examined circuit) equals ``[sum_i (leaf_i ^ phases[i]) >= threshold]``.
 
-    ``leaves`` are input nodes; ``proof`` is ``"sat"`` (symmetry proved,
-    every weight simulated) or ``"simulation"`` (the proof budget ran out).
+    ``leaves`` are input nodes, or roots of other thresholds (a later layer); ``proof`` is ``"certificate"`` (an adder-tree
+    certificate, :mod:`nandc.synth.adders`), ``"sat"`` (proved by SAT against a
+    reference adder tree, or symmetry proved and every weight simulated) or
+    ``"simulation"`` (no proof within the budget).
     """
 
     root: int
@@ -115,13 +128,17 @@ def _unpack(words: np.ndarray, count: int) -> np.ndarray:
     return b[:, :count]
 
 
-def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed: int = 0) -> list[int]:
+def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed: int = 0,
+                 keep_quiet: frozenset[int] = frozenset(), quiet: set[int] | None = None) -> list[int]:
     """The ``roots`` that no single-input flip of random vectors changes in both directions.
 
     One simulation of the whole circuit on ``pairs`` vector pairs ``(x, x ^ e_i)``
     (random densities, random ``i``); a root is dropped when some input ``i``
     raised it in one pair and lowered it in another (then it is not unate in
-    ``i``, so not a threshold function), or when no flip changed it at all.
+    ``i``, so not a threshold function), or when no flip changed it at all
+    (unless it is in ``keep_quiet``: a neuron whose threshold is far from
+    the count of most random vectors seldom changes; those kept so are
+    added to ``quiet`` if given).
     """
     if not roots:
         return []
@@ -143,8 +160,10 @@ def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed
         down = np.zeros(n, dtype=bool)
         up[which[s > 0]] = True
         down[which[s < 0]] = True
-        if not (up & down).any() and (up | down).any():
+        if not (up & down).any() and ((up | down).any() or r in keep_quiet):
             keep.append(r)
+            if quiet is not None and not (up | down).any():
+                quiet.add(r)
     return keep
 
 
@@ -198,30 +217,27 @@ class _ConeSim:
 
 def _find_value(cone: Circuit, root: int, value: int, budget: int) -> np.ndarray | None:
     """An input vector on which ``root`` is ``value``, by SAT (None if there is none or the budget ran out)."""
-    from pysat.solvers import Solver
-
-    f0, f1, _ = cone.arrays()
-    with Solver(name="minisat22") as s:
-        s.add_clause([-1])  # node 0 (variable 1) is false
-        for v in cone.and_nodes():
-            g, a, b = v + 1, _var(int(f0[v])), _var(int(f1[v]))
-            s.add_clause([-g, a])
-            s.add_clause([-g, b])
-            s.add_clause([g, -a, -b])
-        r = _var(root if value else root ^ 1)
-        s.conf_budget(budget)
-        if not s.solve_limited(assumptions=[r]):
-            return None
-        model = s.get_model()
+    solver = fraig.ConeSolver(cone, budget)
+    try:
+        verdict, cex = solver.check(root, value ^ 1)  # a vector where root differs from not-value
+    finally:
+        solver.close()
+    if verdict != fraig.DIFFERENT:
+        return None
     vec = np.zeros(cone.num_inputs, dtype=np.uint8)
     for pos, node in enumerate(cone.inputs):
-        vec[pos] = model[node] > 0  # variable node + 1 is model[node]
+        vec[pos] = bool(cex.get(node, False))
     return vec
 
 
-def _var(lit: int) -> int:
-    """DIMACS literal of a circuit literal (variable = node + 1)."""
-    return -((lit >> 1) + 1) if lit & 1 else (lit >> 1) + 1
+def _equal(circuit: Circuit, x: int, y: int, budget: int | None) -> bool | None:
+    """Whether literals ``x`` and ``y`` of ``circuit`` are equal: True, False, or None (budget out)."""
+    solver = fraig.ConeSolver(circuit, budget)
+    try:
+        verdict, _ = solver.check(x, y)
+    finally:
+        solver.close()
+    return None if verdict == fraig.UNKNOWN else verdict == fraig.EQUAL
 
 
 def recognize(cone: Circuit, root: int, samples: int = 8, seed: int = 0,
@@ -236,8 +252,8 @@ def recognize(cone: Circuit, root: int, samples: int = 8, seed: int = 0,
     probe = (rng.random((len(dens), k)) < dens).astype(np.uint8)
     val = f(probe)
     zeros, ones = np.flatnonzero(val == 0), np.flatnonzero(val == 1)
-    x0 = probe[zeros[0]] if len(zeros) else _find_value(cone, root, 0, sat_budget)
-    x1 = probe[ones[0]] if len(ones) else _find_value(cone, root, 1, sat_budget)
+    x0 = probe[zeros[0]] if len(zeros) else _find_value(cone, root, 0, sat_budget) if sat_budget > 0 else None
+    x1 = probe[ones[0]] if len(ones) else _find_value(cone, root, 1, sat_budget) if sat_budget > 0 else None
     if x0 is None or x1 is None:
         return None
     # walk from x0 to x1 one differing bit at a time: a 0 -> 1 step is a boundary vector
@@ -290,19 +306,22 @@ def _leaf_order(cone: Circuit, root: int) -> list[int]:
     return order
 
 
+def _conflicts(solver: fraig.ConeSolver) -> int:
+    """Conflicts the solver has spent so far (0 before its first query)."""
+    return solver.solver.accum_stats().get("conflicts", 0) if solver.solver is not None else 0
+
+
 def prove_symmetric(cone: Circuit, root: int, phases: Sequence[int], conflicts: int = 30000,
-                    total_conflicts: int = 100000, solver: str = "cadical153") -> bool | None:
+                    total_conflicts: int = 100000) -> bool | None:
     """Whether the cone is symmetric in the literals ``x_i ^ phases[i]``: True (proved),
     False (refuted), None (the SAT budget ran out).
 
     For neighbouring leaves ``a, b`` (depth-first order; these transpositions
     generate every permutation) it proves ``f[l_a=1, l_b=0] == f[l_a=0, l_b=1]``:
     both cofactors are built by hash-consing only the nodes above ``a`` and
-    ``b`` (the rest is shared), and the two are compared by a SAT miter over
-    their joint cone, one fresh solver per pair.
+    ``b`` (the rest is shared), and the two are compared by one incremental
+    :class:`~nandc.synth.fraig.ConeSolver` over the growing circuit.
     """
-    from pysat.solvers import Solver
-
     order = _leaf_order(cone, root)
     k = cone.num_inputs
     if sorted(order) != list(range(k)):
@@ -336,40 +355,28 @@ def prove_symmetric(cone: Circuit, root: int, phases: Sequence[int], conflicts: 
                         heapq.heappush(heap, w)
         return changed.get(root >> 1, root & ~1) ^ (root & 1)
 
-    for a, b in zip(order, order[1:]):
-        na, nb = inputs[a], inputs[b]
-        # literal l_a = x_a ^ phases[a] set to 1 means x_a = 1 ^ phases[a]
-        r1 = cofactor({na: 1 ^ phases[a], nb: phases[b]})
-        r2 = cofactor({na: phases[a], nb: 1 ^ phases[b]})
-        if r1 == r2:
-            continue
-        budget = min(conflicts, total_conflicts - spent)
-        if budget <= 0:
-            return None
-        nf0, nf1, _ = cone.arrays()
-        nf0l, nf1l = nf0.tolist(), nf1.tolist()
-        seen, stack, clauses = set(), [r1 >> 1, r2 >> 1], [[-1]]
-        while stack:
-            v = stack.pop()
-            if v in seen or not nf0l[v]:
+    solver = fraig.ConeSolver(cone, None)  # one incremental solver over the growing circuit
+    try:
+        for a, b in zip(order, order[1:]):
+            na, nb = inputs[a], inputs[b]
+            # literal l_a = x_a ^ phases[a] set to 1 means x_a = 1 ^ phases[a]
+            r1 = cofactor({na: 1 ^ phases[a], nb: phases[b]})
+            r2 = cofactor({na: phases[a], nb: 1 ^ phases[b]})
+            if r1 == r2:
                 continue
-            seen.add(v)
-            x, y = _var(nf0l[v]), _var(nf1l[v])
-            clauses += ([-(v + 1), x], [-(v + 1), y], [v + 1, -x, -y])
-            stack.append(nf0l[v] >> 1)
-            stack.append(nf1l[v] >> 1)
-        with Solver(name=solver, bootstrap_with=clauses) as s:
-            d1, d2 = _var(r1), _var(r2)
-            # one query: r1 != r2 through a fresh selector variable z = r1 xor r2
-            z = cone.num_nodes + 1
-            s.append_formula([[-z, d1, d2], [-z, -d1, -d2], [z, -d1, d2], [z, d1, -d2]])
-            s.conf_budget(budget)
-            status = s.solve_limited(assumptions=[z])
-            spent += s.accum_stats().get("conflicts", budget)
-        if status is None:
-            return None
-        if status:
-            return False
+            budget = min(conflicts, total_conflicts - spent)
+            if budget <= 0:
+                return None
+            solver.conflicts = budget
+            before = _conflicts(solver)
+            verdict, _ = solver.check(r1, r2)
+            spent += max(_conflicts(solver) - before, 1)
+            if verdict == fraig.UNKNOWN:
+                return None
+            if verdict == fraig.DIFFERENT:
+                return False
+    finally:
+        solver.close()
     return True
 
 
@@ -435,8 +442,6 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
     by an incremental SAT query and the equality kept as clauses, smaller
     groups first; then the two outputs are compared.
     """
-    from pysat.solvers import Solver
-
     k = cone.num_inputs
     base = cone.num_nodes
     # [sum l >= T] == ~[sum ~l >= k - T + 1]: the cone may count either phase; build both
@@ -467,13 +472,14 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
     cut: dict[int, int] = {}  # reference node -> equal cone literal
     boundary: set[int] = set()  # cone nodes proved equal to a reference word bit
 
-    def local_clauses(roots: list[int], limit: int | None = None) -> tuple[list[list[int]] | None, list[int]]:
-        """Tseitin clauses of the cones of ``roots`` down to proved cut points (free there)."""
+    def window(roots: list[int], limit: int | None = None) -> tuple[Circuit | None, list[int]]:
+        """The cones of ``roots`` down to proved cut points as a circuit of their own, in which
+        the cut points (and the inputs) are free inputs; returns it and the roots' literals."""
         def sub(lit: int) -> int:
             node = lit >> 1
             return cut[node] ^ (lit & 1) if node in cut else lit
 
-        out, seen = [[-1]], set()
+        seen = set()
         stack = [sub(r) >> 1 for r in roots]
         tops = set(stack)
         while stack:
@@ -483,22 +489,20 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
             seen.add(v)
             if limit is not None and len(seen) > limit:
                 return None, []
-            a, b = sub(f0l[v]), sub(f1l[v])
-            x, y = _var(a), _var(b)
-            out += ([-(v + 1), x], [-(v + 1), y], [v + 1, -x, -y])
-            stack.append(a >> 1)
-            stack.append(b >> 1)
-        return out, [_var(sub(r)) for r in roots]
+            stack.append(sub(f0l[v]) >> 1)
+            stack.append(sub(f1l[v]) >> 1)
+        win = Circuit("window")
+        lit = {0: 0}
 
-    def differ(clauses: list[list[int]], da: int, db: int, budget: int | None) -> bool | None:
-        with Solver(name="minisat22", bootstrap_with=clauses) as s:
-            for assume in ([da, -db], [-da, db]):
-                if budget is not None:
-                    s.conf_budget(budget)
-                status = s.solve_limited(assumptions=assume) if budget is not None else s.solve(assumptions=assume)
-                if status is not False:
-                    return status
-        return False
+        def get(x: int) -> int:
+            node = x >> 1
+            if node not in lit:  # not expanded: a free variable
+                lit[node] = win.add_input()
+            return lit[node] ^ (x & 1)
+
+        for v in sorted(seen):  # a fanin is a smaller node, also after substitution
+            lit[v] = win.and_(get(sub(f0l[v])), get(sub(f1l[v])))
+        return win, [get(sub(r)) for r in roots]
 
     for b in bits:
         if b < 2 or (b >> 1) in cut:
@@ -509,71 +513,168 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
         match = by_sig.get((sig[(b >> 1) - 1] ^ (b & 1)).tobytes())
         if match is None:
             continue
-        clauses, lits = local_clauses([b, match], _CUT_NODES)
+        win, lits = window([b, match], _CUT_NODES)
         # a cut point whose cone is not one adder step, or that fails, only makes the end harder
-        if clauses is not None and differ(clauses, *lits, min(conflicts, 1000)) is False:
+        if win is not None and _equal(win, *lits, min(conflicts, 1000)):
             cut[b >> 1] = match ^ (b & 1)
             boundary.add(match >> 1)
-    clauses, (da, db) = local_clauses([ref_root, root])
-    if differ(clauses, da, db, conflicts) is False:
+    win, (da, db) = window([ref_root, root])
+    if _equal(win, da, db, conflicts):
         return True
     # the abstraction at the cut points may be too coarse: decide on the whole cone, with the proved
-    # equalities as clauses
-    f0n, f1n, _ = cone.arrays()
-    full = [[-1]]
-    for v in cone.and_nodes():
-        g, x, y = v + 1, _var(int(f0n[v])), _var(int(f1n[v]))
-        full += ([-g, x], [-g, y], [g, -x, -y])
-    for r, lit in cut.items():
-        full += ([-(r + 1), _var(lit)], [r + 1, -_var(lit)])
-    status = differ(full, _var(ref_root), _var(root), conflicts)
-    return None if status is None else not status
+    # equalities learned in order (each one's proof leans on those below it)
+    solver = fraig.ConeSolver(cone, conflicts, learn=True)
+    try:
+        for r in sorted(cut):
+            solver.check(2 * r, cut[r])
+        verdict, _ = solver.check(ref_root, root)
+    finally:
+        solver.close()
+    return None if verdict == fraig.UNKNOWN else verdict == fraig.EQUAL
 
 
 def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 4096,
                     proof_inputs: int = 64, conflicts: int = 20000, prove: bool = False,
-                    seed: int = 0) -> list[Threshold]:
+                    seed: int = 0, internal_levels: int = 0) -> list[Threshold]:
     """Every candidate root of ``circuit`` that is a symmetric threshold function of
     its input support (see the module docstring), in increasing node order.
 
-    Functions of up to ``proof_inputs`` inputs are SAT-proved
-    (:func:`prove_by_reference`, then :func:`prove_symmetric`, ``conflicts``
-    per query); larger ones, and those the budget does not decide, are
-    simulation-tested only (``proof == "simulation"``) and returned unless
-    ``prove`` is set.  A refuted one is never returned.
+    Each is proved by an adder-tree certificate
+    (:func:`~nandc.synth.adders.adder_certificate`, any size, no SAT) if the
+    cone adds by full and half adders; else functions of up to
+    ``proof_inputs`` inputs are SAT-proved (:func:`prove_by_reference`, then
+    :func:`prove_symmetric`, ``conflicts`` per query); larger ones, and
+    those the budget does not decide, are simulation-tested only
+    (``proof == "simulation"``) and returned unless ``prove`` is set.  A
+    refuted one is never returned.
+
+    With ``internal_levels > 0`` (an opt-in: it costs more recognition
+    on circuits that have no such layers): if some output is not found so,
+    the nodes read at least twice (an
+    earlier layer's outputs, each read by every neuron of the next) are
+    examined too.  Then up to ``internal_levels`` times: the nodes above the roots found
+    so far whose support over the inputs and those roots (paths stop at a
+    root) holds a root are examined the same way, with the roots as
+    leaves -- the neurons of a next layer, whose literals are the previous
+    layer's outputs.  Their ``leaves`` are then internal nodes; each is an
+    input or the root of an earlier :class:`Threshold`.  The proofs treat
+    the leaves as free, which is sound (a function of free leaves that is
+    the threshold stays it on the values the leaves reach).
     """
     live = circuit.reachable()
     sup = input_supports(circuit, live)
     roots = [r for r in candidate_roots(circuit, sup, min_inputs, live) if sup[r].bit_count() <= max_inputs]
-    roots = unate_filter(circuit, roots, seed=seed)
+    outputs = frozenset(lit >> 1 for lit in circuit.output_literals())
+    quiet: set[int] = set()  # outputs no random flip changed: a small SAT search for a vector of each value
+    roots = unate_filter(circuit, roots, seed=seed, keep_quiet=outputs, quiet=quiet)
     inputs = circuit.inputs
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
-    found = []
+    found: list[Threshold] = []
     covered: set[int] = set()  # nodes inside the cone of a recovered function: not examined
-    for r in sorted(roots, key=lambda v: (-sup[v].bit_count(), v)):
-        if r in covered:
-            continue
-        s = sup[r]
-        leaves = tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1)
+
+    def examine(r: int, leaves: tuple[int, ...]) -> None:
         cone, lit = cone_circuit(circuit, r, leaves)
-        rec = recognize(cone, lit, seed=seed + r)
+        rec = recognize(cone, lit, seed=seed + r, sat_budget=1000 if r in quiet else 20000)
         if rec is None:
-            continue
+            return
         phases, threshold, _ = rec
-        proved = None
-        if len(leaves) <= proof_inputs:
+        proof = "certificate" if adder_certificate(cone, lit, phases, threshold) else None
+        if proof is None and len(leaves) <= proof_inputs:
             proved = prove_by_reference(cone, lit, phases, threshold, conflicts)
             if proved is None and len(leaves) <= 24:  # structure-blind, slow beyond a few dozen inputs
                 proved = prove_symmetric(cone_circuit(circuit, r, leaves)[0], lit, phases, conflicts, 2 * conflicts)
-        if proved is False or (proved is None and prove):
-            continue
-        found.append(Threshold(2 * r, leaves, phases, threshold, "sat" if proved else "simulation"))
+            if proved is False:
+                return
+            proof = "sat" if proved else None
+        if proof is None and prove:
+            return
+        found.append(Threshold(2 * r, leaves, phases, threshold, proof or "simulation"))
+        stop = set(leaves)
         stack = [r]
         while stack:
             v = stack.pop()
-            if v in covered or not f0l[v]:
+            if v in covered or v in stop or not f0l[v]:
                 continue
             covered.add(v)
             stack += (f0l[v] >> 1, f1l[v] >> 1)
+
+    for r in sorted(roots, key=lambda v: (-sup[v].bit_count(), v)):
+        if r not in covered:
+            s = sup[r]
+            examine(r, tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1))
+    if internal_levels and not outputs <= {th.root >> 1 for th in found} | {0}:
+        # an output is not a threshold of the inputs: maybe of an earlier layer's outputs, which
+        # (read only by nodes of the same support) were not candidates; nodes read twice are
+        fanout = np.bincount(np.concatenate([f0[live & (f0 != 0)] >> 1, f1[live & (f0 != 0)] >> 1]),
+                             minlength=circuit.num_nodes)
+        extra = [v for v in np.flatnonzero(live & (f0 != 0) & (fanout >= 2)).tolist()
+                 if v not in covered and min_inputs <= sup[v].bit_count() <= max_inputs]
+        for r in sorted(unate_filter(circuit, extra, seed=seed), key=lambda v: (-sup[v].bit_count(), v)):
+            if r not in covered and 2 * r not in {th.root for th in found}:
+                s = sup[r]
+                examine(r, tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1))
+    # neurons of a later layer: thresholds whose literals are the roots found so far
+    for _level in range(internal_levels if found else 0):
+        before = len(found)
+        basis = list(inputs) + sorted({th.root >> 1 for th in found})
+        bsup = internal_supports(circuit, basis, live)
+        from_roots = ((1 << len(basis)) - 1) ^ ((1 << len(inputs)) - 1)
+        for r in sorted(candidate_roots(circuit, bsup, min_inputs, live), key=lambda v: (-bsup[v].bit_count(), v)):
+            b = bsup[r]
+            if r in covered or not b & from_roots or b.bit_count() > max_inputs or 2 * r in {th.root for th in found}:
+                continue
+            examine(r, tuple(basis[i] for i in range(b.bit_length()) if (b >> i) & 1))
+        if len(found) == before:
+            break
     return sorted(found, key=lambda th: th.root)
+
+
+def internal_supports(circuit: Circuit, basis: Sequence[int], live: np.ndarray | None = None) -> list[int]:
+    """Per node, the set of ``basis`` nodes (positions in ``basis``) it depends on through
+    paths that stop at basis nodes, as an int bitset (basis nodes: their own bit)."""
+    f0, f1, _ = circuit.arrays()
+    if live is None:
+        live = circuit.reachable()
+    sup = [0] * circuit.num_nodes
+    pos = {node: i for i, node in enumerate(basis)}
+    f0l, f1l = f0.tolist(), f1.tolist()
+    for node, i in pos.items():
+        sup[node] = 1 << i
+    for v in np.flatnonzero(live & (f0 != 0)).tolist():
+        if v not in pos:
+            sup[v] = sup[f0l[v] >> 1] | sup[f1l[v] >> 1]
+    return sup
+
+
+def certify_equal_thresholds(a: Circuit, b: Circuit) -> bool:
+    """Whether every output bit of ``a`` and of ``b`` (inputs and outputs matched by position) is
+    provably the same threshold function of the inputs: the function is recognized on
+    ``a``'s cone and both cones are proved to compute it by adder-tree certificates
+    (:func:`~nandc.synth.adders.adder_certificate`).  True is a proof of equivalence;
+    False only says no such proof was found (a circuit not made of neurons, a
+    structure the certificate does not follow)."""
+    if a.num_inputs != b.num_inputs:
+        return False
+    outs_a, outs_b = a.output_literals(), b.output_literals()
+    if len(outs_a) != len(outs_b):
+        return False
+    sup_a, sup_b = input_supports(a), input_supports(b)
+    for la, lb in zip(outs_a, outs_b):
+        s = sup_a[la >> 1]
+        if s != sup_b[lb >> 1] or not s:
+            return False
+        pos = [i for i in range(s.bit_length()) if (s >> i) & 1]
+        cone_a, root_a = cone_circuit(a, la >> 1, [a.inputs[i] for i in pos])
+        cone_b, root_b = cone_circuit(b, lb >> 1, [b.inputs[i] for i in pos])
+        rec = recognize(cone_a, root_a)
+        if rec is None:
+            return False
+        phases, threshold, _ = rec
+        if not adder_certificate(cone_a, root_a, phases, threshold):
+            return False
+        if (la ^ lb) & 1:  # b's node is the complement: ~[L >= T] == [sum ~l >= k - T + 1]
+            phases, threshold = tuple(p ^ 1 for p in phases), len(pos) - threshold + 1
+        if not adder_certificate(cone_b, root_b, phases, threshold):
+            return False
+    return True
