@@ -387,6 +387,12 @@ class Circuit:
             self._grow_table()
         return 2 * node
 
+    def hash_table(self) -> tuple[np.ndarray, int]:
+        """``(table, mask)``: a copy of the structural-hash table (int32 node ids, 0 = empty
+        slot; AND node ``a < b`` is found from slot ``((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & mask``
+        on by linear probing), for compiled loops that look nodes up like :meth:`lookup_and`."""
+        return np.array(self._table, dtype=np.int32), self._mask
+
     def _grow_table(self) -> None:
         size = (self._mask + 1) * 2
         mask = size - 1

@@ -143,6 +143,17 @@ class NandLibrary:
                 self._table.update({canon: _Entry(e.program, e.lower_bound, e.final) for canon, e in _shipped().items()})
         return self._table
 
+    def known_programs(self) -> dict[int, Program]:
+        """``{canon: program}``: what :meth:`lookup` returns without searching, for every
+        canonical table it knows a program of (the variables' trivial programs included)."""
+        out = {canon: e.program for canon, e in self._entries.items() if e.program is not None}
+        for canon in VAR:
+            if canon not in out:
+                trivial = self._trivial(canon)
+                if trivial is not None:
+                    out[canon] = trivial
+        return out
+
     def export(self) -> list[str]:
         """Every entry as table lines (see :func:`decode_table`), sorted."""
         return [encode_entry(canon, e.lower_bound, e.program)
