@@ -831,3 +831,140 @@ def program_arrays(programs: dict):
             gates[i, g, 0] = j
             gates[i, g, 1] = k
     return prog_of, ngates, gates
+
+
+# ---------------------------------------------------------------------- refactoring's candidates
+@njit(cache=True, nogil=True)
+def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
+    size = f0.shape[0]
+    vis = np.zeros(size, np.int64)
+    leaf_st = np.zeros(size, np.int64)
+    dec = np.zeros(size, np.int64)
+    dec_st = np.zeros(size, np.int64)
+    cst = np.zeros(size, np.int64)
+    cst_st = np.zeros(size, np.int64)
+    in_st = np.zeros(size, np.int64)
+    stack = np.zeros(size + 2, np.int64)
+    touched = np.zeros(2 * size + 2, np.int64)
+    removed = np.zeros(size, np.int64)
+    lv = np.zeros(k + 4, np.int64)
+    stamp = 0
+    for idx in range(ands.shape[0]):
+        v = ands[idx]
+        stamp += 1
+        # ---- factor.reconvergent_cut(v, f0, f1, k)
+        nl = 0
+        for side in range(2):
+            u = (f0[v] if side == 0 else f1[v]) >> 1
+            if u == 0:
+                continue
+            dup = False
+            for i in range(nl):
+                if lv[i] == u:
+                    dup = True
+            if not dup:
+                lv[nl] = u
+                nl += 1
+        vis[v] = stamp
+        for i in range(nl):
+            vis[lv[i]] = stamp
+        while True:
+            best = -1
+            best_cost = k + 1
+            for i in range(nl):
+                x = lv[i]
+                if f0[x] == 0:
+                    continue
+                cnt = 0
+                for side in range(2):
+                    u = (f0[x] if side == 0 else f1[x]) >> 1
+                    if u and vis[u] != stamp:
+                        cnt += 1
+                cost = cnt - 1
+                if cost < best_cost or (cost == best_cost and x > best):
+                    best = x
+                    best_cost = cost
+            if best < 0 or nl + best_cost > k:
+                break
+            for i in range(nl):
+                if lv[i] == best:
+                    lv[i] = lv[nl - 1]
+                    nl -= 1
+                    break
+            for side in range(2):
+                u = (f0[best] if side == 0 else f1[best]) >> 1
+                if u:
+                    dup = False
+                    for i in range(nl):
+                        if lv[i] == u:
+                            dup = True
+                    if not dup:
+                        lv[nl] = u
+                        nl += 1
+                    vis[u] = stamp
+        if nl < 2:
+            saved_out[v] = -1
+            continue
+        # ---- CostView.mffc(v, leaves).saved
+        for i in range(nl):
+            leaf_st[lv[i]] = stamp
+        nrem = 1
+        removed[0] = v
+        in_st[v] = stamp
+        top = 1
+        stack[0] = v
+        ntouch = 0
+        while top:
+            top -= 1
+            u = stack[top]
+            for side in range(2):
+                lit = f0[u] if side == 0 else f1[u]
+                w = lit >> 1
+                if w == 0:
+                    continue
+                if (lit & 1) != free[w]:
+                    if cst_st[w] != stamp:
+                        cst_st[w] = stamp
+                        cst[w] = 0
+                        touched[ntouch] = w
+                        ntouch += 1
+                    cst[w] += 1
+                if leaf_st[w] == stamp or f0[w] == 0:
+                    continue
+                if dec_st[w] != stamp:
+                    dec_st[w] = stamp
+                    dec[w] = 0
+                dec[w] += 1
+                if dec[w] == refs[w]:
+                    removed[nrem] = w
+                    nrem += 1
+                    in_st[w] = stamp
+                    stack[top] = w
+                    top += 1
+        saved = nrem
+        for i in range(1, nrem):
+            if pos[removed[i]]:
+                saved += 1
+        for i in range(ntouch):
+            w = touched[i]
+            if in_st[w] != stamp:
+                creads = pos[w] if free[w] else negr[w]
+                if cst[w] == creads:
+                    saved += 1
+        if pos[v] > 0:
+            saved += 1
+        saved_out[v] = saved
+
+
+def refactor_saved(ands, f0, f1, refs, pos, neg_reads, free, k: int) -> np.ndarray:
+    """Per AND node of ``ands``: the NAND2 gates its fanout-free cone above its
+    reconvergent cut of at most ``k`` leaves (:func:`nandc.synth.factor.reconvergent_cut`)
+    frees, its own inverter included (``CostView.mffc``'s ``saved`` with no
+    earlier replacement, plus one if ``v`` is read positively); -1 where the
+    cut has fewer than 2 leaves."""
+    f0 = np.asarray(f0, np.int64)
+    out = np.zeros(len(f0), np.int64)
+    _refactor_saved_kernel(np.asarray(ands, np.int64), f0, np.asarray(f1, np.int64), np.asarray(refs, np.int64),
+                           np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64), np.asarray(free, np.int64),
+                           int(k), out)
+    return out
