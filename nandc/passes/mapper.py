@@ -251,9 +251,9 @@ def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams,
 
 def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None):
     """``(start, choices, reference counts)`` of the recovered cover from each start."""
-    from nandc.synth import kernels
+    from nandc.synth.compiled import use_compiled
 
-    if kernels.available() and len(ands) >= kernels.MIN_NODES:
+    if use_compiled(len(ands)):
         yield from _compiled_covers(circuit, ands, p, starts, progress)
         return
     neg, costs = cut_cost_tables()

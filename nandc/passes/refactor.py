@@ -89,10 +89,12 @@ def _candidates(ctx: CostView, p: RefactorParams) -> list[int]:
     loops of :mod:`nandc.synth.kernels` on large circuits) those whose cone frees at
     least ``min_saved`` gates before earlier replacements are subtracted (the others
     are skipped by ``_refactor_node`` whatever was replaced before them)."""
+    from nandc.synth.compiled import use_compiled
+
+    if not use_compiled(len(ctx.ands)):
+        return ctx.ands
     from nandc.synth import kernels
 
-    if not kernels.available() or len(ctx.ands) < kernels.MIN_NODES:
-        return ctx.ands
     saved = kernels.refactor_saved(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, p.cut_size)
     return [v for v, s in zip(ctx.ands, saved[ctx.ands].tolist()) if s >= p.min_saved]
 

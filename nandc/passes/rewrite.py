@@ -120,9 +120,9 @@ def inverter_nodes(ctx: CostView) -> list[int]:
 
 def _compiled_cuts(ctx: CostView) -> bool:
     """Whether the cuts come from the compiled loops (:mod:`nandc.synth.kernels`; the same cuts)."""
-    from nandc.synth import kernels
+    from nandc.synth.compiled import use_compiled
 
-    return kernels.available() and len(ctx.ands) >= kernels.MIN_NODES
+    return use_compiled(len(ctx.ands))
 
 
 def choose_replacements(circuit: Circuit, p: RewriteParams, library: NandLibrary = DEFAULT_LIBRARY,

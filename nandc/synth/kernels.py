@@ -5,8 +5,8 @@ and the area-flow / area-recovery loops of :mod:`nandc.passes.mapper`; the
 loops here compute exactly the same results (the same cuts in the same
 order, the same choices, ties broken the same way; tests compare them) on
 numpy arrays, compiled with ``numba.njit`` and cached on disk after the
-first use.  This module imports numba, so only the engines load it, and only
-for circuits large enough to pay for it (see :data:`MIN_NODES`).
+first use.  This module imports numba, so the engines load it only when
+:func:`nandc.synth.compiled.use_compiled` says so.
 
 Cut arrays (per node ``v``, ``ncut[v]`` cuts, cut ``c`` with ``nleaf[v, c]``
 leaves ``leaves[v, c, :nleaf]`` in increasing order and truth table
@@ -22,31 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MIN_NODES", "available", "cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round"]
-
-#: Below this many AND nodes the Python loops are used (numba's import and the
-#: loading of the cached machine code cost more than they save).
-MIN_NODES = 2000
+__all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
+           "rewrite_decisions", "program_arrays", "refactor_saved"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
 _INFINITE = float(1 << 20)
 
-try:  # numba compiles these loops; cached on disk after the first use
-    from numba import njit
-    _HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - numba is a dependency; the Python loops remain
-    _HAVE_NUMBA = False
-
-    def njit(*args, **kwargs):
-        if len(args) == 1 and callable(args[0]):
-            return args[0]
-        return lambda fn: fn
-
-
-def available() -> bool:
-    """Whether numba compiles these loops (else callers use the Python reference loops)."""
-    return _HAVE_NUMBA
+from numba import njit  # callers import this module only when numba is there (see nandc.synth.compiled)
 
 
 # ---------------------------------------------------------------------- cuts

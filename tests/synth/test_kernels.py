@@ -8,6 +8,8 @@ tests compile the loops on a fresh checkout (tens of seconds): slow lane.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -15,21 +17,24 @@ from nandc.passes import run_pipeline
 from nandc.passes.mapper import nand_map
 from nandc.passes.refactor import RefactorParams, refactor_once
 from nandc.passes.rewrite import RewriteParams, choose_replacements, rewrite
-from nandc.synth import kernels
+from nandc.synth import compiled
+
+kernels = pytest.importorskip("nandc.synth.kernels", reason="numba is not installed")
 from nandc.synth.cost import CostView
 from nandc.synth.cuts import LocalCuts, enumerate_cuts
 from nandc.synth.equiv import check_equivalence
 from tests.strategies import circuits, examples, random_circuit
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not kernels.available(), reason="numba is not installed")]
+pytestmark = pytest.mark.slow
 
 
 def _both(monkeypatch, fn):
     """``fn()`` by the Python loops, then by the compiled ones."""
-    monkeypatch.setattr(kernels, "MIN_NODES", 1 << 60)
+    monkeypatch.setattr(compiled, "MIN_NODES", 1 << 60)
+    monkeypatch.delitem(sys.modules, "nandc.synth.kernels")
     reference = fn()
-    monkeypatch.setattr(kernels, "MIN_NODES", 0)
+    monkeypatch.undo()
+    monkeypatch.setattr(compiled, "MIN_NODES", 0)
     return reference, fn()
 
 
@@ -73,7 +78,7 @@ def test_rewrite_decisions_are_the_python_decisions(monkeypatch, seed, scope):
     params = RewriteParams(scope=scope)
     (_, ref), (_, got) = _both(monkeypatch, lambda: choose_replacements(c, params))
     assert got == ref and ref  # the same replacements, and some were found
-    monkeypatch.setattr(kernels, "MIN_NODES", 0)
+    monkeypatch.setattr(compiled, "MIN_NODES", 0)
     new, _ = rewrite(c, {"scope": scope})
     assert check_equivalence(c, new, method="sat")
 
