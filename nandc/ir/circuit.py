@@ -561,10 +561,9 @@ class Circuit:
 
     def reachable(self, roots: Iterable[int] | None = None) -> np.ndarray:
         """Boolean mask of nodes in the transitive fanin of ``roots`` (default: outputs)."""
-        f0, f1, _ = self.arrays()
-        mark = bytearray(len(f0))
+        f0l, f1l = self._f0, self._f1  # array('I'): indexed like lists, no copy
+        mark = bytearray(len(f0l))
         stack = [lit >> 1 for lit in (self.output_literals() if roots is None else roots)]
-        f0l, f1l = f0.tolist(), f1.tolist()
         while stack:
             n = stack.pop()
             if mark[n]:
