@@ -801,19 +801,22 @@ _CANON_ARRAYS = None
 def program_arrays(programs: dict):
     """``(prog_of, ngates, gates)``: per canonical table the index of its program in
     ``programs`` (``{canon: Program}``; -1: none), each program's gate count,
-    and its gates (``gates[p, i] = (j, k)``)."""
+    and its gates (``gates[p, i] = (j, k)``).  Remembered for the last dict given."""
+    global _PROGRAM_ARRAYS
+    if _PROGRAM_ARRAYS is not None and _PROGRAM_ARRAYS[0] is programs:
+        return _PROGRAM_ARRAYS[1]
     items = list(programs.items())
+    width = max([len(p.gates) for _, p in items] + [1])
     prog_of = np.full(1 << 16, -1, np.int64)
-    width = max([p.cost for _, p in items] + [1])
-    ngates = np.zeros(len(items) + 1, np.int64)
-    gates = np.zeros((len(items) + 1, width, 2), np.int64)
-    for i, (canon, prog) in enumerate(items):
-        prog_of[canon] = i
-        ngates[i] = prog.cost
-        for g, (j, k) in enumerate(prog.gates):
-            gates[i, g, 0] = j
-            gates[i, g, 1] = k
-    return prog_of, ngates, gates
+    prog_of[[canon for canon, _ in items]] = np.arange(len(items))
+    ngates = np.array([len(p.gates) for _, p in items] + [0], np.int64)
+    rows = [list(p.gates) + [(0, 0)] * (width - len(p.gates)) for _, p in items] + [[(0, 0)] * width]
+    gates = np.array(rows, np.int64).reshape(len(items) + 1, width, 2)
+    _PROGRAM_ARRAYS = (programs, (prog_of, ngates, gates))
+    return _PROGRAM_ARRAYS[1]
+
+
+_PROGRAM_ARRAYS = None
 
 
 # ---------------------------------------------------------------------- refactoring's candidates
