@@ -232,6 +232,7 @@ def run_nandc(circuit, passes: str):
 
 _BASELINE_SCRIPT = """
 import resource, sys
+import nandc
 from nandc.ir.io import read
 from nandc.passes import run_pipeline
 from nandc.passes.pipeline import PRESETS
@@ -239,7 +240,7 @@ circuit = read(sys.argv[1])
 r = resource.getrusage(resource.RUSAGE_SELF); t0 = r.ru_utime + r.ru_stime
 net, _ = run_pipeline(circuit, sys.argv[2])
 r = resource.getrusage(resource.RUSAGE_SELF)
-print(net.num_gates, r.ru_utime + r.ru_stime - t0)
+print(net.num_gates, r.ru_utime + r.ru_stime - t0, nandc.__file__)
 """
 
 
@@ -253,10 +254,14 @@ def run_baseline(circuit, checkout: str, passes: str, workdir: Path) -> tuple[in
 
     path = workdir / f"{circuit.name}.baseline.aig"
     write(circuit, path, layers=False)
-    env = dict(os.environ, PYTHONPATH=str(Path(checkout).resolve()))
-    out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT, str(path), passes], env=env,
-                         capture_output=True, text=True, check=True)
-    gates, seconds = out.stdout.split()[-2:]
+    root = str(Path(checkout).resolve())
+    env = dict(os.environ, PYTHONPATH=root)
+    # run in the checkout: ``python -c`` puts the working directory first on sys.path
+    out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT, str(path.resolve()), passes], env=env,
+                         cwd=root, capture_output=True, text=True, check=True)
+    gates, seconds, where = out.stdout.split()[-3:]
+    if not where.startswith(root):
+        raise RuntimeError(f"the baseline ran the nandc in {where}, not the one in {root}")
     return int(gates), float(seconds)
 
 
