@@ -8,8 +8,12 @@ For every circuit of the suite, the same AIG is
   NAND2 (constants and buffers are wires);
 * optimized by a nandc pipeline (default ``O3``) and lowered to NAND2.
 
-Both run on this machine, one after the other; times are wall-clock seconds
-(ABC's include reading the file).  The suite: every layer of the three
+Both run on this machine, one after the other; times are CPU seconds
+(ABC's include reading the file; nandc's are the pipeline's), which a shared
+machine inflates less than wall time.  ``--baseline DIR`` also runs the
+nandc of another checkout (a git worktree of the commit before a change) on
+the same AIGER file in a fresh process, for a before/after table measured in
+one run (both then read the circuit back from the file).  The suite: every layer of the three
 example models (binary MLP 784-256-256-10, ternary MLP 64-64-10, 4-bit CNN
 8x8 with 8 and 16 channels; untrained, BatchNorm statistics from random data,
 cut at layer-tag boundaries), popcount-threshold neurons of n = 16, 64, 256
@@ -19,6 +23,7 @@ and 1024 inputs, 16- and 32-bit adders and an 8x8 multiplier.
     python benchmarks/bench_abc.py --only neuron,add    # names containing these
     python benchmarks/bench_abc.py --max-ands 100000    # skip the largest layers
     python benchmarks/bench_abc.py --abc-cache abc.json # reuse ABC results across runs
+    python benchmarks/bench_abc.py --baseline /tmp/base # before (that checkout) and after
 
 Every nandc netlist is checked against its input circuit (exhaustively,
 by SAT, or by random simulation above ``--sat-limit`` AND nodes).
@@ -30,11 +35,11 @@ import argparse
 import json
 import math
 import random
+import resource
 import re
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +68,8 @@ class Row:
     nandc_gates: int
     nandc_seconds: float
     verified: str
+    base_gates: int | None = None
+    base_seconds: float | None = None
 
 
 # ---------------------------------------------------------------------- the suite
@@ -184,16 +191,26 @@ def suite():
 
 
 # ---------------------------------------------------------------------- the two tools
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _self_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def run_abc(circuit, abc: str, workdir: Path, timeout: float) -> tuple[int, float]:
-    """NAND2 gates (inverters included) of ABC's mapping, and its wall time."""
+    """NAND2 gates (inverters included) of ABC's mapping, and its CPU time (seconds)."""
     from nandc.ir.io import genlib_path, write
 
     path = workdir / f"{circuit.name}.aig"
     write(circuit, path, layers=False)
     script = f"read_library {genlib_path()}; read {path}; {ABC_SCRIPT}; print_gates"
-    t0 = time.perf_counter()
+    t0 = _children_cpu()
     out = subprocess.run([abc, "-c", script], capture_output=True, text=True, timeout=timeout)
-    seconds = time.perf_counter() - t0
+    seconds = _children_cpu() - t0
     gates = 0
     for cell in ("nand2", "inv"):
         m = re.search(rf"^{cell}\s+Fanin\s*=\s*\d+\s+Instance\s*=\s*(\d+)", out.stdout, re.MULTILINE)
@@ -203,12 +220,50 @@ def run_abc(circuit, abc: str, workdir: Path, timeout: float) -> tuple[int, floa
     return gates, seconds
 
 
-def run_nandc(circuit, passes: str):
+def run_nandc(circuit, passes: str, with_stats: bool = False):
+    """nandc's netlist of ``circuit`` and the CPU time (seconds) of the pipeline (and, with
+    ``with_stats``, the passes' Stats)."""
     from nandc.passes import run_pipeline
 
-    t0 = time.perf_counter()
-    netlist, _ = run_pipeline(circuit, passes)
-    return netlist, time.perf_counter() - t0
+    t0 = _self_cpu()
+    netlist, stats = run_pipeline(circuit, passes)
+    seconds = _self_cpu() - t0
+    return (netlist, seconds, stats) if with_stats else (netlist, seconds)
+
+
+_BASELINE_SCRIPT = """
+import resource, sys
+import nandc
+from nandc.ir.io import read
+from nandc.passes import run_pipeline
+from nandc.passes.pipeline import PRESETS
+circuit = read(sys.argv[1])
+r = resource.getrusage(resource.RUSAGE_SELF); t0 = r.ru_utime + r.ru_stime
+net, _ = run_pipeline(circuit, sys.argv[2])
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(net.num_gates, r.ru_utime + r.ru_stime - t0, nandc.__file__)
+"""
+
+
+def run_baseline(circuit, checkout: str, passes: str, workdir: Path) -> tuple[int, float]:
+    """NAND2 gates and pipeline CPU seconds of the nandc in ``checkout`` (another
+    git worktree: the "before" of a change), in a fresh process on the same AIGER."""
+    import os
+    import sys
+
+    from nandc.ir.io import write
+
+    path = workdir / f"{circuit.name}.baseline.aig"
+    write(circuit, path, layers=False)
+    root = str(Path(checkout).resolve())
+    env = dict(os.environ, PYTHONPATH=root)
+    # run in the checkout: ``python -c`` puts the working directory first on sys.path
+    out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT, str(path.resolve()), passes], env=env,
+                         cwd=root, capture_output=True, text=True, check=True)
+    gates, seconds, where = out.stdout.split()[-3:]
+    if not where.startswith(root):
+        raise RuntimeError(f"the baseline ran the nandc in {where}, not the one in {root}")
+    return int(gates), float(seconds)
 
 
 def verify(circuit, netlist, sat_limit: int) -> str:
@@ -227,15 +282,22 @@ def _ratio(a, b) -> str:
 
 
 def print_table(rows: list[Row]) -> None:
+    based = any(r.base_gates is not None for r in rows)
+    extra = f" {'before':>8} {'before s':>8} {'speedup':>7}" if based else ""
     head = (f"{'circuit':<28} {'inputs':>6} {'AIG':>8} {'ABC':>8} {'ABC s':>7} "
-            f"{'nandc':>8} {'nandc s':>8} {'ratio':>6} {'time':>6}  check")
+            f"{'nandc':>8} {'nandc s':>8} {'ratio':>6} {'time':>6}{extra}  check")
     print(head)
     print("-" * len(head))
     for r in rows:
         abc_s = f"{r.abc_seconds:7.1f}" if r.abc_seconds is not None else "      -"
+        more = ""
+        if based:
+            more = (f" {r.base_gates if r.base_gates is not None else '-':>8} "
+                    f"{r.base_seconds if r.base_seconds is not None else float('nan'):8.1f} "
+                    f"{_ratio(r.base_seconds, r.nandc_seconds):>7}")
         print(f"{r.name:<28} {r.inputs:>6} {r.ands:>8} {r.abc_gates if r.abc_gates is not None else '-':>8} "
               f"{abc_s} {r.nandc_gates:>8} {r.nandc_seconds:8.1f} {_ratio(r.nandc_gates, r.abc_gates):>6} "
-              f"{_ratio(r.nandc_seconds, r.abc_seconds):>6}  {r.verified}")
+              f"{_ratio(r.nandc_seconds, r.abc_seconds):>6}{more}  {r.verified}")
     for group in sorted({r.group for r in rows}):
         sel = [r for r in rows if r.group == group and r.abc_gates]
         if not sel:
@@ -245,6 +307,12 @@ def print_table(rows: list[Row]) -> None:
         t = sum(r.nandc_seconds for r in sel) / max(1e-9, sum(r.abc_seconds for r in sel))
         print(f"{group:<12} gates nandc/ABC: total {total:.3f}, geometric mean {geo:.3f}; "
               f"time nandc/ABC {t:.2f}  ({len(sel)} circuits)")
+    sel = [r for r in rows if r.base_seconds is not None]
+    if sel:
+        worse = [r.name for r in sel if r.nandc_gates > r.base_gates]
+        print(f"before/after: CPU time {sum(r.base_seconds for r in sel):.1f} s -> "
+              f"{sum(r.nandc_seconds for r in sel):.1f} s; gates {sum(r.base_gates for r in sel)} -> "
+              f"{sum(r.nandc_gates for r in sel)}; circuits with more gates after: {', '.join(worse) or 'none'}")
 
 
 def main(argv=None) -> list[Row]:
@@ -253,9 +321,11 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--abc", default=None, help="ABC binary (default: yosys-abc or berkeley-abc on PATH)")
     p.add_argument("--only", default=None, help="comma-separated substrings of circuit names")
     p.add_argument("--max-ands", type=int, default=None, help="skip circuits with more AND nodes")
+    p.add_argument("--min-ands", type=int, default=None, help="skip circuits with fewer AND nodes")
     p.add_argument("--abc-cache", default=None, help="JSON file of ABC results, read and updated")
     p.add_argument("--abc-timeout", type=float, default=3600.0)
     p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
+    p.add_argument("--baseline", default=None, help="checkout of the nandc to compare with (before/after columns)")
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
@@ -270,8 +340,10 @@ def main(argv=None) -> list[Row]:
                 continue
             if args.max_ands is not None and circuit.num_ands > args.max_ands:
                 continue
+            if args.min_ands is not None and circuit.num_ands < args.min_ands:
+                continue
             abc_gates = abc_s = None
-            key = f"{name}:{circuit.num_ands}"
+            key = f"{name}:{circuit.num_ands}:cpu"
             if key in cache:
                 abc_gates, abc_s = cache[key]
             elif abc:
@@ -279,11 +351,20 @@ def main(argv=None) -> list[Row]:
                 cache[key] = [abc_gates, abc_s]
                 if args.abc_cache:
                     Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
+            base_gates = base_s = None
+            if args.baseline:
+                from nandc.ir.io import read, write
+
+                path = Path(tmp) / f"{circuit.name}.input.aig"
+                write(circuit, path, layers=False)
+                circuit = read(path)
+                base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
             netlist, seconds = run_nandc(circuit, args.passes)
             checked = verify(circuit, netlist, args.sat_limit)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
-                            netlist.num_gates, seconds, checked))
-            print(f"  {name}: ABC {abc_gates}, nandc {netlist.num_gates} ({seconds:.1f} s)", flush=True)
+                            netlist.num_gates, seconds, checked, base_gates, base_s))
+            before = f", before {base_gates} ({base_s:.1f} s)" if args.baseline else ""
+            print(f"  {name}: ABC {abc_gates}, nandc {netlist.num_gates} ({seconds:.1f} s){before}", flush=True)
     print()
     print_table(rows)
     return rows

@@ -21,6 +21,7 @@ ratios are printed.
     python benchmarks/bench_foreign.py                     # everything
     python benchmarks/bench_foreign.py --only fneuron64,flayer64
     python benchmarks/bench_foreign.py --passes O2
+    python benchmarks/bench_foreign.py --baseline /tmp/base   # before/after columns (see bench_abc)
 """
 
 from __future__ import annotations
@@ -32,13 +33,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_abc  # noqa: E402
-from bench_abc import Row, print_table, run_abc  # noqa: E402
+from bench_abc import Row, print_table, run_abc, run_baseline, run_nandc  # noqa: E402
 
 
 # ---------------------------------------------------------------------- textbook gates
@@ -231,6 +231,7 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
     p.add_argument("--yosys", action="store_true", help="add a Yosys-synthesized neuron")
     p.add_argument("--conflicts", type=int, default=200000, help="SAT budget of the final equivalence query")
+    p.add_argument("--baseline", default=None, help="checkout of the nandc to compare with (before/after columns)")
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
@@ -238,14 +239,13 @@ def main(argv=None) -> list[Row]:
     if args.abc_cache and Path(args.abc_cache).exists():
         cache = json.loads(Path(args.abc_cache).read_text())
     only = [s for s in (args.only or "").split(",") if s]
-    from nandc.passes import run_pipeline
 
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         for group, name, circuit in suite(args.yosys, Path(tmp)):
             if only and not any(s in name for s in only):
                 continue
-            key = f"{name}:{circuit.num_ands}"
+            key = f"{name}:{circuit.num_ands}:cpu"  # CPU seconds (bench_abc.run_abc)
             if key in cache:
                 abc_gates, abc_s = cache[key]
             else:
@@ -253,14 +253,21 @@ def main(argv=None) -> list[Row]:
                 cache[key] = [abc_gates, abc_s]
                 if args.abc_cache:
                     Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
-            t0 = time.perf_counter()
-            netlist, history = run_pipeline(circuit, args.passes)
-            seconds = time.perf_counter() - t0
+            base_gates = base_s = None
+            if args.baseline:
+                from nandc.ir.io import read, write
+
+                path = Path(tmp) / f"{circuit.name}.input.aig"
+                write(circuit, path, layers=False)
+                circuit = read(path)
+                base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
+            netlist, seconds, history = run_nandc(circuit, args.passes, with_stats=True)
             checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts) + recover_proofs(history)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
-                            netlist.num_gates, seconds, checked))
+                            netlist.num_gates, seconds, checked, base_gates, base_s))
+            before = f", before {base_gates} ({base_s:.1f} s)" if args.baseline else ""
             print(f"  {name}: ABC {abc_gates} ({abc_s:.1f} s), nandc {netlist.num_gates} ({seconds:.1f} s), "
-                  f"{checked}", flush=True)
+                  f"{checked}{before}", flush=True)
     print()
     print_table(rows)
     return rows

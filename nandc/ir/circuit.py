@@ -387,8 +387,23 @@ class Circuit:
             self._grow_table()
         return 2 * node
 
-    def _grow_table(self) -> None:
-        size = (self._mask + 1) * 2
+    def hash_table(self) -> tuple[np.ndarray, int]:
+        """``(table, mask)``: a copy of the structural-hash table (int32 node ids, 0 = empty
+        slot; AND node ``a < b`` is found from slot ``((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & mask``
+        on by linear probing), for compiled loops that look nodes up like :meth:`lookup_and`."""
+        return np.array(self._table, dtype=np.int32), self._mask
+
+    def reserve(self, num_ands: int) -> None:
+        """Size the structural-hash table for ``num_ands`` AND nodes in all, so that
+        adding them rehashes nothing (a hint: the circuit is the same either way)."""
+        size = self._mask + 1
+        while 2 * num_ands > size - 1:
+            size *= 2
+        if size > self._mask + 1:
+            self._grow_table(size)
+
+    def _grow_table(self, size: int | None = None) -> None:
+        size = (self._mask + 1) * 2 if size is None else size
         mask = size - 1
         f0_np = np.frombuffer(self._f0, dtype=np.uint32).astype(np.int64)
         f1_np = np.frombuffer(self._f1, dtype=np.uint32).astype(np.int64)
@@ -554,11 +569,22 @@ class Circuit:
         return int(max(lev[o >> 1] for o in outs))
 
     def reachable(self, roots: Iterable[int] | None = None) -> np.ndarray:
-        """Boolean mask of nodes in the transitive fanin of ``roots`` (default: outputs)."""
-        f0, f1, _ = self.arrays()
-        mark = bytearray(len(f0))
-        stack = [lit >> 1 for lit in (self.output_literals() if roots is None else roots)]
-        f0l, f1l = f0.tolist(), f1.tolist()
+        """Boolean mask of nodes in the transitive fanin of ``roots`` (default: outputs).
+
+        The mask of the outputs is remembered until a node is added or the
+        outputs change (nodes never change once added), since every pass asks
+        for it several times; each call returns a fresh array.
+        """
+        f0l, f1l = self._f0, self._f1  # array('I'): indexed like lists, no copy
+        key = None
+        if roots is None:
+            roots = self.output_literals()
+            key = (len(f0l), tuple(roots))
+            memo = self.__dict__.get("_reachable_memo")
+            if memo is not None and memo[0] == key:
+                return memo[1].copy()
+        mark = bytearray(len(f0l))
+        stack = [lit >> 1 for lit in roots]
         while stack:
             n = stack.pop()
             if mark[n]:
@@ -567,7 +593,10 @@ class Circuit:
             if f0l[n]:
                 stack.append(f0l[n] >> 1)
                 stack.append(f1l[n] >> 1)
-        return np.frombuffer(bytes(mark), dtype=np.uint8).astype(bool)
+        out = np.frombuffer(bytes(mark), dtype=np.uint8).astype(bool)
+        if key is not None:
+            self._reachable_memo = (key, out.copy())
+        return out
 
     def to_networkx(self):
         """A ``networkx.DiGraph`` view (node -> fanout edges, attribute ``complemented``).

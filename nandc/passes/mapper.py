@@ -249,6 +249,66 @@ def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams,
     report(progress, stage, len(ands), len(ands))
 
 
+def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None):
+    """``(start, choices, reference counts)`` of the recovered cover from each start."""
+    from nandc.synth.compiled import use_compiled
+
+    if use_compiled(len(ands)):
+        yield from _compiled_covers(circuit, ands, p, starts, progress)
+        return
+    neg, costs = cut_cost_tables()
+    flow_choice, all_cuts = _area_flow(circuit, ands, p, costs, neg, progress)
+    for start in starts:
+        choice = list(flow_choice)
+        if start == "direct":
+            _direct_choices(circuit, ands, choice)
+        cover = _Cover(choice)
+        for lit in circuit.output_literals():
+            cover.ref(lit)
+        for round_no in range(1, p.rounds + 1):
+            _recover(cover, ands, all_cuts, costs, neg, p, round_no, progress)
+        yield start, choice, cover.refs
+
+
+def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None):
+    """:func:`_covers` by the compiled loops of :mod:`nandc.synth.kernels` (the same covers)."""
+    from nandc.synth import kernels
+    from nandc.synth.cost import cut_cost_arrays
+
+    neg, costs = cut_cost_arrays()
+    f0, f1, _ = circuit.arrays()
+    n = circuit.num_nodes
+    order = np.asarray(ands, dtype=np.int64)
+    report(progress, "map: cuts", 0, len(ands))
+    cuts = kernels.cut_arrays(f0, f1, order, 4, p.cuts_per_node)
+    fanout = np.bincount(np.concatenate([f0[order] >> 1, f1[order] >> 1]), minlength=n) if ands else np.zeros(n)
+    fanout = np.maximum(fanout, 1).astype(np.float64)
+    flow_choice = kernels.area_flow(n, order, np.asarray(circuit.inputs, dtype=np.int64), fanout, cuts, costs, neg)
+    report(progress, "map: cuts", len(ands), len(ands))
+    outputs = circuit.output_literals()
+    for start in starts:
+        choice = tuple(a.copy() for a in flow_choice)
+        if start == "direct":
+            kernels.direct_choices(order, f0, f1, choice)
+        refs = kernels.new_refs(outputs, choice)
+        for round_no in range(1, p.rounds + 1):
+            report(progress, f"map: recovery {round_no}", 0, len(ands))
+            kernels.recover_round(order, cuts, costs, neg, choice, refs)
+            report(progress, f"map: recovery {round_no}", len(ands), len(ands))
+        yield start, _choice_objects(choice, refs), refs.tolist()
+
+
+def _choice_objects(choice, refs: np.ndarray) -> list:
+    """The :class:`_Choice` of every referenced literal of choice arrays (None elsewhere)."""
+    gates, nin, ins, tab = choice
+    out: list = [None] * len(gates)
+    used = np.flatnonzero(refs > 0)
+    for x, g, k, row, t in zip(used.tolist(), gates[used].tolist(), nin[used].tolist(),
+                               ins[used].tolist(), tab[used].tolist()):
+        out[x] = _Choice(g, tuple(row[:k]), None if t < 0 else t)
+    return out
+
+
 # ---------------------------------------------------------------------- building the netlist
 class _Builder:
     """Gates of the netlist with structural hashing (``NAND`` is symmetric)."""
@@ -347,7 +407,6 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None) ->
     p = parse_params(MapParams, params, "map")
     t0 = time.perf_counter()
     source = circuit
-    neg, costs = cut_cost_tables()
     f0, _, _ = circuit.arrays()
     ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
     if p.max_nodes and len(ands) > p.max_nodes:
@@ -357,20 +416,11 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None) ->
         circuit, _ = inverter_cover(circuit, p.cover_rounds, progress)
         f0, _, _ = circuit.arrays()
         ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
-    flow_choice, all_cuts = _area_flow(circuit, ands, p, costs, neg, progress)
     starts = ("direct", "flow") if p.start == "both" else (p.start,)
     notes: dict = {}
     net = None
-    for start in starts:
-        choice = list(flow_choice)
-        if start == "direct":
-            _direct_choices(circuit, ands, choice)
-        cover = _Cover(choice)
-        for lit in circuit.output_literals():
-            cover.ref(lit)
-        for round_no in range(1, p.rounds + 1):
-            _recover(cover, ands, all_cuts, costs, neg, p, round_no, progress)
-        mapped = _build(circuit, choice, cover.refs)
+    for start, choice, refs in _covers(circuit, ands, p, starts, progress):
+        mapped = _build(circuit, choice, refs)
         notes[f"from_{start}"] = mapped.num_gates
         if net is None or mapped.num_gates < net.num_gates:
             net = mapped

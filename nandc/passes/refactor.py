@@ -80,7 +80,23 @@ def refactor_once(circuit: Circuit, p: RefactorParams, progress: Progress | None
     def decide(v, _, replaced):
         return _refactor_node(circuit, ctx, v, p, replaced)
 
-    return ctx, select_replacements(((v, None) for v in ctx.ands), len(ctx.ands), decide, progress, "refactor")
+    return ctx, select_replacements(((v, None) for v in _candidates(ctx, p)), len(ctx.ands), decide, progress,
+                                    "refactor")
+
+
+def _candidates(ctx: CostView, p: RefactorParams) -> list[int]:
+    """The nodes :func:`_refactor_node` may replace: all of them, or (by the compiled
+    loops of :mod:`nandc.synth.kernels` on large circuits) those whose cone frees at
+    least ``min_saved`` gates before earlier replacements are subtracted (the others
+    are skipped by ``_refactor_node`` whatever was replaced before them)."""
+    from nandc.synth.compiled import use_compiled
+
+    if not use_compiled(len(ctx.ands)):
+        return ctx.ands
+    from nandc.synth import kernels
+
+    saved = kernels.refactor_saved(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, p.cut_size)
+    return [v for v, s in zip(ctx.ands, saved[ctx.ands].tolist()) if s >= p.min_saved]
 
 
 @register("refactor", "collapse cones to covers, minimize (espresso), factor back where smaller",

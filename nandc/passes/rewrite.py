@@ -27,7 +27,7 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, resynthesis_result
 from nandc.synth.cuts import LocalCuts, iter_cuts
 from nandc.synth.library import DEFAULT_LIBRARY, NandLibrary
-from nandc.passes.options import Progress, check_choice, parse_params
+from nandc.passes.options import Progress, check_choice, parse_params, report
 from nandc.synth.cost import CostView
 from nandc.synth.resynth import Replacement, apply_if_cheaper, select_replacements
 from nandc.synth.truth import MASK, negate_inputs
@@ -118,27 +118,84 @@ def inverter_nodes(ctx: CostView) -> list[int]:
     return out
 
 
+def _compiled_cuts(ctx: CostView) -> bool:
+    """Whether the cuts come from the compiled loops (:mod:`nandc.synth.kernels`; the same cuts)."""
+    from nandc.synth.compiled import use_compiled
+
+    return use_compiled(len(ctx.ands))
+
+
 def choose_replacements(circuit: Circuit, p: RewriteParams, library: NandLibrary = DEFAULT_LIBRARY,
                         progress: Progress | None = None) -> tuple[CostView, dict[int, Replacement]]:
     """One rewriting sweep: the chosen replacements (not yet applied)."""
     ctx = CostView(circuit)
     k = min(4, p.cut_size)
     focused = p.scope == "inverters" or (p.max_nodes and len(ctx.ands) > p.max_nodes)
+    compiled = _compiled_cuts(ctx)
+    library.conflicts, library.max_gates = p.conflicts, p.max_gates
+    stage = "rewrite (inverters)" if focused else "rewrite"
+    if compiled and p.max_gates <= 0:  # no search: the compiled decisions are the same
+        return ctx, _compiled_replacements(circuit, ctx, p, k, focused, library, progress, stage)
     if focused:
-        local = LocalCuts(ctx.f0, ctx.f1, k, p.cuts_per_node, p.cut_depth)
         nodes = inverter_nodes(ctx)
-        work = ((v, local.cuts(v)) for v in nodes)
+        if compiled:
+            from nandc.synth import kernels
+
+            f0, f1, _ = circuit.arrays()
+            work = kernels.cut_lists(kernels.local_cut_arrays(f0, f1, ctx.ands, nodes, k, p.cuts_per_node,
+                                                              p.cut_depth), nodes)
+        else:
+            local = LocalCuts(ctx.f0, ctx.f1, k, p.cuts_per_node, p.cut_depth)
+            work = ((v, local.cuts(v)) for v in nodes)
         total = len(nodes)
     else:
-        work = iter_cuts(ctx.f0, ctx.f1, ctx.ands, k, p.cuts_per_node)
+        if compiled:
+            from nandc.synth import kernels
+
+            f0, f1, _ = circuit.arrays()
+            work = kernels.cut_lists(kernels.cut_arrays(f0, f1, ctx.ands, k, p.cuts_per_node), ctx.ands)
+        else:
+            work = iter_cuts(ctx.f0, ctx.f1, ctx.ands, k, p.cuts_per_node)
         total = len(ctx.ands)
-    library.conflicts, library.max_gates = p.conflicts, p.max_gates
 
     def decide(v, cuts, replaced):
         return _best_replacement(circuit, ctx, v, cuts, library, replaced)
 
-    stage = "rewrite (inverters)" if focused else "rewrite"
     return ctx, select_replacements(work, total, decide, progress, stage)
+
+
+def _compiled_replacements(circuit: Circuit, ctx: CostView, p: RewriteParams, k: int, focused: bool,
+                           library: NandLibrary, progress: Progress | None, stage: str) -> dict[int, Replacement]:
+    """The replacements :func:`_best_replacement` and :func:`select_replacements` choose,
+    by the compiled loops of :mod:`nandc.synth.kernels` (for a library that makes no search)."""
+    import numpy as np
+
+    from nandc.synth import kernels
+    from nandc.synth.truth import PERMS
+
+    f0, f1, _ = circuit.arrays()
+    nodes = inverter_nodes(ctx) if focused else ctx.ands
+    report(progress, stage, 0, len(nodes))
+    if focused:
+        cuts = kernels.local_cut_arrays(f0, f1, ctx.ands, nodes, k, p.cuts_per_node, p.cut_depth)
+    else:
+        cuts = kernels.cut_arrays(f0, f1, ctx.ands, k, p.cuts_per_node)
+    programs = library.known_programs()
+    canons = list(programs)
+    kind, cut, prog, perm, negated, gain, const = kernels.rewrite_decisions(
+        nodes, cuts, f0, f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, circuit.hash_table(),
+        kernels.program_arrays(programs), SHARING_SLACK)
+    leaves, nleaf, _, _ = cuts
+    replaced: dict[int, Replacement] = {}
+    for v in np.flatnonzero(kind).tolist():
+        if kind[v] == 2:
+            replaced[v] = Replacement((), None, (), 0, int(gain[v]), int(const[v]))
+        else:
+            c = int(cut[v])
+            lv = tuple(leaves[v, c, :nleaf[v, c]].tolist())
+            replaced[v] = Replacement(lv, programs[canons[prog[v]]], PERMS[perm[v]], int(negated[v]), int(gain[v]))
+    report(progress, stage, len(nodes), len(nodes))
+    return replaced
 
 
 def rewrite_once(circuit: Circuit, p: RewriteParams, progress: Progress | None = None) -> tuple[Circuit, int]:

@@ -15,7 +15,10 @@ passes, pipelines or models:
 * :mod:`~nandc.synth.fraig` -- the SAT engine of sweeping and equivalence checking;
 * :mod:`~nandc.synth.equiv` -- combinational equivalence (``nandc verify``);
 * :mod:`~nandc.synth.tablegen` -- regenerates the 4-input table;
-* :mod:`~nandc.synth.symmetric` -- recognizing threshold functions of many inputs in any structure.
+* :mod:`~nandc.synth.symmetric` -- recognizing threshold functions of many inputs in any structure;
+* :mod:`~nandc.synth.kernels` -- the hot loops of cuts, mapping, rewriting and refactoring compiled
+  with numba (the same results as the Python loops); :mod:`~nandc.synth.compiled` says when
+  they are used, without importing numba.
 
 Submodules are imported on use; ``import nandc.synth`` loads nothing else.
 """

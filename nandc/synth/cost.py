@@ -28,7 +28,7 @@ from nandc.ir.circuit import Circuit
 if TYPE_CHECKING:
     from nandc.synth.library import Program
 
-__all__ = ["PhaseUse", "phase_use", "nand_cost", "CostView", "cut_cost_tables", "INFINITE"]
+__all__ = ["PhaseUse", "phase_use", "nand_cost", "CostView", "cut_cost_tables", "cut_cost_arrays", "INFINITE"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,7 @@ class CostView:
 #: The price of a cut function the library has no program for.
 INFINITE = 1 << 20
 _TABLES: tuple[np.ndarray, list[list[int]]] | None = None
+_ARRAYS: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _negation_table() -> np.ndarray:
@@ -205,6 +206,15 @@ def cut_cost_tables() -> tuple[np.ndarray, list[list[int]]]:
     """
     global _TABLES
     if _TABLES is None:
+        neg, costs = cut_cost_arrays()
+        _TABLES = (neg, costs.tolist())
+    return _TABLES
+
+
+def cut_cost_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cut_cost_tables` with the costs as an int64 array of shape ``(65536, 16)``."""
+    global _ARRAYS
+    if _ARRAYS is None:
         from nandc.synth.library import shipped_programs
         from nandc.synth.truth import MASK, VAR, _canonical_tables
 
@@ -217,5 +227,5 @@ def cut_cost_tables() -> tuple[np.ndarray, list[list[int]]]:
             costs[v] = 0
         per_table = costs[canon]
         neg = _negation_table()
-        _TABLES = (neg, per_table[neg].tolist())
-    return _TABLES
+        _ARRAYS = (neg, np.ascontiguousarray(per_table[neg]))
+    return _ARRAYS

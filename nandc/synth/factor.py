@@ -85,13 +85,21 @@ def minimize_cover(table: int, k: int) -> tuple[Cube, ...]:
         return ()
     if len(rows) == 1 << k:
         return ((2,) * k,)
-    onset = {(tuple(2 if (t >> i) & 1 else 1 for i in range(k)), (1,)) for t in rows}
+    cubes = _minterm_cubes(k)
+    onset = {cubes[t] for t in rows}
     espresso.set_config(single_expand=False, remove_essential=True, force_irredundant=True,
                         unwrap_onset=True, recompute_onset=False, use_super_gasp=False,
                         skip_make_sparse=False)
     out = espresso.espresso(k, 1, onset, intype=espresso.FTYPE)
     # pyeda's positional notation: 1 = complemented, 2 = positive, 3 = absent
     return tuple(sorted(tuple({1: 0, 2: 1, 3: 2}[x] for x in cube) for cube, _ in out))
+
+
+@lru_cache(maxsize=16)
+def _minterm_cubes(k: int) -> tuple[tuple[tuple[int, ...], tuple[int]], ...]:
+    """Row ``t`` of ``k`` variables as an espresso input cube (positional
+    notation, 1 = complemented, 2 = positive) with output ``(1,)``."""
+    return tuple((tuple(2 if (t >> i) & 1 else 1 for i in range(k)), (1,)) for t in range(1 << k))
 
 
 # A factored form: ("lit", var, positive) | ("and", parts) | ("or", parts) | ("const", value)

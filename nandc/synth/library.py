@@ -134,6 +134,7 @@ class NandLibrary:
         self._preload = preload
         self._table: dict[int, _Entry] | None = None
         self.searches = 0
+        self._known: tuple | None = None  # (state, known_programs())
 
     @property
     def _entries(self) -> dict[int, _Entry]:
@@ -142,6 +143,23 @@ class NandLibrary:
             if self._preload:
                 self._table.update({canon: _Entry(e.program, e.lower_bound, e.final) for canon, e in _shipped().items()})
         return self._table
+
+    def known_programs(self) -> dict[int, Program]:
+        """``{canon: program}``: what :meth:`lookup` returns without searching, for every
+        canonical table it knows a program of (the variables' trivial programs included).
+        The same dict until the library changes (do not modify it)."""
+        entries = self._entries
+        state = (self.searches, len(entries))
+        if self._known is not None and self._known[0] == state:
+            return self._known[1]
+        out = {canon: e.program for canon, e in entries.items() if e.program is not None}
+        for canon in VAR:
+            if canon not in out:
+                trivial = self._trivial(canon)
+                if trivial is not None:
+                    out[canon] = trivial
+        self._known = (state, out)
+        return out
 
     def export(self) -> list[str]:
         """Every entry as table lines (see :func:`decode_table`), sorted."""

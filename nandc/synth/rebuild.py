@@ -34,11 +34,13 @@ def rebuild(circuit: Circuit, literal_of: list[int] | None = None,
         if lit[node] < 0:
             lit[node] = new_lit
     f0, f1, lay = circuit.arrays()
-    live = _live_nodes(circuit, f0, f1, lit)
+    live = _live_nodes(circuit, lit)
     names = circuit.layer_names
     current = -1
     f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
-    for node in np.flatnonzero(live & (f0 != 0)).tolist():
+    todo = np.flatnonzero(live & (f0 != 0)).tolist()
+    new.reserve(new.num_ands + len(todo))
+    for node in todo:
         if lit[node] >= 0:
             continue
         if layl[node] != current:
@@ -53,10 +55,10 @@ def rebuild(circuit: Circuit, literal_of: list[int] | None = None,
     return new, lit
 
 
-def _live_nodes(circuit: Circuit, f0: np.ndarray, f1: np.ndarray, lit: list[int]) -> np.ndarray:
+def _live_nodes(circuit: Circuit, lit: list[int]) -> np.ndarray:
     """Nodes reachable from the outputs without passing through a pre-assigned node."""
     mark = bytearray(circuit.num_nodes)
-    f0l, f1l = f0.tolist(), f1.tolist()
+    f0l, f1l = circuit.fanin_views()
     stack = [b >> 1 for b in circuit.output_literals()]
     while stack:
         node = stack.pop()

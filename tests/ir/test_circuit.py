@@ -311,6 +311,38 @@ def test_levels_depth_reachable():
     assert c.reachable([dead])[lit_node(dead)]
 
 
+def test_remembered_reachable_follows_new_nodes_and_outputs():
+    c = Circuit()
+    a, b, d = c.add_input_bus("x", 3)
+    n1 = c.and_(a, b)
+    c.set_output("y", [n1])
+    first = c.reachable()
+    first[:] = True  # callers get their own array
+    assert not c.reachable()[lit_node(d)]
+    n2 = c.and_(n1, d)
+    assert not c.reachable()[lit_node(n2)]
+    c.set_output("y", [n2])  # same bus, new literal
+    assert c.reachable()[lit_node(n2)] and c.reachable()[lit_node(d)]
+    c.set_output("z", [a])
+    assert c.reachable()[1:].all()  # node 0, the constant, is read by no one
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(circuits(max_inputs=8, max_ops=40), st.integers(0, 5000))
+def test_reserve_changes_nothing_but_the_table(c, extra):
+    from nandc.synth.rebuild import rebuild
+
+    plain, _ = rebuild(c)
+    new, inputs = c.copy_interface()
+    new.reserve(extra)
+    sized, _ = rebuild(c, into=(new, inputs))
+    assert sized.structural_hash() == plain.structural_hash()
+    f0, f1, _ = sized.arrays()
+    for n in range(1, sized.num_nodes):
+        if f0[n]:
+            assert sized.lookup_and(int(f0[n]), int(f1[n])) == 2 * n
+
+
 def test_copy_interface_keeps_buses_and_unbundled_inputs():
     c = Circuit("orig")
     c.add_input_bus("x", (2, 2), signed=True)

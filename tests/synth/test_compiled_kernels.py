@@ -1,0 +1,109 @@
+"""The compiled loops (nandc.synth.kernels) give exactly what the Python reference loops give.
+
+Cuts (all and local), the mapper's covers, rewriting's and refactoring's
+decisions are computed both ways on random circuits and compared; the
+results of the compiled paths are also checked for equivalence.  These
+tests compile the loops on a fresh checkout (tens of seconds): slow lane.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from nandc.passes import run_pipeline
+from nandc.passes.mapper import nand_map
+from nandc.passes.refactor import RefactorParams, refactor_once
+from nandc.passes.rewrite import RewriteParams, choose_replacements, rewrite
+from nandc.synth import compiled
+from nandc.synth.cost import CostView
+from nandc.synth.cuts import LocalCuts, enumerate_cuts
+from nandc.synth.equiv import check_equivalence
+from tests.strategies import circuits, examples, random_circuit
+
+pytestmark = pytest.mark.slow
+
+# imported on use: loading nandc.synth.kernels at collection would switch the
+# fast lane's engines to the compiled loops (see nandc.synth.compiled)
+pytest.importorskip("numba", reason="numba is not installed")
+
+
+def _both(monkeypatch, fn):
+    """``fn()`` by the Python loops, then by the compiled ones."""
+    monkeypatch.setattr(compiled, "MIN_NODES", 1 << 60)
+    monkeypatch.delitem(sys.modules, "nandc.synth.kernels", raising=False)
+    reference = fn()
+    monkeypatch.undo()
+    monkeypatch.setattr(compiled, "MIN_NODES", 0)
+    return reference, fn()
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(circuits(max_inputs=10, max_ops=60), st.sampled_from([2, 3, 4, 8]), st.integers(1, 4))
+def test_cut_arrays_are_the_python_cuts(c, limit, depth):
+    from nandc.synth import kernels
+
+    ctx = CostView(c)
+    f0, f1, _ = c.arrays()
+    for k in (3, 4):
+        got = dict(kernels.cut_lists(kernels.cut_arrays(f0, f1, ctx.ands, k, limit), ctx.ands))
+        assert got == enumerate_cuts(ctx.f0, ctx.f1, ctx.ands, k, limit)
+        local = LocalCuts(ctx.f0, ctx.f1, k, limit, depth)
+        nodes = ctx.ands[::2]
+        got = dict(kernels.cut_lists(kernels.local_cut_arrays(f0, f1, ctx.ands, nodes, k, limit, depth), nodes))
+        assert got == {v: local.cuts(v) for v in nodes}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mapper_covers_are_the_python_covers(monkeypatch, seed):
+    c = random_circuit(seed, num_inputs=24, num_ops=700)
+    (ref, ref_stats), (got, got_stats) = _both(monkeypatch, lambda: nand_map(c))
+    assert got.structural_hash() == ref.structural_hash()
+    assert got_stats.notes == ref_stats.notes
+    assert check_equivalence(c, got, method="sat")
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(circuits(max_inputs=8, max_ops=50), st.sampled_from(["direct", "flow"]), st.integers(0, 2))
+def test_mapper_covers_agree_on_small_circuits(c, start, rounds):
+    params = {"start": start, "rounds": rounds, "cuts_per_node": 4}
+    with pytest.MonkeyPatch.context() as mp:
+        (ref, _), (got, _) = _both(mp, lambda: nand_map(c, params))
+    assert got.structural_hash() == ref.structural_hash()
+    assert check_equivalence(c, got)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("scope", ["all", "inverters"])
+def test_rewrite_decisions_are_the_python_decisions(monkeypatch, seed, scope):
+    c = random_circuit(seed, num_inputs=20, num_ops=800)
+    params = RewriteParams(scope=scope)
+    (_, ref), (_, got) = _both(monkeypatch, lambda: choose_replacements(c, params))
+    assert got == ref and ref  # the same replacements, and some were found
+    monkeypatch.setattr(compiled, "MIN_NODES", 0)
+    new, _ = rewrite(c, {"scope": scope})
+    assert check_equivalence(c, new, method="sat")
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=8, max_ops=50))
+def test_rewrite_decisions_agree_on_small_circuits(c):
+    with pytest.MonkeyPatch.context() as mp:
+        (_, ref), (_, got) = _both(mp, lambda: choose_replacements(c, RewriteParams()))
+    assert got == ref
+
+
+@pytest.mark.parametrize("min_saved", [1, 3, 6])
+def test_refactor_candidates_lose_no_replacement(monkeypatch, min_saved):
+    c = random_circuit(3, num_inputs=16, num_ops=600)
+    params = RefactorParams(min_saved=min_saved)
+    (_, ref), (_, got) = _both(monkeypatch, lambda: refactor_once(c, params))
+    assert got == ref and ref
+
+
+def test_o3_gives_the_same_netlist_both_ways(monkeypatch):
+    c = random_circuit(4, num_inputs=16, num_ops=500)
+    (ref, _), (got, _) = _both(monkeypatch, lambda: run_pipeline(c, "O3"))
+    assert got.structural_hash() == ref.structural_hash()
