@@ -8,9 +8,9 @@ For every circuit of the suite, the same AIG is
   NAND2 (constants and buffers are wires);
 * optimized by a nandc pipeline (default ``O3``) and lowered to NAND2.
 
-Both run on this machine, one after the other; times are wall-clock seconds
-(ABC's include reading the file).  The suite: every layer of the three
-example models (binary MLP 784-256-256-10, ternary MLP 64-64-10, 4-bit CNN
+Both run on this machine, one after the other; nandc's times are CPU
+seconds of this process, ABC's wall-clock seconds (including reading the
+file).  The suite: every layer of the three example models (binary MLP 784-256-256-10, ternary MLP 64-64-10, 4-bit CNN
 8x8 with 8 and 16 channels; untrained, BatchNorm statistics from random data,
 cut at layer-tag boundaries), popcount-threshold neurons of n = 16, 64, 256
 and 1024 inputs, 16- and 32-bit adders and an 8x8 multiplier.
@@ -19,6 +19,9 @@ and 1024 inputs, 16- and 32-bit adders and an 8x8 multiplier.
     python benchmarks/bench_abc.py --only neuron,add    # names containing these
     python benchmarks/bench_abc.py --max-ands 100000    # skip the largest layers
     python benchmarks/bench_abc.py --abc-cache abc.json # reuse ABC results across runs
+    python benchmarks/bench_abc.py --baseline "<pipeline>" --pass-time resub
+        # also run a baseline pipeline on every circuit (same process, one after the other)
+        # and report nandc/baseline gates and the CPU seconds of the named pass
 
 Every nandc netlist is checked against its input circuit (exhaustively,
 by SAT, or by random simulation above ``--sat-limit`` AND nodes).
@@ -63,6 +66,9 @@ class Row:
     nandc_gates: int
     nandc_seconds: float
     verified: str
+    baseline_gates: int | None = None
+    baseline_seconds: float | None = None
+    pass_seconds: float | None = None
 
 
 # ---------------------------------------------------------------------- the suite
@@ -203,12 +209,28 @@ def run_abc(circuit, abc: str, workdir: Path, timeout: float) -> tuple[int, floa
     return gates, seconds
 
 
-def run_nandc(circuit, passes: str):
+def run_nandc(circuit, passes: str, timed: str | None = None):
+    """The netlist, the pipeline's CPU seconds, and the CPU seconds of the passes named ``timed``."""
     from nandc.passes import run_pipeline
 
-    t0 = time.perf_counter()
-    netlist, _ = run_pipeline(circuit, passes)
-    return netlist, time.perf_counter() - t0
+    spent = [0.0]
+    last = [_cpu()]
+
+    def on_stats(stats):
+        now = _cpu()
+        if stats.pass_name == timed:
+            spent[0] += now - last[0]
+        last[0] = now
+
+    t0 = _cpu()
+    netlist, _ = run_pipeline(circuit, passes, on_stats=on_stats)
+    return netlist, _cpu() - t0, spent[0]
+
+
+def _cpu() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_utime
 
 
 def verify(circuit, netlist, sat_limit: int) -> str:
@@ -231,11 +253,19 @@ def print_table(rows: list[Row]) -> None:
             f"{'nandc':>8} {'nandc s':>8} {'ratio':>6} {'time':>6}  check")
     print(head)
     print("-" * len(head))
+    base = any(r.baseline_gates is not None for r in rows)
+    if base:
+        print(f"{'':<28} {'':>6} {'':>8} {'':>8} {'':>7} {'':>8} {'':>8} {'':>6} {'':>6}  {'':<10} "
+              f"{'base':>8} {'base s':>7} {'/base':>6} {'pass s':>7}")
     for r in rows:
         abc_s = f"{r.abc_seconds:7.1f}" if r.abc_seconds is not None else "      -"
+        extra = ""
+        if base:
+            extra = (f" {r.baseline_gates:>8} {r.baseline_seconds:7.1f} {_ratio(r.nandc_gates, r.baseline_gates):>6}"
+                     f" {r.pass_seconds or 0.0:7.2f}")
         print(f"{r.name:<28} {r.inputs:>6} {r.ands:>8} {r.abc_gates if r.abc_gates is not None else '-':>8} "
               f"{abc_s} {r.nandc_gates:>8} {r.nandc_seconds:8.1f} {_ratio(r.nandc_gates, r.abc_gates):>6} "
-              f"{_ratio(r.nandc_seconds, r.abc_seconds):>6}  {r.verified}")
+              f"{_ratio(r.nandc_seconds, r.abc_seconds):>6}  {r.verified:<10}{extra}")
     for group in sorted({r.group for r in rows}):
         sel = [r for r in rows if r.group == group and r.abc_gates]
         if not sel:
@@ -245,6 +275,16 @@ def print_table(rows: list[Row]) -> None:
         t = sum(r.nandc_seconds for r in sel) / max(1e-9, sum(r.abc_seconds for r in sel))
         print(f"{group:<12} gates nandc/ABC: total {total:.3f}, geometric mean {geo:.3f}; "
               f"time nandc/ABC {t:.2f}  ({len(sel)} circuits)")
+    if base:
+        for group in sorted({r.group for r in rows}):
+            sel = [r for r in rows if r.group == group]
+            new, old = sum(r.nandc_gates for r in sel), sum(r.baseline_gates for r in sel)
+            worse = sum(r.nandc_gates > r.baseline_gates for r in sel)
+            better = sum(r.nandc_gates < r.baseline_gates for r in sel)
+            print(f"{group:<12} gates nandc {new} vs baseline {old} (ratio {new / old:.4f}); "
+                  f"{better} better, {worse} worse; time {sum(r.nandc_seconds for r in sel):.1f} s vs "
+                  f"{sum(r.baseline_seconds for r in sel):.1f} s, of which the timed pass "
+                  f"{sum(r.pass_seconds or 0 for r in sel):.1f} s  ({len(sel)} circuits)")
 
 
 def main(argv=None) -> list[Row]:
@@ -256,6 +296,8 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--abc-cache", default=None, help="JSON file of ABC results, read and updated")
     p.add_argument("--abc-timeout", type=float, default=3600.0)
     p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
+    p.add_argument("--baseline", default=None, help="a second pipeline to compare against (same run)")
+    p.add_argument("--pass-time", default=None, help="report the CPU seconds of this pass of --passes")
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
@@ -279,11 +321,17 @@ def main(argv=None) -> list[Row]:
                 cache[key] = [abc_gates, abc_s]
                 if args.abc_cache:
                     Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
-            netlist, seconds = run_nandc(circuit, args.passes)
+            netlist, seconds, pass_s = run_nandc(circuit, args.passes, args.pass_time)
             checked = verify(circuit, netlist, args.sat_limit)
+            base_gates = base_s = None
+            if args.baseline:
+                base_net, base_s, _ = run_nandc(circuit, args.baseline)
+                base_gates = base_net.num_gates
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
-                            netlist.num_gates, seconds, checked))
-            print(f"  {name}: ABC {abc_gates}, nandc {netlist.num_gates} ({seconds:.1f} s)", flush=True)
+                            netlist.num_gates, seconds, checked, base_gates, base_s,
+                            pass_s if args.pass_time else None))
+            note = "" if base_gates is None else f", baseline {base_gates} ({base_s:.1f} s)"
+            print(f"  {name}: ABC {abc_gates}, nandc {netlist.num_gates} ({seconds:.1f} s){note}", flush=True)
     print()
     print_table(rows)
     return rows
