@@ -5,9 +5,10 @@ leaves) is simulated exhaustively; the node is rebuilt from *divisors*
 (window nodes outside its fanout-free cone, and nodes elsewhere computed from
 them) as one divisor, an AND/OR of two, or an AND-OR of three, wherever that
 frees more NAND2 gates than it adds (phase-aware: inverters and gates that
-already exist are counted, see :mod:`nandc.synth.resub`).  With ``odc`` a
-node read by a single AND node only has to agree with its old function where
-that reader's other fanin lets it through (observability don't cares).  The
+already exist are counted, see :mod:`nandc.synth.resub`).  With
+``odc_levels`` a node read by a single AND node (read by a single AND node,
+... up to ``odc_levels`` readers) only has to agree with its old function where
+those readers' other fanins let it through (observability don't cares).  The
 circuit is rebuilt with all replacements; if its NAND2 cost is not lower,
 the input's cleaned copy is returned: the pass never makes a circuit worse.
 """
@@ -32,13 +33,14 @@ class ResubParams:
     """``cut_size``: window leaves (2..12); ``max_gates``: NAND2 gates of a new
     expression before inverters (0..3: one divisor, AND/OR of two, AND-OR of
     three, three-input AND/OR); ``max_divisors``: divisors per window;
-    ``odc``: use observability don't cares; ``max_nodes``: leave circuits
+    ``odc_levels``: observability don't cares through up to this many single
+    readers (0: none); ``max_nodes``: leave circuits
     with more AND nodes unchanged (0: no limit)."""
 
     cut_size: int = 10
     max_gates: int = 2
     max_divisors: int = 80
-    odc: bool = True
+    odc_levels: int = 2
     max_nodes: int = 0
 
 
@@ -58,9 +60,11 @@ def resub(circuit: Circuit, params=None, progress: Progress | None = None) -> tu
         raise PassError(f"pass 'resub': max_gates must be between 0 and 3, found {p.max_gates}")
     if p.max_divisors < 1:
         raise PassError(f"pass 'resub': max_divisors must be positive, found {p.max_divisors}")
+    if p.odc_levels < 0:
+        raise PassError(f"pass 'resub': odc_levels must not be negative, found {p.odc_levels}")
     t0 = time.perf_counter()
     ctx = CostView(circuit)
     replaced = {}
     if not (p.max_nodes and len(ctx.ands) > p.max_nodes):
-        replaced = resub_replacements(circuit, ctx, p.cut_size, p.max_gates, p.max_divisors, p.odc, progress)
+        replaced = resub_replacements(circuit, ctx, p.cut_size, p.max_gates, p.max_divisors, p.odc_levels, progress)
     return resynthesis_result("resub", circuit, ctx, replaced, t0, replacements=len(replaced))

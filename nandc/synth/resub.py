@@ -22,16 +22,18 @@ frees.  The best positive gain per node wins (:class:`Replacement`).
 
 Don't cares.  Because tables are over the leaves, correlations between the
 leaves' fanins inside the window are exact (the satisfiability don't cares
-of the inner nodes are taken into account by construction).  With ``odc``,
-a node ``v`` read only by one AND node ``r = AND(v', s')`` may also be
-re-expressed where it is *observable* only: its value matters only where
-``s'`` is 1 (window of ``r``, exact tables over ``r``'s leaves).  Such a
-change alters ``v``'s global function, so it is kept sound when combined with
-all other replacements of the sweep by three rules: a changed node is never a
-divisor (neither before nor after it changes), a node already used as a
-divisor is never changed, and at most one fanin of each ``r`` is changed.
-Every other replacement is an identity over its window's leaves, so ``r``
-and everything above it keep their functions.
+of the inner nodes are taken into account by construction).  With
+``odc_levels``, a node ``v`` that no exact form improves, read by a single
+AND node ``r1 = AND(v', s1')``, itself read only by ``r2 = AND(r1', s2')``
+and so on up to ``r_d``, may also be re-expressed where it is *observable*
+only: where ``s1' & ... & sd'`` is 1 (exact tables in the window of
+``r_d``; the deepest chain first).  Such a change alters the functions of
+``v`` and ``r1 .. r_(d-1)`` (never ``r_d``'s), so it is kept sound when
+combined with all other replacements of the sweep by three rules: a changed
+node is never a divisor (neither before nor after it changes), a node
+already used as a divisor is never changed, and no chain passes through a
+node of an earlier chain.  Every other replacement is an identity over its
+window's leaves, so ``r_d`` and everything above it keep their functions.
 """
 
 from __future__ import annotations
@@ -176,14 +178,15 @@ def _program(form: str, idx: tuple[int, ...], n: int) -> Program:
 
 
 def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_gates: int = 2,
-                       max_divisors: int = 80, odc: bool = True, progress: Progress | None = None,
+                       max_divisors: int = 80, odc_levels: int = 1, progress: Progress | None = None,
                        ) -> dict[int, Replacement]:
     """The resubstitutions chosen for ``circuit`` (not yet applied; see the module docstring).
 
     ``cut_size``: window leaves (2..12); ``max_gates``: NAND2 gates of a new
     expression before inverters (0: 0-resub only, 1: AND/OR of two, 2:
     AND-OR of three, 3: three-input AND/OR too); ``max_divisors``: divisors
-    per window; ``odc``: use observability don't cares (single-reader nodes).
+    per window; ``odc_levels``: use observability don't cares through up to
+    this many single readers (0: none).
     """
     f0, f1, free, refs = ctx.f0, ctx.f1, ctx.free, ctx.refs
     pair_limit = 24
@@ -307,26 +310,37 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
         if len(w.leaves) < 2:
             return None, []
         r, covered, used, removed = best_for(w, v, w.table[v], w.mask, replaced)
-        odc_used = False
-        if r is None and odc and refs[v] == 1 and v not in pinned:
-            outs = fanouts(v)
-            if len(outs) == 1 and outs[0] not in odc_roots:
-                root = outs[0]
-                wr = window(root, f0, f1, cut_size)
-                if v in wr.table and len(wr.leaves) >= 2:
-                    a, b = f0[root], f1[root]
-                    s = b if (a >> 1) == v else a
-                    care = wr.table[s >> 1] ^ (wr.mask if s & 1 else 0)
-                    if care != wr.mask:
-                        r, covered, used, removed = best_for(wr, v, wr.table[v], care, replaced)
-                        odc_used = r is not None
+        chain: list[int] = []  # the single readers above v: v, chain[:-1] may change, chain[-1] may not
+        if r is None and odc_levels:
+            x = v
+            while len(chain) < odc_levels and refs[x] == 1 and x not in pinned and x not in odc_roots:
+                outs = fanouts(x)
+                if len(outs) != 1 or outs[0] in odc_roots:
+                    break
+                x = outs[0]
+                chain.append(x)
+        while chain:
+            root = chain[-1]
+            wr = window(root, f0, f1, cut_size)
+            if len(wr.leaves) >= 2 and v in set(wr.nodes):
+                care = wr.mask
+                for x in chain:
+                    a, b = f0[x], f1[x]
+                    lit = b if (a >> 1) in (v, *chain) else a  # the reader's other fanin
+                    care &= wr.table[lit >> 1] ^ (wr.mask if lit & 1 else 0)
+                if care != wr.mask:
+                    r, covered, used, removed = best_for(wr, v, wr.table[v], care, replaced)
+                    if r is not None:
+                        break
+            chain.pop()
         if r is None:
             return None, []
         pinned.update(used)
         dead.update(removed)
-        if odc_used:
+        if chain:  # v and the readers below the root change their functions
             changed.add(v)
-            odc_roots.add(fanouts(v)[0])
+            changed.update(chain[:-1])
+            odc_roots.update(chain)
         return r, covered
 
     return select_replacements(((v, None) for v in ctx.ands), len(ctx.ands), decide, progress, "resub")

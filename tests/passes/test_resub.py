@@ -17,9 +17,9 @@ from tests.strategies import circuits, examples, random_circuit
 
 
 @settings(max_examples=examples(200), deadline=None)
-@given(circuits(max_inputs=10, max_ops=60), st.integers(2, 12), st.integers(0, 3), st.booleans())
-def test_resub_is_equivalent_and_never_costlier(c, cut_size, max_gates, odc):
-    new, stats = resub(c, {"cut_size": cut_size, "max_gates": max_gates, "odc": odc})
+@given(circuits(max_inputs=10, max_ops=60), st.integers(2, 12), st.integers(0, 3), st.integers(0, 4))
+def test_resub_is_equivalent_and_never_costlier(c, cut_size, max_gates, odc_levels):
+    new, stats = resub(c, {"cut_size": cut_size, "max_gates": max_gates, "odc_levels": odc_levels})
     new.verify()
     assert check_equivalence(c, new, method="exhaustive")
     assert nand_cost(new) <= nand_cost(c)
@@ -32,8 +32,8 @@ def test_resub_on_larger_random_circuits(seed):
     replacements of neighbouring nodes); proved by SAT."""
     c = random_circuit(seed, 24, 400, recent=12)
     c, _ = run_pipeline(c, "cleanup")
-    for odc in (False, True):
-        new, _ = resub(c, {"odc": odc, "max_gates": 3})
+    for odc_levels in (0, 1, 3):
+        new, _ = resub(c, {"odc_levels": odc_levels, "max_gates": 3})
         assert nand_cost(new) <= nand_cost(c)
         result = check_equivalence(c, new, method="sat")
         assert result, result
@@ -49,7 +49,7 @@ def test_zero_one_and_two_resub_are_found():
     # 1-resub: a & b & d & e from the existing abd and e, built the long way
     long = c.and_(c.and_(a, e), c.and_(b, d))
     c.set_output("y", [abd, same ^ 1, long, ab])
-    new, stats = resub(c, {"odc": False})
+    new, stats = resub(c, {"odc_levels": 0})
     assert check_equivalence(c, new, method="exhaustive")
     assert nand_cost(new) < nand_cost(c)
     assert new.num_ands == 3  # ab, abd and abd & e
@@ -61,10 +61,10 @@ def test_and_or_form():
     a, b, d = c.add_input_bus("x", 3)
     # (a & ~b) | (a & ~d) = a & ~(b & d): no inverters
     c.set_output("y", [c.or_(c.and_(a, b ^ 1), c.and_(a, d ^ 1))])
-    new, stats = resub(c, {"odc": False})
+    new, stats = resub(c, {"odc_levels": 0})
     assert check_equivalence(c, new, method="exhaustive")
     assert new.num_ands == 2 and nand_cost(new) < nand_cost(c)
-    one, _ = resub(c, {"odc": False, "max_gates": 1})
+    one, _ = resub(c, {"odc_levels": 0, "max_gates": 1})
     assert nand_cost(one) == nand_cost(c)  # it takes a two-gate form
 
 
@@ -72,8 +72,8 @@ def test_and_or_form():
 def test_observability_dont_cares_find_more(seed):
     """Random circuits where single-reader don't cares save gates that exact windows do not."""
     c, _ = run_pipeline(random_circuit(seed, 6, 40, recent=6), "cleanup")
-    exact, _ = resub(c, {"odc": False})
-    new, _ = resub(c, {"odc": True})
+    exact, _ = resub(c, {"odc_levels": 0})
+    new, _ = resub(c, {"odc_levels": 1})
     assert check_equivalence(c, new, method="exhaustive")
     assert nand_cost(new) < nand_cost(exact) <= nand_cost(c)
 
@@ -100,6 +100,7 @@ def test_bad_parameters():
     c = Circuit("p")
     x = c.add_input_bus("x", 2)
     c.set_output("y", [c.and_(*x)])
-    for params in ({"cut_size": 1}, {"cut_size": 13}, {"max_gates": 4}, {"max_divisors": 0}, {"nope": 1}):
+    for params in ({"cut_size": 1}, {"cut_size": 13}, {"max_gates": 4}, {"max_divisors": 0}, {"odc_levels": -1},
+                   {"nope": 1}):
         with pytest.raises(PassError):
             resub(c, params)
