@@ -290,7 +290,8 @@ def print_table(rows: list[Row]) -> None:
 def main(argv=None) -> list[Row]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--passes", default="O3", help="nandc pipeline (default O3)")
-    p.add_argument("--abc", default=None, help="ABC binary (default: yosys-abc or berkeley-abc on PATH)")
+    p.add_argument("--abc", default=None,
+                   help="ABC binary (default: yosys-abc or berkeley-abc on PATH; 'none': only cached ABC results)")
     p.add_argument("--only", default=None, help="comma-separated substrings of circuit names")
     p.add_argument("--max-ands", type=int, default=None, help="skip circuits with more AND nodes")
     p.add_argument("--abc-cache", default=None, help="JSON file of ABC results, read and updated")
@@ -301,6 +302,8 @@ def main(argv=None) -> list[Row]:
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
+    if args.abc == "none":
+        abc = None
     cache: dict = {}
     if args.abc_cache and Path(args.abc_cache).exists():
         cache = json.loads(Path(args.abc_cache).read_text())
