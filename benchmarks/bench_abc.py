@@ -294,6 +294,7 @@ def main(argv=None) -> list[Row]:
                    help="ABC binary (default: yosys-abc or berkeley-abc on PATH; 'none': only cached ABC results)")
     p.add_argument("--only", default=None, help="comma-separated substrings of circuit names")
     p.add_argument("--max-ands", type=int, default=None, help="skip circuits with more AND nodes")
+    p.add_argument("--min-ands", type=int, default=None, help="skip circuits with fewer AND nodes")
     p.add_argument("--abc-cache", default=None, help="JSON file of ABC results, read and updated")
     p.add_argument("--abc-timeout", type=float, default=3600.0)
     p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
@@ -314,6 +315,8 @@ def main(argv=None) -> list[Row]:
             if only and not any(s in name for s in only):
                 continue
             if args.max_ands is not None and circuit.num_ands > args.max_ands:
+                continue
+            if args.min_ands is not None and circuit.num_ands < args.min_ands:
                 continue
             abc_gates = abc_s = None
             key = f"{name}:{circuit.num_ands}"
