@@ -38,8 +38,6 @@ window's leaves, so ``r_d`` and everything above it keep their functions.
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
 from nandc.ir.circuit import Circuit
@@ -50,14 +48,14 @@ from nandc.synth.progress import Progress
 from nandc.synth.resynth import Replacement, select_replacements
 from nandc.synth.truth import variable_table
 
-__all__ = ["resub_replacements", "Window", "window"]
+__all__ = ["Window", "resub_replacements", "window"]
 
 
 class Window:
     """The window of a root: ``leaves``, inner ``nodes`` (increasing, root last)
     and ``table[node]`` over the leaves (``2**len(leaves)`` bits, ``mask`` all ones)."""
 
-    __slots__ = ("root", "leaves", "nodes", "table", "mask")
+    __slots__ = ("leaves", "mask", "nodes", "root", "table")
 
     def __init__(self, root: int, leaves: tuple[int, ...], nodes: list[int], table: dict[int, int], mask: int):
         self.root, self.leaves, self.nodes, self.table, self.mask = root, leaves, nodes, table, mask
@@ -116,10 +114,11 @@ class _Builder:
 
 
 def _forms(h: int, care: int, lits: list[int], max_gates: int, limit: int):
-    """Programs (as ``(builder-callable, gates lower bound)``) whose gate before
-    the output computes ``NOT h`` on ``care``: ``h`` is an AND of literals, or an AND
-    of a literal and an OR of two.  ``lits[2i + c]``: table of divisor ``i``'s
-    free signal, complemented if ``c``.  Yields lists of literal indices and a form tag."""
+    """The ways of writing ``h`` (on the rows of ``care``) as ``a & b`` (``"and2"``),
+    ``a & (b | c)`` (``"and_or"``) or ``a & b & c`` (``"and3"``), fewest gates
+    first, as ``(form, literal indices)``.  ``lits[2i + c]``: the table of
+    divisor ``i``'s free signal, complemented if ``c``; at most ``limit``
+    candidate literals per position."""
     hc = h & care
     miss = care & ~h  # rows where h is 0
     covers = [j for j, t in enumerate(lits) if hc & ~t == 0]
@@ -191,8 +190,6 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
     f0, f1, free, refs = ctx.f0, ctx.f1, ctx.free, ctx.refs
     pair_limit = 24
     n_nodes = len(f0)
-    live = np.zeros(n_nodes, dtype=bool)
-    live[ctx.ands] = True
     # AND fanouts of every node (live readers only)
     ands = np.asarray(ctx.ands, dtype=np.int64)
     fan_src = np.concatenate([np.asarray(f0)[ands] >> 1, np.asarray(f1)[ands] >> 1]) if len(ands) else ands

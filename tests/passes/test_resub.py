@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
@@ -61,7 +61,7 @@ def test_and_or_form():
     a, b, d = c.add_input_bus("x", 3)
     # (a & ~b) | (a & ~d) = a & ~(b & d): no inverters
     c.set_output("y", [c.or_(c.and_(a, b ^ 1), c.and_(a, d ^ 1))])
-    new, stats = resub(c, {"odc_levels": 0})
+    new, _ = resub(c, {"odc_levels": 0})
     assert check_equivalence(c, new, method="exhaustive")
     assert new.num_ands == 2 and nand_cost(new) < nand_cost(c)
     one, _ = resub(c, {"odc_levels": 0, "max_gates": 1})
