@@ -24,6 +24,8 @@ and 1024 inputs, 16- and 32-bit adders and an 8x8 multiplier.
     python benchmarks/bench_abc.py --max-ands 100000    # skip the largest layers
     python benchmarks/bench_abc.py --abc-cache abc.json # reuse ABC results across runs
     python benchmarks/bench_abc.py --baseline /tmp/base # before (that checkout) and after
+    python benchmarks/bench_abc.py --baseline-passes "<pipeline>" --pass-time resub
+        # before = another pipeline in this process; also the CPU seconds of one pass
 
 Every nandc netlist is checked against its input circuit (exhaustively,
 by SAT, or by random simulation above ``--sat-limit`` AND nodes).
@@ -70,6 +72,8 @@ class Row:
     verified: str
     base_gates: int | None = None
     base_seconds: float | None = None
+    pass_seconds: float | None = None
+    timed_pass: str | None = None
 
 
 # ---------------------------------------------------------------------- the suite
@@ -220,15 +224,25 @@ def run_abc(circuit, abc: str, workdir: Path, timeout: float) -> tuple[int, floa
     return gates, seconds
 
 
-def run_nandc(circuit, passes: str, with_stats: bool = False):
-    """nandc's netlist of ``circuit`` and the CPU time (seconds) of the pipeline (and, with
-    ``with_stats``, the passes' Stats)."""
+def run_nandc(circuit, passes: str, with_stats: bool = False, timed: str | None = None):
+    """nandc's netlist of ``circuit`` and the CPU time (seconds) of the pipeline; with
+    ``with_stats`` also the passes' Stats; with ``timed`` (a pass name) also the CPU seconds
+    spent in the passes of that name (a third, or fourth, value)."""
     from nandc.passes import run_pipeline
 
+    spent, last = [0.0], [_self_cpu()]
+
+    def on_stats(stats):
+        now = _self_cpu()
+        if stats.pass_name == timed:
+            spent[0] += now - last[0]
+        last[0] = now
+
     t0 = _self_cpu()
-    netlist, stats = run_pipeline(circuit, passes)
+    netlist, stats = run_pipeline(circuit, passes, on_stats=on_stats)
     seconds = _self_cpu() - t0
-    return (netlist, seconds, stats) if with_stats else (netlist, seconds)
+    out = (netlist, seconds) + ((stats,) if with_stats else ()) + ((spent[0],) if timed else ())
+    return out
 
 
 _BASELINE_SCRIPT = """
@@ -283,7 +297,9 @@ def _ratio(a, b) -> str:
 
 def print_table(rows: list[Row]) -> None:
     based = any(r.base_gates is not None for r in rows)
+    timed = next((r.timed_pass for r in rows if r.timed_pass), None)
     extra = f" {'before':>8} {'before s':>8} {'speedup':>7}" if based else ""
+    extra += f" {'pass s':>7}" if timed else ""
     head = (f"{'circuit':<28} {'inputs':>6} {'AIG':>8} {'ABC':>8} {'ABC s':>7} "
             f"{'nandc':>8} {'nandc s':>8} {'ratio':>6} {'time':>6}{extra}  check")
     print(head)
@@ -295,6 +311,8 @@ def print_table(rows: list[Row]) -> None:
             more = (f" {r.base_gates if r.base_gates is not None else '-':>8} "
                     f"{r.base_seconds if r.base_seconds is not None else float('nan'):8.1f} "
                     f"{_ratio(r.base_seconds, r.nandc_seconds):>7}")
+        if timed:
+            more += f" {r.pass_seconds or 0.0:7.2f}"
         print(f"{r.name:<28} {r.inputs:>6} {r.ands:>8} {r.abc_gates if r.abc_gates is not None else '-':>8} "
               f"{abc_s} {r.nandc_gates:>8} {r.nandc_seconds:8.1f} {_ratio(r.nandc_gates, r.abc_gates):>6} "
               f"{_ratio(r.nandc_seconds, r.abc_seconds):>6}{more}  {r.verified}")
@@ -313,12 +331,22 @@ def print_table(rows: list[Row]) -> None:
         print(f"before/after: CPU time {sum(r.base_seconds for r in sel):.1f} s -> "
               f"{sum(r.nandc_seconds for r in sel):.1f} s; gates {sum(r.base_gates for r in sel)} -> "
               f"{sum(r.nandc_gates for r in sel)}; circuits with more gates after: {', '.join(worse) or 'none'}")
+        for group in sorted({r.group for r in sel}):
+            g = [r for r in sel if r.group == group]
+            new, old = sum(r.nandc_gates for r in g), sum(r.base_gates for r in g)
+            print(f"{group:<12} gates after {new} vs before {old} (ratio {new / old:.4f}); "
+                  f"{sum(r.nandc_gates < r.base_gates for r in g)} better, "
+                  f"{sum(r.nandc_gates > r.base_gates for r in g)} worse  ({len(g)} circuits)")
+    if timed:
+        print(f"CPU seconds in pass {timed!r}: {sum(r.pass_seconds or 0.0 for r in rows):.1f} s of "
+              f"{sum(r.nandc_seconds for r in rows):.1f} s")
 
 
 def main(argv=None) -> list[Row]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--passes", default="O3", help="nandc pipeline (default O3)")
-    p.add_argument("--abc", default=None, help="ABC binary (default: yosys-abc or berkeley-abc on PATH)")
+    p.add_argument("--abc", default=None,
+                   help="ABC binary (default: yosys-abc or berkeley-abc on PATH; 'none': only cached ABC results)")
     p.add_argument("--only", default=None, help="comma-separated substrings of circuit names")
     p.add_argument("--max-ands", type=int, default=None, help="skip circuits with more AND nodes")
     p.add_argument("--min-ands", type=int, default=None, help="skip circuits with fewer AND nodes")
@@ -326,9 +354,14 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--abc-timeout", type=float, default=3600.0)
     p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
     p.add_argument("--baseline", default=None, help="checkout of the nandc to compare with (before/after columns)")
+    p.add_argument("--baseline-passes", default=None,
+                   help="a second pipeline, run in this process, as the 'before' columns")
+    p.add_argument("--pass-time", default=None, help="report the CPU seconds of this pass of --passes")
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
+    if args.abc == "none":
+        abc = None
     cache: dict = {}
     if args.abc_cache and Path(args.abc_cache).exists():
         cache = json.loads(Path(args.abc_cache).read_text())
@@ -359,11 +392,15 @@ def main(argv=None) -> list[Row]:
                 write(circuit, path, layers=False)
                 circuit = read(path)
                 base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
-            netlist, seconds = run_nandc(circuit, args.passes)
+            if args.baseline_passes:
+                base_net, base_s = run_nandc(circuit, args.baseline_passes)
+                base_gates = base_net.num_gates
+            netlist, seconds, pass_s = run_nandc(circuit, args.passes, timed=args.pass_time or "-")
             checked = verify(circuit, netlist, args.sat_limit)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
-                            netlist.num_gates, seconds, checked, base_gates, base_s))
-            before = f", before {base_gates} ({base_s:.1f} s)" if args.baseline else ""
+                            netlist.num_gates, seconds, checked, base_gates, base_s,
+                            pass_s if args.pass_time else None, args.pass_time))
+            before = f", before {base_gates} ({base_s:.1f} s)" if base_gates is not None else ""
             print(f"  {name}: ABC {abc_gates}, nandc {netlist.num_gates} ({seconds:.1f} s){before}", flush=True)
     print()
     print_table(rows)
