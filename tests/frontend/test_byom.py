@@ -671,7 +671,7 @@ def test_functional_dropout_is_the_identity_in_eval_mode_and_random_dropout_is_r
     class Net(_SoftmaxHead):
         def forward(self, x):
             y = F.dropout(self.act(F.relu(self.fc1(self.q(x)), inplace=True)), 0.3, training=self.training)
-            return self.fc2(F.dropout2d(y.unsqueeze(-1), training=False).squeeze(-1)) if self.how else self.fc2(
+            return self.fc2(F.alpha_dropout(y.unsqueeze(-1), training=False).squeeze(-1)) if self.how else self.fc2(
                 F.dropout(y, 0.3))
 
     check(Net("eval"), rand(64, 8, seed=61), float_exact=True)
