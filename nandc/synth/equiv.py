@@ -20,7 +20,10 @@ Three methods, all returning an :class:`EquivResult`:
   simulation groups nodes with equal signatures, and in topological order
   each node is rebuilt into a reduced circuit and, when simulation suggests
   it equals a lower node, proved equal by a small incremental SAT query and
-  merged -- so logic above a merged node merges again by hashing.  AND
+  merged -- so logic above a merged node merges again by hashing.  Internal
+  queries get a small conflict budget (an undecided pair is simply not
+  merged); counterexamples refine the classes and are re-simulated, with
+  their distance-1 neighbours, by any further sweep round.  AND
   nodes are Tseitin-encoded (three clauses each) as they are created and
   handed to the solver in bulk.  Finally the solver looks for an assignment
   that sets one of the remaining XORs.  A proof when UNSAT.
@@ -72,9 +75,16 @@ MAX_EXHAUSTIVE_INPUTS = 24
 
 _SWEEP_SAMPLES = 1024  # random samples whose values group nodes into candidate classes
 _FILTER_ROUNDS = 7  # further rounds of as many samples, simulated for the candidates only
-_SWEEP_CONFLICTS = 100  # budget of one internal equivalence query
+# conflict budget of one internal query, round by round.  Few conflicts first: on a large miter a
+# query costs ~1 ms per conflict (the cone solver holds every cone asked about) and most pairs undecided
+# at 16 conflicts stay undecided at 256; later rounds, on the reduced miter, retry with more conflicts
+# but give up after _LATER_ROUND_CONFLICTS conflicts spent on undecided queries.
+_ROUND_CONFLICTS = (16, 256, 4096)
+_LATER_ROUND_CONFLICTS = 8192
+_GUIDED = 4096  # counterexamples of earlier rounds re-simulated by the next one
+_NEIGHBOURED = 64  # the latest counterexamples whose distance-1 neighbours are simulated too
 _SWEEP_WINDOW = 64  # AND nodes of the first, windowed try of an internal query
-_CONE_CAPACITY = 1 << 22  # nodes the cone solver of internal queries holds before it is recycled (loading dominates: keep it)
+_CONE_CAPACITY = 1 << 22  # nodes the cone solver of internal queries holds before it is recycled
 _REFINE_BATCH = 64  # refuted candidates collected before the others are re-checked
 _CHUNK_LOG2 = 16  # samples per simulation chunk: 2**16 (1024 words)
 _CHUNK_WORDS = (1 << _CHUNK_LOG2) // 64
@@ -474,19 +484,23 @@ def _drop_refuted(sim: Simulator, nodes: np.ndarray, rep: np.ndarray, flip: np.n
     rep[cand[np.any(mine != theirs, axis=1)]] = -1
 
 
-def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray,
-           refute: Callable[[int, np.ndarray], None]) -> tuple[Circuit, list[int]]:
+def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray, conflicts: int,
+           refute: Callable[[int, np.ndarray], None], found: list[np.ndarray],
+           max_undecided: int) -> tuple[Circuit, list[int], int]:
     """Rebuild the AND nodes ``cone`` of ``m`` into a reduced circuit, merging proven equivalences.
 
     Nodes are taken in topological order.  Each is rebuilt through the
     hash-consing ``and_`` (so logic above already-merged nodes merges for
     free); if simulation suggested it equals a lower node and the SAT engine
-    (:class:`~nandc.synth.fraig.WindowSolver`, the one under the sweep pass)
-    proves it, the lower node's literal is used instead.  Counterexamples
-    of failed proofs are batched: ``refute(node, patterns)`` must drop the
-    candidates above ``node`` that the patterns (rows of canonical input
-    bits) refute.  Returns the reduced circuit and the map from ``m``'s
-    nodes to its literals (inputs keep their numbers: node ``i`` is input ``i``).
+    (:class:`~nandc.synth.fraig.WindowSolver`, the one under the sweep pass,
+    with ``conflicts`` per query) proves it, the lower node's literal is used
+    instead.  Counterexamples of failed proofs are batched:
+    ``refute(node, patterns)`` must drop the candidates above ``node`` that
+    the patterns (rows of canonical input bits) refute; every one is also
+    appended to ``found``.  Returns the reduced circuit, the map from
+    ``m``'s nodes to its literals (inputs keep their numbers: node ``i`` is
+    input ``i``), and how many queries were left undecided (after
+    ``max_undecided`` of them, no further query is asked).
     """
     fraig = Circuit("fraig")
     lit_of = [-1] * m.num_nodes
@@ -494,7 +508,7 @@ def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray,
     for node in m.inputs:
         lit_of[node] = fraig.add_input()
     num_inputs = m.num_inputs
-    solver = WindowSolver(fraig, _SWEEP_WINDOW, _SWEEP_CONFLICTS, capacity=_CONE_CAPACITY, persistent=True)
+    solver = WindowSolver(fraig, _SWEEP_WINDOW, conflicts, capacity=_CONE_CAPACITY, persistent=True)
     f0, f1, _ = m.arrays()
     f0l, f1l, repl, flipl = f0.tolist(), f1.tolist(), rep.tolist(), flip.tolist()
     patterns: list[np.ndarray] = []
@@ -505,7 +519,7 @@ def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray,
             x, y = f0l[node], f1l[node]
             lit = and_(lit_of[x >> 1] ^ (x & 1), lit_of[y >> 1] ^ (y & 1))
             r = repl[node]
-            if r >= 0 and r not in undecided:
+            if r >= 0 and r not in undecided and len(undecided) < max_undecided:
                 target = lit_of[r] ^ flipl[node]
                 if target != lit:
                     verdict, cex = solver.check(lit, target)
@@ -518,6 +532,7 @@ def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray,
                         for v, value in cex.items():
                             bits[v - 1] = value
                         patterns.append(bits)
+                        found.append(bits)
                         if len(patterns) == _REFINE_BATCH:
                             refute(node, np.array(patterns))
                             repl = rep.tolist()
@@ -525,29 +540,43 @@ def _fraig(m: Circuit, cone: np.ndarray, rep: np.ndarray, flip: np.ndarray,
             lit_of[node] = lit
     finally:
         solver.close()
-    return fraig, lit_of
+    return fraig, lit_of, len(undecided)
 
 
-def _sat(a: Circuit, b: Circuit, iface: _Interface, conflict_budget: int | None,
-         seed: int = 0) -> EquivResult:
-    miter = _build_miter(a, b, iface)
-    if not miter.diffs:
-        return EquivResult(True, "sat")  # every output pair merged structurally
-    if 1 in miter.diffs:  # some output pair is complementary: any input distinguishes
-        return _refutation(a, b, iface, np.zeros(iface.num_inputs, dtype=np.uint8), "sat")
-    m = miter.circuit
+def _sweep_round(m: Circuit, diffs: list[int], num_inputs: int, conflicts: int, seed: int,
+                 found: list[np.ndarray], max_undecided: int = 1 << 62) -> tuple[Circuit, list[int], np.ndarray | None, bool, int]:
+    """One simulate-and-merge round over the miter ``m`` with output XORs ``diffs``.
+
+    Simulates ``m`` on fresh random samples plus every counterexample in
+    ``found`` (and its distance-1 neighbours, which split look-alike
+    classes the counterexample alone does not).  If an XOR is set on
+    a sample, returns its canonical input bits (and whether the sample came
+    from ``found``); otherwise the swept circuit and its XOR literals.
+    Returns ``(circuit, diffs, bits, from_found, undecided)``.
+    """
     f0, _, _ = m.arrays()
-    nodes = np.flatnonzero(m.reachable(miter.diffs) | (np.arange(m.num_nodes) == 0))
+    nodes = np.flatnonzero(m.reachable(diffs) | (np.arange(m.num_nodes) == 0))
     sim = compile_circuit(m, (2 * nodes).tolist())
-    rounds = _random_chunks(iface.num_inputs, _SWEEP_SAMPLES * (1 + _FILTER_ROUNDS), seed, _SWEEP_SAMPLES)
+    rounds = _random_chunks(num_inputs, _SWEEP_SAMPLES * (1 + _FILTER_ROUNDS), seed, _SWEEP_SAMPLES)
     words = next(rounds)[0]
+    extra = 0
+    if found:
+        guided = [found[-_GUIDED:]]
+        for bits in found[-_NEIGHBOURED:]:
+            near = np.repeat(bits[None, :], num_inputs, axis=0)
+            near[np.arange(num_inputs), np.arange(num_inputs)] ^= 1
+            guided.append(near)
+        rows = np.concatenate(guided)
+        extra = len(rows)
+        words = np.concatenate((pack_samples(rows), words), axis=1)
     sig = sim.run(words)
-    diffs = np.array(miter.diffs, dtype=np.int64)
-    diff_values = sig[np.searchsorted(nodes, diffs >> 1)]
-    diff_values[(diffs & 1).astype(bool)] ^= _ALL_ONES
-    sample = _first_set_sample(diff_values, _SWEEP_SAMPLES)
-    if sample is not None:  # the sweep's random samples already tell them apart
-        return _refutation(a, b, iface, _sample_bits(words, sample), "simulation")
+    darr = np.array(diffs, dtype=np.int64)
+    diff_values = sig[np.searchsorted(nodes, darr >> 1)]
+    diff_values[(darr & 1).astype(bool)] ^= _ALL_ONES
+    total = 64 * num_words(extra) + _SWEEP_SAMPLES if extra else _SWEEP_SAMPLES
+    sample = _first_set_sample(diff_values, total)
+    if sample is not None:
+        return m, diffs, _sample_bits(words, sample), sample < 64 * num_words(extra) if extra else False, 0
     rep, flip = _candidates(m, nodes, sig)
     del sig
     for more, _ in rounds:  # cheap extra samples, for the candidates only
@@ -557,18 +586,40 @@ def _sat(a: Circuit, b: Circuit, iface: _Interface, conflict_budget: int | None,
         pending = np.flatnonzero(rep[after + 1:] >= 0) + after + 1
         _drop_refuted(sim, nodes, rep, flip, pending, pack_samples(patterns))
 
-    fraig, lit_of = _fraig(m, nodes[f0[nodes] != 0], rep, flip, refute)
-    final = sorted({lit_of[d >> 1] ^ (d & 1) for d in miter.diffs} - {0})
-    if not final:
-        return EquivResult(True, "sat")  # every difference was proved constant false
-    if 1 in final:
-        return _refutation(a, b, iface, np.zeros(iface.num_inputs, dtype=np.uint8), "sat")
-    solver = ConeSolver(fraig, conflict_budget, capacity=2 * fraig.num_nodes + 2, learn=True)
+    fraig, lit_of, undecided = _fraig(m, nodes[f0[nodes] != 0], rep, flip, conflicts, refute, found,
+                                      max_undecided)
+    return fraig, sorted({lit_of[d >> 1] ^ (d & 1) for d in diffs} - {0}), None, False, undecided
+
+
+def _sat(a: Circuit, b: Circuit, iface: _Interface, conflict_budget: int | None,
+         seed: int = 0) -> EquivResult:
+    miter = _build_miter(a, b, iface)
+    n = iface.num_inputs
+    m, diffs = miter.circuit, sorted(set(miter.diffs) - {0})
+    found: list[np.ndarray] = []  # counterexamples to internal candidates, re-simulated by every round
+    for k, conflicts in enumerate(_ROUND_CONFLICTS):
+        if conflict_budget is not None:
+            conflicts = min(conflicts, conflict_budget)
+        if not diffs:
+            return EquivResult(True, "sat")  # every difference merged or was proved constant false
+        if 1 in diffs:  # some output pair is complementary: any input distinguishes
+            return _refutation(a, b, iface, np.zeros(n, dtype=np.uint8), "sat")
+        m, diffs, bits, guided, undecided = _sweep_round(m, diffs, n, conflicts, seed + k, found,
+                                                            max(1, _LATER_ROUND_CONFLICTS // conflicts) if k else 1 << 62)
+        if bits is not None:
+            return _refutation(a, b, iface, bits, "sat" if guided or k else "simulation")
+        if not undecided:
+            break  # a further round with a larger budget would ask nothing new
+    if not diffs:
+        return EquivResult(True, "sat")
+    if 1 in diffs:
+        return _refutation(a, b, iface, np.zeros(n, dtype=np.uint8), "sat")
+    solver = ConeSolver(m, conflict_budget, capacity=2 * m.num_nodes + 2, learn=True)
     try:
-        for d in final:  # is each remaining difference constant false?
+        for d in diffs:  # is each remaining difference constant false?
             verdict, cex = solver.check(d, 0)
             if verdict == DIFFERENT:
-                bits = np.zeros(iface.num_inputs, dtype=np.uint8)
+                bits = np.zeros(n, dtype=np.uint8)
                 for v, value in cex.items():
                     bits[v - 1] = value
                 return _refutation(a, b, iface, bits, "sat")
@@ -589,7 +640,7 @@ def sat_equivalence(a: Circuit | NandNetlist, b: Circuit | NandNetlist,
     ``seed`` draws the random samples that suggest internal equivalences
     (if one of them already distinguishes the outputs, the result's
     ``method`` is ``"simulation"``).  ``conflict_budget`` bounds the final
-    query.  Requires: matching interfaces.  Ensures: a proof either way, or
+    query (and every internal one, which otherwise has a small budget of its own).  Requires: matching interfaces.  Ensures: a proof either way, or
     :class:`EquivalenceError` if ``conflict_budget`` conflicts were not enough.
     """
     _check_options(1, conflict_budget)

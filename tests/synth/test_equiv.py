@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nandc.errors import EquivalenceError
+from nandc.ir import words
 from nandc.ir.circuit import Circuit
 from nandc.synth.equiv import (
     EquivResult,
@@ -375,3 +376,66 @@ def test_auto_refutes_by_simulation_when_differences_are_common():
     result = check_equivalence(c, other)
     assert result.method == "simulation"
     assert_distinguishes(c, other, result)
+
+
+# ---------------------------------------------------------------------- SAT on threshold networks
+def threshold_network(seed: int, n: int, hidden: int, outs: int, style: str) -> Circuit:
+    """A two-layer binary neural network: ``hidden`` neurons ``popcount(x ^ phases) >= t`` over
+    ``n`` inputs, then ``outs`` such neurons over the hidden ones.  ``style`` picks how each neuron
+    is built (``"compare"``: popcount word and comparator, as the frontend does; ``"atleast"``:
+    one offset column sum): the same function, structurally different everywhere but at the inputs,
+    like the frontend's AIG against its optimized netlist."""
+    rng = np.random.default_rng(seed)
+    c = Circuit(f"mlp-{style}")
+    x = c.add_input_bus("x", n)
+    build = words.compare_threshold if style == "compare" else words.popcount_at_least
+
+    def layer(ins: list[int], width: int) -> list[int]:
+        out = []
+        for _ in range(width):
+            lits = [lit ^ int(p) for lit, p in zip(ins, rng.integers(0, 2, len(ins)))]
+            out.append(build(c, lits, int(rng.integers(len(ins) // 3, 2 * len(ins) // 3))))
+        return out
+
+    c.set_output("y", layer(layer(list(x), hidden), outs))
+    return c
+
+
+@pytest.mark.slow
+def test_sat_proves_threshold_networks_built_two_ways():
+    for seed, shape in ((0, (16, 8, 2)), (1, (16, 6, 2))):
+        a, b = (threshold_network(seed, *shape, style) for style in ("compare", "atleast"))
+        assert sat_equivalence(a, b)
+        assert sat_equivalence(b, a)
+
+
+def test_sat_refutes_one_flipped_gate_deep_in_a_threshold_network():
+    a, b = (threshold_network(2, 20, 8, 3, style) for style in ("compare", "atleast"))
+    rng = np.random.default_rng(0)
+    samples = {"x": rng.integers(0, 2, size=(4096, 20), dtype=np.uint8)}
+    expected = evaluate(a, samples, as_words=False)["y"]
+    levels, live = b.levels(), b.reachable()
+    deep = sorted((n for n in b.and_nodes() if live[n]), key=lambda n: -levels[n])
+    flips = []
+    for node in deep[len(deep) // 4:len(deep) // 4 + 150]:  # inside the hidden neurons' popcounts
+        flipped = rewrite(b, lambda new, n, x, y: new.or_(x, y) if n == node else new.and_(x, y))
+        differ = int(np.any(evaluate(flipped, samples, as_words=False)["y"] != expected, axis=1).sum())
+        if differ:
+            flips.append((differ, node, flipped))
+    flips.sort(key=lambda f: f[:2])
+    methods = set()
+    for _, _, flipped in flips[:3]:  # the rarest observable differences (a few in 4096 samples)
+        result = sat_equivalence(a, flipped)
+        assert_distinguishes(a, flipped, result)
+        methods.add(result.method)
+    assert "sat" in methods
+
+
+def test_sat_finds_a_one_vector_difference_in_a_threshold_network():
+    a, b = (threshold_network(3, 24, 6, 2, style) for style in ("compare", "atleast"))
+    pattern = np.random.default_rng(5).integers(0, 2, size=24).tolist()
+    needle = plant_needle(b, pattern)
+    for result in (sat_equivalence(a, needle), sat_equivalence(needle, a)):
+        assert result.method == "sat" and result.mismatches == ("y[0]",)
+        assert result.counterexample["x"].tolist() == pattern
+        assert_distinguishes(a, needle, result)
