@@ -259,13 +259,14 @@ print(net.num_gates, r.ru_utime + r.ru_stime - t0, nandc.__file__)
 """
 
 
-def run_baseline(circuit, checkout: str, passes: str, workdir: Path) -> tuple[int, float]:
-    """NAND2 gates and pipeline CPU seconds of the nandc in ``checkout`` (another
-    git worktree: the "before" of a change), in a fresh process on the same AIGER."""
+def run_baseline(circuit, checkout: str, passes: str, workdir: Path):
+    """``(circuit as read back from AIGER, NAND2 gates, pipeline CPU seconds)`` of the nandc in
+    ``checkout`` (another git worktree: the "before" of a change), run in a fresh process on the
+    AIGER file; the caller then runs its own nandc on the same read-back circuit."""
     import os
     import sys
 
-    from nandc.ir.io import write
+    from nandc.ir.io import read, write
 
     path = workdir / f"{circuit.name}.baseline.aig"
     write(circuit, path, layers=False)
@@ -277,7 +278,7 @@ def run_baseline(circuit, checkout: str, passes: str, workdir: Path) -> tuple[in
     gates, seconds, where = out.stdout.split()[-3:]
     if not where.startswith(root):
         raise RuntimeError(f"the baseline ran the nandc in {where}, not the one in {root}")
-    return int(gates), float(seconds)
+    return read(path), int(gates), float(seconds)
 
 
 def verify(circuit, netlist, sat_limit: int) -> str:
@@ -386,12 +387,7 @@ def main(argv=None) -> list[Row]:
                     Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
             base_gates = base_s = None
             if args.baseline:
-                from nandc.ir.io import read, write
-
-                path = Path(tmp) / f"{circuit.name}.input.aig"
-                write(circuit, path, layers=False)
-                circuit = read(path)
-                base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
+                circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
             if args.baseline_passes:
                 base_net, base_s = run_nandc(circuit, args.baseline_passes)
                 base_gates = base_net.num_gates

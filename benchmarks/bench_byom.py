@@ -40,7 +40,7 @@ def main(argv=None) -> list[dict]:
 
     import nandc
     from nandc.lab import datasets
-    from nandc.nn.training import fit
+    from nandc.nn import training
 
     ds = datasets.load_digits()
     img = (-1, 1, 8, 8)
@@ -48,7 +48,7 @@ def main(argv=None) -> list[dict]:
 
     def fit(model, x):
         torch.manual_seed(0)
-        fit(model, x, ds.y_train, epochs=args.epochs, progress=False)
+        training.fit(model, x, ds.y_train, epochs=args.epochs, progress=False)
         return model.eval()
 
     def report(name, model, x_test, compiled=None, float_out=None, extra=None):

@@ -255,12 +255,7 @@ def main(argv=None) -> list[Row]:
                     Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
             base_gates = base_s = None
             if args.baseline:
-                from nandc.ir.io import read, write
-
-                path = Path(tmp) / f"{circuit.name}.input.aig"
-                write(circuit, path, layers=False)
-                circuit = read(path)
-                base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
+                circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
             netlist, seconds, history = run_nandc(circuit, args.passes, with_stats=True)
             checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts) + recover_proofs(history)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,

@@ -15,7 +15,6 @@ shared machine).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
 import subprocess

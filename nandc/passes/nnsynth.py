@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
 
 from nandc.ir.words import compare_threshold, popcount_at_least, shared_popcounts, sorting_threshold
-from nandc.ir.circuit import FALSE, TRUE, Circuit
+from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, resynthesis_result
 from nandc.synth.library import Program
 from nandc.passes.options import Progress, parse_params

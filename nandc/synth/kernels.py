@@ -585,6 +585,58 @@ def _lookup_and(a, b, htab, hmask, f0, f1):
 
 
 @njit(cache=True, nogil=True)
+def _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
+                removed, stack, touched):
+    """NAND2 gates freed by removing ``v``'s MFFC above the leaves marked ``stamp`` in ``leaf_st``
+    (as ``CostView.mffc(v, leaves).saved`` without ``v``'s own inverter); returns ``(saved, nrem)``
+    with the removed nodes in ``removed[:nrem]`` (``v`` first), each marked ``stamp`` in ``in_st``."""
+    nrem = 1
+    removed[0] = v
+    in_st[v] = stamp
+    top = 1
+    stack[0] = v
+    ntouch = 0
+    while top:
+        top -= 1
+        u = stack[top]
+        for side in range(2):
+            lit = f0[u] if side == 0 else f1[u]
+            w = lit >> 1
+            if w == 0:
+                continue
+            if (lit & 1) != free[w]:
+                if cst_st[w] != stamp:
+                    cst_st[w] = stamp
+                    cst[w] = 0
+                    touched[ntouch] = w
+                    ntouch += 1
+                cst[w] += 1
+            if leaf_st[w] == stamp or f0[w] == 0:
+                continue
+            if dec_st[w] != stamp:
+                dec_st[w] = stamp
+                dec[w] = 0
+            dec[w] += 1
+            if dec[w] == refs[w]:
+                removed[nrem] = w
+                nrem += 1
+                in_st[w] = stamp
+                stack[top] = w
+                top += 1
+    saved = nrem
+    for i in range(1, nrem):
+        if pos[removed[i]]:
+            saved += 1
+    for i in range(ntouch):
+        w = touched[i]
+        if in_st[w] != stamp:
+            creads = pos[w] if free[w] else negr[w]
+            if cst[w] == creads:
+                saved += 1
+    return saved, nrem
+
+
+@njit(cache=True, nogil=True)
 def _rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, negr, free, htab, hmask,
                     negtab, canon, perm_index, perms, prog_of, prog_ngates, prog_gates, slack,
                     rep_kind, rep_cut, rep_prog, rep_perm, rep_neg, rep_gain, rep_const):
@@ -625,49 +677,8 @@ def _rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, negr, 
             stamp += 1
             for i in range(n):
                 leaf_st[leaves[v, c, i]] = stamp
-            nrem = 1
-            removed[0] = v
-            in_st[v] = stamp
-            top = 1
-            stack[0] = v
-            ntouch = 0
-            while top:
-                top -= 1
-                u = stack[top]
-                for side in range(2):
-                    lit = f0[u] if side == 0 else f1[u]
-                    w = lit >> 1
-                    if w == 0:
-                        continue
-                    if (lit & 1) != free[w]:
-                        if cst_st[w] != stamp:
-                            cst_st[w] = stamp
-                            cst[w] = 0
-                            touched[ntouch] = w
-                            ntouch += 1
-                        cst[w] += 1
-                    if leaf_st[w] == stamp or f0[w] == 0:
-                        continue
-                    if dec_st[w] != stamp:
-                        dec_st[w] = stamp
-                        dec[w] = 0
-                    dec[w] += 1
-                    if dec[w] == refs[w]:
-                        removed[nrem] = w
-                        nrem += 1
-                        in_st[w] = stamp
-                        stack[top] = w
-                        top += 1
-            saved = nrem
-            for i in range(1, nrem):
-                if pos[removed[i]]:
-                    saved += 1
-            for i in range(ntouch):
-                w = touched[i]
-                if in_st[w] != stamp:
-                    creads = pos[w] if free[w] else negr[w]
-                    if cst[w] == creads:
-                        saved += 1
+            saved, nrem = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
+                                      dec_st, dec, removed, stack, touched)
             ncov = 0
             inner = 0
             for i in range(1, nrem):
@@ -894,49 +905,8 @@ def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
         # ---- CostView.mffc(v, leaves).saved
         for i in range(nl):
             leaf_st[lv[i]] = stamp
-        nrem = 1
-        removed[0] = v
-        in_st[v] = stamp
-        top = 1
-        stack[0] = v
-        ntouch = 0
-        while top:
-            top -= 1
-            u = stack[top]
-            for side in range(2):
-                lit = f0[u] if side == 0 else f1[u]
-                w = lit >> 1
-                if w == 0:
-                    continue
-                if (lit & 1) != free[w]:
-                    if cst_st[w] != stamp:
-                        cst_st[w] = stamp
-                        cst[w] = 0
-                        touched[ntouch] = w
-                        ntouch += 1
-                    cst[w] += 1
-                if leaf_st[w] == stamp or f0[w] == 0:
-                    continue
-                if dec_st[w] != stamp:
-                    dec_st[w] = stamp
-                    dec[w] = 0
-                dec[w] += 1
-                if dec[w] == refs[w]:
-                    removed[nrem] = w
-                    nrem += 1
-                    in_st[w] = stamp
-                    stack[top] = w
-                    top += 1
-        saved = nrem
-        for i in range(1, nrem):
-            if pos[removed[i]]:
-                saved += 1
-        for i in range(ntouch):
-            w = touched[i]
-            if in_st[w] != stamp:
-                creads = pos[w] if free[w] else negr[w]
-                if cst[w] == creads:
-                    saved += 1
+        saved, _ = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
+                               dec_st, dec, removed, stack, touched)
         if pos[v] > 0:
             saved += 1
         saved_out[v] = saved

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-import numpy as np
 
 from nandc.ir.circuit import Circuit
 from nandc.synth.rebuild import rebuild

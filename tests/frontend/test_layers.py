@@ -1,6 +1,5 @@
 """Bit-exactness of every supported layer type, on random weights and inputs."""
 
-import pytest
 import torch
 from torch import nn
 
