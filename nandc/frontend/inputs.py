@@ -28,7 +28,7 @@ from nandc.encoding import float32_keys
 from nandc.errors import QuantizationError
 from nandc.frontend.values import FloatInput
 
-__all__ = ["declare_input", "read_thresholds", "float32_keys", "InputThresholds"]
+__all__ = ["declare_input", "program_input", "read_thresholds", "float32_keys", "InputThresholds"]
 
 _SPLIT = 64
 _MAX_BREAKPOINTS = 1 << 16
@@ -271,4 +271,15 @@ def declare_input(ctx, x: FloatInput):
     else:
         quantizer = read_thresholds(x)
     ctx.inputs[x.name] = (step.name, quantizer)
-    return ctx.builder.input_tensor(x.name, x.shape, quantizer.codes(), step.name)
+    return program_input(ctx, x, quantizer.codes(), step.name)
+
+
+def program_input(ctx, x: FloatInput, codes, layer: str):
+    """The program input tensor of ``x`` with ``codes``: declared in the model's input shape, then
+    reshaped when ``forward`` reshaped the float input first (the same element order)."""
+    if x.declared is None or tuple(x.declared) == tuple(x.shape):
+        return ctx.builder.input_tensor(x.name, x.shape, codes, layer)
+    from nandc.frontend.converters.shape import staged_reshape
+
+    declared = ctx.builder.input_tensor(x.name, x.declared, codes, layer)
+    return staged_reshape(ctx, declared, x.shape)

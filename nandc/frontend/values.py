@@ -63,7 +63,9 @@ class FloatInput:
     """The model's (float) input placeholder; ``shape`` excludes the batch axis.
 
     ``chain`` lists the elementwise layers applied to it so far (a
-    normalization, then a quantizer ...); when a chain that quantizes meets
+    normalization, then a quantizer ...); ``declared`` is the model's input
+    shape when ``forward`` reshaped the input before any of them
+    (``x.view(-1, 1, 28, 28)``); when a chain that quantizes meets
     a layer that needs integers, the chain becomes the program's input
     encoding (see :mod:`nandc.frontend.inputs`).
     """
@@ -71,9 +73,15 @@ class FloatInput:
     name: str
     shape: tuple[int, ...]
     chain: tuple["ChainStep", ...] = ()
+    declared: tuple[int, ...] | None = None  # the model's own input shape, when forward() reshaped it
 
     def then(self, step: "ChainStep") -> "FloatInput":
-        return FloatInput(self.name, self.shape, self.chain + (step,))
+        return FloatInput(self.name, self.shape, self.chain + (step,), self.declared)
+
+    def reshaped(self, shape: tuple[int, ...]) -> "FloatInput":
+        """The input seen through ``x.view(...)`` (same element order): the program input keeps the
+        model's shape and a reshape follows the input quantizer."""
+        return FloatInput(self.name, tuple(shape), self.chain, self.declared or self.shape)
 
 
 @dataclass(frozen=True, eq=False)

@@ -677,3 +677,53 @@ def test_functional_dropout_is_the_identity_in_eval_mode_and_random_dropout_is_r
     check(Net("eval"), rand(64, 8, seed=61), float_exact=True)
     with pytest.raises(QuantizationError, match=r"dropout with training=True drops values at random even in eval"):
         nandc.compile(Net(""), rand(1, 8))
+
+
+# ---------------------------------------------------------------------- the float input, reshaped and normalized
+class _FlatDigits(nn.Module):
+    """MNIST-tutorial style: flat 64-pixel rows, reshaped in forward, normalized, then quantized."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how, self.q = how, qnn.InputQuant(2, 0.25)
+        self.unflatten = nn.Unflatten(1, (1, 8, 8))
+        self.conv, self.act, self.fc = nn.Conv2d(1, 4, 3), qnn.ReLUQuant(2, 0.5), nn.Linear(4 * 6 * 6, 3)
+        _int_weights(self.conv, self.fc)
+
+    def forward(self, x):
+        if self.how == "view":
+            x = self.q(x.view(-1, 1, 8, 8))
+        elif self.how in ("nn.Unflatten", "transposed"):
+            x = self.q(self.unflatten(x))
+        else:  # a normalization between the reshape and the quantizer
+            x = self.q((x.view(x.size(0), 1, 8, 8) - 0.5) / 0.3)
+        y = self.act(self.conv(x))
+        return self.fc(y.transpose(2, 3).flatten(1) if self.how == "transposed" else y.flatten(1))
+
+
+@pytest.mark.parametrize("how", ["view", "nn.Unflatten", "normalized"])
+def test_the_float_input_reshaped_in_forward(how):
+    compiled = check(_FlatDigits(how), rand(64, 64, seed=71), float_exact=True)
+    assert compiled.interface.input_shape == (64,)
+
+
+def test_transpose_in_a_flat_circuit():
+    check(_FlatDigits("transposed"), rand(64, 64, seed=74), float_exact=True, staged=(False,))
+
+
+def test_a_normalization_before_the_input_quantizer_is_part_of_the_input_encoding():
+    """(x - mean) / std, then InputQuant: the encoding is read off torch (it used to skip the normalization)."""
+    torch.manual_seed(72)
+    fc = nn.Linear(12, 3)
+    _int_weights(fc)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q, self.fc = qnn.InputQuant(2, 0.25), fc
+
+        def forward(self, x):
+            return self.fc(self.q((x - 0.4) / 0.7))
+
+    compiled = check(Net(), rand(200, 12, seed=73), float_exact=True)
+    assert compiled.interface.input_encoding["kind"] == "thresholds"

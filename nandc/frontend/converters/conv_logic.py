@@ -28,6 +28,7 @@ from nandc.frontend.converters.logic import bits_tensor, gate_literal
 from nandc.frontend.converters.pool import max_pool, staged_max_pool
 from nandc.frontend.registry import module_converter
 from nandc.frontend.staging import StageValue
+from nandc.frontend.inputs import program_input
 from nandc.frontend.values import FloatInput, IntTensor
 from nandc.ir.circuit import FALSE
 from nandc.ir.program import Whole, Window
@@ -53,7 +54,7 @@ def convert_threshold_input(ctx, module, args, kwargs):
         raise QuantizationError(f"input {x.name!r} is quantized twice (by {ctx.inputs[x.name][0]!r} and "
                                 f"{ctx.layer!r}); use one input quantizer")
     ctx.inputs[x.name] = (ctx.layer, module)
-    codes = ctx.builder.input_tensor(x.name, x.shape, module.codes(), ctx.layer)
+    codes = program_input(ctx, x, module.codes(), ctx.layer)
     stage, inner, _ = ctx.builder.open(Window((1, 1)) if ctx.staged else Whole(), codes, ctx.layer)
     levels = module.levels
     c, h, w = inner.shape

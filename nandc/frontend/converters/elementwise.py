@@ -107,7 +107,7 @@ def combine(ctx, left, right, op, name: str):
             return op(_apply_chain(lc, t), _apply_chain(rc, t))
 
         rounds = any(s.rounds for s in lc + rc)
-        return FloatInput(left.name, left.shape, (ChainStep(ctx.layer, name, fn_in, None, rounds),))
+        return FloatInput(left.name, left.shape, (ChainStep(ctx.layer, name, fn_in, None, rounds),), left.declared)
     if isinstance(left, IntTensor):
         left = append_step(ctx, left, ChainStep(ctx.layer, "identity", lambda t: t))
     if isinstance(right, IntTensor):

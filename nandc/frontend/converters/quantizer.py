@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nandc.errors import QuantizationError
 from nandc.frontend.convert import append_step
+from nandc.frontend.inputs import program_input
 from nandc.frontend.values import ChainStep, FloatInput
 
 __all__ = ["convert_input_quantizer"]
@@ -14,10 +15,13 @@ def convert_input_quantizer(ctx, module, args, kwargs):
 
     (The first stage that reads it gets an input bus of shape ``(*sample_shape,
     bits)`` for a whole-sample stage.)  On anything but the float model input
-    the quantizer is an elementwise step like any activation quantizer.
+    itself (another layer's output, or the input after a normalization) the
+    quantizer is an elementwise step like any activation quantizer.
     """
     x = args[0]
-    if not isinstance(x, FloatInput):
+    if not isinstance(x, FloatInput) or x.chain:
+        # after other float functions of the input ((x - mean) / std ...), the quantizer joins their
+        # chain: the program input's encoding is then read off torch on every float (see inputs.py)
         return append_step(ctx, x, ChainStep(ctx.layer, type(module).__name__, module, module.codes()))
     if x.name in ctx.inputs:
         raise QuantizationError(
@@ -25,4 +29,4 @@ def convert_input_quantizer(ctx, module, args, kwargs):
             "use one input quantizer"
         )
     ctx.inputs[x.name] = (ctx.layer, module)
-    return ctx.builder.input_tensor(x.name, x.shape, module.codes(), ctx.layer)
+    return program_input(ctx, x, module.codes(), ctx.layer)

@@ -13,7 +13,7 @@ from nandc.errors import QuantizationError
 from nandc.frontend.materialize import materialize
 from nandc.frontend.registry import function_converter, method_converter, module_converter
 from nandc.frontend.staging import PendingInfo, ProgramTensor
-from nandc.frontend.values import BatchDim, IntTensor, Pending
+from nandc.frontend.values import BatchDim, FloatInput, IntTensor, Pending
 from nandc.ir.program import Reshape
 
 __all__ = ["reshape_value", "staged_reshape", "relaid"]
@@ -67,7 +67,10 @@ def relaid(dequantize, old: tuple[int, ...], new: tuple[int, ...], channel_axis:
 
 
 def reshape_value(ctx, value, shape: tuple[int, ...]):
-    """Reshape an IntTensor or a Pending (a Pending with a chain is folded first)."""
+    """Reshape an IntTensor or a Pending (a Pending with a chain is folded first), or the float
+    model input before anything is applied to it (``x.view(-1, 1, 28, 28)`` first in ``forward``)."""
+    if isinstance(value, FloatInput) and not value.chain:
+        return value.reshaped(shape)
     if isinstance(value, Pending) and value.chain:
         value = materialize(ctx.circuit, value)
     if isinstance(value, Pending):
@@ -213,6 +216,46 @@ def _sample_shape(x) -> tuple:
     return (BatchDim(),) + tuple(int(d) for d in x.shape)
 
 
+def _unflatten_shape(layer: str, x, dim, sizes) -> tuple[int, ...]:
+    """Per-sample shape after ``x.unflatten(dim, sizes)`` (one size may be -1)."""
+    shape = list(x.shape)
+    d = int(dim) % (len(shape) + 1)
+    if d == 0:
+        raise QuantizationError(f"{layer!r}: unflatten(0, ...) would split the batch dimension")
+    sizes = [int(v) for v in sizes]
+    n = shape[d - 1]
+    if sizes.count(-1) == 1:
+        known = int(np.prod([v for v in sizes if v != -1], dtype=np.int64))
+        sizes[sizes.index(-1)] = n // max(known, 1)
+    if int(np.prod(sizes, dtype=np.int64)) != n:
+        raise QuantizationError(f"{layer!r}: cannot unflatten a dimension of {n} into {tuple(sizes)}")
+    return tuple(shape[:d - 1] + sizes + shape[d:])
+
+
+def _unflatten_args(args, kwargs) -> tuple:
+    return (args[1] if len(args) > 1 else kwargs["dim"]), (args[2] if len(args) > 2 else kwargs["sizes"])
+
+
+def _staged_unflatten_module(mctx, module, args, kwargs):
+    return staged_reshape(mctx, args[0], _unflatten_shape(mctx.layer, args[0], module.dim, module.unflattened_size))
+
+
+def _staged_unflatten(mctx, target, args, kwargs):
+    return staged_reshape(mctx, args[0], _unflatten_shape(mctx.layer, args[0], *_unflatten_args(args, kwargs)))
+
+
+@module_converter(nn.Unflatten, kind="movement", staged=_staged_unflatten_module)
+def convert_unflatten_module(ctx, module, args, kwargs):
+    return reshape_value(ctx, args[0], _unflatten_shape(ctx.layer, args[0], module.dim, module.unflattened_size))
+
+
+@method_converter("unflatten", kind="movement", staged=_staged_unflatten)
+@function_converter(torch.unflatten, kind="movement", staged=_staged_unflatten)
+def convert_unflatten(ctx, target, args, kwargs):
+    """``x.unflatten(1, (C, H, W))``, ``nn.Unflatten``: shape only."""
+    return reshape_value(ctx, args[0], _unflatten_shape(ctx.layer, args[0], *_unflatten_args(args, kwargs)))
+
+
 @method_converter("size", kind="meta")
 def convert_size(ctx, name, args, kwargs):
     """``x.size(0)`` is the batch (:class:`BatchDim`), ``x.size(d)`` a number, ``x.size()`` the whole shape."""
@@ -242,6 +285,17 @@ def convert_getitem(ctx, fn, args, kwargs):
         return seq[index]
     raise QuantizationError(f"{ctx.layer!r}: indexing or slicing a tensor computed from the input is not "
                             "supported; reshape it (view, flatten) instead")
+
+
+@method_converter("transpose")
+def convert_transpose(ctx, name, args, kwargs):
+    """``x.transpose(a, b)`` (neither the batch axis): a permute that swaps two axes."""
+    a = args[1] if len(args) > 1 else kwargs["dim0"]
+    b = args[2] if len(args) > 2 else kwargs["dim1"]
+    nd = len(args[0].shape) + 1
+    order = list(range(nd))
+    order[int(a) % nd], order[int(b) % nd] = order[int(b) % nd], order[int(a) % nd]
+    return convert_permute(ctx, "permute", [args[0]] + order, {})
 
 
 @method_converter("permute")
