@@ -16,6 +16,7 @@ from nandc.passes import run_pipeline
 from nandc.synth.cost import nand_cost
 from nandc.ir.words import shared_threshold
 from nandc.passes.recover import recover
+from tests.foreign import ge as _ge, ripple_add as _ripple_add, tree_count as _tree_count, xor as _xor
 from nandc.synth.symmetric import (
     cone_circuit,
     find_thresholds,
@@ -26,44 +27,11 @@ from nandc.synth.symmetric import (
 
 
 # ---------------------------------------------------------------------- foreign-shape circuits
-def _xor(c, a, b):
-    return c.or_(c.and_(a, b ^ 1), c.and_(a ^ 1, b))
-
-
-def _ripple_add(c, a, b):
-    width = max(len(a), len(b))
-    a, b = a + [0] * (width - len(a)), b + [0] * (width - len(b))
-    carry, out = 0, []
-    for x, y in zip(a, b):
-        t = _xor(c, x, y)
-        out.append(_xor(c, t, carry))
-        carry = c.or_(c.and_(x, y), c.and_(t, carry))
-    return out + [carry]
-
-
-def _tree_count(c, lits):
-    level = [[lit] for lit in lits]
-    while len(level) > 1:
-        nxt = [_ripple_add(c, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        level = nxt + ([level[-1]] if len(level) % 2 else [])
-    return level[0]
-
-
 def _chain_count(c, lits):
     acc = [lits[0]]
     for lit in lits[1:]:
         acc = _ripple_add(c, acc, [lit])
     return acc
-
-
-def _ge(c, bits, k):
-    """``bits >= k`` as the carry of a ripple subtractor."""
-    carry = 1
-    for j, x in enumerate(bits):
-        kb = ((k >> j) & 1) ^ 1
-        t = _xor(c, x, kb)
-        carry = c.or_(c.and_(x, kb), c.and_(t, carry))
-    return carry if k < (1 << len(bits)) else 0
 
 
 def foreign_layer(n, m, seed, count=_tree_count):

@@ -14,6 +14,7 @@ from nandc.ir.evaluate import evaluate
 from nandc.passes.recover import recover
 from nandc.synth.adders import adder_certificate, find_adders, sum_form
 from nandc.synth.equiv import check_equivalence
+from tests.foreign import fa as _fa, ge as _ge, tree_count as _tree_count, xor as _xor
 from nandc.synth.symmetric import (
     certify_equal_thresholds,
     cone_circuit,
@@ -23,57 +24,6 @@ from nandc.synth.symmetric import (
 
 
 # ---------------------------------------------------------------------- foreign-shape builders
-def _xor(c, a, b):
-    return c.or_(c.and_(a, b ^ 1), c.and_(a ^ 1, b))
-
-
-def _fa(c, a, b, cin, flip=None):
-    """Textbook full adder; ``flip`` breaks one gate: "sum" (XNOR) or "carry" (reads ~cin)."""
-    t = _xor(c, a, b)
-    s = _xor(c, t, cin)
-    carry = c.or_(c.and_(a, b), c.and_(t, cin ^ (flip == "carry")))
-    return s ^ (flip == "sum"), carry
-
-
-def _ripple_add(c, a, b, broken=None):
-    """``a + b``; ``broken = (index, kind)`` breaks the full adder at bit ``index``."""
-    width = max(len(a), len(b))
-    a, b = a + [0] * (width - len(a)), b + [0] * (width - len(b))
-    carry, out = 0, []
-    for i, (x, y) in enumerate(zip(a, b)):
-        s, carry = _fa(c, x, y, carry, broken[1] if broken and broken[0] == i else None)
-        out.append(s)
-    return out + [carry]
-
-
-def _tree_count(c, lits, broken=None, shape="balanced"):
-    """Popcount by ripple adders: a balanced tree, or a skewed one (left operand grows)."""
-    level = [[lit] for lit in lits]
-    adds = 0
-    while len(level) > 1:
-        if shape == "balanced":
-            nxt = []
-            for i in range(0, len(level) - 1, 2):
-                nxt.append(_ripple_add(c, level[i], level[i + 1], broken if adds == 3 else None))
-                adds += 1
-            level = nxt + ([level[-1]] if len(level) % 2 else [])
-        else:  # a tree of uneven groups: sizes 1, 2, 3, ... merged in turn
-            level = [_ripple_add(c, level[0], level[1], broken if adds == 3 else None)] + level[2:]
-            level.sort(key=len)
-            adds += 1
-    return level[0]
-
-
-def _ge(c, bits, k):
-    """``bits >= k`` as the carry of a ripple subtractor (constants folded)."""
-    carry = 1
-    for j, x in enumerate(bits):
-        kb = ((k >> j) & 1) ^ 1
-        t = _xor(c, x, kb)
-        carry = c.or_(c.and_(x, kb), c.and_(t, carry))
-    return carry if k < (1 << len(bits)) else 0
-
-
 def neuron(n, seed, threshold=None, shape="balanced", complement=False, broken=None, doubled=False,
            wrong_at=None, trojan=None):
     """``[sum(x ^ p) >= T]`` built by a ripple-adder tree and a ripple comparator.
