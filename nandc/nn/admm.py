@@ -57,10 +57,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from nandc.nn.training import LOSSES, Recipe, Rows, train
+from nandc.nn.anneal import ScheduledTemperatures
+from nandc.nn.training import LOSSES, Rows, train
 from nandc.nn.gate_functions import LogicConfigError
 from nandc.nn.schedules import ExponentialSchedule, Schedule
-from nandc.nn.soft_logic import LogicLayer, set_temperature, soft_layers
+from nandc.nn.soft_logic import LogicLayer, soft_layers
 
 __all__ = ["ADMMConfig", "ADMMResult", "admm_fit", "TRUTH_TABLE_ADMM",
            "choice_variables", "hard_choices"]
@@ -217,17 +218,13 @@ def _score_choices(model, choices: list[_Choice], z: list[torch.Tensor], xt, yt,
     return hits
 
 
-class _ADMM(Recipe):
+class _ADMM(ScheduledTemperatures):
     """The ADMM recipe as hooks of the one loop: curriculum rows, penalty, snap, z-steps, best network."""
 
     def __init__(self, config: ADMMConfig, data: Rows):
-        self.config, self.data = config, data
+        super().__init__(config)
+        self.data = data
         self.hits_fn = LOSSES[config.loss][1]
-
-    def apply_schedules(self, model, epoch: float) -> None:
-        c = self.config
-        set_temperature(model, None if c.tau is None else c.tau(epoch),
-                        None if c.select_tau is None else c.select_tau(epoch))
 
     def begin(self, model, rng: np.random.Generator, n: int) -> None:
         self.rng = rng
@@ -253,9 +250,6 @@ class _ADMM(Recipe):
         self.snapping = epoch >= self.config.epochs - self.config.snap_epochs
         if self.snapping and self.snap_steps == 0:
             self.snap_total = self.config.snap_epochs * batches
-
-    def before_batch(self, model, epoch: float) -> None:
-        self.apply_schedules(model, epoch)
 
     def penalty(self, model):
         gap = sum(((c.probabilities() - c.z + c.u) ** 2).sum() for c in self.choices) / self.count

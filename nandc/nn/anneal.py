@@ -19,7 +19,7 @@ from nandc.nn.gate_functions import LogicConfigError
 from nandc.nn.schedules import Schedule
 from nandc.nn.soft_logic import binarization_penalty, set_straight_through, set_temperature, soft_layers
 
-__all__ = ["AnnealConfig", "AnnealResult", "anneal_fit", "LOSSES"]
+__all__ = ["AnnealConfig", "AnnealResult", "anneal_fit", "LOSSES", "ScheduledTemperatures"]
 
 
 @dataclass(frozen=True)
@@ -67,22 +67,30 @@ class AnnealResult:
     seconds: float
 
 
-class _Anneal(Recipe):
-    """Temperatures by schedule at every batch, the binarization penalty, straight-through last epochs."""
+class ScheduledTemperatures(Recipe):
+    """A recipe whose ``config`` has ``tau`` / ``select_tau`` schedules over epochs (or None): the soft
+    layers' temperatures follow them at every batch.  Shared by annealing and ADMM."""
 
-    def __init__(self, config: AnnealConfig):
+    def __init__(self, config):
         self.config = config
 
-    def apply_schedules(self, model, epoch: float) -> None:
+    def temperatures(self, epoch: float) -> tuple[float | None, float | None]:
+        """``(tau, select_tau)`` at a (fractional) epoch; None where there is no schedule."""
         c = self.config
-        set_temperature(model, None if c.tau is None else c.tau(epoch),
-                        None if c.select_tau is None else c.select_tau(epoch))
+        return (None if c.tau is None else c.tau(epoch)), (None if c.select_tau is None else c.select_tau(epoch))
 
-    def begin_epoch(self, model, epoch: int, batches: int) -> None:
-        set_straight_through(model, epoch >= self.config.epochs - self.config.hard_epochs)
+    def apply_schedules(self, model, epoch: float) -> None:
+        set_temperature(model, *self.temperatures(epoch))
 
     def before_batch(self, model, epoch: float) -> None:
         self.apply_schedules(model, epoch)
+
+
+class _Anneal(ScheduledTemperatures):
+    """Temperatures by schedule at every batch, the binarization penalty, straight-through last epochs."""
+
+    def begin_epoch(self, model, epoch: int, batches: int) -> None:
+        set_straight_through(model, epoch >= self.config.epochs - self.config.hard_epochs)
 
     def penalty(self, model):
         return self.config.penalty * binarization_penalty(model) if self.config.penalty else None
@@ -107,9 +115,8 @@ def anneal_fit(model, x: np.ndarray, y: np.ndarray, config: AnnealConfig = Annea
     if not soft_layers(model):
         raise LogicConfigError("anneal_fit: the model has no soft logic layer (SoftNAND or LogicLayer) to train")
     data = Rows(x, y, config.batch_size, target_dtype=LOSSES[config.loss][2])
+    recipe = _Anneal(config)
     result = train(model, data, epochs=config.epochs, lr=config.lr, loss=config.loss, seed=config.seed,
-                   recipe=_Anneal(config), progress=progress, desc=desc)
+                   recipe=recipe, progress=progress, desc=desc)
     return AnnealResult(config.epochs, result.final_loss, result.train_accuracy,
-                        None if config.tau is None else config.tau(config.epochs),
-                        None if config.select_tau is None else config.select_tau(config.epochs),
-                        result.seconds)
+                        *recipe.temperatures(config.epochs), result.seconds)
