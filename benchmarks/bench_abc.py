@@ -281,6 +281,28 @@ def run_baseline(circuit, checkout: str, passes: str, workdir: Path):
     return read(path), int(gates), float(seconds)
 
 
+class AbcCache:
+    """ABC's results by circuit (``name:AND nodes:cpu``), read from and written back to ``path``
+    (a JSON file; None keeps them in memory), so later runs reuse them."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.results: dict = json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
+
+    def figures(self, name: str, circuit, abc: str | None, workdir: Path, timeout: float):
+        """``(NAND2 gates, CPU seconds)`` of ABC on ``circuit``: cached, else run (``(None, None)``
+        when it is not cached and there is no ABC to run)."""
+        key = f"{name}:{circuit.num_ands}:cpu"
+        if key not in self.results:
+            if not abc:
+                return None, None
+            self.results[key] = list(run_abc(circuit, abc, workdir, timeout))
+            if self.path:
+                Path(self.path).write_text(json.dumps(self.results, indent=1))
+        gates, seconds = self.results[key]
+        return gates, seconds
+
+
 def verify(circuit, netlist, sat_limit: int) -> str:
     from nandc.synth.equiv import check_equivalence
 
@@ -363,9 +385,7 @@ def main(argv=None) -> list[Row]:
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
     if args.abc == "none":
         abc = None
-    cache: dict = {}
-    if args.abc_cache and Path(args.abc_cache).exists():
-        cache = json.loads(Path(args.abc_cache).read_text())
+    cache = AbcCache(args.abc_cache)
     only = [s for s in (args.only or "").split(",") if s]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -376,15 +396,7 @@ def main(argv=None) -> list[Row]:
                 continue
             if args.min_ands is not None and circuit.num_ands < args.min_ands:
                 continue
-            abc_gates = abc_s = None
-            key = f"{name}:{circuit.num_ands}:cpu"
-            if key in cache:
-                abc_gates, abc_s = cache[key]
-            elif abc:
-                abc_gates, abc_s = run_abc(circuit, abc, Path(tmp), args.abc_timeout)
-                cache[key] = [abc_gates, abc_s]
-                if args.abc_cache:
-                    Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
+            abc_gates, abc_s = cache.figures(name, circuit, abc, Path(tmp), args.abc_timeout)
             base_gates = base_s = None
             if args.baseline:
                 circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))

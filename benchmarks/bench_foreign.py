@@ -27,7 +27,6 @@ ratios are printed.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import subprocess
@@ -38,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_abc  # noqa: E402
-from bench_abc import Row, print_table, run_abc, run_baseline, run_nandc  # noqa: E402
+from bench_abc import AbcCache, Row, print_table, run_baseline, run_nandc  # noqa: E402
 
 
 # ---------------------------------------------------------------------- textbook gates
@@ -235,9 +234,7 @@ def main(argv=None) -> list[Row]:
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
-    cache: dict = {}
-    if args.abc_cache and Path(args.abc_cache).exists():
-        cache = json.loads(Path(args.abc_cache).read_text())
+    cache = AbcCache(args.abc_cache)
     only = [s for s in (args.only or "").split(",") if s]
 
     rows: list[Row] = []
@@ -245,14 +242,7 @@ def main(argv=None) -> list[Row]:
         for group, name, circuit in suite(args.yosys, Path(tmp)):
             if only and not any(s in name for s in only):
                 continue
-            key = f"{name}:{circuit.num_ands}:cpu"  # CPU seconds (bench_abc.run_abc)
-            if key in cache:
-                abc_gates, abc_s = cache[key]
-            else:
-                abc_gates, abc_s = run_abc(circuit, abc, Path(tmp), args.abc_timeout)
-                cache[key] = [abc_gates, abc_s]
-                if args.abc_cache:
-                    Path(args.abc_cache).write_text(json.dumps(cache, indent=1))
+            abc_gates, abc_s = cache.figures(name, circuit, abc, Path(tmp), args.abc_timeout)
             base_gates = base_s = None
             if args.baseline:
                 circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
