@@ -62,6 +62,8 @@ class PassInfo:
     params: type | None = None
     progress: bool = False
     renamed: Mapping[str, str] = field(default_factory=dict)  # old parameter name -> new one
+    keeps_snapshot: bool = False  # a pipeline keeps its result as a structural choice for later passes
+    uses_snapshots: bool = False  # called with ``snapshots=`` (the circuits kept so far in the pipeline)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -73,13 +75,17 @@ PASSES: dict[str, PassInfo] = {}
 
 
 def register(name: str, description: str, produces: str = "circuit", params: type | None = None,
-             progress: bool = False, renamed: Mapping[str, str] | None = None):
+             progress: bool = False, renamed: Mapping[str, str] | None = None,
+             keeps_snapshot: bool = False, uses_snapshots: bool = False):
     """Decorator that adds a pass function to :data:`PASSES`.
 
     ``params``: the frozen dataclass of the pass's parameters; ``progress``:
     the function takes a keyword argument ``progress`` (a
     :data:`~nandc.synth.progress.Progress` callback, never stored in the parameters);
-    ``renamed``: old parameter names still accepted, with a warning (see :func:`renamed_params`).
+    ``renamed``: old parameter names still accepted, with a warning (see :func:`renamed_params`);
+    ``keeps_snapshot``: a pipeline keeps the pass's result as a snapshot (a structure of the circuit,
+    see :mod:`nandc.synth.choices`); ``uses_snapshots``: the function takes a keyword argument
+    ``snapshots`` (the circuits kept so far by the pipeline, oldest first).
     """
     if params is not None and not dataclasses.is_dataclass(params):
         raise PassError(f"pass {name!r}: params must be a dataclass type, found {params!r}")
@@ -87,7 +93,8 @@ def register(name: str, description: str, produces: str = "circuit", params: typ
     def deco(fn):
         if name in PASSES:
             raise PassError(f"pass {name!r} is registered twice")
-        PASSES[name] = PassInfo(name, description, fn, produces, params, progress, dict(renamed or {}))
+        PASSES[name] = PassInfo(name, description, fn, produces, params, progress, dict(renamed or {}),
+                                keeps_snapshot, uses_snapshots)
         return fn
 
     return deco

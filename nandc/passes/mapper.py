@@ -25,18 +25,25 @@ The mapping runs in three steps, as area-oriented mappers do:
 
 The netlist is then built with structural hashing of its gates, and the
 pass keeps it only if it is smaller than the literal translation.
+
+With ``choices=true`` and structures kept by earlier ``snapshot`` steps,
+the cover is computed on the choice network of :mod:`nandc.synth.choices`:
+the nodes to cover are its representatives, and each takes the priority
+cuts of all the structures proved equal to it.  The plain cover is computed
+too and the smaller netlist kept, so choices never cost gates.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.passes.base import Stats, pass_stats, register
+from nandc.synth.choices import ChoiceNetwork, build_choices
 from nandc.synth.cost import INFINITE, cut_cost_tables
 from nandc.synth.cuts import iter_cuts
 from nandc.synth.library import Program, shipped_programs
@@ -60,13 +67,20 @@ class MapParams:
     ``max_nodes``: circuits with more AND nodes are lowered by
     ``nand[cover=true]`` instead (0: no limit); ``cover_rounds``: rounds of
     inverter-focused rewriting (as ``nand[cover=true]`` does) before mapping,
-    which gives the mapper better structures to cut."""
+    which gives the mapper better structures to cut; ``choices``: also cover
+    across the structures kept by earlier ``snapshot`` steps of the pipeline
+    (structural choices, :mod:`nandc.synth.choices`), with ``choice_cuts``
+    priority cuts per node (more structures give more cuts to keep), on
+    circuits of at most ``choice_max_nodes`` AND nodes (0: no limit)."""
 
     cuts_per_node: int = 8
     rounds: int = 2
     start: str = "both"
     max_nodes: int = 0
     cover_rounds: int = 3
+    choices: bool = False
+    choice_cuts: int = 16
+    choice_max_nodes: int = 30000
 
     def __post_init__(self):
         check_choice("map", "start", self.start, STARTS)
@@ -161,8 +175,9 @@ class _Cover:
 
 
 def _area_flow(circuit: Circuit, ands: list[int], p: MapParams, costs, neg,
-               progress: Progress | None = None) -> tuple[list, list]:
-    """Initial choices (least area flow) for both phases of every node."""
+               progress: Progress | None = None, choices: ChoiceNetwork | None = None) -> tuple[list, list]:
+    """Initial choices (least area flow) for both phases of every node of ``ands``
+    (with ``choices``: its representatives, whose cuts include their members')."""
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
     n = circuit.num_nodes
@@ -179,9 +194,13 @@ def _area_flow(circuit: Circuit, ands: list[int], p: MapParams, costs, neg,
         choice[2 * node + 1] = _Choice(1, (2 * node,))
         flow[2 * node + 1] = 1.0
     all_cuts = {}
-    for count, (v, cuts) in enumerate(iter_cuts(f0l, f1l, ands, 4, p.cuts_per_node)):
+    order, members = (ands, None) if choices is None else (choices.order, choices.members)
+    mapped = set(ands) if choices is not None else None
+    for count, (v, cuts) in enumerate(iter_cuts(f0l, f1l, order, 4, p.cuts_per_node, members)):
         if count & 0x3FFF == 0:
-            report(progress, "map: cuts", count, len(ands))
+            report(progress, "map: cuts", count, len(order))
+        if mapped is not None and v not in mapped:
+            continue  # a member: its cuts are its representative's
         all_cuts[v] = cuts
         best = _best_cut_choices(cuts, costs, neg, flow, fanout)
         for ph in (0, 1):
@@ -249,15 +268,16 @@ def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams,
     report(progress, stage, len(ands), len(ands))
 
 
-def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None):
+def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None,
+            choices: ChoiceNetwork | None = None):
     """``(start, choices, reference counts)`` of the recovered cover from each start."""
     from nandc.synth.compiled import use_compiled
 
     if use_compiled(len(ands)):
-        yield from _compiled_covers(circuit, ands, p, starts, progress)
+        yield from _compiled_covers(circuit, ands, p, starts, progress, choices)
         return
     neg, costs = cut_cost_tables()
-    flow_choice, all_cuts = _area_flow(circuit, ands, p, costs, neg, progress)
+    flow_choice, all_cuts = _area_flow(circuit, ands, p, costs, neg, progress, choices)
     for start in starts:
         choice = list(flow_choice)
         if start == "direct":
@@ -270,7 +290,8 @@ def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: P
         yield start, choice, cover.refs
 
 
-def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None):
+def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None,
+                     choices: ChoiceNetwork | None = None):
     """:func:`_covers` by the compiled loops of :mod:`nandc.synth.kernels` (the same covers)."""
     from nandc.synth import kernels
     from nandc.synth.cost import cut_cost_arrays
@@ -280,7 +301,11 @@ def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, pr
     n = circuit.num_nodes
     order = np.asarray(ands, dtype=np.int64)
     report(progress, "map: cuts", 0, len(ands))
-    cuts = kernels.cut_arrays(f0, f1, order, 4, p.cuts_per_node)
+    if choices is None:
+        cuts = kernels.cut_arrays(f0, f1, order, 4, p.cuts_per_node)
+    else:
+        cuts = kernels.cut_arrays(f0, f1, np.asarray(choices.order, dtype=np.int64), 4, p.cuts_per_node,
+                                  choices.members)
     fanout = np.bincount(np.concatenate([f0[order] >> 1, f1[order] >> 1]), minlength=n) if ands else np.zeros(n)
     fanout = np.maximum(fanout, 1).astype(np.float64)
     flow_choice = kernels.area_flow(n, order, np.asarray(circuit.inputs, dtype=np.int64), fanout, cuts, costs, neg)
@@ -392,9 +417,15 @@ def _build(circuit: Circuit, choice: list, refs: list[int]) -> NandNetlist:
 
 
 @register("map", "NAND2 technology mapping: cover by the smallest NAND2 programs of 4-input cuts, "
-          "choosing every node's polarity", produces="netlist", params=MapParams, progress=True)
-def nand_map(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[NandNetlist, Stats]:
+          "choosing every node's polarity", produces="netlist", params=MapParams, progress=True,
+          uses_snapshots=True)
+def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
+             snapshots: tuple[Circuit, ...] = ()) -> tuple[NandNetlist, Stats]:
     """Cover ``circuit`` by NAND2 programs of its cuts (see the module docstring).
+
+    With ``choices=true``, ``snapshots`` (other structures of the same circuit:
+    same inputs and outputs) are structural choices: each node may be
+    covered by the cuts of any structure proved equal to it.
 
     Requires: a valid Circuit.  Ensures: a NandNetlist computing the same
     function on every output bus, with the same input order and buses;
@@ -419,11 +450,22 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None) ->
     starts = ("direct", "flow") if p.start == "both" else (p.start,)
     notes: dict = {}
     net = None
-    for start, choice, refs in _covers(circuit, ands, p, starts, progress):
-        mapped = _build(circuit, choice, refs)
-        notes[f"from_{start}"] = mapped.num_gates
-        if net is None or mapped.num_gates < net.num_gates:
-            net = mapped
+    network = None
+    if p.choices and snapshots and (not p.choice_max_nodes or len(ands) <= p.choice_max_nodes):
+        report(progress, "map: choices", 0, len(ands))
+        network = build_choices(circuit, list(snapshots))
+        report(progress, "map: choices", len(ands), len(ands))
+        notes.update(choice_members=network.num_members, choice_cycles=network.stats["rejected_cycle"])
+        p_choices = replace(p, cuts_per_node=max(p.cuts_per_node, p.choice_cuts))
+    tries = [(circuit, ands, "", None, p)]
+    if network is not None and network.num_members:  # the plain cover too: choices are extra options of a heuristic
+        tries.append((network.circuit, network.reps, "choices_", network, p_choices))
+    for target, nodes, label, net_choices, q in tries:
+        for start, choice, refs in _covers(target, nodes, q, starts, progress, net_choices):
+            mapped = _build(target, choice, refs)
+            notes[f"{label}from_{start}"] = mapped.num_gates
+            if net is None or mapped.num_gates < net.num_gates:
+                net = mapped
     direct, _ = lower_to_nand(circuit)
     notes["literal"] = direct.num_gates
     if direct.num_gates <= net.num_gates:

@@ -15,7 +15,8 @@ earlier in the run is skipped.  ``name[key=value]`` sets a pass parameter
 (integers, floats, ``true``/``false`` and bare words are understood), e.g.
 ``"sweep[rounds=1];rewrite*;nand"``.  A preset name (``O0`` .. ``O3``, with
 or without the dash) stands for its pipeline.  Only the last step may
-produce a netlist.
+produce a netlist.  A ``snapshot`` step keeps the circuit as it is then, and
+``map[choices=true]`` maps across the kept structures (structural choices).
 """
 
 from __future__ import annotations
@@ -39,10 +40,14 @@ PRESETS: dict[str, str] = {
     # fast on millions of nodes: full rewriting (4 cuts per node) only up to 200k AND nodes
     "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[cover=true]",
     # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 100k AND nodes
-    "O3": "cleanup;recover;sweep;nnsynth;(rewrite;resub[max_nodes=100000];sweep)*4;"
-          "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=100000];sweep)*2;map[max_nodes=100000]",
+    # the structure before optimization is kept as a structural choice for the mapper
+    "O3": "cleanup;snapshot;recover;sweep;nnsynth;(rewrite;resub[max_nodes=100000];sweep)*4;"
+          "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=100000];sweep)*2;"
+          "map[max_nodes=100000,choices=true]",
 }
 
+#: Snapshots a pipeline keeps for structural choices (the newest ones).
+MAX_SNAPSHOTS = 4
 #: Iterations of a ``*`` step when no count is given.
 MAX_ITERATIONS = 8
 #: A ``*`` step stops once an iteration saves less than this fraction of the cost.
@@ -227,6 +232,7 @@ class _Run:
     on_stats: Callable[[Stats], Any] | None
     progress: Progress | None
     converged: set = field(default_factory=set)  # (loop body key, structural hash) at a fixpoint
+    snapshots: list = field(default_factory=list)  # circuits kept by passes with ``keeps_snapshot``
 
 
 def _run(steps: tuple[Step, ...], obj, run: _Run):
@@ -235,10 +241,14 @@ def _run(steps: tuple[Step, ...], obj, run: _Run):
             obj = _run_loop(step, obj, run) if step.fixpoint else _run(step.steps, obj, run)
             continue
         params = dict(step.params)
+        kwargs: dict = {}
         if run.progress is not None and step.info.progress:
-            obj, stats = step.info.run(obj, params, progress=run.progress)
-        else:
-            obj, stats = step.info.run(obj, params)
+            kwargs["progress"] = run.progress
+        if step.info.uses_snapshots:
+            kwargs["snapshots"] = tuple(run.snapshots)
+        obj, stats = step.info.run(obj, params, **kwargs)
+        if step.info.keeps_snapshot:
+            run.snapshots = (run.snapshots + [obj])[-MAX_SNAPSHOTS:]
         run.history.append(stats)
         if run.on_stats is not None:
             run.on_stats(stats)

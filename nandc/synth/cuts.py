@@ -63,15 +63,21 @@ def _priority(merged: dict[tuple[int, ...], int], limit: int) -> list[Cut]:
 
 
 def iter_cuts(f0: list[int], f1: list[int], nodes: Iterable[int], k: int = 4,
-              limit: int = 8) -> Iterator[tuple[int, list[Cut]]]:
+              limit: int = 8, members: dict[int, list[int]] | None = None) -> Iterator[tuple[int, list[Cut]]]:
     """``(node, its non-trivial priority cuts)`` for each AND node of ``nodes``
     (topological order), computed as the iteration reaches it.
 
+    ``members``: structural choices (:mod:`nandc.synth.choices`), node ->
+    literals of other nodes equal to it; a node's candidate cuts then also
+    include the cuts of its members (tables complemented for a complemented
+    member), so its priority cuts may come from any of its structures.
+
     Requires: ``f0``, ``f1`` fanin literal lists of a circuit; the fanins of
-    every node of ``nodes`` are inputs, the constant or earlier ``nodes``.
-    Ensures: each node gets at most ``limit`` cuts of at most ``k`` leaves,
-    smallest first, each with a table that depends on every leaf; a node
-    equal to a constant gets the cut ``((), 0 or MASK)``.
+    every node of ``nodes`` are inputs, the constant or earlier ``nodes``,
+    and so are the members of a node.  Ensures: each node gets at most
+    ``limit`` cuts of at most ``k`` leaves, smallest first, each with a
+    table that depends on every leaf; a node equal to a constant gets the
+    cut ``((), 0 or MASK)``.
     """
     cuts: dict[int, list[Cut]] = {}
     trivial: dict[int, list[Cut]] = {}
@@ -86,14 +92,20 @@ def iter_cuts(f0: list[int], f1: list[int], nodes: Iterable[int], k: int = 4,
     for v in nodes:
         a, b = f0[v], f1[v]
         merged = merge_cuts(with_trivial(a >> 1), a & 1, with_trivial(b >> 1), b & 1, k)
+        if members:
+            for m in members.get(v, ()):
+                flip = MASK if m & 1 else 0
+                for leaves, tt in cuts[m >> 1]:
+                    if leaves not in merged:
+                        merged[leaves] = tt ^ flip
         cuts[v] = _priority(merged, limit)
         yield v, cuts[v]
 
 
 def enumerate_cuts(f0: list[int], f1: list[int], nodes: Iterable[int], k: int = 4,
-                   limit: int = 8) -> dict[int, list[Cut]]:
+                   limit: int = 8, members: dict[int, list[int]] | None = None) -> dict[int, list[Cut]]:
     """The cuts of :func:`iter_cuts` of every node, as a dict."""
-    return dict(iter_cuts(f0, f1, nodes, k, limit))
+    return dict(iter_cuts(f0, f1, nodes, k, limit, members))
 
 
 class LocalCuts:

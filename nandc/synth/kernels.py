@@ -111,10 +111,12 @@ def _load(u, neg, leaves, nleaf, table, ncut, al, an, at):
 
 @njit(cache=True, nogil=True)
 def _cut_kernel(f0, f1, nodes, k, limit, support, src_leaves, src_nleaf, src_table, src_ncut,
-                leaves, nleaf, table, ncut):
+                leaves, nleaf, table, ncut, mem_start, mem_lit, max_members):
     """Cuts of ``nodes`` into ``leaves``/``nleaf``/``table``/``ncut`` from the fanins'
-    cuts in the ``src_`` arrays (the same arrays: all cuts; the previous level: local cuts)."""
-    cap = (limit + 1) * (limit + 1)
+    cuts in the ``src_`` arrays (the same arrays: all cuts; the previous level: local cuts),
+    and from the cuts of node ``v``'s members ``mem_lit[mem_start[v]:mem_start[v + 1]]``
+    (structural choices, as cuts.iter_cuts; at most ``max_members`` per node)."""
+    cap = (limit + 1) * (limit + 1) + max_members * limit
     al = np.zeros((limit + 1, 4), np.int64)
     an = np.zeros(limit + 1, np.int64)
     at = np.zeros(limit + 1, np.int64)
@@ -193,6 +195,20 @@ def _cut_kernel(f0, f1, nodes, k, limit, support, src_leaves, src_nleaf, src_tab
                         mn[m] = c
                         mt[m] = _shrink(tt, sup)
                         m += 1
+        for e in range(mem_start[v], mem_start[v + 1]):  # the members' cuts (choices)
+            u = mem_lit[e] >> 1
+            flip = _MASK if mem_lit[e] & 1 else 0
+            for i in range(src_ncut[u]):
+                n = src_nleaf[u, i]
+                for s in range(n):
+                    union[s] = src_leaves[u, i, s]
+                if _find(ml, mn, m, union, n) >= 0:
+                    continue
+                for s in range(n):
+                    ml[m, s] = union[s]
+                mn[m] = n
+                mt[m] = src_table[u, i] ^ flip
+                m += 1
         # priority: as cuts._priority
         out = 0
         if m <= limit:
@@ -264,14 +280,28 @@ def _support_array() -> np.ndarray:
 _SUPPORT_ARRAY = None
 
 
-def cut_arrays(f0: np.ndarray, f1: np.ndarray, nodes, k: int = 4, limit: int = 8):
+def _member_arrays(num_nodes: int, members: dict[int, list[int]] | None):
+    """``(start, literals, most)``: ``members`` (node -> member literals) in CSR form."""
+    count = np.zeros(num_nodes + 1, np.int64)
+    for v, lits in (members or {}).items():
+        count[v + 1] = len(lits)
+    start = np.cumsum(count)
+    lits = np.zeros(max(1, int(start[-1])), np.int64)
+    for v, got in (members or {}).items():
+        lits[start[v]:start[v] + len(got)] = got
+    return start, lits, int(count.max()) if num_nodes else 0
+
+
+def cut_arrays(f0: np.ndarray, f1: np.ndarray, nodes, k: int = 4, limit: int = 8,
+               members: dict[int, list[int]] | None = None):
     """``(leaves, nleaf, table, ncut)``: the cuts of :func:`nandc.synth.cuts.iter_cuts`
-    (same cuts, same order) of every node of ``nodes`` as arrays (see the module docstring)."""
+    (same cuts, same order, ``members`` included) of every node of ``nodes`` as arrays
+    (see the module docstring)."""
     f0 = np.ascontiguousarray(f0, dtype=np.int64)
     f1 = np.ascontiguousarray(f1, dtype=np.int64)
     nodes = np.ascontiguousarray(nodes, dtype=np.int64)
     out = _empty_cuts(len(f0), int(limit))
-    _cut_kernel(f0, f1, nodes, int(k), int(limit), _support_array(), *out, *out)
+    _cut_kernel(f0, f1, nodes, int(k), int(limit), _support_array(), *out, *out, *_member_arrays(len(f0), members))
     return out
 
 
@@ -287,7 +317,8 @@ def local_cut_arrays(f0: np.ndarray, f1: np.ndarray, ands, nodes, k: int = 4, li
     level = _empty_cuts(n, limit)  # depth 0: the trivial cut only
     for d in range(1, max(1, depth) + 1):
         nxt = _empty_cuts(n, limit)
-        _cut_kernel(f0, f1, nodes if d == depth else ands, int(k), limit, _support_array(), *level, *nxt)
+        _cut_kernel(f0, f1, nodes if d == depth else ands, int(k), limit, _support_array(), *level, *nxt,
+                    *_member_arrays(n, None))
         level = nxt
     return level
 

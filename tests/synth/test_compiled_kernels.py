@@ -107,3 +107,29 @@ def test_o3_gives_the_same_netlist_both_ways(monkeypatch):
     c = random_circuit(4, num_inputs=16, num_ops=500)
     (ref, _), (got, _) = _both(monkeypatch, lambda: run_pipeline(c, "O3"))
     assert got.structural_hash() == ref.structural_hash()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("limit", [4, 8, 16])
+def test_cut_arrays_with_choices_are_the_python_cuts(seed, limit):
+    from nandc.synth import kernels
+    from nandc.synth.choices import build_choices
+
+    c = random_circuit(seed + 20, num_inputs=18, num_ops=400)
+    main, _ = run_pipeline(c, "cleanup;sweep;rewrite;balance;refactor;rewrite")
+    start, _ = run_pipeline(c, "cleanup")
+    net = build_choices(main, [start])
+    assert net.num_members
+    f0, f1, _ = net.circuit.arrays()
+    got = dict(kernels.cut_lists(kernels.cut_arrays(f0, f1, net.order, 4, limit, net.members), net.order))
+    assert got == enumerate_cuts(f0.tolist(), f1.tolist(), net.order, 4, limit, net.members)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mapper_covers_over_choices_are_the_python_covers(monkeypatch, seed):
+    c = random_circuit(seed + 30, num_inputs=20, num_ops=700)
+    pipeline = "cleanup;snapshot;sweep;rewrite;balance;refactor;rewrite;map[choices=true]"
+    (ref, ref_stats), (got, got_stats) = _both(monkeypatch, lambda: run_pipeline(c, pipeline))
+    assert got.structural_hash() == ref.structural_hash()
+    assert got_stats[-1].notes == ref_stats[-1].notes and ref_stats[-1].notes["choice_members"]
+    assert check_equivalence(c, got, method="sat")
