@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from nandc.errors import NandcError
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.passes.base import Stats, pass_stats, register
@@ -269,12 +270,14 @@ def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams,
 
 
 def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None,
-            choices: ChoiceNetwork | None = None):
-    """``(start, choices, reference counts)`` of the recovered cover from each start."""
+            choices: ChoiceNetwork | None = None, seed: dict[int, _Choice] | None = None):
+    """``(start, choices, reference counts)`` of the recovered cover from each start
+    (``"direct"``, ``"flow"``, or ``"seed"``: the choices of ``seed``, a cover
+    closed under inputs, where it has them and least area flow elsewhere)."""
     from nandc.synth.compiled import use_compiled
 
     if use_compiled(len(ands)):
-        yield from _compiled_covers(circuit, ands, p, starts, progress, choices)
+        yield from _compiled_covers(circuit, ands, p, starts, progress, choices, seed)
         return
     neg, costs = cut_cost_tables()
     flow_choice, all_cuts = _area_flow(circuit, ands, p, costs, neg, progress, choices)
@@ -282,6 +285,9 @@ def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: P
         choice = list(flow_choice)
         if start == "direct":
             _direct_choices(circuit, ands, choice)
+        elif start == "seed":
+            for lit, ch in seed.items():
+                choice[lit] = ch
         cover = _Cover(choice)
         for lit in circuit.output_literals():
             cover.ref(lit)
@@ -291,7 +297,7 @@ def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: P
 
 
 def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None,
-                     choices: ChoiceNetwork | None = None):
+                     choices: ChoiceNetwork | None = None, seed: dict[int, _Choice] | None = None):
     """:func:`_covers` by the compiled loops of :mod:`nandc.synth.kernels` (the same covers)."""
     from nandc.synth import kernels
     from nandc.synth.cost import cut_cost_arrays
@@ -315,12 +321,40 @@ def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, pr
         choice = tuple(a.copy() for a in flow_choice)
         if start == "direct":
             kernels.direct_choices(order, f0, f1, choice)
+        elif start == "seed":
+            _set_choices(choice, seed)
         refs = kernels.new_refs(outputs, choice)
         for round_no in range(1, p.rounds + 1):
             report(progress, f"map: recovery {round_no}", 0, len(ands))
             kernels.recover_round(order, cuts, costs, neg, choice, refs)
             report(progress, f"map: recovery {round_no}", len(ands), len(ands))
         yield start, _choice_objects(choice, refs), refs.tolist()
+
+
+def _set_choices(choice, seed: dict[int, _Choice]) -> None:
+    """Write the :class:`_Choice` objects of ``seed`` (literal -> choice) into choice arrays."""
+    gates, nin, ins, tab = choice
+    for lit, ch in seed.items():
+        gates[lit] = ch.gates
+        nin[lit] = len(ch.inputs)
+        ins[lit, :len(ch.inputs)] = ch.inputs
+        tab[lit] = -1 if ch.table is None else ch.table
+
+
+def _translate(choice: list, refs: list[int], literal: list[int]) -> dict[int, _Choice] | None:
+    """The referenced choices of a cover moved to another circuit by the node map
+    ``literal`` (node -> literal there); None if two literals land on one with
+    different choices."""
+    out: dict[int, _Choice] = {}
+    for x, r in enumerate(refs):
+        if not r:
+            continue
+        ch = choice[x]
+        y = literal[x >> 1] ^ (x & 1)
+        moved = _Choice(ch.gates, tuple(literal[i >> 1] ^ (i & 1) for i in ch.inputs), ch.table)
+        if out.setdefault(y, moved) != moved:
+            return None
+    return out
 
 
 def _choice_objects(choice, refs: np.ndarray) -> list:
@@ -373,6 +407,7 @@ def _build(circuit: Circuit, choice: list, refs: list[int]) -> NandNetlist:
     _, _, lay = circuit.arrays()
     layl = lay.tolist()
     layer_ids = [net.layer_id(name) for name in circuit.layer_names]
+    limit = 4 * len(choice) + 16  # no acyclic cover stacks more literals than this
 
     def build(lit: int, layer: int) -> int:
         """Signal of ``lit`` (its choice's inputs are built first, iteratively)."""
@@ -386,6 +421,9 @@ def _build(circuit: Circuit, choice: list, refs: list[int]) -> NandNetlist:
             pending = [y for y in ch.inputs if signal[y] < 0]
             if pending:
                 stack.extend(pending)
+                if len(stack) > limit:
+                    raise NandcError(f"map: the cover of {circuit.name!r} reads literal {x} through itself "
+                                     f"(an internal error, please report it)")
                 continue
             stack.pop()
             own = layer_ids[layl[x >> 1]] if circuit.is_and(x >> 1) else layer
@@ -457,14 +495,22 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
         report(progress, "map: choices", len(ands), len(ands))
         notes.update(choice_members=network.num_members, choice_cycles=network.stats["rejected_cycle"])
         p_choices = replace(p, cuts_per_node=max(p.cuts_per_node, p.choice_cuts))
-    tries = [(circuit, ands, "", None, p)]
-    if network is not None and network.num_members:  # the plain cover too: choices are extra options of a heuristic
-        tries.append((network.circuit, network.reps, "choices_", network, p_choices))
-    for target, nodes, label, net_choices, q in tries:
-        for start, choice, refs in _covers(target, nodes, q, starts, progress, net_choices):
-            mapped = _build(target, choice, refs)
-            notes[f"{label}from_{start}"] = mapped.num_gates
-            if net is None or mapped.num_gates < net.num_gates:
+    best_plain = None
+    for start, choice, refs in _covers(circuit, ands, p, starts, progress):
+        mapped = _build(circuit, choice, refs)
+        notes[f"from_{start}"] = mapped.num_gates
+        if net is None or mapped.num_gates < net.num_gates:
+            net, best_plain = mapped, (choice, refs)
+    if network is not None and network.num_members:
+        # from the plain cover too: area recovery never adds gates, so the choices can only improve on it
+        # (only while every main node kept its own copy: a node merged into an earlier one would bring its
+        # cut's leaves to that node, which may read it, a cycle)
+        seed = _translate(*best_plain, network.main_literal) if not network.stats["main_merged"] else None
+        for start, choice, refs in _covers(network.circuit, network.reps, p_choices,
+                                           starts + (("seed",) if seed else ()), progress, network, seed):
+            mapped = _build(network.circuit, choice, refs)
+            notes[f"choices_from_{start}"] = mapped.num_gates
+            if mapped.num_gates < net.num_gates:
                 net = mapped
     direct, _ = lower_to_nand(circuit)
     notes["literal"] = direct.num_gates

@@ -4,7 +4,7 @@ Grammar::
 
     pipeline := step (";" step)*
     step     := atom ["*" [count]]
-    atom     := name ["[" key "=" value ("," key "=" value)* "]"]  |  "(" pipeline ")"
+    atom     := name ["[" key "=" value ("," key "=" value)* "]"]  |  "(" pipeline ")"  |  "{" pipeline "}"
 
 A step followed by ``*`` is iterated to a fixpoint: it runs again while the
 NAND2 cost of the circuit (:func:`~nandc.synth.cost.nand_cost`) keeps
@@ -15,8 +15,11 @@ earlier in the run is skipped.  ``name[key=value]`` sets a pass parameter
 (integers, floats, ``true``/``false`` and bare words are understood), e.g.
 ``"sweep[rounds=1];rewrite*;nand"``.  A preset name (``O0`` .. ``O3``, with
 or without the dash) stands for its pipeline.  Only the last step may
-produce a netlist.  A ``snapshot`` step keeps the circuit as it is then, and
-``map[choices=true]`` maps across the kept structures (structural choices).
+produce a netlist.  A ``snapshot`` step keeps the circuit as it is then, a
+*branch* ``{...}`` runs its steps on the current circuit and keeps their
+result while the pipeline goes on with the circuit as it was, and
+``map[choices=true]`` maps across the kept structures (structural choices,
+the newest :data:`MAX_SNAPSHOTS`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from nandc.ir.netlist import NandNetlist
 from nandc.passes.base import PassInfo, Stats, get_pass, renamed_params
 from nandc.passes.options import Progress
 
-__all__ = ["PRESETS", "MAX_ITERATIONS", "PassStep", "Loop", "parse_pipeline", "parse_steps", "run_pipeline"]
+__all__ = ["PRESETS", "MAX_ITERATIONS", "MAX_SNAPSHOTS", "PassStep", "Loop", "Branch", "parse_pipeline", "parse_steps",
+           "run_pipeline"]
 
 #: Optimization levels; each is a pipeline string.
 PRESETS: dict[str, str] = {
@@ -53,7 +57,7 @@ MAX_ITERATIONS = 8
 #: A ``*`` step stops once an iteration saves less than this fraction of the cost.
 MIN_GAIN = 0.001
 
-_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)|(?P<num>\d+)|(?P<sym>[;()*\[\],=]))")
+_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)|(?P<num>\d+)|(?P<sym>[;(){}*\[\],=]))")
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,16 @@ class Loop:
     fixpoint: bool = True
 
 
-Step = Union[PassStep, Loop]
+@dataclass(frozen=True)
+class Branch:
+    """Steps run on the current circuit whose result is kept as a snapshot (a
+    structural choice for ``map[choices=true]``); the pipeline goes on with the
+    circuit as it was before the branch."""
+
+    steps: tuple["Step", ...]
+
+
+Step = Union[PassStep, Loop, Branch]
 
 
 @dataclass
@@ -112,7 +125,7 @@ class _Parser:
         steps = [self.step()]
         while self.peek() is not None and self.peek()[1] == ";":
             self.take(";")
-            if self.peek() is None or self.peek()[1] == ")":
+            if self.peek() is None or self.peek()[1] in (")", "}"):
                 break  # a trailing ';' is allowed
             steps.append(self.step())
         return tuple(steps)
@@ -124,6 +137,15 @@ class _Parser:
             inner = self.pipeline()
             self.take(")")
             atom: Step = Loop(inner, 1, fixpoint=False)
+        elif tok is not None and tok[1] == "{":
+            self.take("{")
+            branch = Branch(self.pipeline())
+            self.take("}")
+            for s in _flatten(branch.steps):
+                if s.info.produces != "circuit":
+                    raise PassError(f"pipeline {self.text!r}: pass {s.info.name!r} produces a netlist and cannot "
+                                    f"run in a branch {{...}} (a branch's result is kept as a circuit)")
+            return branch
         else:
             kind, name = self.take()
             if kind != "name":
@@ -179,7 +201,7 @@ def _value(text: str) -> Any:
 def _flatten(steps: tuple[Step, ...]) -> list[PassStep]:
     out: list[PassStep] = []
     for s in steps:
-        out.extend(_flatten(s.steps) if isinstance(s, Loop) else [s])
+        out.extend(_flatten(s.steps) if isinstance(s, (Loop, Branch)) else [s])
     return out
 
 
@@ -220,7 +242,8 @@ def _cost(obj: Circuit | NandNetlist) -> int:
 
 def _key(steps: tuple[Step, ...]) -> tuple:
     """What a sequence of steps does, as a hashable value."""
-    return tuple((s.info.name, s.params) if isinstance(s, PassStep) else ("loop", s.limit, s.fixpoint, _key(s.steps))
+    return tuple((s.info.name, s.params) if isinstance(s, PassStep) else
+                 ("branch", _key(s.steps)) if isinstance(s, Branch) else ("loop", s.limit, s.fixpoint, _key(s.steps))
                  for s in steps)
 
 
@@ -240,6 +263,9 @@ def _run(steps: tuple[Step, ...], obj, run: _Run):
         if isinstance(step, Loop):
             obj = _run_loop(step, obj, run) if step.fixpoint else _run(step.steps, obj, run)
             continue
+        if isinstance(step, Branch):
+            _keep_snapshot(run, _run(step.steps, obj, run))
+            continue
         params = dict(step.params)
         kwargs: dict = {}
         if run.progress is not None and step.info.progress:
@@ -248,11 +274,15 @@ def _run(steps: tuple[Step, ...], obj, run: _Run):
             kwargs["snapshots"] = tuple(run.snapshots)
         obj, stats = step.info.run(obj, params, **kwargs)
         if step.info.keeps_snapshot:
-            run.snapshots = (run.snapshots + [obj])[-MAX_SNAPSHOTS:]
+            _keep_snapshot(run, obj)
         run.history.append(stats)
         if run.on_stats is not None:
             run.on_stats(stats)
     return obj
+
+
+def _keep_snapshot(run: _Run, circuit: Circuit) -> None:
+    run.snapshots = (run.snapshots + [circuit])[-MAX_SNAPSHOTS:]
 
 
 def _run_loop(loop: Loop, obj, run: _Run):

@@ -65,7 +65,10 @@ class ChoiceNetwork:
     ``r`` equals node ``m`` complemented when ``c`` is 1); ``order``: the AND
     nodes whose cuts the mapper needs, each member before its representative
     and every fanin before its reader; ``reps``: the representatives of
-    ``order`` (the nodes to map), in the same order.
+    ``order`` (the nodes to map), in the same order; ``main_literal[v]``: the
+    literal standing for node ``v`` of the main circuit (the first snapshot);
+    when ``stats["main_merged"]`` is 0 it is one-to-one and keeps the main
+    circuit's structure (every main node has a copy of its own).
     """
 
     circuit: Circuit
@@ -73,6 +76,7 @@ class ChoiceNetwork:
     order: list[int] = field(default_factory=list)
     reps: list[int] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    main_literal: list[int] = field(default_factory=list)
 
     @property
     def num_members(self) -> int:
@@ -110,7 +114,7 @@ def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoicePara
     rank: list[tuple[int, int, int]] = [(-1, 0, 0)]  # representative node -> rank
     classes: dict[int, list[int]] = {0: [0]}  # signature key -> normalized representative literals
     members: dict[int, list[int]] = {}
-    stats = {"proved": 0, "simulated": 0, "rejected_cycle": 0, "unproved": 0}
+    stats = {"proved": 0, "simulated": 0, "rejected_cycle": 0, "unproved": 0, "main_merged": 0}
     f0_new = new.fanin_views()[0]
     for lit in main_inputs:
         while len(rep_of) <= lit >> 1:
@@ -146,7 +150,9 @@ def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoicePara
             rep_of.append(x)
             fa, fb = rank[new.fanins(xn)[0] >> 1], rank[new.fanins(xn)[1] >> 1]
             top = max(fa, fb)
-            own = (main_level[v], v, 0) if s_index == 0 else (top[0], top[1], top[2] + 1)
+            own = (top[0], top[1], top[2] + 1)  # above every fanin, always
+            if s_index == 0:
+                own = max(own, (main_level[v], v, 0))
             rank.append(own)
             k, ph = keyl[v], phl[v]
             found, member = -1, False
@@ -164,6 +170,7 @@ def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoicePara
                 if verdict == EQUAL:
                     found, member = t, joins
                     stats["proved"] += 1
+                    stats["main_merged"] += s_index == 0
                     break
                 stats["unproved"] += 1
             if found < 0:
@@ -180,34 +187,54 @@ def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoicePara
     for bus in main.output_buses.values():
         new.set_output(bus.name, [main_lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
     solver.close()
-    net = ChoiceNetwork(new, members, stats=stats)
+    net = ChoiceNetwork(new, members, stats=stats, main_literal=main_lit)
     _order(net, rank)
     stats["members"] = net.num_members
     return net
 
 
-def _order(net: ChoiceNetwork, rank: list[tuple[int, int]]) -> None:
+def _order(net: ChoiceNetwork, rank: list[tuple[int, int, int]]) -> None:
     """Set ``net.order`` and ``net.reps``: the representatives the outputs need,
-    through their own fanins and their members' fanins, in rank order, each
-    after its members."""
+    through their own fanins and their members' fanins, each after everything
+    it depends on and after its members (a depth-first topological sort; the
+    ranks, which make the dependencies acyclic, order the roots)."""
     circuit = net.circuit
     f0, f1 = circuit.fanin_views()
     members = net.members
-    needed = set()
-    stack = [lit >> 1 for lit in circuit.output_literals()]
-    while stack:
-        v = stack.pop()
-        if v in needed or not f0[v]:
-            continue
-        needed.add(v)
-        stack.append(f0[v] >> 1)
-        stack.append(f1[v] >> 1)
+
+    def deps(v: int) -> list[int]:
+        out = [f0[v] >> 1, f1[v] >> 1]
         for m in members.get(v, ()):
-            stack.append(f0[m >> 1] >> 1)
-            stack.append(f1[m >> 1] >> 1)
-    net.reps = sorted(needed, key=rank.__getitem__)
+            out.append(f0[m >> 1] >> 1)
+            out.append(f1[m >> 1] >> 1)
+        return [u for u in out if f0[u]]
+
+    state: dict[int, int] = {}  # 1: on the stack, 2: done
+    reps: list[int] = []
+    roots = sorted({lit >> 1 for lit in circuit.output_literals() if f0[lit >> 1]}, key=rank.__getitem__)
+    for root in roots:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(deps(root)))]
+        while stack:
+            v, todo = stack[-1]
+            for u in todo:
+                got = state.get(u)
+                if got is None:
+                    state[u] = 1
+                    stack.append((u, iter(deps(u))))
+                    break
+                if got == 1:
+                    raise NandcError(f"structural choices: node {u} depends on itself (an internal error: the "
+                                     f"ranks should keep the choice network acyclic)")
+            else:
+                stack.pop()
+                state[v] = 2
+                reps.append(v)
+    net.reps = reps
     order: list[int] = []
-    for r in net.reps:
+    for r in reps:
         order.extend(m >> 1 for m in members.get(r, ()))
         order.append(r)
     net.order = order
