@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
-           "rewrite_decisions", "program_arrays", "refactor_saved"]
+           "rewrite_decisions", "program_arrays", "refactor_saved", "reconvergent_cuts",
+           "resub_windows"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
@@ -863,6 +864,262 @@ _PROGRAM_ARRAYS = None
 
 # ---------------------------------------------------------------------- refactoring's candidates
 @njit(cache=True, nogil=True)
+def _reconvergent(v, f0, f1, k, vis, stamp, lv):
+    """factor.reconvergent_cut(v, f0, f1, k): its leaves in ``lv[:nl]`` (unsorted); returns ``nl``.
+    ``vis`` marks the visited nodes with ``stamp`` (a value no earlier call used)."""
+    nl = 0
+    for side in range(2):
+        u = (f0[v] if side == 0 else f1[v]) >> 1
+        if u == 0:
+            continue
+        dup = False
+        for i in range(nl):
+            if lv[i] == u:
+                dup = True
+        if not dup:
+            lv[nl] = u
+            nl += 1
+    vis[v] = stamp
+    for i in range(nl):
+        vis[lv[i]] = stamp
+    while True:
+        best = -1
+        best_cost = k + 1
+        for i in range(nl):
+            x = lv[i]
+            if f0[x] == 0:
+                continue
+            cnt = 0
+            for side in range(2):
+                u = (f0[x] if side == 0 else f1[x]) >> 1
+                if u and vis[u] != stamp:
+                    cnt += 1
+            cost = cnt - 1
+            if cost < best_cost or (cost == best_cost and x > best):
+                best = x
+                best_cost = cost
+        if best < 0 or nl + best_cost > k:
+            return nl
+        for i in range(nl):
+            if lv[i] == best:
+                lv[i] = lv[nl - 1]
+                nl -= 1
+                break
+        for side in range(2):
+            u = (f0[best] if side == 0 else f1[best]) >> 1
+            if u:
+                dup = False
+                for i in range(nl):
+                    if lv[i] == u:
+                        dup = True
+                if not dup:
+                    lv[nl] = u
+                    nl += 1
+                vis[u] = stamp
+
+
+@njit(cache=True, nogil=True)
+def _reconvergent_cuts_kernel(nodes, f0, f1, k, leaves_out, nleaf_out):
+    vis = np.zeros(f0.shape[0], np.int64)
+    lv = np.zeros(k + 4, np.int64)
+    for idx in range(nodes.shape[0]):
+        nl = _reconvergent(nodes[idx], f0, f1, k, vis, idx + 1, lv)
+        srt = np.sort(lv[:nl])
+        for i in range(nl):
+            leaves_out[idx, i] = srt[i]
+        nleaf_out[idx] = nl
+
+
+def reconvergent_cuts(nodes, f0, f1, k: int) -> list[tuple[int, ...]]:
+    """Per AND node of ``nodes``: :func:`nandc.synth.factor.reconvergent_cut` of at most ``k`` leaves."""
+    nodes = np.asarray(nodes, np.int64)
+    leaves = np.zeros((len(nodes), max(k, 1) + 4), np.int64)
+    nleaf = np.zeros(len(nodes), np.int64)
+    _reconvergent_cuts_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64), int(k), leaves, nleaf)
+    return [tuple(row[:n]) for row, n in zip(leaves.tolist(), nleaf.tolist())]
+
+
+_VAR_WORDS = np.array([0xAAAAAAAAAAAAAAAA, 0xCCCCCCCCCCCCCCCC, 0xF0F0F0F0F0F0F0F0, 0xFF00FF00FF00FF00,
+                       0xFFFF0000FFFF0000, 0xFFFFFFFF00000000], dtype=np.uint64)
+
+
+@njit(cache=True, nogil=True)
+def _resub_window_kernel(nodes, f0, f1, k, fan_start, fan_dst, leaves_out, nleaf_out, inner_start, inner_out,
+                         maybe_out):
+    size = f0.shape[0]
+    vis = np.zeros(size, np.int64)
+    mark = np.zeros(size, np.int64)  # window nodes (leaves and inner) of this root
+    slot = np.zeros(size, np.int64)
+    have = np.zeros(size, np.int64)
+    lv = np.zeros(k + 4, np.int64)
+    stack = np.zeros(size + 2, np.int64)
+    width = max(1, (1 << k) >> 6)
+    cap = 4096
+    tables = np.zeros((cap, width), np.uint64)
+    inner = np.zeros(size + 1, np.int64)
+    order = np.zeros(cap, np.int64)
+    total = 0
+    for idx in range(nodes.shape[0]):
+        v = nodes[idx]
+        stamp = idx + 1
+        nl = _reconvergent(v, f0, f1, k, vis, stamp, lv)
+        srt = np.sort(lv[:nl])
+        for i in range(nl):
+            leaves_out[idx, i] = srt[i]
+        nleaf_out[idx] = nl
+        inner_start[idx] = total
+        # ---- resub.window: the nodes between the leaves and v (increasing)
+        for i in range(nl):
+            mark[srt[i]] = stamp
+        mark[0] = stamp
+        ni = 0
+        top = 0
+        stack[top] = v
+        top += 1
+        while top:
+            top -= 1
+            u = stack[top]
+            if mark[u] == stamp:
+                continue
+            mark[u] = stamp
+            inner[ni] = u
+            ni += 1
+            stack[top] = f0[u] >> 1
+            stack[top + 1] = f1[u] >> 1
+            top += 2
+        ins = np.sort(inner[:ni])
+        if total + ni > inner_out.shape[0]:
+            grown = np.zeros(2 * (total + ni), np.int64)
+            grown[:total] = inner_out[:total]
+            inner_out = grown
+        inner_out[total:total + ni] = ins
+        total += ni
+        if nl < 2:
+            maybe_out[idx] = True
+            continue
+        # ---- the tables over the leaves (2**nl rows), then the divisors of resub_replacements.divisors
+        # with nothing excluded (a superset of the divisors of any call): may v be one of them, or constant?
+        words = max(1, (1 << nl) >> 6)
+        lastmask = np.uint64(0xFFFFFFFFFFFFFFFF) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
+        if nl + ni + 16 * (nl + ni) > cap:
+            maybe_out[idx] = True  # too large for the scratch tables: no claim
+            continue
+        n_div = 0
+        for i in range(nl):
+            x = srt[i]
+            slot[x] = n_div
+            for w in range(words):
+                if i < 6:
+                    tables[n_div, w] = _VAR_WORDS[i] & lastmask
+                else:
+                    tables[n_div, w] = np.uint64(0xFFFFFFFFFFFFFFFF) if (w >> (i - 6)) & 1 else np.uint64(0)
+            have[x] = stamp
+            order[n_div] = x
+            n_div += 1
+        for j in range(ni):
+            u = ins[j]
+            a, b = f0[u], f1[u]
+            for w in range(words):
+                ta = tables[slot[a >> 1], w] if (a >> 1) else np.uint64(0)
+                tb = tables[slot[b >> 1], w] if (b >> 1) else np.uint64(0)
+                if a & 1:
+                    ta = ~ta & lastmask
+                if b & 1:
+                    tb = ~tb & lastmask
+                tables[n_div, w] = ta & tb
+            slot[u] = n_div
+            order[n_div] = u
+            n_div += 1
+            if u < v:
+                have[u] = stamp
+        n_inside = n_div  # inside = leaves and inner nodes (v too: it is skipped below)
+        for j in range(n_inside):
+            x = order[j]
+            if x >= v:
+                continue
+            c0, c1 = fan_start[x], fan_start[x + 1]
+            if c1 - c0 > 16:
+                continue
+            for c in range(c0, c1):
+                u = fan_dst[c]
+                if u >= v or have[u] == stamp:
+                    continue
+                a, b = f0[u], f1[u]
+                if have[a >> 1] == stamp and have[b >> 1] == stamp:
+                    for w in range(words):
+                        ta = tables[slot[a >> 1], w]
+                        tb = tables[slot[b >> 1], w]
+                        if a & 1:
+                            ta = ~ta & lastmask
+                        if b & 1:
+                            tb = ~tb & lastmask
+                        tables[n_div, w] = ta & tb
+                    slot[u] = n_div
+                    order[n_div] = u
+                    have[u] = stamp
+                    n_div += 1
+        sv = slot[v]
+        zero = True
+        full = True
+        for w in range(words):
+            if tables[sv, w] != 0:
+                zero = False
+            if tables[sv, w] != lastmask:
+                full = False
+        found = zero or full
+        j = 0
+        while not found and j < n_div:
+            x = order[j]
+            if x != v:
+                same = True
+                comp = True
+                for w in range(words):
+                    t = tables[j, w]
+                    if t != tables[sv, w]:
+                        same = False
+                    if t != (~tables[sv, w] & lastmask):
+                        comp = False
+                found = same or comp
+            j += 1
+        maybe_out[idx] = found
+    inner_start[nodes.shape[0]] = total
+    return inner_out
+
+
+def resub_windows(nodes, f0, f1, k: int, fan_start, fan_dst):
+    """Per AND node ``v`` of ``nodes``: ``(leaves, inner nodes, maybe)``: the cut and the nodes of
+    :func:`nandc.synth.resub.window` (increasing, ``v`` last), and whether ``v`` may be a constant
+    or equal (in either phase) to one of its divisors -- those of
+    ``resub_replacements``'s ``divisors`` with no node excluded (a superset of any call's) --
+    over the leaves; False is a proof that no 0-resubstitution exists without don't cares.
+    ``fan_start``/``fan_dst``: the AND readers of each node (CSR)."""
+    nodes = np.asarray(nodes, np.int64)
+    leaves = np.zeros((len(nodes), max(k, 1) + 4), np.int64)
+    nleaf = np.zeros(len(nodes), np.int64)
+    starts = np.zeros(len(nodes) + 1, np.int64)
+    maybe = np.zeros(len(nodes), np.bool_)
+    flat = _resub_window_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64), int(k),
+                                np.asarray(fan_start, np.int64), np.asarray(fan_dst, np.int64), leaves, nleaf,
+                                starts, np.zeros(16 * len(nodes) + 16, np.int64), maybe)
+    return ResubWindows(leaves.tolist(), nleaf.tolist(), flat.tolist(), starts.tolist(), maybe.tolist())
+
+
+class ResubWindows:
+    """The result of :func:`resub_windows`: ``self[i]`` is ``(leaves, inner nodes, maybe)`` of
+    ``nodes[i]``, made into Python objects when asked for."""
+
+    def __init__(self, leaves, nleaf, flat, starts, maybe):
+        self._leaves, self._nleaf, self._flat, self._starts, self._maybe = leaves, nleaf, flat, starts, maybe
+
+    def __len__(self) -> int:
+        return len(self._nleaf)
+
+    def __getitem__(self, i: int):
+        return (tuple(self._leaves[i][:self._nleaf[i]]), self._flat[self._starts[i]:self._starts[i + 1]],
+                self._maybe[i])
+
+
+@njit(cache=True, nogil=True)
 def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
     size = f0.shape[0]
     vis = np.zeros(size, np.int64)
@@ -880,56 +1137,7 @@ def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
     for idx in range(ands.shape[0]):
         v = ands[idx]
         stamp += 1
-        # ---- factor.reconvergent_cut(v, f0, f1, k)
-        nl = 0
-        for side in range(2):
-            u = (f0[v] if side == 0 else f1[v]) >> 1
-            if u == 0:
-                continue
-            dup = False
-            for i in range(nl):
-                if lv[i] == u:
-                    dup = True
-            if not dup:
-                lv[nl] = u
-                nl += 1
-        vis[v] = stamp
-        for i in range(nl):
-            vis[lv[i]] = stamp
-        while True:
-            best = -1
-            best_cost = k + 1
-            for i in range(nl):
-                x = lv[i]
-                if f0[x] == 0:
-                    continue
-                cnt = 0
-                for side in range(2):
-                    u = (f0[x] if side == 0 else f1[x]) >> 1
-                    if u and vis[u] != stamp:
-                        cnt += 1
-                cost = cnt - 1
-                if cost < best_cost or (cost == best_cost and x > best):
-                    best = x
-                    best_cost = cost
-            if best < 0 or nl + best_cost > k:
-                break
-            for i in range(nl):
-                if lv[i] == best:
-                    lv[i] = lv[nl - 1]
-                    nl -= 1
-                    break
-            for side in range(2):
-                u = (f0[best] if side == 0 else f1[best]) >> 1
-                if u:
-                    dup = False
-                    for i in range(nl):
-                        if lv[i] == u:
-                            dup = True
-                    if not dup:
-                        lv[nl] = u
-                        nl += 1
-                    vis[u] = stamp
+        nl = _reconvergent(v, f0, f1, k, vis, stamp, lv)
         if nl < 2:
             saved_out[v] = -1
             continue

@@ -20,6 +20,8 @@ from nandc.passes.rewrite import RewriteParams, choose_replacements, rewrite
 from nandc.synth import compiled
 from nandc.synth.cost import CostView
 from nandc.synth.cuts import LocalCuts, enumerate_cuts
+from nandc.synth.factor import reconvergent_cut
+from nandc.synth.resub import resub_replacements, window
 from nandc.synth.equiv import check_equivalence
 from tests.strategies import circuits, examples, random_circuit
 
@@ -101,6 +103,72 @@ def test_refactor_candidates_lose_no_replacement(monkeypatch, min_saved):
     params = RefactorParams(min_saved=min_saved)
     (_, ref), (_, got) = _both(monkeypatch, lambda: refactor_once(c, params))
     assert got == ref and ref
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=10, max_ops=80), st.integers(2, 12))
+def test_reconvergent_cuts_are_the_python_cuts(c, k):
+    from nandc.synth import kernels
+
+    ctx = CostView(c)
+    got = kernels.reconvergent_cuts(ctx.ands, ctx.f0, ctx.f1, k)
+    assert got == [reconvergent_cut(v, ctx.f0, ctx.f1, k) for v in ctx.ands]
+
+
+def _fanout_csr(ctx):
+    import numpy as np
+
+    ands = np.asarray(ctx.ands, dtype=np.int64)
+    f0, f1 = np.asarray(ctx.f0), np.asarray(ctx.f1)
+    src = np.concatenate([f0[ands] >> 1, f1[ands] >> 1])
+    dst = np.concatenate([ands, ands])
+    order = np.argsort(src, kind="stable")
+    return np.searchsorted(src[order], np.arange(len(f0) + 1)), dst[order]
+
+
+def _may_be_divisor(ctx, v, k, starts, dst):
+    """Python reference of resub_windows' flag: the window of v (resub.window) and every divisor
+    resub_replacements' divisors could pick (nothing excluded); is v constant or one of them?"""
+    w = window(v, ctx.f0, ctx.f1, k)
+    if len(w.leaves) < 2:
+        return True
+    inside = [x for x in (*w.leaves, *w.nodes) if x < v and x]
+    have, table, mask = set(inside), w.table, w.mask
+    found = list(inside)
+    for x in inside:
+        outs = dst[starts[x]:starts[x + 1]].tolist()
+        if len(outs) > 16:
+            continue
+        for u in outs:
+            a, b = ctx.f0[u], ctx.f1[u]
+            if u < v and u not in have and (a >> 1) in have and (b >> 1) in have:
+                table[u] = (table[a >> 1] ^ (mask if a & 1 else 0)) & (table[b >> 1] ^ (mask if b & 1 else 0))
+                have.add(u)
+                found.append(u)
+    f = table[v]
+    return f in (0, mask) or any(table[x] in (f, f ^ mask) for x in found)
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=12, max_ops=90), st.integers(2, 12))
+def test_resub_windows_are_the_python_windows(c, k):
+    from nandc.synth import kernels
+
+    ctx = CostView(c)
+    starts, dst = _fanout_csr(ctx)
+    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, k, starts, dst)
+    for i, v in enumerate(ctx.ands):
+        leaves, nodes, maybe = got[i]
+        w = window(v, ctx.f0, ctx.f1, k)
+        assert (leaves, nodes) == (w.leaves, w.nodes)
+        assert maybe == _may_be_divisor(ctx, v, k, starts, dst)
+
+
+@pytest.mark.parametrize("seed,cut_size", [(5, 10), (6, 6)])
+def test_resub_replacements_are_the_python_ones(monkeypatch, seed, cut_size):
+    c = random_circuit(seed, num_inputs=20, num_ops=800)
+    (ref, got) = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), cut_size))
+    assert got == ref and ref  # the same replacements, and some were found
 
 
 def test_o3_gives_the_same_netlist_both_ways(monkeypatch):
