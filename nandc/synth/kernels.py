@@ -941,14 +941,134 @@ def reconvergent_cuts(nodes, f0, f1, k: int) -> list[tuple[int, ...]]:
 
 _VAR_WORDS = np.array([0xAAAAAAAAAAAAAAAA, 0xCCCCCCCCCCCCCCCC, 0xF0F0F0F0F0F0F0F0, 0xFF00FF00FF00FF00,
                        0xFFFF0000FFFF0000, 0xFFFFFFFF00000000], dtype=np.uint64)
+_ONES = 0xFFFFFFFFFFFFFFFF
 
 
 @njit(cache=True, nogil=True)
-def _resub_window_kernel(nodes, f0, f1, k, fan_start, fan_dst, leaves_out, nleaf_out, inner_start, inner_out,
-                         maybe_out):
+def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot, order):
+    """resub.window(root): leaves (sorted, ``lv[:nl]``), nodes (increasing, ``inner[:ni]``) and
+    their tables over the leaves (``tables[j]`` for node ``order[j]``, leaves first; ``slot[node] = j``).
+    Returns ``(nl, ni, words, lastmask, ok)``; no tables unless ``ok`` (fewer than 2 leaves, or
+    too many nodes for the scratch arrays)."""
+    nl = _reconvergent(root, f0, f1, k, vis, stamp, lv)
+    lv[:nl] = np.sort(lv[:nl])
+    for i in range(nl):
+        mark[lv[i]] = stamp
+    mark[0] = stamp
+    ni = 0
+    top = 0
+    stack[top] = root
+    top += 1
+    while top:
+        top -= 1
+        u = stack[top]
+        if mark[u] == stamp:
+            continue
+        mark[u] = stamp
+        inner[ni] = u
+        ni += 1
+        stack[top] = f0[u] >> 1
+        stack[top + 1] = f1[u] >> 1
+        top += 2
+    inner[:ni] = np.sort(inner[:ni])
+    words = max(1, (1 << nl) >> 6)
+    lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
+    if nl < 2 or 17 * (nl + ni) > order.shape[0]:
+        return nl, ni, words, lastmask, False
+    for i in range(nl):
+        x = lv[i]
+        slot[x] = i
+        order[i] = x
+        for w in range(words):
+            if i < 6:
+                tables[i, w] = _VAR_WORDS[i] & lastmask
+            else:
+                tables[i, w] = np.uint64(_ONES) if (w >> (i - 6)) & 1 else np.uint64(0)
+    for j in range(ni):
+        u = inner[j]
+        a, b = f0[u], f1[u]
+        for w in range(words):
+            ta = tables[slot[a >> 1], w] if (a >> 1) else np.uint64(0)
+            tb = tables[slot[b >> 1], w] if (b >> 1) else np.uint64(0)
+            if a & 1:
+                ta = ~ta & lastmask
+            if b & 1:
+                tb = ~tb & lastmask
+            tables[nl + j, w] = ta & tb
+        slot[u] = nl + j
+        order[nl + j] = u
+    return nl, ni, words, lastmask, True
+
+
+@njit(cache=True, nogil=True)
+def _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables, slot, order):
+    """With the window tables of :func:`_window_tables` (the window holds ``v``): whether ``v`` may be a
+    constant or a divisor (either phase) where ``care`` is 1, over the divisors of
+    resub_replacements.divisors with nothing excluded (window nodes below ``v``, then the readers of
+    those, read by at most 16, whose fanins are divisors)."""
+    n_div = nl + ni
+    for j in range(n_div):
+        if order[j] < v:
+            have[order[j]] = stamp
+    total = n_div
+    for j in range(n_div):
+        x = order[j]
+        if x >= v:
+            continue
+        c0, c1 = fan_start[x], fan_start[x + 1]
+        if c1 - c0 > 16:
+            continue
+        for c in range(c0, c1):
+            u = fan_dst[c]
+            if u >= v or have[u] == stamp:
+                continue
+            a, b = f0[u], f1[u]
+            if have[a >> 1] == stamp and have[b >> 1] == stamp:
+                for w in range(words):
+                    ta = tables[slot[a >> 1], w]
+                    tb = tables[slot[b >> 1], w]
+                    if a & 1:
+                        ta = ~ta & lastmask
+                    if b & 1:
+                        tb = ~tb & lastmask
+                    tables[total, w] = ta & tb
+                slot[u] = total
+                order[total] = u
+                have[u] = stamp
+                total += 1
+    sv = slot[v]
+    zero = True
+    full = True
+    for w in range(words):
+        fc = tables[sv, w] & care[w]
+        if fc != 0:
+            zero = False
+        if fc != care[w]:
+            full = False
+    if zero or full:
+        return True
+    for j in range(total):
+        if order[j] >= v:
+            continue
+        same = True
+        comp = True
+        for w in range(words):
+            d = (tables[j, w] ^ tables[sv, w]) & care[w]
+            if d != 0:
+                same = False
+            if d != care[w]:
+                comp = False
+        if same or comp:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _resub_window_kernel(nodes, f0, f1, refs, k, odc, fan_start, fan_dst, leaves_out, nleaf_out, inner_start,
+                         inner_out, maybe_out):
     size = f0.shape[0]
     vis = np.zeros(size, np.int64)
-    mark = np.zeros(size, np.int64)  # window nodes (leaves and inner) of this root
+    mark = np.zeros(size, np.int64)
     slot = np.zeros(size, np.int64)
     have = np.zeros(size, np.int64)
     lv = np.zeros(k + 4, np.int64)
@@ -956,157 +1076,110 @@ def _resub_window_kernel(nodes, f0, f1, k, fan_start, fan_dst, leaves_out, nleaf
     width = max(1, (1 << k) >> 6)
     cap = 4096
     tables = np.zeros((cap, width), np.uint64)
+    care = np.zeros(width, np.uint64)
     inner = np.zeros(size + 1, np.int64)
     order = np.zeros(cap, np.int64)
+    chain = np.zeros(odc + 1, np.int64)
     total = 0
+    stamp = 0
     for idx in range(nodes.shape[0]):
         v = nodes[idx]
-        stamp = idx + 1
-        nl = _reconvergent(v, f0, f1, k, vis, stamp, lv)
-        srt = np.sort(lv[:nl])
-        for i in range(nl):
-            leaves_out[idx, i] = srt[i]
+        stamp += 1
+        nl, ni, words, lastmask, ok = _window_tables(v, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables,
+                                                     slot, order)
+        leaves_out[idx, :nl] = lv[:nl]
         nleaf_out[idx] = nl
         inner_start[idx] = total
-        # ---- resub.window: the nodes between the leaves and v (increasing)
-        for i in range(nl):
-            mark[srt[i]] = stamp
-        mark[0] = stamp
-        ni = 0
-        top = 0
-        stack[top] = v
-        top += 1
-        while top:
-            top -= 1
-            u = stack[top]
-            if mark[u] == stamp:
-                continue
-            mark[u] = stamp
-            inner[ni] = u
-            ni += 1
-            stack[top] = f0[u] >> 1
-            stack[top + 1] = f1[u] >> 1
-            top += 2
-        ins = np.sort(inner[:ni])
         if total + ni > inner_out.shape[0]:
             grown = np.zeros(2 * (total + ni), np.int64)
             grown[:total] = inner_out[:total]
             inner_out = grown
-        inner_out[total:total + ni] = ins
+        inner_out[total:total + ni] = inner[:ni]
         total += ni
-        if nl < 2:
-            maybe_out[idx] = True
+        # flag 0: v's own window, everywhere; flag d: the window of the d-th single reader above v, where
+        # the readers' other fanins let v through (resub_replacements' observability don't cares)
+        for d in range(odc + 1):
+            maybe_out[idx, d] = True
+        if nl >= 2 and not ok:  # too large for the scratch arrays: no claim
             continue
-        # ---- the tables over the leaves (2**nl rows), then the divisors of resub_replacements.divisors
-        # with nothing excluded (a superset of the divisors of any call): may v be one of them, or constant?
-        words = max(1, (1 << nl) >> 6)
-        lastmask = np.uint64(0xFFFFFFFFFFFFFFFF) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
-        if nl + ni + 16 * (nl + ni) > cap:
-            maybe_out[idx] = True  # too large for the scratch tables: no claim
-            continue
-        n_div = 0
-        for i in range(nl):
-            x = srt[i]
-            slot[x] = n_div
+        if nl >= 2:
             for w in range(words):
-                if i < 6:
-                    tables[n_div, w] = _VAR_WORDS[i] & lastmask
-                else:
-                    tables[n_div, w] = np.uint64(0xFFFFFFFFFFFFFFFF) if (w >> (i - 6)) & 1 else np.uint64(0)
-            have[x] = stamp
-            order[n_div] = x
-            n_div += 1
-        for j in range(ni):
-            u = ins[j]
-            a, b = f0[u], f1[u]
+                care[w] = lastmask
+            stamp += 1
+            maybe_out[idx, 0] = _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have,
+                                            stamp, tables, slot, order)
+        x = v
+        nc = 0
+        while nc < odc and refs[x] == 1 and fan_start[x + 1] - fan_start[x] == 1:
+            x = fan_dst[fan_start[x]]
+            chain[nc] = x
+            nc += 1
+            root = x
+            stamp += 1
+            rl, ri, words, lastmask, ok = _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack,
+                                                         tables, slot, order)
+            if rl < 2:  # nothing is tried
+                maybe_out[idx, nc] = False
+                continue
+            if not ok:
+                continue
+            if mark[v] != stamp or slot[v] < rl:  # v is no node of the root's window: nothing is tried
+                maybe_out[idx, nc] = False
+                continue
             for w in range(words):
-                ta = tables[slot[a >> 1], w] if (a >> 1) else np.uint64(0)
-                tb = tables[slot[b >> 1], w] if (b >> 1) else np.uint64(0)
-                if a & 1:
-                    ta = ~ta & lastmask
-                if b & 1:
-                    tb = ~tb & lastmask
-                tables[n_div, w] = ta & tb
-            slot[u] = n_div
-            order[n_div] = u
-            n_div += 1
-            if u < v:
-                have[u] = stamp
-        n_inside = n_div  # inside = leaves and inner nodes (v too: it is skipped below)
-        for j in range(n_inside):
-            x = order[j]
-            if x >= v:
-                continue
-            c0, c1 = fan_start[x], fan_start[x + 1]
-            if c1 - c0 > 16:
-                continue
-            for c in range(c0, c1):
-                u = fan_dst[c]
-                if u >= v or have[u] == stamp:
-                    continue
-                a, b = f0[u], f1[u]
-                if have[a >> 1] == stamp and have[b >> 1] == stamp:
-                    for w in range(words):
-                        ta = tables[slot[a >> 1], w]
-                        tb = tables[slot[b >> 1], w]
-                        if a & 1:
-                            ta = ~ta & lastmask
-                        if b & 1:
-                            tb = ~tb & lastmask
-                        tables[n_div, w] = ta & tb
-                    slot[u] = n_div
-                    order[n_div] = u
-                    have[u] = stamp
-                    n_div += 1
-        sv = slot[v]
-        zero = True
-        full = True
-        for w in range(words):
-            if tables[sv, w] != 0:
-                zero = False
-            if tables[sv, w] != lastmask:
-                full = False
-        found = zero or full
-        j = 0
-        while not found and j < n_div:
-            x = order[j]
-            if x != v:
-                same = True
-                comp = True
+                care[w] = lastmask
+            for j in range(nc):
+                y = chain[j]
+                a, b = f0[y], f1[y]
+                on_chain = (a >> 1) == v
+                for t in range(nc):
+                    if (a >> 1) == chain[t]:
+                        on_chain = True
+                lit = b if on_chain else a
                 for w in range(words):
-                    t = tables[j, w]
-                    if t != tables[sv, w]:
-                        same = False
-                    if t != (~tables[sv, w] & lastmask):
-                        comp = False
-                found = same or comp
-            j += 1
-        maybe_out[idx] = found
+                    t = tables[slot[lit >> 1], w] if (lit >> 1) else np.uint64(0)
+                    if lit & 1:
+                        t = ~t & lastmask
+                    care[w] &= t
+            proper = False
+            for w in range(words):
+                if care[w] != lastmask:
+                    proper = True
+            if not proper:  # no don't care: nothing is tried
+                maybe_out[idx, nc] = False
+                continue
+            stamp += 1
+            maybe_out[idx, nc] = _may_resub0(v, rl, ri, words, lastmask, care, f0, f1, fan_start, fan_dst, have,
+                                             stamp, tables, slot, order)
     inner_start[nodes.shape[0]] = total
     return inner_out
 
 
-def resub_windows(nodes, f0, f1, k: int, fan_start, fan_dst):
+def resub_windows(nodes, f0, f1, refs, k: int, odc: int, fan_start, fan_dst):
     """Per AND node ``v`` of ``nodes``: ``(leaves, inner nodes, maybe)``: the cut and the nodes of
-    :func:`nandc.synth.resub.window` (increasing, ``v`` last), and whether ``v`` may be a constant
-    or equal (in either phase) to one of its divisors -- those of
-    ``resub_replacements``'s ``divisors`` with no node excluded (a superset of any call's) --
-    over the leaves; False is a proof that no 0-resubstitution exists without don't cares.
-    ``fan_start``/``fan_dst``: the AND readers of each node (CSR)."""
+    :func:`nandc.synth.resub.window` (increasing, ``v`` last), and per ``d`` in ``0 .. odc``
+    whether ``v`` may be a constant or equal (in either phase) to one of its divisors -- those of
+    ``resub_replacements``'s ``divisors`` with no node excluded (a superset of any call's) -- over
+    the leaves of its own window (``d = 0``) or, where the other fanins of its chain of ``d``
+    single readers let it through, of the window of the ``d``-th reader (``resub_replacements``'
+    don't cares; the chain as long as the readers are single, ``refs`` 1).  False is a proof
+    that no 0-resubstitution exists there (True: it may).  ``fan_start``/``fan_dst``: the AND
+    readers of each node (CSR)."""
     nodes = np.asarray(nodes, np.int64)
     leaves = np.zeros((len(nodes), max(k, 1) + 4), np.int64)
     nleaf = np.zeros(len(nodes), np.int64)
     starts = np.zeros(len(nodes) + 1, np.int64)
-    maybe = np.zeros(len(nodes), np.bool_)
-    flat = _resub_window_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64), int(k),
-                                np.asarray(fan_start, np.int64), np.asarray(fan_dst, np.int64), leaves, nleaf,
-                                starts, np.zeros(16 * len(nodes) + 16, np.int64), maybe)
+    maybe = np.zeros((len(nodes), odc + 1), np.bool_)
+    flat = _resub_window_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64),
+                                np.asarray(refs, np.int64), int(k), int(odc), np.asarray(fan_start, np.int64),
+                                np.asarray(fan_dst, np.int64), leaves, nleaf, starts,
+                                np.zeros(16 * len(nodes) + 16, np.int64), maybe)
     return ResubWindows(leaves.tolist(), nleaf.tolist(), flat.tolist(), starts.tolist(), maybe.tolist())
 
 
 class ResubWindows:
     """The result of :func:`resub_windows`: ``self[i]`` is ``(leaves, inner nodes, maybe)`` of
-    ``nodes[i]``, made into Python objects when asked for."""
+    ``nodes[i]`` (``maybe[d]`` for ``d`` in ``0 .. odc``), made into Python objects when asked for."""
 
     def __init__(self, leaves, nleaf, flat, starts, maybe):
         self._leaves, self._nleaf, self._flat, self._starts, self._maybe = leaves, nleaf, flat, starts, maybe

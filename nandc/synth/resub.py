@@ -219,7 +219,7 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
     if use_compiled(len(ctx.ands)):
         from nandc.synth import kernels
 
-        pre_windows = kernels.resub_windows(ctx.ands, f0, f1, cut_size, starts, fan_dst)
+        pre_windows = kernels.resub_windows(ctx.ands, f0, f1, refs, cut_size, odc_levels, starts, fan_dst)
         pre_of = {v: i for i, v in enumerate(ctx.ands)}
 
     def pre(v: int):
@@ -230,12 +230,13 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
         got = pre(v)
         return window(v, f0, f1, cut_size, *got[:2]) if got else window(v, f0, f1, cut_size)
 
-    def hopeless(v: int, replaced) -> bool:
-        """Whether the compiled precheck proves that :func:`best_for` finds nothing for ``v``'s own window."""
+    def hopeless(v: int, depth: int, root: int, replaced) -> bool:
+        """Whether the compiled precheck proves that :func:`best_for` finds nothing for ``v`` in the
+        window of ``root``: ``v`` itself (``depth`` 0, exact) or its ``depth``-th single reader (don't cares)."""
         got = pre(v)
-        if got is None or got[2]:
+        if got is None or got[2][depth]:
             return False
-        leaves, nodes, _ = got
+        leaves, nodes, _ = got if root == v else pre(root)
         guard = tuple(set(leaves) | (pinned & set(nodes)))
         saved, inner = ctx.mffc(v, guard, replaced)[:2]
         return saved + (ctx.pos[v] > 0) - inner <= 1
@@ -340,7 +341,7 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
         w = window_of(v) if got is None else None
         if len(got[0] if w is None else w.leaves) < 2:
             return None, []
-        if w is None and hopeless(v, replaced):
+        if w is None and hopeless(v, 0, v, replaced):
             r = None
         else:
             w = window_of(v) if w is None else w
@@ -356,6 +357,9 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
                 chain.append(x)
         while chain:
             root = chain[-1]
+            if got is not None and hopeless(v, len(chain), root, replaced):
+                chain.pop()
+                continue
             wr = window_of(root)
             if len(wr.leaves) >= 2 and v in set(wr.nodes):
                 care = wr.mask

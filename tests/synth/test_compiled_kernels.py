@@ -126,14 +126,11 @@ def _fanout_csr(ctx):
     return np.searchsorted(src[order], np.arange(len(f0) + 1)), dst[order]
 
 
-def _may_be_divisor(ctx, v, k, starts, dst):
-    """Python reference of resub_windows' flag: the window of v (resub.window) and every divisor
-    resub_replacements' divisors could pick (nothing excluded); is v constant or one of them?"""
-    w = window(v, ctx.f0, ctx.f1, k)
-    if len(w.leaves) < 2:
-        return True
+def _may_be_divisor(ctx, v, w, care, starts, dst):
+    """Python reference of resub_windows' flags: in window ``w`` (holding v), is v constant or equal
+    to a divisor resub_replacements' divisors could pick (nothing excluded) where ``care`` is 1?"""
     inside = [x for x in (*w.leaves, *w.nodes) if x < v and x]
-    have, table, mask = set(inside), w.table, w.mask
+    have, table, mask = set(inside), dict(w.table), w.mask
     found = list(inside)
     for x in inside:
         outs = dst[starts[x]:starts[x + 1]].tolist()
@@ -145,29 +142,50 @@ def _may_be_divisor(ctx, v, k, starts, dst):
                 table[u] = (table[a >> 1] ^ (mask if a & 1 else 0)) & (table[b >> 1] ^ (mask if b & 1 else 0))
                 have.add(u)
                 found.append(u)
-    f = table[v]
-    return f in (0, mask) or any(table[x] in (f, f ^ mask) for x in found)
+    f = table[v] & care
+    return f in (0, care) or any((table[x] ^ table[v]) & care in (0, care) for x in found)
+
+
+def _python_flags(ctx, v, k, odc, starts, dst):
+    """The flags of resub_windows for v, as resub_replacements' decide would meet them."""
+    w = window(v, ctx.f0, ctx.f1, k)
+    flags = [True if len(w.leaves) < 2 else _may_be_divisor(ctx, v, w, w.mask, starts, dst)]
+    chain, x = [], v
+    while len(chain) < odc and ctx.refs[x] == 1 and starts[x + 1] - starts[x] == 1:
+        x = int(dst[starts[x]])
+        chain.append(x)
+        wr = window(x, ctx.f0, ctx.f1, k)
+        if len(wr.leaves) < 2 or v not in set(wr.nodes):
+            flags.append(False)
+            continue
+        care = wr.mask
+        for y in chain:
+            a, b = ctx.f0[y], ctx.f1[y]
+            lit = b if (a >> 1) in (v, *chain) else a
+            care &= wr.table[lit >> 1] ^ (wr.mask if lit & 1 else 0)
+        flags.append(care != wr.mask and _may_be_divisor(ctx, v, wr, care, starts, dst))
+    return flags + [True] * (odc + 1 - len(flags))
 
 
 @settings(max_examples=examples(60), deadline=None)
-@given(circuits(max_inputs=12, max_ops=90), st.integers(2, 12))
-def test_resub_windows_are_the_python_windows(c, k):
+@given(circuits(max_inputs=12, max_ops=90), st.integers(2, 12), st.integers(0, 3))
+def test_resub_windows_are_the_python_windows(c, k, odc):
     from nandc.synth import kernels
 
     ctx = CostView(c)
     starts, dst = _fanout_csr(ctx)
-    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, k, starts, dst)
+    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, k, odc, starts, dst)
     for i, v in enumerate(ctx.ands):
         leaves, nodes, maybe = got[i]
         w = window(v, ctx.f0, ctx.f1, k)
         assert (leaves, nodes) == (w.leaves, w.nodes)
-        assert maybe == _may_be_divisor(ctx, v, k, starts, dst)
+        assert maybe == _python_flags(ctx, v, k, odc, starts, dst)
 
 
-@pytest.mark.parametrize("seed,cut_size", [(5, 10), (6, 6)])
-def test_resub_replacements_are_the_python_ones(monkeypatch, seed, cut_size):
+@pytest.mark.parametrize("seed,cut_size,odc", [(5, 10, 2), (6, 6, 1), (7, 8, 3)])
+def test_resub_replacements_are_the_python_ones(monkeypatch, seed, cut_size, odc):
     c = random_circuit(seed, num_inputs=20, num_ops=800)
-    (ref, got) = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), cut_size))
+    (ref, got) = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), cut_size, odc_levels=odc))
     assert got == ref and ref  # the same replacements, and some were found
 
 
