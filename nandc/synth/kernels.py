@@ -1063,10 +1063,40 @@ def _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, ha
     return False
 
 
+#: resub_windows' verdicts: nothing can be found; only a form may be (never a constant or one divisor);
+#: anything may be.
+_NOTHING, _FORMS, _MAYBE = 0, 1, 2
+
+
 @njit(cache=True, nogil=True)
-def _resub_window_kernel(nodes, f0, f1, refs, k, odc, fan_start, fan_dst, leaves_out, nleaf_out, inner_start,
-                         inner_out, maybe_out):
+def _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
+                    removed, stack, touched):
+    """For a ``v`` with no 0-resubstitution in a window with leaves ``lv[:nl]``: _NOTHING if ``v``'s
+    cone above those leaves frees at most one gate with its own inverter (any more guard nodes, and
+    earlier replacements inside, only lower what resub_replacements' best_for counts: no form is
+    tried), else _FORMS."""
+    for i in range(nl):
+        leaf_st[lv[i]] = stamp
+    saved, _ = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
+                           removed, stack, touched)
+    if pos[v] > 0:
+        saved += 1
+    return _NOTHING if saved <= 1 else _FORMS
+
+
+@njit(cache=True, nogil=True)
+def _resub_window_kernel(nodes, f0, f1, refs, pos, negr, free, k, odc, fan_start, fan_dst, leaves_out, nleaf_out,
+                         inner_start, inner_out, maybe_out):
     size = f0.shape[0]
+    leaf_st = np.zeros(size, np.int64)
+    in_st = np.zeros(size, np.int64)
+    cst_st = np.zeros(size, np.int64)
+    cst = np.zeros(size, np.int64)
+    dec_st = np.zeros(size, np.int64)
+    dec = np.zeros(size, np.int64)
+    removed = np.zeros(size + 1, np.int64)
+    stack2 = np.zeros(size + 2, np.int64)
+    touched = np.zeros(2 * size + 2, np.int64)
     vis = np.zeros(size, np.int64)
     mark = np.zeros(size, np.int64)
     slot = np.zeros(size, np.int64)
@@ -1099,15 +1129,18 @@ def _resub_window_kernel(nodes, f0, f1, refs, k, odc, fan_start, fan_dst, leaves
         # flag 0: v's own window, everywhere; flag d: the window of the d-th single reader above v, where
         # the readers' other fanins let v through (resub_replacements' observability don't cares)
         for d in range(odc + 1):
-            maybe_out[idx, d] = True
+            maybe_out[idx, d] = _MAYBE
         if nl >= 2 and not ok:  # too large for the scratch arrays: no claim
             continue
         if nl >= 2:
             for w in range(words):
                 care[w] = lastmask
             stamp += 1
-            maybe_out[idx, 0] = _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have,
-                                            stamp, tables, slot, order)
+            if not _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables,
+                               slot, order):
+                stamp += 1
+                maybe_out[idx, 0] = _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st,
+                                                    cst_st, cst, dec_st, dec, removed, stack2, touched)
         x = v
         nc = 0
         while nc < odc and refs[x] == 1 and fan_start[x + 1] - fan_start[x] == 1:
@@ -1119,12 +1152,12 @@ def _resub_window_kernel(nodes, f0, f1, refs, k, odc, fan_start, fan_dst, leaves
             rl, ri, words, lastmask, ok = _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack,
                                                          tables, slot, order)
             if rl < 2:  # nothing is tried
-                maybe_out[idx, nc] = False
+                maybe_out[idx, nc] = _NOTHING
                 continue
             if not ok:
                 continue
             if mark[v] != stamp or slot[v] < rl:  # v is no node of the root's window: nothing is tried
-                maybe_out[idx, nc] = False
+                maybe_out[idx, nc] = _NOTHING
                 continue
             for w in range(words):
                 care[w] = lastmask
@@ -1146,32 +1179,37 @@ def _resub_window_kernel(nodes, f0, f1, refs, k, odc, fan_start, fan_dst, leaves
                 if care[w] != lastmask:
                     proper = True
             if not proper:  # no don't care: nothing is tried
-                maybe_out[idx, nc] = False
+                maybe_out[idx, nc] = _NOTHING
                 continue
             stamp += 1
-            maybe_out[idx, nc] = _may_resub0(v, rl, ri, words, lastmask, care, f0, f1, fan_start, fan_dst, have,
-                                             stamp, tables, slot, order)
+            if not _may_resub0(v, rl, ri, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables,
+                               slot, order):
+                stamp += 1
+                maybe_out[idx, nc] = _small_or_forms(v, rl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st,
+                                                     in_st, cst_st, cst, dec_st, dec, removed, stack2, touched)
     inner_start[nodes.shape[0]] = total
     return inner_out
 
 
-def resub_windows(nodes, f0, f1, refs, k: int, odc: int, fan_start, fan_dst):
-    """Per AND node ``v`` of ``nodes``: ``(leaves, inner nodes, maybe)``: the cut and the nodes of
-    :func:`nandc.synth.resub.window` (increasing, ``v`` last), and per ``d`` in ``0 .. odc``
-    whether ``v`` may be a constant or equal (in either phase) to one of its divisors -- those of
-    ``resub_replacements``'s ``divisors`` with no node excluded (a superset of any call's) -- over
-    the leaves of its own window (``d = 0``) or, where the other fanins of its chain of ``d``
-    single readers let it through, of the window of the ``d``-th reader (``resub_replacements``'
-    don't cares; the chain as long as the readers are single, ``refs`` 1).  False is a proof
-    that no 0-resubstitution exists there (True: it may).  ``fan_start``/``fan_dst``: the AND
-    readers of each node (CSR)."""
+def resub_windows(nodes, f0, f1, refs, pos, neg_reads, free, k: int, odc: int, fan_start, fan_dst):
+    """Per AND node ``v`` of ``nodes``: ``(leaves, inner nodes, verdicts)``: the cut and the nodes of
+    :func:`nandc.synth.resub.window` (increasing, ``v`` last), and per ``d`` in ``0 .. odc`` what
+    ``resub_replacements`` may find for ``v`` in the window of ``v`` itself (``d = 0``, exact) or of
+    its ``d``-th single reader (don't cares where the other fanins of the chain of readers block
+    ``v``; the chain as long as the readers are single, ``refs`` 1): 0 (nothing: no constant, no
+    divisor -- of ``resub_replacements``'s ``divisors`` with no node excluded, a superset of any
+    call's -- equal to ``v`` in either phase on the care rows, and ``v``'s cone above the
+    window's leaves frees at most one gate, ``CostView.mffc`` with ``v``'s inverter), 1 (no
+    constant or divisor, but a form may be) or 2 (anything may be).  ``fan_start``/``fan_dst``:
+    the AND readers of each node (CSR); ``pos``, ``neg_reads``, ``free``: ``CostView``'s."""
     nodes = np.asarray(nodes, np.int64)
     leaves = np.zeros((len(nodes), max(k, 1) + 4), np.int64)
     nleaf = np.zeros(len(nodes), np.int64)
     starts = np.zeros(len(nodes) + 1, np.int64)
-    maybe = np.zeros((len(nodes), odc + 1), np.bool_)
+    maybe = np.zeros((len(nodes), odc + 1), np.int64)
     flat = _resub_window_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64),
-                                np.asarray(refs, np.int64), int(k), int(odc), np.asarray(fan_start, np.int64),
+                                np.asarray(refs, np.int64), np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64),
+                                np.asarray(free, np.int64), int(k), int(odc), np.asarray(fan_start, np.int64),
                                 np.asarray(fan_dst, np.int64), leaves, nleaf, starts,
                                 np.zeros(16 * len(nodes) + 16, np.int64), maybe)
     return ResubWindows(leaves.tolist(), nleaf.tolist(), flat.tolist(), starts.tolist(), maybe.tolist())

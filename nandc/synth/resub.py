@@ -214,12 +214,13 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
 
     # compiled: every window's cut and nodes at once, and whether the node may be a constant or equal to
     # a divisor (kernels.resub_windows); a node that may not, and whose cone frees at most one gate more
-    # than the earlier replacements inside it gain, has no exact replacement (no form is tried then)
+    # than the earlier replacements inside it gain, has no replacement there (no form is tried then)
     pre_of: dict[int, int] = {}
     if use_compiled(len(ctx.ands)):
         from nandc.synth import kernels
 
-        pre_windows = kernels.resub_windows(ctx.ands, f0, f1, refs, cut_size, odc_levels, starts, fan_dst)
+        pre_windows = kernels.resub_windows(ctx.ands, f0, f1, refs, ctx.pos, ctx.neg, free, cut_size, odc_levels,
+                                            starts, fan_dst)
         pre_of = {v: i for i, v in enumerate(ctx.ands)}
 
     def pre(v: int):
@@ -234,8 +235,8 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
         """Whether the compiled precheck proves that :func:`best_for` finds nothing for ``v`` in the
         window of ``root``: ``v`` itself (``depth`` 0, exact) or its ``depth``-th single reader (don't cares)."""
         got = pre(v)
-        if got is None or got[2][depth]:
-            return False
+        if got is None or got[2][depth] != 1:  # 0: nothing to find, 2: maybe a constant or a divisor
+            return got is not None and got[2][depth] == 0
         leaves, nodes, _ = got if root == v else pre(root)
         guard = tuple(set(leaves) | (pinned & set(nodes)))
         saved, inner = ctx.mffc(v, guard, replaced)[:2]

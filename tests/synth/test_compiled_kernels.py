@@ -146,25 +146,33 @@ def _may_be_divisor(ctx, v, w, care, starts, dst):
     return f in (0, care) or any((table[x] ^ table[v]) & care in (0, care) for x in found)
 
 
+def _verdict(ctx, v, w, care, starts, dst):
+    """resub_windows' verdict for v in window w: 2 (maybe a constant or divisor), else 1 if v's cone
+    above w's leaves frees more than one gate (a form may be found), else 0."""
+    if _may_be_divisor(ctx, v, w, care, starts, dst):
+        return 2
+    return int(ctx.mffc(v, w.leaves, {})[0] + (ctx.pos[v] > 0) > 1)
+
+
 def _python_flags(ctx, v, k, odc, starts, dst):
-    """The flags of resub_windows for v, as resub_replacements' decide would meet them."""
+    """The verdicts of resub_windows for v, as resub_replacements' decide would meet them."""
     w = window(v, ctx.f0, ctx.f1, k)
-    flags = [True if len(w.leaves) < 2 else _may_be_divisor(ctx, v, w, w.mask, starts, dst)]
+    flags = [2 if len(w.leaves) < 2 else _verdict(ctx, v, w, w.mask, starts, dst)]
     chain, x = [], v
     while len(chain) < odc and ctx.refs[x] == 1 and starts[x + 1] - starts[x] == 1:
         x = int(dst[starts[x]])
         chain.append(x)
         wr = window(x, ctx.f0, ctx.f1, k)
         if len(wr.leaves) < 2 or v not in set(wr.nodes):
-            flags.append(False)
+            flags.append(0)
             continue
         care = wr.mask
         for y in chain:
             a, b = ctx.f0[y], ctx.f1[y]
             lit = b if (a >> 1) in (v, *chain) else a
             care &= wr.table[lit >> 1] ^ (wr.mask if lit & 1 else 0)
-        flags.append(care != wr.mask and _may_be_divisor(ctx, v, wr, care, starts, dst))
-    return flags + [True] * (odc + 1 - len(flags))
+        flags.append(_verdict(ctx, v, wr, care, starts, dst) if care != wr.mask else 0)
+    return flags + [2] * (odc + 1 - len(flags))
 
 
 @settings(max_examples=examples(60), deadline=None)
@@ -174,7 +182,7 @@ def test_resub_windows_are_the_python_windows(c, k, odc):
 
     ctx = CostView(c)
     starts, dst = _fanout_csr(ctx)
-    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, k, odc, starts, dst)
+    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, k, odc, starts, dst)
     for i, v in enumerate(ctx.ands):
         leaves, nodes, maybe = got[i]
         w = window(v, ctx.f0, ctx.f1, k)
