@@ -233,6 +233,21 @@ def _in_range(weights: list[int], const: int, lo: int, hi: int, limit: int) -> l
     for i in range(n - 1, -1, -1):
         low[i] = low[i + 1] + min(ws[i], 0)
         high[i] = high[i + 1] + max(ws[i], 0)
+    # first count them (partial sums that can still reach the range, with their multiplicities):
+    # many more than ``limit`` would cost a long enumeration for nothing
+    counts = {const: 1}
+    for i in range(n):
+        nxt: dict[int, int] = {}
+        for acc, c in counts.items():
+            for a in (acc, acc + ws[i]):
+                if a + high[i + 1] >= lo and a + low[i + 1] <= hi:
+                    nxt[a] = min(nxt.get(a, 0) + c, limit + 1)
+        counts = nxt
+        if len(counts) > 4 * limit:  # too many distinct sums to count cheaply: enumerate
+            break
+    else:
+        if sum(c for a, c in counts.items() if lo <= a <= hi) > limit:
+            return None
     out: list[int] = []
     stack = [(0, const, 0)]
     while stack:
