@@ -40,6 +40,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from nandc.ir.circuit import Circuit
+from nandc.synth.compiled import use_compiled
 from nandc.synth.cuts import enumerate_cuts
 from nandc.synth.truth import MASK, VAR, negate_inputs
 
@@ -85,8 +86,13 @@ def find_adders(circuit: Circuit, limit: int = 10
     adder's top carry that can never be set).
     """
     f0, f1, _ = circuit.arrays()
-    f0l, f1l = f0.tolist(), f1.tolist()
-    cuts = enumerate_cuts(f0l, f1l, circuit.and_nodes(), k=3, limit=limit)
+    ands = list(circuit.and_nodes())
+    if use_compiled(len(ands)):  # the same cuts by the compiled loops
+        from nandc.synth import kernels
+
+        cuts = dict(kernels.cut_lists(kernels.cut_arrays(f0, f1, ands, 3, limit), ands))
+    else:
+        cuts = enumerate_cuts(f0.tolist(), f1.tolist(), ands, k=3, limit=limit)
     xors: dict[tuple[int, ...], tuple[int, int]] = {}
     carries: dict[tuple[int, ...], list[tuple[int, int, int]]] = {}
     constants: dict[int, int] = {}

@@ -56,6 +56,7 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import compile_circuit
 from nandc.synth import fraig
 from nandc.synth.adders import adder_certificate
+from nandc.synth.compiled import use_compiled
 
 __all__ = [
     "Threshold",
@@ -675,6 +676,8 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     the leaves as free, which is sound (a function of free leaves that is
     the threshold stays it on the values the leaves reach).
     """
+    if use_compiled(circuit.num_ands):  # the cones' adder certificates use the compiled cuts, however small
+        import nandc.synth.kernels  # noqa: F401
     live = circuit.reachable()
     sup = input_supports(circuit, live)
     roots = [r for r in candidate_roots(circuit, sup, min_inputs, live) if sup[r].bit_count() <= max_inputs]

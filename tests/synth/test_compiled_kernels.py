@@ -197,6 +197,26 @@ def test_resub_replacements_are_the_python_ones(monkeypatch, seed, cut_size, odc
     assert got == ref and ref  # the same replacements, and some were found
 
 
+def test_adders_are_the_python_adders(monkeypatch):
+    import random
+
+    from nandc.ir.circuit import Circuit
+    from nandc.synth.adders import adder_certificate, find_adders
+    from tests.foreign import ge, tree_count
+
+    rng = random.Random(3)
+    c = Circuit("neuron")
+    x = c.add_input_bus("x", 40)
+    phases = [rng.randint(0, 1) for _ in x]
+    c.set_output("y", [ge(c, tree_count(c, [lit ^ p for lit, p in zip(x, phases)]), 17)])
+    root = c.output_literals()[0]
+    for circuit in (c, random_circuit(8, num_inputs=16, num_ops=600)):
+        ref, got = _both(monkeypatch, lambda: find_adders(circuit))
+        assert got == ref and (ref[0] or circuit is not c)  # the same adders (the neuron's: full adders)
+    ref, got = _both(monkeypatch, lambda: adder_certificate(c, root, phases, 17))
+    assert ref is True and got is True
+
+
 def test_o3_gives_the_same_netlist_both_ways(monkeypatch):
     c = random_circuit(4, num_inputs=16, num_ops=500)
     (ref, _), (got, _) = _both(monkeypatch, lambda: run_pipeline(c, "O3"))
