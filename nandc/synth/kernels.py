@@ -16,6 +16,13 @@ Choice arrays of the mapper (per literal ``x``): ``gates[x]`` NAND2 gates,
 ``nin[x]`` inputs ``inputs[x, :nin]`` (literals), ``table[x]`` the function
 over the inputs in their read phases, ``-1`` for an inverter of
 ``inputs[x, 0]`` or a wire (``nin == 0``).
+
+Resubstitution's windows (:func:`resub_windows`): the reconvergent cuts of
+:func:`nandc.synth.factor.reconvergent_cut`, the window nodes of
+:func:`nandc.synth.resub.window`, and a verdict per window of what
+:func:`nandc.synth.resub.resub_replacements` could find there (its Python
+search then skips the windows with nothing to find; tests compare the
+verdicts with a Python reference and the replacements both ways).
 """
 
 from __future__ import annotations

@@ -34,6 +34,14 @@ node is never a divisor (neither before nor after it changes), a node
 already used as a divisor is never changed, and no chain passes through a
 node of an earlier chain.  Every other replacement is an identity over its
 window's leaves, so ``r_d`` and everything above it keep their functions.
+
+Above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes the compiled loops
+(:func:`nandc.synth.kernels.resub_windows`) grow every window at once and
+say, per node and don't-care depth, whether the node may be a constant or
+equal to a divisor on the care rows (over every divisor the search could
+pick) and whether its cone frees more than one gate; a window where neither
+holds is not examined, since no form could pay for itself there.  The
+replacements are the same as without that shortcut (the tests compare them).
 """
 
 from __future__ import annotations
