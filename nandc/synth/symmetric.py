@@ -228,10 +228,27 @@ def refute_thresholds(circuit: Circuit, roots: Sequence[int], sup: Sequence[int]
     probe = (rng.random((len(dens), n)) < dens).astype(np.uint8)
     sim = compile_circuit(circuit, [2 * r for r in roots])
     val = _unpack(sim.run(_pack(probe)), len(probe))  # (roots, probes)
-    idx = np.flatnonzero((val == 0).any(1) & (val == 1).any(1))
-    if not len(idx):
-        return set()
-    smask = _support_masks(sup, [roots[j] for j in idx], n)
+    examined = np.flatnonzero((val == 0).any(1) & (val == 1).any(1))
+    refuted: set[int] = set()
+    # candidates in groups: the per-candidate arrays below hold (group, inputs) entries
+    group = max(1, _GROUP_ENTRIES // max(n, 1))
+    for g0 in range(0, len(examined), group):
+        idx = examined[g0:g0 + group]
+        bad = _refute_group(sim, probe, val, idx, _support_masks(sup, [roots[j] for j in idx], n), rng,
+                            near, spread)
+        refuted.update(roots[int(idx[j])] for j in np.flatnonzero(bad))
+    return refuted
+
+
+#: Entries (candidates x inputs) of the per-candidate arrays of one group of :func:`refute_thresholds`.
+_GROUP_ENTRIES = 1 << 22
+
+
+def _refute_group(sim, probe: np.ndarray, val: np.ndarray, idx: np.ndarray, smask: np.ndarray,
+                  rng: np.random.Generator, near: int, spread: int) -> np.ndarray:
+    """:func:`refute_thresholds` on the candidates ``idx`` (outputs of ``sim``, each with a 0 and a 1
+    among the ``probe`` rows, ``val``; ``smask`` their supports): per candidate, whether it is refuted."""
+    n = probe.shape[1]
     x0 = probe[np.argmax(val[idx] == 0, axis=1)]
     x1 = probe[np.argmax(val[idx] == 1, axis=1)]
     m = len(idx)
@@ -281,7 +298,7 @@ def refute_thresholds(circuit: Circuit, roots: Sequence[int], sup: Sequence[int]
             rows = (lits ^ phases[owner]) & smask[owner]
             got = _own_bits(sim.run(_pack(rows), select=idx[j0:j1]), owner - j0)
             bad[owner[got != (w >= tt)]] = True
-    return {roots[int(idx[j])] for j in np.flatnonzero(bad)}
+    return bad
 
 
 # ---------------------------------------------------------------------- one cone

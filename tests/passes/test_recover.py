@@ -17,6 +17,7 @@ from nandc.synth.cost import nand_cost
 from nandc.ir.words import shared_threshold
 from nandc.passes.recover import recover
 from tests.foreign import ge as _ge, ripple_add as _ripple_add, tree_count as _tree_count, xor as _xor
+from nandc.synth import symmetric
 from nandc.synth.symmetric import (
     candidate_roots,
     cone_circuit,
@@ -183,7 +184,10 @@ def _refutation_suite():
 
 
 @pytest.mark.parametrize("index", range(8))
-def test_refute_thresholds_refutes_only_non_thresholds(index):
+@pytest.mark.parametrize("group", [None, 64])
+def test_refute_thresholds_refutes_only_non_thresholds(index, group, monkeypatch):
+    if group:  # candidates in groups of one or two (the inputs times the group size bounds the arrays)
+        monkeypatch.setattr(symmetric, "_GROUP_ENTRIES", group)
     c = list(_refutation_suite())[index]
     sup = input_supports(c)
     roots = candidate_roots(c, sup, 3) + [v for v in c.and_nodes() if sup[v].bit_count() >= 3]
