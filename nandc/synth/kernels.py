@@ -30,8 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
-           "rewrite_decisions", "program_arrays", "refactor_saved", "reconvergent_cuts",
-           "resub_windows"]
+           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_windows"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
@@ -873,7 +872,9 @@ _PROGRAM_ARRAYS = None
 @njit(cache=True, nogil=True)
 def _reconvergent(v, f0, f1, k, vis, stamp, lv):
     """factor.reconvergent_cut(v, f0, f1, k): its leaves in ``lv[:nl]`` (unsorted); returns ``nl``.
-    ``vis`` marks the visited nodes with ``stamp`` (a value no earlier call used)."""
+    ``vis`` marks the visited nodes with ``stamp`` (a value no earlier call used).  A fanin visited
+    before may come back as a leaf, so the cut can have more than ``k`` leaves: ``lv`` must hold
+    as many entries as there are nodes."""
     nl = 0
     for side in range(2):
         u = (f0[v] if side == 0 else f1[v]) >> 1
@@ -925,27 +926,6 @@ def _reconvergent(v, f0, f1, k, vis, stamp, lv):
                 vis[u] = stamp
 
 
-@njit(cache=True, nogil=True)
-def _reconvergent_cuts_kernel(nodes, f0, f1, k, leaves_out, nleaf_out):
-    vis = np.zeros(f0.shape[0], np.int64)
-    lv = np.zeros(k + 4, np.int64)
-    for idx in range(nodes.shape[0]):
-        nl = _reconvergent(nodes[idx], f0, f1, k, vis, idx + 1, lv)
-        srt = np.sort(lv[:nl])
-        for i in range(nl):
-            leaves_out[idx, i] = srt[i]
-        nleaf_out[idx] = nl
-
-
-def reconvergent_cuts(nodes, f0, f1, k: int) -> list[tuple[int, ...]]:
-    """Per AND node of ``nodes``: :func:`nandc.synth.factor.reconvergent_cut` of at most ``k`` leaves."""
-    nodes = np.asarray(nodes, np.int64)
-    leaves = np.zeros((len(nodes), max(k, 1) + 4), np.int64)
-    nleaf = np.zeros(len(nodes), np.int64)
-    _reconvergent_cuts_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64), int(k), leaves, nleaf)
-    return [tuple(row[:n]) for row, n in zip(leaves.tolist(), nleaf.tolist())]
-
-
 _VAR_WORDS = np.array([0xAAAAAAAAAAAAAAAA, 0xCCCCCCCCCCCCCCCC, 0xF0F0F0F0F0F0F0F0, 0xFF00FF00FF00FF00,
                        0xFFFF0000FFFF0000, 0xFFFFFFFF00000000], dtype=np.uint64)
 _ONES = 0xFFFFFFFFFFFFFFFF
@@ -980,7 +960,7 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
     inner[:ni] = np.sort(inner[:ni])
     words = max(1, (1 << nl) >> 6)
     lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
-    if nl < 2 or 17 * (nl + ni) > order.shape[0]:
+    if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:  # (more than k leaves: wider than the scratch)
         return nl, ni, words, lastmask, False
     for i in range(nl):
         x = lv[i]
@@ -1092,8 +1072,8 @@ def _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in
 
 
 @njit(cache=True, nogil=True)
-def _resub_window_kernel(nodes, f0, f1, refs, pos, negr, free, k, odc, fan_start, fan_dst, leaves_out, nleaf_out,
-                         inner_start, inner_out, maybe_out):
+def _resub_window_kernel(nodes, f0, f1, refs, pos, negr, free, k, odc, fan_start, fan_dst, nleaf_out, inner_start,
+                         inner_out, maybe_out):
     size = f0.shape[0]
     leaf_st = np.zeros(size, np.int64)
     in_st = np.zeros(size, np.int64)
@@ -1108,7 +1088,7 @@ def _resub_window_kernel(nodes, f0, f1, refs, pos, negr, free, k, odc, fan_start
     mark = np.zeros(size, np.int64)
     slot = np.zeros(size, np.int64)
     have = np.zeros(size, np.int64)
-    lv = np.zeros(k + 4, np.int64)
+    lv = np.zeros(size + 4, np.int64)
     stack = np.zeros(size + 2, np.int64)
     width = max(1, (1 << k) >> 6)
     cap = 4096
@@ -1124,22 +1104,20 @@ def _resub_window_kernel(nodes, f0, f1, refs, pos, negr, free, k, odc, fan_start
         stamp += 1
         nl, ni, words, lastmask, ok = _window_tables(v, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables,
                                                      slot, order)
-        leaves_out[idx, :nl] = lv[:nl]
         nleaf_out[idx] = nl
         inner_start[idx] = total
-        if total + ni > inner_out.shape[0]:
-            grown = np.zeros(2 * (total + ni), np.int64)
+        if total + nl + ni > inner_out.shape[0]:
+            grown = np.zeros(2 * (total + nl + ni), np.int64)
             grown[:total] = inner_out[:total]
             inner_out = grown
-        inner_out[total:total + ni] = inner[:ni]
-        total += ni
+        inner_out[total:total + nl] = lv[:nl]  # the leaves, then the window's nodes
+        inner_out[total + nl:total + nl + ni] = inner[:ni]
+        total += nl + ni
         # flag 0: v's own window, everywhere; flag d: the window of the d-th single reader above v, where
         # the readers' other fanins let v through (resub_replacements' observability don't cares)
         for d in range(odc + 1):
             maybe_out[idx, d] = _MAYBE
-        if nl >= 2 and not ok:  # too large for the scratch arrays: no claim
-            continue
-        if nl >= 2:
+        if ok:  # (else fewer than 2 leaves, or too large for the scratch arrays: no claim)
             for w in range(words):
                 care[w] = lastmask
             stamp += 1
@@ -1210,31 +1188,30 @@ def resub_windows(nodes, f0, f1, refs, pos, neg_reads, free, k: int, odc: int, f
     constant or divisor, but a form may be) or 2 (anything may be).  ``fan_start``/``fan_dst``:
     the AND readers of each node (CSR); ``pos``, ``neg_reads``, ``free``: ``CostView``'s."""
     nodes = np.asarray(nodes, np.int64)
-    leaves = np.zeros((len(nodes), max(k, 1) + 4), np.int64)
     nleaf = np.zeros(len(nodes), np.int64)
     starts = np.zeros(len(nodes) + 1, np.int64)
     maybe = np.zeros((len(nodes), odc + 1), np.int64)
     flat = _resub_window_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64),
                                 np.asarray(refs, np.int64), np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64),
                                 np.asarray(free, np.int64), int(k), int(odc), np.asarray(fan_start, np.int64),
-                                np.asarray(fan_dst, np.int64), leaves, nleaf, starts,
-                                np.zeros(16 * len(nodes) + 16, np.int64), maybe)
-    return ResubWindows(leaves.tolist(), nleaf.tolist(), flat.tolist(), starts.tolist(), maybe.tolist())
+                                np.asarray(fan_dst, np.int64), nleaf, starts,
+                                np.zeros(32 * len(nodes) + 16, np.int64), maybe)
+    return ResubWindows(nleaf.tolist(), flat.tolist(), starts.tolist(), maybe.tolist())
 
 
 class ResubWindows:
     """The result of :func:`resub_windows`: ``self[i]`` is ``(leaves, inner nodes, maybe)`` of
     ``nodes[i]`` (``maybe[d]`` for ``d`` in ``0 .. odc``), made into Python objects when asked for."""
 
-    def __init__(self, leaves, nleaf, flat, starts, maybe):
-        self._leaves, self._nleaf, self._flat, self._starts, self._maybe = leaves, nleaf, flat, starts, maybe
+    def __init__(self, nleaf, flat, starts, maybe):
+        self._nleaf, self._flat, self._starts, self._maybe = nleaf, flat, starts, maybe
 
     def __len__(self) -> int:
         return len(self._nleaf)
 
     def __getitem__(self, i: int):
-        return (tuple(self._leaves[i][:self._nleaf[i]]), self._flat[self._starts[i]:self._starts[i + 1]],
-                self._maybe[i])
+        start, mid = self._starts[i], self._starts[i] + self._nleaf[i]
+        return tuple(self._flat[start:mid]), self._flat[mid:self._starts[i + 1]], self._maybe[i]
 
 
 @njit(cache=True, nogil=True)
@@ -1250,7 +1227,7 @@ def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
     stack = np.zeros(size + 2, np.int64)
     touched = np.zeros(2 * size + 2, np.int64)
     removed = np.zeros(size, np.int64)
-    lv = np.zeros(k + 4, np.int64)
+    lv = np.zeros(size + 4, np.int64)
     stamp = 0
     for idx in range(ands.shape[0]):
         v = ands[idx]
