@@ -40,6 +40,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from nandc.ir.circuit import Circuit
+from nandc.synth.compiled import use_compiled
 from nandc.synth.cuts import enumerate_cuts
 from nandc.synth.truth import MASK, VAR, negate_inputs
 
@@ -85,8 +86,13 @@ def find_adders(circuit: Circuit, limit: int = 10
     adder's top carry that can never be set).
     """
     f0, f1, _ = circuit.arrays()
-    f0l, f1l = f0.tolist(), f1.tolist()
-    cuts = enumerate_cuts(f0l, f1l, circuit.and_nodes(), k=3, limit=limit)
+    ands = list(circuit.and_nodes())
+    if use_compiled(len(ands)):  # the same cuts by the compiled loops
+        from nandc.synth import kernels
+
+        cuts = dict(kernels.cut_lists(kernels.cut_arrays(f0, f1, ands, 3, limit), ands))
+    else:
+        cuts = enumerate_cuts(f0.tolist(), f1.tolist(), ands, k=3, limit=limit)
     xors: dict[tuple[int, ...], tuple[int, int]] = {}
     carries: dict[tuple[int, ...], list[tuple[int, int, int]]] = {}
     constants: dict[int, int] = {}
@@ -233,6 +239,21 @@ def _in_range(weights: list[int], const: int, lo: int, hi: int, limit: int) -> l
     for i in range(n - 1, -1, -1):
         low[i] = low[i + 1] + min(ws[i], 0)
         high[i] = high[i + 1] + max(ws[i], 0)
+    # first count them (partial sums that can still reach the range, with their multiplicities):
+    # many more than ``limit`` would cost a long enumeration for nothing
+    counts = {const: 1}
+    for i in range(n):
+        nxt: dict[int, int] = {}
+        for acc, c in counts.items():
+            for a in (acc, acc + ws[i]):
+                if a + high[i + 1] >= lo and a + low[i + 1] <= hi:
+                    nxt[a] = min(nxt.get(a, 0) + c, limit + 1)
+        counts = nxt
+        if len(counts) > 4 * limit:  # too many distinct sums to count cheaply: enumerate
+            break
+    else:
+        if sum(c for a, c in counts.items() if lo <= a <= hi) > limit:
+            return None
     out: list[int] = []
     stack = [(0, const, 0)]
     while stack:

@@ -16,6 +16,13 @@ Choice arrays of the mapper (per literal ``x``): ``gates[x]`` NAND2 gates,
 ``nin[x]`` inputs ``inputs[x, :nin]`` (literals), ``table[x]`` the function
 over the inputs in their read phases, ``-1`` for an inverter of
 ``inputs[x, 0]`` or a wire (``nin == 0``).
+
+Resubstitution's windows (:func:`resub_windows`): the reconvergent cuts of
+:func:`nandc.synth.factor.reconvergent_cut`, the window nodes of
+:func:`nandc.synth.resub.window`, and a verdict per window of what
+:func:`nandc.synth.resub.resub_replacements` could find there (its Python
+search then skips the windows with nothing to find; tests compare the
+verdicts with a Python reference and the replacements both ways).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
-           "rewrite_decisions", "program_arrays", "refactor_saved"]
+           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_windows"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
@@ -863,6 +870,351 @@ _PROGRAM_ARRAYS = None
 
 # ---------------------------------------------------------------------- refactoring's candidates
 @njit(cache=True, nogil=True)
+def _reconvergent(v, f0, f1, k, vis, stamp, lv):
+    """factor.reconvergent_cut(v, f0, f1, k): its leaves in ``lv[:nl]`` (unsorted); returns ``nl``.
+    ``vis`` marks the visited nodes with ``stamp`` (a value no earlier call used).  A fanin visited
+    before may come back as a leaf, so the cut can have more than ``k`` leaves: ``lv`` must hold
+    as many entries as there are nodes."""
+    nl = 0
+    for side in range(2):
+        u = (f0[v] if side == 0 else f1[v]) >> 1
+        if u == 0:
+            continue
+        dup = False
+        for i in range(nl):
+            if lv[i] == u:
+                dup = True
+        if not dup:
+            lv[nl] = u
+            nl += 1
+    vis[v] = stamp
+    for i in range(nl):
+        vis[lv[i]] = stamp
+    while True:
+        best = -1
+        best_cost = k + 1
+        for i in range(nl):
+            x = lv[i]
+            if f0[x] == 0:
+                continue
+            cnt = 0
+            for side in range(2):
+                u = (f0[x] if side == 0 else f1[x]) >> 1
+                if u and vis[u] != stamp:
+                    cnt += 1
+            cost = cnt - 1
+            if cost < best_cost or (cost == best_cost and x > best):
+                best = x
+                best_cost = cost
+        if best < 0 or nl + best_cost > k:
+            return nl
+        for i in range(nl):
+            if lv[i] == best:
+                lv[i] = lv[nl - 1]
+                nl -= 1
+                break
+        for side in range(2):
+            u = (f0[best] if side == 0 else f1[best]) >> 1
+            if u:
+                dup = False
+                for i in range(nl):
+                    if lv[i] == u:
+                        dup = True
+                if not dup:
+                    lv[nl] = u
+                    nl += 1
+                vis[u] = stamp
+
+
+_VAR_WORDS = np.array([0xAAAAAAAAAAAAAAAA, 0xCCCCCCCCCCCCCCCC, 0xF0F0F0F0F0F0F0F0, 0xFF00FF00FF00FF00,
+                       0xFFFF0000FFFF0000, 0xFFFFFFFF00000000], dtype=np.uint64)
+_ONES = 0xFFFFFFFFFFFFFFFF
+
+
+@njit(cache=True, nogil=True)
+def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot, order):
+    """resub.window(root): leaves (sorted, ``lv[:nl]``), nodes (increasing, ``inner[:ni]``) and
+    their tables over the leaves (``tables[j]`` for node ``order[j]``, leaves first; ``slot[node] = j``).
+    Returns ``(nl, ni, words, lastmask, ok)``; no tables unless ``ok`` (fewer than 2 leaves, or
+    too many nodes for the scratch arrays)."""
+    nl = _reconvergent(root, f0, f1, k, vis, stamp, lv)
+    lv[:nl] = np.sort(lv[:nl])
+    for i in range(nl):
+        mark[lv[i]] = stamp
+    mark[0] = stamp
+    ni = 0
+    top = 0
+    stack[top] = root
+    top += 1
+    while top:
+        top -= 1
+        u = stack[top]
+        if mark[u] == stamp:
+            continue
+        mark[u] = stamp
+        inner[ni] = u
+        ni += 1
+        stack[top] = f0[u] >> 1
+        stack[top + 1] = f1[u] >> 1
+        top += 2
+    inner[:ni] = np.sort(inner[:ni])
+    words = max(1, (1 << nl) >> 6)
+    lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
+    if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:  # (more than k leaves: wider than the scratch)
+        return nl, ni, words, lastmask, False
+    for i in range(nl):
+        x = lv[i]
+        slot[x] = i
+        order[i] = x
+        for w in range(words):
+            if i < 6:
+                tables[i, w] = _VAR_WORDS[i] & lastmask
+            else:
+                tables[i, w] = np.uint64(_ONES) if (w >> (i - 6)) & 1 else np.uint64(0)
+    for j in range(ni):
+        u = inner[j]
+        a, b = f0[u], f1[u]
+        for w in range(words):
+            ta = tables[slot[a >> 1], w] if (a >> 1) else np.uint64(0)
+            tb = tables[slot[b >> 1], w] if (b >> 1) else np.uint64(0)
+            if a & 1:
+                ta = ~ta & lastmask
+            if b & 1:
+                tb = ~tb & lastmask
+            tables[nl + j, w] = ta & tb
+        slot[u] = nl + j
+        order[nl + j] = u
+    return nl, ni, words, lastmask, True
+
+
+@njit(cache=True, nogil=True)
+def _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables, slot, order):
+    """With the window tables of :func:`_window_tables` (the window holds ``v``): whether ``v`` may be a
+    constant or a divisor (either phase) where ``care`` is 1, over the divisors of
+    resub_replacements.divisors with nothing excluded (window nodes below ``v``, then the readers of
+    those, read by at most 16, whose fanins are divisors)."""
+    n_div = nl + ni
+    for j in range(n_div):
+        if order[j] < v:
+            have[order[j]] = stamp
+    total = n_div
+    for j in range(n_div):
+        x = order[j]
+        if x >= v:
+            continue
+        c0, c1 = fan_start[x], fan_start[x + 1]
+        if c1 - c0 > 16:
+            continue
+        for c in range(c0, c1):
+            u = fan_dst[c]
+            if u >= v or have[u] == stamp:
+                continue
+            a, b = f0[u], f1[u]
+            if have[a >> 1] == stamp and have[b >> 1] == stamp:
+                for w in range(words):
+                    ta = tables[slot[a >> 1], w]
+                    tb = tables[slot[b >> 1], w]
+                    if a & 1:
+                        ta = ~ta & lastmask
+                    if b & 1:
+                        tb = ~tb & lastmask
+                    tables[total, w] = ta & tb
+                slot[u] = total
+                order[total] = u
+                have[u] = stamp
+                total += 1
+    sv = slot[v]
+    zero = True
+    full = True
+    for w in range(words):
+        fc = tables[sv, w] & care[w]
+        if fc != 0:
+            zero = False
+        if fc != care[w]:
+            full = False
+    if zero or full:
+        return True
+    for j in range(total):
+        if order[j] >= v:
+            continue
+        same = True
+        comp = True
+        for w in range(words):
+            d = (tables[j, w] ^ tables[sv, w]) & care[w]
+            if d != 0:
+                same = False
+            if d != care[w]:
+                comp = False
+        if same or comp:
+            return True
+    return False
+
+
+#: resub_windows' verdicts: nothing can be found; only a form may be (never a constant or one divisor);
+#: anything may be.
+_NOTHING, _FORMS, _MAYBE = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
+def _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
+                    removed, stack, touched):
+    """For a ``v`` with no 0-resubstitution in a window with leaves ``lv[:nl]``: _NOTHING if ``v``'s
+    cone above those leaves frees at most one gate with its own inverter (any more guard nodes, and
+    earlier replacements inside, only lower what resub_replacements' best_for counts: no form is
+    tried), else _FORMS."""
+    for i in range(nl):
+        leaf_st[lv[i]] = stamp
+    saved, _ = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
+                           removed, stack, touched)
+    if pos[v] > 0:
+        saved += 1
+    return _NOTHING if saved <= 1 else _FORMS
+
+
+@njit(cache=True, nogil=True)
+def _resub_window_kernel(nodes, f0, f1, refs, pos, negr, free, k, odc, fan_start, fan_dst, nleaf_out, inner_start,
+                         inner_out, maybe_out):
+    size = f0.shape[0]
+    leaf_st = np.zeros(size, np.int64)
+    in_st = np.zeros(size, np.int64)
+    cst_st = np.zeros(size, np.int64)
+    cst = np.zeros(size, np.int64)
+    dec_st = np.zeros(size, np.int64)
+    dec = np.zeros(size, np.int64)
+    removed = np.zeros(size + 1, np.int64)
+    stack2 = np.zeros(size + 2, np.int64)
+    touched = np.zeros(2 * size + 2, np.int64)
+    vis = np.zeros(size, np.int64)
+    mark = np.zeros(size, np.int64)
+    slot = np.zeros(size, np.int64)
+    have = np.zeros(size, np.int64)
+    lv = np.zeros(size + 4, np.int64)
+    stack = np.zeros(size + 2, np.int64)
+    width = max(1, (1 << k) >> 6)
+    cap = 4096
+    tables = np.zeros((cap, width), np.uint64)
+    care = np.zeros(width, np.uint64)
+    inner = np.zeros(size + 1, np.int64)
+    order = np.zeros(cap, np.int64)
+    chain = np.zeros(odc + 1, np.int64)
+    total = 0
+    stamp = 0
+    for idx in range(nodes.shape[0]):
+        v = nodes[idx]
+        stamp += 1
+        nl, ni, words, lastmask, ok = _window_tables(v, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables,
+                                                     slot, order)
+        nleaf_out[idx] = nl
+        inner_start[idx] = total
+        if total + nl + ni > inner_out.shape[0]:
+            grown = np.zeros(2 * (total + nl + ni), np.int64)
+            grown[:total] = inner_out[:total]
+            inner_out = grown
+        inner_out[total:total + nl] = lv[:nl]  # the leaves, then the window's nodes
+        inner_out[total + nl:total + nl + ni] = inner[:ni]
+        total += nl + ni
+        # flag 0: v's own window, everywhere; flag d: the window of the d-th single reader above v, where
+        # the readers' other fanins let v through (resub_replacements' observability don't cares)
+        for d in range(odc + 1):
+            maybe_out[idx, d] = _MAYBE
+        if ok:  # (else fewer than 2 leaves, or too large for the scratch arrays: no claim)
+            for w in range(words):
+                care[w] = lastmask
+            stamp += 1
+            if not _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables,
+                               slot, order):
+                stamp += 1
+                maybe_out[idx, 0] = _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st,
+                                                    cst_st, cst, dec_st, dec, removed, stack2, touched)
+        x = v
+        nc = 0
+        while nc < odc and refs[x] == 1 and fan_start[x + 1] - fan_start[x] == 1:
+            x = fan_dst[fan_start[x]]
+            chain[nc] = x
+            nc += 1
+            root = x
+            stamp += 1
+            rl, ri, words, lastmask, ok = _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack,
+                                                         tables, slot, order)
+            if rl < 2:  # nothing is tried
+                maybe_out[idx, nc] = _NOTHING
+                continue
+            if not ok:
+                continue
+            if mark[v] != stamp or slot[v] < rl:  # v is no node of the root's window: nothing is tried
+                maybe_out[idx, nc] = _NOTHING
+                continue
+            for w in range(words):
+                care[w] = lastmask
+            for j in range(nc):
+                y = chain[j]
+                a, b = f0[y], f1[y]
+                on_chain = (a >> 1) == v
+                for t in range(nc):
+                    if (a >> 1) == chain[t]:
+                        on_chain = True
+                lit = b if on_chain else a
+                for w in range(words):
+                    t = tables[slot[lit >> 1], w] if (lit >> 1) else np.uint64(0)
+                    if lit & 1:
+                        t = ~t & lastmask
+                    care[w] &= t
+            proper = False
+            for w in range(words):
+                if care[w] != lastmask:
+                    proper = True
+            if not proper:  # no don't care: nothing is tried
+                maybe_out[idx, nc] = _NOTHING
+                continue
+            stamp += 1
+            if not _may_resub0(v, rl, ri, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables,
+                               slot, order):
+                stamp += 1
+                maybe_out[idx, nc] = _small_or_forms(v, rl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st,
+                                                     in_st, cst_st, cst, dec_st, dec, removed, stack2, touched)
+    inner_start[nodes.shape[0]] = total
+    return inner_out
+
+
+def resub_windows(nodes, f0, f1, refs, pos, neg_reads, free, k: int, odc: int, fan_start, fan_dst):
+    """Per AND node ``v`` of ``nodes``: ``(leaves, inner nodes, verdicts)``: the cut and the nodes of
+    :func:`nandc.synth.resub.window` (increasing, ``v`` last), and per ``d`` in ``0 .. odc`` what
+    ``resub_replacements`` may find for ``v`` in the window of ``v`` itself (``d = 0``, exact) or of
+    its ``d``-th single reader (don't cares where the other fanins of the chain of readers block
+    ``v``; the chain as long as the readers are single, ``refs`` 1): 0 (nothing: no constant, no
+    divisor -- of ``resub_replacements``'s ``divisors`` with no node excluded, a superset of any
+    call's -- equal to ``v`` in either phase on the care rows, and ``v``'s cone above the
+    window's leaves frees at most one gate, ``CostView.mffc`` with ``v``'s inverter), 1 (no
+    constant or divisor, but a form may be) or 2 (anything may be).  ``fan_start``/``fan_dst``:
+    the AND readers of each node (CSR); ``pos``, ``neg_reads``, ``free``: ``CostView``'s."""
+    nodes = np.asarray(nodes, np.int64)
+    nleaf = np.zeros(len(nodes), np.int64)
+    starts = np.zeros(len(nodes) + 1, np.int64)
+    maybe = np.zeros((len(nodes), odc + 1), np.int64)
+    flat = _resub_window_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64),
+                                np.asarray(refs, np.int64), np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64),
+                                np.asarray(free, np.int64), int(k), int(odc), np.asarray(fan_start, np.int64),
+                                np.asarray(fan_dst, np.int64), nleaf, starts,
+                                np.zeros(32 * len(nodes) + 16, np.int64), maybe)
+    return ResubWindows(nleaf.tolist(), flat.tolist(), starts.tolist(), maybe.tolist())
+
+
+class ResubWindows:
+    """The result of :func:`resub_windows`: ``self[i]`` is ``(leaves, inner nodes, maybe)`` of
+    ``nodes[i]`` (``maybe[d]`` for ``d`` in ``0 .. odc``), made into Python objects when asked for."""
+
+    def __init__(self, nleaf, flat, starts, maybe):
+        self._nleaf, self._flat, self._starts, self._maybe = nleaf, flat, starts, maybe
+
+    def __len__(self) -> int:
+        return len(self._nleaf)
+
+    def __getitem__(self, i: int):
+        start, mid = self._starts[i], self._starts[i] + self._nleaf[i]
+        return tuple(self._flat[start:mid]), self._flat[mid:self._starts[i + 1]], self._maybe[i]
+
+
+@njit(cache=True, nogil=True)
 def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
     size = f0.shape[0]
     vis = np.zeros(size, np.int64)
@@ -875,61 +1227,12 @@ def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
     stack = np.zeros(size + 2, np.int64)
     touched = np.zeros(2 * size + 2, np.int64)
     removed = np.zeros(size, np.int64)
-    lv = np.zeros(k + 4, np.int64)
+    lv = np.zeros(size + 4, np.int64)
     stamp = 0
     for idx in range(ands.shape[0]):
         v = ands[idx]
         stamp += 1
-        # ---- factor.reconvergent_cut(v, f0, f1, k)
-        nl = 0
-        for side in range(2):
-            u = (f0[v] if side == 0 else f1[v]) >> 1
-            if u == 0:
-                continue
-            dup = False
-            for i in range(nl):
-                if lv[i] == u:
-                    dup = True
-            if not dup:
-                lv[nl] = u
-                nl += 1
-        vis[v] = stamp
-        for i in range(nl):
-            vis[lv[i]] = stamp
-        while True:
-            best = -1
-            best_cost = k + 1
-            for i in range(nl):
-                x = lv[i]
-                if f0[x] == 0:
-                    continue
-                cnt = 0
-                for side in range(2):
-                    u = (f0[x] if side == 0 else f1[x]) >> 1
-                    if u and vis[u] != stamp:
-                        cnt += 1
-                cost = cnt - 1
-                if cost < best_cost or (cost == best_cost and x > best):
-                    best = x
-                    best_cost = cost
-            if best < 0 or nl + best_cost > k:
-                break
-            for i in range(nl):
-                if lv[i] == best:
-                    lv[i] = lv[nl - 1]
-                    nl -= 1
-                    break
-            for side in range(2):
-                u = (f0[best] if side == 0 else f1[best]) >> 1
-                if u:
-                    dup = False
-                    for i in range(nl):
-                        if lv[i] == u:
-                            dup = True
-                    if not dup:
-                        lv[nl] = u
-                        nl += 1
-                    vis[u] = stamp
+        nl = _reconvergent(v, f0, f1, k, vis, stamp, lv)
         if nl < 2:
             saved_out[v] = -1
             continue

@@ -34,6 +34,14 @@ node is never a divisor (neither before nor after it changes), a node
 already used as a divisor is never changed, and no chain passes through a
 node of an earlier chain.  Every other replacement is an identity over its
 window's leaves, so ``r_d`` and everything above it keep their functions.
+
+Above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes the compiled loops
+(:func:`nandc.synth.kernels.resub_windows`) grow every window at once and
+say, per node and don't-care depth, whether the node may be a constant or
+equal to a divisor on the care rows (over every divisor the search could
+pick) and whether its cone frees more than one gate; a window where neither
+holds is not examined, since no form could pay for itself there.  The
+replacements are the same as without that shortcut (the tests compare them).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from __future__ import annotations
 import numpy as np
 
 from nandc.ir.circuit import Circuit
+from nandc.synth.compiled import use_compiled
 from nandc.synth.cost import CostView
 from nandc.synth.factor import reconvergent_cut
 from nandc.synth.library import Program
@@ -61,27 +70,31 @@ class Window:
         self.root, self.leaves, self.nodes, self.table, self.mask = root, leaves, nodes, table, mask
 
 
-def window(v: int, f0: list[int], f1: list[int], k: int) -> Window:
-    """The window of AND node ``v``: a reconvergent cut of at most ``k`` leaves and exact tables."""
-    leaves = reconvergent_cut(v, f0, f1, k)
+def window(v: int, f0: list[int], f1: list[int], k: int, leaves: tuple[int, ...] | None = None,
+           inner: list[int] | None = None) -> Window:
+    """The window of AND node ``v``: a reconvergent cut of at most ``k`` leaves and exact tables
+    (``leaves``, ``inner``: that cut and the window's nodes, increasing, if known)."""
+    if leaves is None:
+        leaves = reconvergent_cut(v, f0, f1, k)
     n = len(leaves)
     mask = (1 << (1 << n)) - 1
     table = {0: 0}
     for i, x in enumerate(leaves):
         table[x] = variable_table(i, n)
-    inner = []
-    seen = set(leaves)
-    seen.add(0)
-    stack = [v]
-    while stack:
-        u = stack.pop()
-        if u in seen:
-            continue
-        seen.add(u)
-        inner.append(u)
-        stack.append(f0[u] >> 1)
-        stack.append(f1[u] >> 1)
-    inner.sort()
+    if inner is None:
+        inner = []
+        seen = set(leaves)
+        seen.add(0)
+        stack = [v]
+        while stack:
+            u = stack.pop()
+            if u in seen:
+                continue
+            seen.add(u)
+            inner.append(u)
+            stack.append(f0[u] >> 1)
+            stack.append(f1[u] >> 1)
+        inner.sort()
     for u in inner:
         a, b = f0[u], f1[u]
         ta = table[a >> 1] ^ (mask if a & 1 else 0)
@@ -207,6 +220,36 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
     def fanouts(x: int) -> list[int]:
         return fan_dst[starts[x]:starts[x + 1]]
 
+    # compiled: every window's cut and nodes at once, and whether the node may be a constant or equal to
+    # a divisor (kernels.resub_windows); a node that may not, and whose cone frees at most one gate more
+    # than the earlier replacements inside it gain, has no replacement there (no form is tried then)
+    pre_of: dict[int, int] = {}
+    if use_compiled(len(ctx.ands)):
+        from nandc.synth import kernels
+
+        pre_windows = kernels.resub_windows(ctx.ands, f0, f1, refs, ctx.pos, ctx.neg, free, cut_size, odc_levels,
+                                            starts, fan_dst)
+        pre_of = {v: i for i, v in enumerate(ctx.ands)}
+
+    def pre(v: int):
+        i = pre_of.get(v)
+        return None if i is None else pre_windows[i]
+
+    def window_of(v: int) -> Window:
+        got = pre(v)
+        return window(v, f0, f1, cut_size, *got[:2]) if got else window(v, f0, f1, cut_size)
+
+    def hopeless(v: int, depth: int, root: int, replaced) -> bool:
+        """Whether the compiled precheck proves that :func:`best_for` finds nothing for ``v`` in the
+        window of ``root``: ``v`` itself (``depth`` 0, exact) or its ``depth``-th single reader (don't cares)."""
+        got = pre(v)
+        if got is None or got[2][depth] != 1:  # 0: nothing to find, 2: maybe a constant or a divisor
+            return got is not None and got[2][depth] == 0
+        leaves, nodes, _ = got if root == v else pre(root)
+        guard = tuple(set(leaves) | (pinned & set(nodes)))
+        saved, inner = ctx.mffc(v, guard, replaced)[:2]
+        return saved + (ctx.pos[v] > 0) - inner <= 1
+
     def divisors(w: Window, v: int, removed: set[int]) -> list[int]:
         inside = [x for x in (*w.leaves, *w.nodes) if x < v and x not in removed and x not in dead
                   and x not in changed and x]
@@ -303,10 +346,15 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
         return best[1], covered, best[2], removed
 
     def decide(v: int, _item, replaced):
-        w = window(v, f0, f1, cut_size)
-        if len(w.leaves) < 2:
+        got = pre(v)
+        w = window_of(v) if got is None else None
+        if len(got[0] if w is None else w.leaves) < 2:
             return None, []
-        r, covered, used, removed = best_for(w, v, w.table[v], w.mask, replaced)
+        if w is None and hopeless(v, 0, v, replaced):
+            r = None
+        else:
+            w = window_of(v) if w is None else w
+            r, covered, used, removed = best_for(w, v, w.table[v], w.mask, replaced)
         chain: list[int] = []  # the single readers above v: v, chain[:-1] may change, chain[-1] may not
         if r is None and odc_levels:
             x = v
@@ -318,7 +366,10 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
                 chain.append(x)
         while chain:
             root = chain[-1]
-            wr = window(root, f0, f1, cut_size)
+            if got is not None and hopeless(v, len(chain), root, replaced):
+                chain.pop()
+                continue
+            wr = window_of(root)
             if len(wr.leaves) >= 2 and v in set(wr.nodes):
                 care = wr.mask
                 for x in chain:

@@ -11,13 +11,18 @@ finds such functions by their *behaviour* and proves them:
 2. :func:`unate_filter` drops, with one simulation of the whole circuit, the
    candidates that some single-input flip changes in both directions (a
    threshold function is unate in every input);
-3. :func:`recognize` finds, on the candidate's cone alone, an input vector
+3. :func:`refute_thresholds` drops, by a few simulations of the whole circuit
+   batched over all candidates (no cone is built), those whose behaviour
+   contradicts the only threshold hypothesis a boundary vector allows (the
+   steps of 4. below, with fewer test vectors): most nodes of circuits that
+   do not count (compare chains, quantizers) go here, cheaply;
+4. :func:`recognize` finds, on the candidate's cone alone, an input vector
    ``y`` on the boundary (``f(y) = 0`` and one flip away from 1) by a walk
    between a 0-vector and a 1-vector; the flips of ``y`` that raise ``f``
    reveal every input's polarity at once, and ``T`` is one more than the
    literal count of ``y``.  Random vectors of every literal weight then test
    the hypothesis;
-4. :func:`~nandc.synth.adders.adder_certificate` proves it when the cone adds
+5. :func:`~nandc.synth.adders.adder_certificate` proves it when the cone adds
    by full and half adders (any size, no SAT: local identities
    ``a + b + c = xor3 + 2 maj`` found on 3-leaf cuts rewrite the sum of the
    literals into a few weighted signals that cut the root);
@@ -51,12 +56,14 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import compile_circuit
 from nandc.synth import fraig
 from nandc.synth.adders import adder_certificate
+from nandc.synth.compiled import use_compiled
 
 __all__ = [
     "Threshold",
     "input_supports",
     "candidate_roots",
     "unate_filter",
+    "refute_thresholds",
     "cone_circuit",
     "recognize",
     "prove_symmetric",
@@ -154,17 +161,144 @@ def unate_filter(circuit: Circuit, roots: Sequence[int], pairs: int = 2048, seed
     b = _unpack(sim.run(_pack(flipped)), pairs).astype(np.int8)
     # direction of the change as x_i goes 0 -> 1: +1, -1 or 0
     sign = (b - a) * np.where(base[np.arange(pairs), which] == 0, 1, -1)[None, :]
+    up = np.zeros((len(roots), n), dtype=bool)
+    down = np.zeros((len(roots), n), dtype=bool)
+    rows, cols = np.nonzero(sign > 0)
+    up[rows, which[cols]] = True
+    rows, cols = np.nonzero(sign < 0)
+    down[rows, which[cols]] = True
+    both, moved = (up & down).any(1), (up | down).any(1)
     keep = []
-    for r, s in zip(roots, sign):
-        up = np.zeros(n, dtype=bool)
-        down = np.zeros(n, dtype=bool)
-        up[which[s > 0]] = True
-        down[which[s < 0]] = True
-        if not (up & down).any() and ((up | down).any() or r in keep_quiet):
+    for j, r in enumerate(roots):
+        if not both[j] and (moved[j] or r in keep_quiet):
             keep.append(r)
-            if quiet is not None and not (up | down).any():
+            if quiet is not None and not moved[j]:
                 quiet.add(r)
     return keep
+
+
+def _support_masks(sup: Sequence[int], roots: Sequence[int], n: int) -> np.ndarray:
+    """``(len(roots), n)`` 0/1: row ``j`` is the input support bitset of ``roots[j]``."""
+    nbytes = (n + 7) // 8
+    raw = np.frombuffer(b"".join(sup[r].to_bytes(nbytes, "little") for r in roots), dtype=np.uint8)
+    return np.unpackbits(raw.reshape(len(roots), nbytes), axis=1, bitorder="little")[:, :n]
+
+
+def _own_bits(out: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Bit ``t`` of row ``owner[t]`` of the packed ``(outputs, words)`` ``out``, for every sample ``t``."""
+    t = np.arange(len(owner))
+    return ((out[owner, t >> 6] >> (t & 63).astype(np.uint64)) & np.uint64(1)).astype(np.uint8)
+
+
+def _chunks(sizes: np.ndarray, width: int, limit: int = 1 << 22) -> list[tuple[int, int]]:
+    """Consecutive ranges of candidates whose ``sum(sizes) * width`` stays under ``limit`` (one at least)."""
+    ranges, j0 = [], 0
+    cum = np.concatenate(([0], np.cumsum(sizes)))
+    while j0 < len(sizes):
+        j1 = int(np.searchsorted(cum, cum[j0] + max(limit // max(width, 1), int(sizes[j0])), side="right")) - 1
+        j1 = max(j1, j0 + 1)
+        ranges.append((j0, j1))
+        j0 = j1
+    return ranges
+
+
+def refute_thresholds(circuit: Circuit, roots: Sequence[int], sup: Sequence[int], seed: int = 0,
+                      near: int = 8, spread: int = 48) -> set[int]:
+    """The ``roots`` proved *not* to be symmetric threshold functions of their input
+    support, all at once by simulations of the whole circuit (no cone is built).
+
+    The steps of :func:`recognize`, batched over the candidates: probe vectors
+    of every density give each candidate a 0-vector and a 1-vector (a
+    candidate without both is not examined); a binary search on the walk
+    between them finds a boundary vector ``y`` (``f(y) = 0``, one flip from
+    1); its flips give the only possible phases and threshold ``T`` (for a
+    threshold function the flips of any boundary vector raise ``f`` exactly
+    on its 0-literals).  The hypothesis is then tested on the probe vectors,
+    on ``near`` random vectors of literal weight ``T - 1`` and as many of
+    weight ``T``, and on ``spread`` of weights spread evenly over ``0 .. k``;
+    a candidate is refuted when some simulated value contradicts it,
+    which a threshold function of its support never does.  So a refuted
+    root is certainly not one, and the rest still need :func:`recognize` and a proof.
+    """
+    if not roots:
+        return set()
+    n = circuit.num_inputs
+    rng = np.random.default_rng(seed)
+    dens = np.repeat(np.linspace(0.0, 1.0, 65), 16)[:, None]
+    probe = (rng.random((len(dens), n)) < dens).astype(np.uint8)
+    sim = compile_circuit(circuit, [2 * r for r in roots])
+    val = _unpack(sim.run(_pack(probe)), len(probe))  # (roots, probes)
+    examined = np.flatnonzero((val == 0).any(1) & (val == 1).any(1))
+    refuted: set[int] = set()
+    # candidates in groups: the per-candidate arrays below hold (group, inputs) entries
+    group = max(1, _GROUP_ENTRIES // max(n, 1))
+    for g0 in range(0, len(examined), group):
+        idx = examined[g0:g0 + group]
+        bad = _refute_group(sim, probe, val, idx, _support_masks(sup, [roots[j] for j in idx], n), rng,
+                            near, spread)
+        refuted.update(roots[int(idx[j])] for j in np.flatnonzero(bad))
+    return refuted
+
+
+#: Entries (candidates x inputs) of the per-candidate arrays of one group of :func:`refute_thresholds`.
+_GROUP_ENTRIES = 1 << 22
+
+
+def _refute_group(sim, probe: np.ndarray, val: np.ndarray, idx: np.ndarray, smask: np.ndarray,
+                  rng: np.random.Generator, near: int, spread: int) -> np.ndarray:
+    """:func:`refute_thresholds` on the candidates ``idx`` (outputs of ``sim``, each with a 0 and a 1
+    among the ``probe`` rows, ``val``; ``smask`` their supports): per candidate, whether it is refuted."""
+    n = probe.shape[1]
+    x0 = probe[np.argmax(val[idx] == 0, axis=1)]
+    x1 = probe[np.argmax(val[idx] == 1, axis=1)]
+    m = len(idx)
+    # the walk from x0 to x1 sets the differing support bits in a random order; walk[t] has the first t
+    diff = (x0 != x1) & (smask == 1)
+    rank = np.argsort(np.argsort(np.where(diff, rng.random(diff.shape), 2.0), axis=1), axis=1)
+    lo, hi = np.zeros(m, dtype=np.int64), diff.sum(1).astype(np.int64)  # f(walk[lo]) = 0, f(walk[hi]) = 1
+    while (hi - lo > 1).any():
+        mid = (lo + hi) // 2
+        v = _own_bits(sim.run(_pack(np.where(rank < mid[:, None], x1, x0)), select=idx), np.arange(m))
+        active = hi - lo > 1
+        lo = np.where(active & (v == 0), mid, lo)
+        hi = np.where(active & (v == 1), mid, hi)
+    y = np.where(rank < lo[:, None], x1, x0)
+    # flips of y on the support: the flips that raise f are the 0-literals of y
+    k = smask.sum(1).astype(np.int64)
+    phases = np.zeros((m, n), dtype=np.uint8)
+    threshold = np.ones(m, dtype=np.int64)
+    for j0, j1 in _chunks(k, n):
+        owner = np.repeat(np.arange(j0, j1), k[j0:j1])
+        pos = np.flatnonzero(smask[j0:j1]) % n
+        rows = y[owner]
+        rows[np.arange(len(owner)), pos] ^= 1
+        raised = _own_bits(sim.run(_pack(rows), select=idx[j0:j1]), owner - j0)
+        yy = y[owner, pos]
+        phases[owner, pos] = np.where(raised == 1, yy, 1 - yy)
+        np.add.at(threshold, owner, 1 - raised)
+    # the probes: literal weight sum_{i in support} x_i ^ p_i, as two products
+    plain, flipped = (smask & (1 - phases)).T.astype(np.float32), (smask & phases).T.astype(np.float32)
+    pf = probe.astype(np.float32)
+    weight = pf @ plain - pf @ flipped + flipped.sum(0)[None, :]
+    bad = ((weight >= threshold[None, :]).astype(np.uint8) != val[idx].T).any(0)
+    # vectors of literal weight T - 1 and T, where a wrong hypothesis shows most, and of weights spread
+    # over 0 .. k (the probes' literal weights cluster where random phases put them)
+    if near or spread:
+        per = np.full(m, 2 * near + spread, dtype=np.int64)
+        for j0, j1 in _chunks(per, n):
+            owner = np.repeat(np.arange(j0, j1), 2 * near + spread)
+            t = np.tile(np.arange(2 * near + spread), j1 - j0)
+            kk, tt = k[owner], threshold[owner]
+            w = np.where(t < 2 * near, tt - 1 + (t >= near),
+                         ((t - 2 * near) * (kk + 1)) // max(spread, 1))
+            # w random support positions: the keys at most the w-th smallest (non-support keys are 2)
+            keys = np.where(smask[owner] == 1, rng.random((len(owner), n)), 2.0)
+            kth = np.sort(keys, axis=1)[np.arange(len(owner)), np.maximum(w - 1, 0)]
+            lits = ((keys <= kth[:, None]) & (w[:, None] > 0)).astype(np.uint8)
+            rows = (lits ^ phases[owner]) & smask[owner]
+            got = _own_bits(sim.run(_pack(rows), select=idx[j0:j1]), owner - j0)
+            bad[owner[got != (w >= tt)]] = True
+    return bad
 
 
 # ---------------------------------------------------------------------- one cone
@@ -272,16 +406,12 @@ def recognize(cone: Circuit, root: int, samples: int = 8, seed: int = 0,
     phases = np.where(raised == 1, y, 1 - y).astype(np.uint8)
     threshold = int((raised == 0).sum()) + 1
     # test: random literal vectors of every weight, more of them near the threshold
-    rows, weights = [], []
-    for w in range(k + 1):
-        count = samples * 4 if abs(w - threshold) <= 2 else samples
-        for _ in range(count):
-            lits = np.zeros(k, dtype=np.uint8)
-            lits[rng.choice(k, w, replace=False)] = 1
-            rows.append(lits ^ phases)
-            weights.append(w)
-    got = f(np.array(rows, dtype=np.uint8))
-    want = (np.array(weights) >= threshold).astype(np.uint8)
+    weights = np.arange(k + 1)
+    weights = np.repeat(weights, np.where(np.abs(weights - threshold) <= 2, samples * 4, samples))
+    # each row: ``w`` ones at random positions (a row of w ones then k - w zeros, shuffled)
+    lits = rng.permuted((np.arange(k)[None, :] < weights[:, None]).astype(np.uint8), axis=1)
+    got = f(lits ^ phases[None, :])
+    want = (weights >= threshold).astype(np.uint8)
     if not np.array_equal(got, want):
         return None
     return tuple(int(p) for p in phases), threshold, np.ones(k + 1, dtype=bool)
@@ -538,6 +668,8 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
                     seed: int = 0, internal_levels: int = 0) -> list[Threshold]:
     """Every candidate root of ``circuit`` that is a symmetric threshold function of
     its input support (see the module docstring), in increasing node order.
+    Candidates left by :func:`unate_filter` and not refuted by :func:`refute_thresholds`
+    are recognized on their cones.
 
     Each is proved by an adder-tree certificate
     (:func:`~nandc.synth.adders.adder_certificate`, any size, no SAT) if the
@@ -561,12 +693,16 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     the leaves as free, which is sound (a function of free leaves that is
     the threshold stays it on the values the leaves reach).
     """
+    if use_compiled(circuit.num_ands):  # the cones' adder certificates use the compiled cuts, however small
+        import nandc.synth.kernels  # noqa: F401
     live = circuit.reachable()
     sup = input_supports(circuit, live)
     roots = [r for r in candidate_roots(circuit, sup, min_inputs, live) if sup[r].bit_count() <= max_inputs]
     outputs = frozenset(lit >> 1 for lit in circuit.output_literals())
     quiet: set[int] = set()  # outputs no random flip changed: a small SAT search for a vector of each value
     roots = unate_filter(circuit, roots, seed=seed, keep_quiet=outputs, quiet=quiet)
+    refuted = refute_thresholds(circuit, roots, sup, seed=seed)
+    roots = [r for r in roots if r not in refuted]
     inputs = circuit.inputs
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()

@@ -17,12 +17,16 @@ from nandc.synth.cost import nand_cost
 from nandc.ir.words import shared_threshold
 from nandc.passes.recover import recover
 from tests.foreign import ge as _ge, ripple_add as _ripple_add, tree_count as _tree_count, xor as _xor
+from nandc.synth import symmetric
 from nandc.synth.symmetric import (
+    candidate_roots,
     cone_circuit,
     find_thresholds,
+    input_supports,
     prove_by_reference,
     prove_symmetric,
     recognize,
+    refute_thresholds,
 )
 
 
@@ -127,6 +131,81 @@ def test_wrong_threshold_or_phase_is_refuted_by_the_proofs():
     wrong[3] ^= 1
     assert prove_symmetric(cone_circuit(c, root, c.inputs)[0], lit, wrong) is False
     assert prove_symmetric(cone_circuit(c, root, c.inputs)[0], lit, phases) is True
+
+
+# ---------------------------------------------------------------------- the batched refutation
+def _is_threshold(c, root, support):
+    """Whether node ``root`` of ``c`` is ``[sum_i (x_i ^ p_i) >= T]`` over the inputs at ``support``
+    (positions), for some phases and ``1 <= T <= k``: decided on every input vector."""
+    k = len(support)
+    rows = np.zeros((1 << k, c.num_inputs), dtype=np.uint8)
+    rows[:, support] = _all_rows(k)
+    f = evaluate(cone_circuit(c, root, c.inputs)[0], rows)["y"].astype(np.int64).ravel()
+    lits = rows[:, support].astype(np.int64)
+    for i in range(k):  # the phase of input i: f must be unate in it, and depend on it
+        hi, lo = f[lits[:, i] == 1], f[lits[:, i] == 0]  # rows paired: bit i set vs clear, same others
+        if (hi >= lo).all() and (hi > lo).any():
+            continue
+        if (hi <= lo).all() and (hi < lo).any():
+            lits[:, i] ^= 1
+            continue
+        return False
+    w = lits.sum(1)
+    zeros, ones = w[f == 0], w[f == 1]
+    return len(zeros) > 0 and len(ones) > 0 and zeros.max() < ones.min()
+
+
+def _refutation_suite():
+    """Small circuits with threshold nodes (neurons of every threshold, their adder trees' carries)
+    and many that are not (sum bits, broken adders, a max of absolute values, parity)."""
+    yield foreign_layer(9, 4, 11)
+    c = Circuit("extremes")  # thresholds 1 and k (an OR and an AND of literals) and everything between
+    x = c.add_input_bus("x", 8)
+    count = _tree_count(c, [lit ^ (i % 3 == 0) for i, lit in enumerate(x)])
+    c.set_output("y", [_ge(c, count, t) for t in range(1, 9)] + list(count))
+    yield c
+    c = Circuit("broken")
+    x = c.add_input_bus("x", 10)
+    c.set_output("y", [_ge(c, _tree_count(c, list(x), broken=(1, kind)), 5) for kind in ("sum", "carry")])
+    yield c
+    c = Circuit("absmax")  # max over i of |v_i| for 2-bit signed v_i: compare chains, no count
+    x = c.add_input_bus("x", 12)
+    best = [0, 0]
+    for i in range(0, 12, 2):
+        lo, sign = x[i], x[i + 1]
+        mag = [lo, c.and_(sign, lo ^ 1)]  # |v| in 0 .. 2: v = 1 and v = -1 have lo set, v = -2 not
+        greater = c.or_(c.and_(mag[1], best[1] ^ 1), c.and_(c.and_(mag[1] ^ 1, best[1] ^ 1),
+                                                           c.and_(mag[0], best[0] ^ 1)))
+        best = [c.or_(c.and_(greater, mag[j]), c.and_(greater ^ 1, best[j])) for j in range(2)]
+    c.set_output("y", best)
+    yield c
+    for kind in ("parity", "exactly", "weighted", "and-term"):
+        yield _negative(kind, 10)
+
+
+@pytest.mark.parametrize("index", range(8))
+@pytest.mark.parametrize("group", [None, 64])
+def test_refute_thresholds_refutes_only_non_thresholds(index, group, monkeypatch):
+    if group:  # candidates in groups of one or two (the inputs times the group size bounds the arrays)
+        monkeypatch.setattr(symmetric, "_GROUP_ENTRIES", group)
+    c = list(_refutation_suite())[index]
+    sup = input_supports(c)
+    roots = candidate_roots(c, sup, 3) + [v for v in c.and_nodes() if sup[v].bit_count() >= 3]
+    roots = sorted(set(roots))
+    refuted = refute_thresholds(c, roots, sup)
+    truth = {r: _is_threshold(c, r, [i for i in range(c.num_inputs) if (sup[r] >> i) & 1]) for r in roots}
+    assert not any(truth[r] for r in refuted)  # a threshold function is never refuted
+    non = [r for r in roots if not truth[r]]
+    # and nearly every node that is not one is refuted (not a test that passes by refuting nothing)
+    assert len(refuted) >= 0.8 * len(non) and (non == [] or refuted)
+
+
+def test_refutation_leaves_the_recovered_thresholds_unchanged():
+    c = foreign_layer(24, 6, 12)
+    sup = input_supports(c)
+    roots = candidate_roots(c, sup, 12)
+    found = find_thresholds(c, min_inputs=12, prove=True)
+    assert len(found) == 6 and not {th.root >> 1 for th in found} & refute_thresholds(c, roots, sup)
 
 
 # ---------------------------------------------------------------------- the shared builder

@@ -222,3 +222,24 @@ def test_thresholds_at_internal_signals_are_found_and_rebuilt():
     assert stats.notes["thresholds"] == 15
     assert out.num_ands < c.num_ands
     assert check_equivalence(c, out, method="exhaustive")
+
+
+def test_in_range_enumerates_exactly_the_assignments_in_range_or_gives_up():
+    from nandc.synth.adders import _in_range
+
+    rng = random.Random(7)
+    gave_up = listed = 0
+    for _ in range(1500):
+        ws = [rng.choice([-5, -2, -1, 1, 2, 3, 4, 8, 16]) for _ in range(rng.randint(0, 10))]
+        const, lo = rng.randint(-5, 5), rng.randint(-3, 3)
+        hi, limit = lo + rng.randint(0, 10), rng.randint(0, 40)
+        want = [m for m in range(1 << len(ws))
+                if lo <= const + sum(w for j, w in enumerate(ws) if (m >> j) & 1) <= hi]
+        got = _in_range(ws, const, lo, hi, limit)
+        if len(want) > limit:
+            assert got is None
+            gave_up += 1
+        else:
+            assert got is not None and sorted(got) == want
+            listed += 1
+    assert gave_up > 100 and listed > 100

@@ -20,6 +20,8 @@ from nandc.passes.rewrite import RewriteParams, choose_replacements, rewrite
 from nandc.synth import compiled
 from nandc.synth.cost import CostView
 from nandc.synth.cuts import LocalCuts, enumerate_cuts
+from nandc.synth.factor import reconvergent_cut
+from nandc.synth.resub import resub_replacements, window
 from nandc.synth.equiv import check_equivalence
 from tests.strategies import circuits, examples, random_circuit
 
@@ -101,6 +103,127 @@ def test_refactor_candidates_lose_no_replacement(monkeypatch, min_saved):
     params = RefactorParams(min_saved=min_saved)
     (_, ref), (_, got) = _both(monkeypatch, lambda: refactor_once(c, params))
     assert got == ref and ref
+
+
+def _fanout_csr(ctx):
+    import numpy as np
+
+    ands = np.asarray(ctx.ands, dtype=np.int64)
+    f0, f1 = np.asarray(ctx.f0), np.asarray(ctx.f1)
+    src = np.concatenate([f0[ands] >> 1, f1[ands] >> 1])
+    dst = np.concatenate([ands, ands])
+    order = np.argsort(src, kind="stable")
+    return np.searchsorted(src[order], np.arange(len(f0) + 1)), dst[order]
+
+
+def _may_be_divisor(ctx, v, w, care, starts, dst):
+    """Python reference of resub_windows' flags: in window ``w`` (holding v), is v constant or equal
+    to a divisor resub_replacements' divisors could pick (nothing excluded) where ``care`` is 1?"""
+    inside = [x for x in (*w.leaves, *w.nodes) if x < v and x]
+    have, table, mask = set(inside), dict(w.table), w.mask
+    found = list(inside)
+    for x in inside:
+        outs = dst[starts[x]:starts[x + 1]].tolist()
+        if len(outs) > 16:
+            continue
+        for u in outs:
+            a, b = ctx.f0[u], ctx.f1[u]
+            if u < v and u not in have and (a >> 1) in have and (b >> 1) in have:
+                table[u] = (table[a >> 1] ^ (mask if a & 1 else 0)) & (table[b >> 1] ^ (mask if b & 1 else 0))
+                have.add(u)
+                found.append(u)
+    f = table[v] & care
+    return f in (0, care) or any((table[x] ^ table[v]) & care in (0, care) for x in found)
+
+
+def _verdict(ctx, v, w, care, starts, dst):
+    """resub_windows' verdict for v in window w: 2 (maybe a constant or divisor), else 1 if v's cone
+    above w's leaves frees more than one gate (a form may be found), else 0."""
+    if _may_be_divisor(ctx, v, w, care, starts, dst):
+        return 2
+    return int(ctx.mffc(v, w.leaves, {})[0] + (ctx.pos[v] > 0) > 1)
+
+
+def _python_flags(ctx, v, k, odc, starts, dst):
+    """The verdicts of resub_windows for v, as resub_replacements' decide would meet them."""
+    w = window(v, ctx.f0, ctx.f1, k)  # (more than k leaves: wider than the compiled tables, no claim)
+    flags = [2 if not 2 <= len(w.leaves) <= k else _verdict(ctx, v, w, w.mask, starts, dst)]
+    chain, x = [], v
+    while len(chain) < odc and ctx.refs[x] == 1 and starts[x + 1] - starts[x] == 1:
+        x = int(dst[starts[x]])
+        chain.append(x)
+        wr = window(x, ctx.f0, ctx.f1, k)
+        if len(wr.leaves) < 2 or v not in set(wr.nodes):
+            flags.append(0 if len(wr.leaves) <= k else 2)
+            continue
+        if len(wr.leaves) > k:
+            flags.append(2)
+            continue
+        care = wr.mask
+        for y in chain:
+            a, b = ctx.f0[y], ctx.f1[y]
+            lit = b if (a >> 1) in (v, *chain) else a
+            care &= wr.table[lit >> 1] ^ (wr.mask if lit & 1 else 0)
+        flags.append(_verdict(ctx, v, wr, care, starts, dst) if care != wr.mask else 0)
+    return flags + [2] * (odc + 1 - len(flags))
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=12, max_ops=90), st.integers(2, 12), st.integers(0, 3))
+def test_resub_windows_are_the_python_windows(c, k, odc):
+    from nandc.synth import kernels
+
+    ctx = CostView(c)
+    starts, dst = _fanout_csr(ctx)
+    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, k, odc, starts, dst)
+    for i, v in enumerate(ctx.ands):
+        leaves, nodes, maybe = got[i]
+        w = window(v, ctx.f0, ctx.f1, k)
+        assert (leaves, nodes) == (w.leaves, w.nodes)
+        assert maybe == _python_flags(ctx, v, k, odc, starts, dst)
+
+
+def test_resub_windows_with_more_leaves_than_asked():
+    """A fanin visited before can come back as a leaf: reconvergent_cut may return more than k
+    leaves (here 10 of k = 8); the compiled windows must not write past their tables then."""
+    from nandc.synth import kernels
+
+    c = random_circuit(8, num_inputs=14, num_ops=208)
+    ctx = CostView(c)
+    assert max(len(reconvergent_cut(v, ctx.f0, ctx.f1, 8)) for v in ctx.ands) > 8
+    starts, dst = _fanout_csr(ctx)
+    for k in (6, 8):
+        got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, k, 2, starts, dst)
+        for i, v in enumerate(ctx.ands):
+            w = window(v, ctx.f0, ctx.f1, k)
+            assert got[i] == (w.leaves, w.nodes, _python_flags(ctx, v, k, 2, starts, dst))
+
+
+@pytest.mark.parametrize("seed,cut_size,odc", [(5, 10, 2), (6, 6, 1), (7, 8, 3)])
+def test_resub_replacements_are_the_python_ones(monkeypatch, seed, cut_size, odc):
+    c = random_circuit(seed, num_inputs=20, num_ops=800)
+    (ref, got) = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), cut_size, odc_levels=odc))
+    assert got == ref and ref  # the same replacements, and some were found
+
+
+def test_adders_are_the_python_adders(monkeypatch):
+    import random
+
+    from nandc.ir.circuit import Circuit
+    from nandc.synth.adders import adder_certificate, find_adders
+    from tests.foreign import ge, tree_count
+
+    rng = random.Random(3)
+    c = Circuit("neuron")
+    x = c.add_input_bus("x", 40)
+    phases = [rng.randint(0, 1) for _ in x]
+    c.set_output("y", [ge(c, tree_count(c, [lit ^ p for lit, p in zip(x, phases)]), 17)])
+    root = c.output_literals()[0]
+    for circuit in (c, random_circuit(8, num_inputs=16, num_ops=600)):
+        ref, got = _both(monkeypatch, lambda: find_adders(circuit))
+        assert got == ref and (ref[0] or circuit is not c)  # the same adders (the neuron's: full adders)
+    ref, got = _both(monkeypatch, lambda: adder_certificate(c, root, phases, 17))
+    assert ref is True and got is True
 
 
 def test_o3_gives_the_same_netlist_both_ways(monkeypatch):
