@@ -1,0 +1,151 @@
+"""Restructuring by AND count (in the manner of ABC's ``dc2``): balancing interleaved with
+rewriting and refactoring that count AND nodes and may make zero-gain moves.
+
+The NAND2 passes accept only replacements that lower the NAND2 cost, so
+they stop in the first local minimum; and a structure built for NAND2 (an
+inverter here and there saved) may hide a much smaller AIG.  This pass
+shrinks the AIG first, by a script of steps separated by dots:
+
+* ``b``: balance (:mod:`nandc.passes.balance`: AND trees rebuilt with the
+  fewest levels, which regroups their leaves);
+* ``rw``: rewriting of 4-input cuts by their smallest known AIGs
+  (:func:`~nandc.synth.andopt.rewrite_choices`);
+* ``rf``: refactoring of reconvergence-driven cuts of up to ``cut_size``
+  leaves by factored minimized covers (:func:`~nandc.synth.andopt.refactor_choices`);
+* ``rwz``, ``rfz``: the same, also accepting replacements that save nothing
+  but build new nodes (moves out of a local minimum).
+
+Every step is kept only if it leaves no more AND nodes than before (a
+zero-gain step: as many).  Fewer AND nodes do not always mean fewer NAND2
+gates: on XOR-rich arithmetic and comparator trees the smallest AIG needs
+many inverters that no later pass removes.  So with ``guard=true`` (the
+default) the restructured circuit is kept only if NAND2 mapping
+(:mod:`nandc.passes.mapper`) gives it fewer gates than the input; otherwise
+the input (cleaned) is returned.  The NAND2 cost of the result
+(:func:`~nandc.synth.cost.nand_cost`, direct lowering) may be higher than the
+input's: the passes that follow (rewrite, resub, map) recover the inverters.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from nandc.errors import PassError
+from nandc.ir.circuit import Circuit
+from nandc.passes.base import Stats, pass_stats, register
+from nandc.passes.options import Progress, parse_params, report
+from nandc.synth.andopt import and_count, apply_if_fewer, refactor_choices, rewrite_choices
+from nandc.synth.cost import CostView
+from nandc.synth.rebuild import rebuild
+
+__all__ = ["RestructureParams", "restructure", "STEPS", "DC2", "SCRIPT"]
+
+#: The steps a script may name.
+STEPS = ("b", "rw", "rwz", "rf", "rfz")
+#: ABC's dc2 order of steps.
+DC2 = "b.rw.rf.b.rw.rwz.b.rfz.rwz.b"
+#: The default: dc2's rewriting and refactoring without the balancing, which on
+#: nandc's layers gave smaller results after mapping (int4_cnn.head 466 NAND2
+#: against 474 with balancing, ternary_mlp.head 524 against 530).
+SCRIPT = "rw.rf.rw.rwz.rfz.rwz"
+
+
+@dataclass(frozen=True)
+class RestructureParams:
+    """``script``: steps separated by dots (see the module docstring); ``rounds``: times
+    the script runs (it stops early once a round saves no AND node); ``cut_size``:
+    leaves of refactoring cuts (at most 12); ``max_cubes``: refactoring skips covers
+    with more cubes; ``cuts_per_node``: priority cuts kept for rewriting;
+    ``max_nodes``: leave circuits with more AND nodes unchanged (0: no limit);
+    ``guard``: keep the result only if it maps to fewer NAND2 gates than the input."""
+
+    script: str = SCRIPT
+    rounds: int = 3
+    cut_size: int = 10
+    max_cubes: int = 24
+    cuts_per_node: int = 8
+    max_nodes: int = 20000
+    guard: bool = True
+
+    def __post_init__(self):
+        bad = [s for s in str(self.script).split(".") if s not in STEPS]
+        if bad:
+            raise PassError(f"pass 'restructure': script steps must be some of {', '.join(STEPS)} separated "
+                            f"by '.', found {', '.join(map(repr, bad))} in {self.script!r}")
+        if not 2 <= self.cut_size <= 12:
+            raise PassError(f"pass 'restructure': cut_size must be 2..12, found {self.cut_size}")
+
+
+def _cuts(circuit: Circuit, ctx: CostView, limit: int):
+    """``(node, cuts)`` of every live AND node (4-input priority cuts)."""
+    from nandc.synth.compiled import use_compiled
+
+    if use_compiled(len(ctx.ands)):
+        from nandc.synth import kernels
+
+        f0, f1, _ = circuit.arrays()
+        return kernels.cut_lists(kernels.cut_arrays(f0, f1, ctx.ands, 4, limit), ctx.ands)
+    from nandc.synth.cuts import iter_cuts
+
+    return iter_cuts(ctx.f0, ctx.f1, ctx.ands, 4, limit)
+
+
+def _step(circuit: Circuit, step: str, p: RestructureParams, progress: Progress | None) -> Circuit:
+    if step == "b":
+        from nandc.passes.balance import balance
+
+        new, _ = balance(circuit)
+        return new if and_count(new) <= and_count(circuit) else circuit
+    zero = step.endswith("z")
+    ctx = CostView(circuit)
+    if step.startswith("rw"):
+        replaced = rewrite_choices(circuit, ctx, _cuts(circuit, ctx, p.cuts_per_node), zero, progress)
+    else:
+        replaced = refactor_choices(circuit, ctx, p.cut_size, p.max_cubes, zero, progress)
+    new, _, _ = apply_if_fewer(circuit, ctx, replaced, allow_equal=zero)
+    return new
+
+
+@register("restructure", "dc2-style restructuring by AND count: balance, rewrite and refactor with zero-gain moves",
+          params=RestructureParams, progress=True)
+def restructure(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[Circuit, Stats]:
+    """Shrink the AIG by balancing, rewriting and refactoring measured in AND nodes.
+
+    Requires: a valid Circuit.  Ensures: the same function on every output; no
+    more AND nodes than the input's live ones (the NAND2 cost may grow); no dead
+    nodes; new nodes carry the layer of the node they rebuild.  Circuits with
+    more than ``max_nodes`` AND nodes are only cleaned.
+    """
+    p = parse_params(RestructureParams, params, "restructure")
+    t0 = time.perf_counter()
+    steps = str(p.script).split(".")
+    start = and_count(circuit)
+    if p.max_nodes and start > p.max_nodes:
+        new = rebuild(circuit)[0]
+        return new, pass_stats("restructure", circuit, new, t0, skipped=True)
+    current, done, total = rebuild(circuit)[0], 0, len(steps) * max(1, p.rounds)
+    for _ in range(max(1, p.rounds)):
+        before = and_count(current)
+        for step in steps:
+            report(progress, "restructure", done, total)
+            current = _step(current, step, p, progress)
+            done += 1
+        if and_count(current) >= before:
+            break
+    report(progress, "restructure", total, total)
+    notes = {"ands_before": start, "ands_after": and_count(current)}
+    if p.guard:
+        mapped_before, mapped_after = _mapped(circuit), _mapped(current)
+        notes.update(mapped_before=mapped_before, mapped_after=mapped_after)
+        if mapped_after >= mapped_before:
+            current = rebuild(circuit)[0]
+    return current, pass_stats("restructure", circuit, current, t0, **notes)
+
+
+def _mapped(circuit: Circuit) -> int:
+    """NAND2 gates of the mapper's netlist of ``circuit``."""
+    from nandc.passes.mapper import nand_map
+
+    net, _ = nand_map(circuit)
+    return net.num_gates
