@@ -16,12 +16,16 @@ shrinks the AIG first, by a script of steps separated by dots:
   but build new nodes (moves out of a local minimum).
 
 Every step is kept only if it leaves no more AND nodes than before (a
-zero-gain step: as many).  Fewer AND nodes do not always mean fewer NAND2
+zero-gain step: as many).  Each variant of ``slacks`` runs the script from
+the input (rewriting by AND count alone, or only where a replacement adds at
+most so many NAND2 gates to its cone).  Fewer AND nodes do not always mean fewer NAND2
 gates: on XOR-rich arithmetic and comparator trees the smallest AIG needs
 many inverters that no later pass removes.  So with ``guard=true`` (the
-default) the restructured circuit is kept only if NAND2 mapping
-(:mod:`nandc.passes.mapper`) gives it fewer gates than the input; otherwise
-the input (cleaned) is returned.  The NAND2 cost of the result
+default) the variant that NAND2 mapping (:mod:`nandc.passes.mapper`) gives
+the fewest gates is kept if it has fewer than the input's (by at least
+``min_gain`` of them); otherwise the
+input (cleaned) is returned (``guard=false``: the variant with the fewest AND
+nodes).  The NAND2 cost of the result
 (:func:`~nandc.synth.cost.nand_cost`, direct lowering) may be higher than the
 input's: the passes that follow (rewrite, resub, map) recover the inverters.
 """
@@ -58,7 +62,12 @@ class RestructureParams:
     leaves of refactoring cuts (at most 12); ``max_cubes``: refactoring skips covers
     with more cubes; ``cuts_per_node``: priority cuts kept for rewriting;
     ``max_nodes``: leave circuits with more AND nodes unchanged (0: no limit);
-    ``guard``: keep the result only if it maps to fewer NAND2 gates than the input."""
+    ``guard``: keep the result only if it maps to fewer NAND2 gates than the input;
+    ``slacks``: variants separated by dots, each run from the input (the one that maps
+    smallest is kept): ``any``, rewriting by AND count alone, or a number ``n``,
+    rewriting takes only replacements that add at most ``n`` NAND2 gates to their cone;
+    ``min_gain``: with the guard, the fraction of the input's mapped gates a variant must
+    save to be kept (mapping is only a forecast of what the passes after it reach)."""
 
     script: str = SCRIPT
     rounds: int = 3
@@ -67,12 +76,17 @@ class RestructureParams:
     cuts_per_node: int = 8
     max_nodes: int = 20000
     guard: bool = True
+    slacks: str = "any.0"
+    min_gain: float = 0.01
 
     def __post_init__(self):
         bad = [s for s in str(self.script).split(".") if s not in STEPS]
         if bad:
             raise PassError(f"pass 'restructure': script steps must be some of {', '.join(STEPS)} separated "
                             f"by '.', found {', '.join(map(repr, bad))} in {self.script!r}")
+        if any(not (x == "any" or x.isdigit()) for x in str(self.slacks).split(".")):
+            raise PassError(f"pass 'restructure': slacks must be 'any' or numbers separated by '.', "
+                            f"found {self.slacks!r}")
         if not 2 <= self.cut_size <= 12:
             raise PassError(f"pass 'restructure': cut_size must be 2..12, found {self.cut_size}")
 
@@ -91,7 +105,8 @@ def _cuts(circuit: Circuit, ctx: CostView, limit: int):
     return iter_cuts(ctx.f0, ctx.f1, ctx.ands, 4, limit)
 
 
-def _step(circuit: Circuit, step: str, p: RestructureParams, progress: Progress | None) -> Circuit:
+def _step(circuit: Circuit, step: str, p: RestructureParams, slack: int | None,
+          progress: Progress | None) -> Circuit:
     if step == "b":
         from nandc.passes.balance import balance
 
@@ -100,7 +115,8 @@ def _step(circuit: Circuit, step: str, p: RestructureParams, progress: Progress 
     zero = step.endswith("z")
     ctx = CostView(circuit)
     if step.startswith("rw"):
-        replaced = rewrite_choices(circuit, ctx, _cuts(circuit, ctx, p.cuts_per_node), zero, progress)
+        replaced = rewrite_choices(circuit, ctx, _cuts(circuit, ctx, p.cuts_per_node), zero, progress,
+                                   slack)
     else:
         replaced = refactor_choices(circuit, ctx, p.cut_size, p.max_cubes, zero, progress)
     new, _, _ = apply_if_fewer(circuit, ctx, replaced, allow_equal=zero)
@@ -124,22 +140,33 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
     if p.max_nodes and start > p.max_nodes:
         new = rebuild(circuit)[0]
         return new, pass_stats("restructure", circuit, new, t0, skipped=True)
-    current, done, total = rebuild(circuit)[0], 0, len(steps) * max(1, p.rounds)
-    for _ in range(max(1, p.rounds)):
-        before = and_count(current)
-        for step in steps:
-            report(progress, "restructure", done, total)
-            current = _step(current, step, p, progress)
-            done += 1
-        if and_count(current) >= before:
-            break
+    variants = [None if x == "any" else int(x) for x in str(p.slacks).split(".")]
+    rounds = max(1, p.rounds)
+    done, total = 0, len(steps) * rounds * len(variants)
+    results = []
+    for slack in variants:
+        current = rebuild(circuit)[0]
+        for _ in range(rounds):
+            before = and_count(current)
+            for step in steps:
+                report(progress, "restructure", done, total)
+                current = _step(current, step, p, slack, progress)
+                done += 1
+            if and_count(current) >= before:
+                break
+        results.append(current)
     report(progress, "restructure", total, total)
-    notes = {"ands_before": start, "ands_after": and_count(current)}
+    notes = {"ands_before": start, "ands_after": [and_count(r) for r in results]}
     if p.guard:
-        mapped_before, mapped_after = _mapped(circuit), _mapped(current)
-        notes.update(mapped_before=mapped_before, mapped_after=mapped_after)
-        if mapped_after >= mapped_before:
-            current = rebuild(circuit)[0]
+        mapped = [_mapped(r) for r in results]
+        mapped_before = _mapped(circuit)
+        notes.update(mapped_before=mapped_before, mapped_after=mapped)
+        best = min(range(len(results)), key=lambda i: mapped[i])
+        keep = mapped[best] < mapped_before - p.min_gain * mapped_before
+        current = results[best] if keep else rebuild(circuit)[0]
+    else:
+        current = min(results, key=and_count)
+    notes["ands_after"] = and_count(current)
     return current, pass_stats("restructure", circuit, current, t0, **notes)
 
 

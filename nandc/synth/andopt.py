@@ -132,7 +132,7 @@ def _better(gain: int, fresh: int, best: tuple[int, int] | None, zero: bool) -> 
 
 
 def _rewrite_node(circuit: Circuit, ctx: CostView, v: int, cuts, replaced: dict[int, Replacement],
-                  zero: bool) -> tuple[Replacement | None, list[int]]:
+                  zero: bool, nand_slack: int | None) -> tuple[Replacement | None, list[int]]:
     best: Replacement | None = None
     best_key: tuple[int, int] | None = None
     best_covered: list[int] = []
@@ -151,6 +151,12 @@ def _rewrite_node(circuit: Circuit, ctx: CostView, v: int, cuts, replaced: dict[
         signals = [2 * x + ctx.free[x] for x in leaves] + [0] * (4 - len(leaves))
         cost, fresh = program_and_cost(circuit, ctx, program, signals, set(removed))
         gain = len(removed) - cost
+        if nand_slack is not None and gain - inner >= (best_key[0] if best_key else 0):
+            saved, _, _, nand_removed, costly = ctx.mffc(v, leaves, {})
+            nand_gain = saved + (ctx.pos[v] > 0) - (ctx.neg[v] > 0) - ctx.program_cost(
+                circuit, program, signals, nand_removed, costly)
+            if nand_gain < -nand_slack:
+                continue
         if _better(gain - inner, fresh, best_key, zero):
             best = Replacement(tuple(leaves), program, tuple(range(4)), 0, gain)
             best_key, best_covered = (gain - inner, fresh), covered
@@ -158,13 +164,15 @@ def _rewrite_node(circuit: Circuit, ctx: CostView, v: int, cuts, replaced: dict[
 
 
 def rewrite_choices(circuit: Circuit, ctx: CostView, cuts, zero: bool = False,
-                    progress: Progress | None = None) -> dict[int, Replacement]:
+                    progress: Progress | None = None, nand_slack: int | None = None) -> dict[int, Replacement]:
     """Rewriting replacements: per node the 4-input cut whose smallest known AIG saves
-    the most AND nodes (``zero``: or none, if it builds at least one new node).
+    the most AND nodes (``zero``: or none, if it builds at least one new node); with
+    ``nand_slack`` (not None), only replacements that add at most that many NAND2 gates
+    locally (:class:`~nandc.synth.cost.CostView`, the cone alone) are considered.
     ``cuts`` yields ``(node, [(leaves, table), ...])`` for the nodes of ``ctx.ands``."""
 
     def decide(v, node_cuts, replaced):
-        return _rewrite_node(circuit, ctx, v, node_cuts, replaced, zero)
+        return _rewrite_node(circuit, ctx, v, node_cuts, replaced, zero, nand_slack)
 
     return select_replacements(cuts, len(ctx.ands), decide, progress, "restructure: rewrite")
 

@@ -147,6 +147,7 @@ def test_restructure_skips_circuits_above_max_nodes():
 @pytest.mark.parametrize("params, message", [
     ({"script": "b.rw.dc"}, "script steps must be some of b, rw, rwz, rf, rfz separated by '.', found 'dc'"),
     ({"cut_size": 13}, "cut_size must be 2..12, found 13"),
+    ({"slacks": "any.x"}, "slacks must be 'any' or numbers separated by '.', found 'any.x'"),
 ])
 def test_bad_parameters_are_errors(params, message):
     with pytest.raises(PassError, match=message.replace(".", r"\.").replace("(", r"\(")):
