@@ -32,7 +32,7 @@ from functools import lru_cache
 from nandc.ir.circuit import Circuit
 from nandc.synth.aig4 import AigStructure, aig_structure
 from nandc.synth.cost import CostView
-from nandc.synth.factor import cone_table, cover_program, minimize_cover, reconvergent_cut
+from nandc.synth.factor import cone_table, cover_program, minimize_cover, reconvergent_cut, support_size
 from nandc.synth.library import Program
 from nandc.synth.progress import Progress
 from nandc.synth.rebuild import rebuild
@@ -189,6 +189,8 @@ def _refactor_node(circuit: Circuit, ctx: CostView, v: int, cut_size: int, max_c
     inner = sum(replaced[u].gain for u in covered)
     k = len(leaves)
     table = cone_table(v, leaves, ctx.f0, ctx.f1)
+    if len(removed) - inner - (support_size(table, k) - 1) < (0 if zero else 1):
+        return None, []  # a function of s variables needs at least s - 1 AND nodes
     full = (1 << (1 << k)) - 1
     free = [ctx.free[x] for x in leaves]
     signals = [2 * x + f for x, f in zip(leaves, free)]
