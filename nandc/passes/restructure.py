@@ -16,18 +16,20 @@ shrinks the AIG first, by a script of steps separated by dots:
   but build new nodes (moves out of a local minimum).
 
 Every step is kept only if it leaves no more AND nodes than before (a
-zero-gain step: as many).  Each variant of ``slacks`` runs the script from
-the input (rewriting by AND count alone, or only where a replacement adds at
-most so many NAND2 gates to its cone).  Fewer AND nodes do not always mean fewer NAND2
-gates: on XOR-rich arithmetic and comparator trees the smallest AIG needs
-many inverters that no later pass removes.  So with ``guard=true`` (the
-default) the variant that NAND2 mapping (:mod:`nandc.passes.mapper`) gives
-the fewest gates is kept if it has fewer than the input's (by at least
-``min_gain`` of them); otherwise the
-input (cleaned) is returned (``guard=false``: the variant with the fewest AND
-nodes).  The NAND2 cost of the result
-(:func:`~nandc.synth.cost.nand_cost`, direct lowering) may be higher than the
-input's: the passes that follow (rewrite, resub, map) recover the inverters.
+zero-gain step: as many).  The script runs once per variant of ``slacks``,
+each from the input: rewriting by AND count alone (``any``), or taking only
+replacements that add at most ``n`` NAND2 gates to their cone (a number).
+
+Fewer AND nodes do not always mean fewer NAND2 gates: on XOR-rich
+arithmetic and comparator trees the smallest AIG needs many inverters that
+no later pass removes.  So with ``guard=true`` (the default) the variant
+that NAND2 mapping (:mod:`nandc.passes.mapper`) gives the fewest gates is
+kept if that saves at least ``min_gain`` of the input's mapped gates, and
+otherwise the input (cleaned) is returned; with ``guard=false`` the variant
+with the fewest AND nodes is kept.  The NAND2 cost of the result
+(:func:`~nandc.synth.cost.nand_cost`, direct lowering) may be higher than
+the input's: the passes that follow (rewrite, resub, map) recover the
+inverters, from a smaller graph.
 """
 
 from __future__ import annotations
