@@ -47,6 +47,11 @@ from nandc.synth.rebuild import rebuild
 
 __all__ = ["RestructureParams", "restructure", "STEPS", "DC2", "SCRIPT"]
 
+#: The rounds of a variant stop once one saves less than this fraction of the AND nodes.
+MIN_ROUND_GAIN = 0.01
+#: With the guard, a variant whose mapping after a round is this fraction above the
+#: input's is not run for more rounds.
+ABANDON = 0.05
 #: The steps a script may name.
 STEPS = ("b", "rw", "rwz", "rf", "rfz")
 #: ABC's dc2 order of steps.
@@ -61,7 +66,8 @@ SCRIPT = "rw.rf.rw.rwz.rfz.rwz"
 @dataclass(frozen=True)
 class RestructureParams:
     """``script``: steps separated by dots (see the module docstring); ``rounds``: times
-    the script runs (it stops early once a round saves no AND node); ``cut_size``:
+    the script runs (at most; it stops once a round saves less than :data:`MIN_ROUND_GAIN`
+    of the AND nodes, or with the guard once a round maps :data:`ABANDON` above the input); ``cut_size``:
     leaves of refactoring cuts (at most 12); ``max_cubes``: refactoring skips covers
     with more cubes; ``cuts_per_node``: priority cuts kept for rewriting;
     ``max_nodes``: leave circuits with more AND nodes unchanged (0: no limit);
@@ -146,23 +152,30 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
     variants = [None if x == "any" else int(x) for x in str(p.slacks).split(".")]
     rounds = max(1, p.rounds)
     done, total = 0, len(steps) * rounds * len(variants)
-    results = []
+    results, mapped = [], []
+    mapped_before = _mapped(circuit) if p.guard else 0
     for slack in variants:
         current = rebuild(circuit)[0]
-        for _ in range(rounds):
+        forecast = None  # (circuit, its mapped gates)
+        for count in range(rounds):
             before = and_count(current)
             for step in steps:
                 report(progress, "restructure", done, total)
                 current = _step(current, step, p, slack, progress)
                 done += 1
-            if and_count(current) >= before:
+            if and_count(current) > (1 - MIN_ROUND_GAIN) * before:
                 break
+            if p.guard:
+                forecast = (current, _mapped(current))
+                if forecast[1] > (1 + ABANDON) * mapped_before:
+                    done += len(steps) * (rounds - count - 1)
+                    break  # far behind the input after a round: the next ones rarely catch up
         results.append(current)
+        if p.guard:
+            mapped.append(forecast[1] if forecast is not None and forecast[0] is current else _mapped(current))
     report(progress, "restructure", total, total)
     notes = {"ands_before": start, "ands_after": [and_count(r) for r in results]}
     if p.guard:
-        mapped = [_mapped(r) for r in results]
-        mapped_before = _mapped(circuit)
         notes.update(mapped_before=mapped_before, mapped_after=mapped)
         best = min(range(len(results)), key=lambda i: mapped[i])
         keep = mapped[best] < mapped_before - p.min_gain * mapped_before
