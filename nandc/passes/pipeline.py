@@ -43,9 +43,10 @@ PRESETS: dict[str, str] = {
     "O1": "cleanup;nand",
     # fast on millions of nodes: full rewriting (4 cuts per node) only up to 200k AND nodes
     "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[cover=true]",
-    # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 100k AND nodes
-    # the structure before optimization is kept as a structural choice for the mapper
-    "O3": "cleanup;snapshot;recover;sweep;nnsynth;(rewrite;resub[max_nodes=100000];sweep)*4;"
+    # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 100k AND nodes;
+    # the structure before optimization is kept as a structural choice for the mapper;
+    # restructuring by AND count (kept where it maps smaller) only up to 5k AND nodes (its Python loops are slow)
+    "O3": "cleanup;snapshot;recover;sweep;nnsynth;restructure[max_nodes=5000];(rewrite;resub[max_nodes=100000];sweep)*4;"
           "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=100000];sweep)*2;"
           "map[max_nodes=100000,choices=true]",
 }
