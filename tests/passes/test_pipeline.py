@@ -134,3 +134,45 @@ def test_stats_carry_the_nand2_objective():
     for s, t in zip(stats, stats[1:]):
         assert t.nand2_before == s.nand2_after
     assert stats[-1].nand2_after == out.num_gates
+
+
+def test_branches_and_snapshots_keep_structures_for_the_mapper(monkeypatch):
+    """A branch {...} runs on the current circuit and keeps its result; the main line goes on
+    with the circuit as it was; snapshot keeps the current circuit; map receives them, newest last."""
+    from nandc.passes import mapper, pipeline
+    from nandc.passes.base import PASSES
+    from tests.strategies import random_circuit
+
+    steps = parse_steps("cleanup;{sweep;balance};snapshot;map[choices=true]")
+    assert isinstance(steps[1], pipeline.Branch) and [s.info.name for s in steps[1].steps] == ["sweep", "balance"]
+    assert names("cleanup;{sweep;balance};map") == ["cleanup", "sweep", "balance", "map"]
+    seen = {}
+    real = PASSES["map"]
+
+    def spy(circuit, params=None, progress=None, snapshots=()):
+        seen["circuit"], seen["snapshots"] = circuit, snapshots
+        return real.run(circuit, params, progress=progress, snapshots=snapshots)
+
+    monkeypatch.setitem(PASSES, "map", pipeline.PassInfo("map", real.description, spy, "netlist", real.params,
+                                                         True, {}, False, True))
+    c = random_circuit(3, num_inputs=12, num_ops=200)
+    cleaned, _ = run_pipeline(c, "cleanup")
+    balanced, _ = run_pipeline(c, "cleanup;sweep;balance")
+    net, stats = run_pipeline(c, "cleanup;{sweep;balance};snapshot;map[choices=true]")
+    assert seen["circuit"].structural_hash() == cleaned.structural_hash()  # the branch left the main line alone
+    assert [s.structural_hash() for s in seen["snapshots"]] == [balanced.structural_hash(), cleaned.structural_hash()]
+    assert [s.pass_name for s in stats] == ["cleanup", "sweep", "balance", "snapshot", "map"]
+    assert check_equivalence(c, net)
+    many = ";".join(["snapshot"] * (pipeline.MAX_SNAPSHOTS + 2))
+    run_pipeline(c, f"cleanup;{many};map")
+    assert len(seen["snapshots"]) == pipeline.MAX_SNAPSHOTS
+
+
+@pytest.mark.parametrize("text, message", [
+    ("cleanup;{sweep;map}", "cannot run in a branch"),
+    ("cleanup;{sweep", "expected '}'"),
+    ("snapshot[x=1];nand", "has no parameter"),
+])
+def test_branch_errors(text, message):
+    with pytest.raises(PassError, match=message):
+        parse_steps(text)
