@@ -870,6 +870,16 @@ _PROGRAM_ARRAYS = None
 
 # ---------------------------------------------------------------------- refactoring's candidates
 @njit(cache=True, nogil=True)
+def _add_leaf(lv, nl, u):
+    """Append node ``u`` to the first ``nl`` leaves ``lv`` unless it is there; the new count."""
+    for i in range(nl):
+        if lv[i] == u:
+            return nl
+    lv[nl] = u
+    return nl + 1
+
+
+@njit(cache=True, nogil=True)
 def _reconvergent(v, f0, f1, k, vis, stamp, lv):
     """factor.reconvergent_cut(v, f0, f1, k): its leaves in ``lv[:nl]`` (unsorted); returns ``nl``.
     ``vis`` marks the visited nodes with ``stamp`` (a value no earlier call used).  A fanin visited
@@ -878,15 +888,8 @@ def _reconvergent(v, f0, f1, k, vis, stamp, lv):
     nl = 0
     for side in range(2):
         u = (f0[v] if side == 0 else f1[v]) >> 1
-        if u == 0:
-            continue
-        dup = False
-        for i in range(nl):
-            if lv[i] == u:
-                dup = True
-        if not dup:
-            lv[nl] = u
-            nl += 1
+        if u:
+            nl = _add_leaf(lv, nl, u)
     vis[v] = stamp
     for i in range(nl):
         vis[lv[i]] = stamp
@@ -916,13 +919,7 @@ def _reconvergent(v, f0, f1, k, vis, stamp, lv):
         for side in range(2):
             u = (f0[best] if side == 0 else f1[best]) >> 1
             if u:
-                dup = False
-                for i in range(nl):
-                    if lv[i] == u:
-                        dup = True
-                if not dup:
-                    lv[nl] = u
-                    nl += 1
+                nl = _add_leaf(lv, nl, u)
                 vis[u] = stamp
 
 
