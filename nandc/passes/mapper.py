@@ -72,7 +72,10 @@ class MapParams:
     across the structures kept by earlier ``snapshot`` steps of the pipeline
     (structural choices, :mod:`nandc.synth.choices`), with ``choice_cuts``
     priority cuts per node (more structures give more cuts to keep), on
-    circuits of at most ``choice_max_nodes`` AND nodes (0: no limit)."""
+    circuits of at most ``choice_max_nodes`` AND nodes (0: no limit);
+    ``swap``: also map with the newest snapshot as the main structure and
+    the circuit among the choices, keeping the smaller netlist (the main
+    structure decides which members may join without a cycle)."""
 
     cuts_per_node: int = 8
     rounds: int = 2
@@ -82,6 +85,7 @@ class MapParams:
     choices: bool = False
     choice_cuts: int = 16
     choice_max_nodes: int = 30000
+    swap: bool = False
 
     def __post_init__(self):
         check_choice("map", "start", self.start, STARTS)
@@ -454,6 +458,41 @@ def _build(circuit: Circuit, choice: list, refs: list[int]) -> NandNetlist:
     return net
 
 
+def _map_structure(circuit: Circuit, snapshots, p: MapParams, progress: Progress | None, notes: dict,
+                   label: str) -> NandNetlist:
+    """The smallest cover of ``circuit`` (after its inverter cover) from every start, and
+    across the structural choices of ``snapshots`` if any; figures go to ``notes``."""
+    f0, _, _ = circuit.arrays()
+    ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
+    starts = ("direct", "flow") if p.start == "both" else (p.start,)
+    network = None
+    if snapshots:
+        report(progress, "map: choices", 0, len(ands))
+        network = build_choices(circuit, list(snapshots))
+        report(progress, "map: choices", len(ands), len(ands))
+        notes.update({f"{label}choice_members": network.num_members,
+                      f"{label}choice_cycles": network.stats["rejected_cycle"]})
+    net, best_plain = None, None
+    for start, choice, refs in _covers(circuit, ands, p, starts, progress):
+        mapped = _build(circuit, choice, refs)
+        notes[f"{label}from_{start}"] = mapped.num_gates
+        if net is None or mapped.num_gates < net.num_gates:
+            net, best_plain = mapped, (choice, refs)
+    if network is not None and network.num_members:
+        # from the plain cover too: area recovery never adds gates, so the choices can only improve on it
+        # (only while every main node kept its own copy: a node merged into an earlier one would bring its
+        # cut's leaves to that node, which may read it, a cycle)
+        seed = _translate(*best_plain, network.main_literal) if not network.stats["main_merged"] else None
+        p_choices = replace(p, cuts_per_node=max(p.cuts_per_node, p.choice_cuts))
+        for start, choice, refs in _covers(network.circuit, network.reps, p_choices,
+                                           starts + (("seed",) if seed else ()), progress, network, seed):
+            mapped = _build(network.circuit, choice, refs)
+            notes[f"{label}choices_from_{start}"] = mapped.num_gates
+            if mapped.num_gates < net.num_gates:
+                net = mapped
+    return net
+
+
 @register("map", "NAND2 technology mapping: cover by the smallest NAND2 programs of 4-input cuts, "
           "choosing every node's polarity", produces="netlist", params=MapParams, progress=True,
           uses_snapshots=True)
@@ -483,35 +522,18 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
         return net, pass_stats("map", source, net, t0, s.nand2_before, too_large=len(ands), **s.notes)
     if p.cover_rounds:
         circuit, _ = inverter_cover(circuit, p.cover_rounds, progress)
-        f0, _, _ = circuit.arrays()
-        ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
-    starts = ("direct", "flow") if p.start == "both" else (p.start,)
     notes: dict = {}
-    net = None
-    network = None
-    if p.choices and snapshots and (not p.choice_max_nodes or len(ands) <= p.choice_max_nodes):
-        report(progress, "map: choices", 0, len(ands))
-        network = build_choices(circuit, list(snapshots))
-        report(progress, "map: choices", len(ands), len(ands))
-        notes.update(choice_members=network.num_members, choice_cycles=network.stats["rejected_cycle"])
-        p_choices = replace(p, cuts_per_node=max(p.cuts_per_node, p.choice_cuts))
-    best_plain = None
-    for start, choice, refs in _covers(circuit, ands, p, starts, progress):
-        mapped = _build(circuit, choice, refs)
-        notes[f"from_{start}"] = mapped.num_gates
-        if net is None or mapped.num_gates < net.num_gates:
-            net, best_plain = mapped, (choice, refs)
-    if network is not None and network.num_members:
-        # from the plain cover too: area recovery never adds gates, so the choices can only improve on it
-        # (only while every main node kept its own copy: a node merged into an earlier one would bring its
-        # cut's leaves to that node, which may read it, a cycle)
-        seed = _translate(*best_plain, network.main_literal) if not network.stats["main_merged"] else None
-        for start, choice, refs in _covers(network.circuit, network.reps, p_choices,
-                                           starts + (("seed",) if seed else ()), progress, network, seed):
-            mapped = _build(network.circuit, choice, refs)
-            notes[f"choices_from_{start}"] = mapped.num_gates
-            if mapped.num_gates < net.num_gates:
-                net = mapped
+    use_choices = p.choices and snapshots and (not p.choice_max_nodes or len(ands) <= p.choice_max_nodes)
+    net = _map_structure(circuit, snapshots if use_choices else (), p, progress, notes, "")
+    if use_choices and p.swap and snapshots[-1].structural_hash() != source.structural_hash():
+        # the newest snapshot as the main structure and the circuit among the choices: the main
+        # structure decides which members can join (no cycles through it), so the roles matter
+        other = snapshots[-1]
+        if p.cover_rounds:
+            other, _ = inverter_cover(other, p.cover_rounds, progress)
+        swapped = _map_structure(other, (circuit, *snapshots[:-1]), p, progress, notes, "swap_")
+        if swapped.num_gates < net.num_gates:
+            net = swapped
     direct, _ = lower_to_nand(circuit)
     notes["literal"] = direct.num_gates
     if direct.num_gates <= net.num_gates:

@@ -19,7 +19,9 @@ produce a netlist.  A ``snapshot`` step keeps the circuit as it is then, a
 *branch* ``{...}`` runs its steps on the current circuit and keeps their
 result while the pipeline goes on with the circuit as it was, and
 ``map[choices=true]`` maps across the kept structures (structural choices,
-the newest :data:`MAX_SNAPSHOTS`).
+the newest :data:`MAX_SNAPSHOTS`).  Passes are pure functions, so a step (a
+pass, a loop or a group) that already ran on a structurally equal circuit in
+this run (in a branch, typically) is not run again: its result is reused.
 """
 
 from __future__ import annotations
@@ -46,9 +48,12 @@ PRESETS: dict[str, str] = {
     # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 100k AND nodes;
     # the structure before optimization is kept as a structural choice for the mapper;
     # restructuring by AND count (kept where it maps smaller) only up to 5k AND nodes (its Python loops are slow)
-    "O3": "cleanup;snapshot;recover;sweep;nnsynth;restructure[max_nodes=5000];(rewrite;resub[max_nodes=100000];sweep)*4;"
+    "O3": "cleanup;snapshot;recover;sweep;nnsynth;"
+          "{restructure[max_nodes=5000];(rewrite;resub[max_nodes=100000];sweep)*4;"
+          "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=100000];sweep)*2};"
+          "(rewrite;resub[max_nodes=100000];sweep)*4;"
           "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=100000];sweep)*2;"
-          "map[max_nodes=100000,choices=true]",
+          "map[max_nodes=100000,choices=true,swap=true]",
 }
 
 #: Snapshots a pipeline keeps for structural choices (the newest ones).
@@ -257,15 +262,29 @@ class _Run:
     progress: Progress | None
     converged: set = field(default_factory=set)  # (loop body key, structural hash) at a fixpoint
     snapshots: list = field(default_factory=list)  # circuits kept by passes with ``keeps_snapshot``
+    results: dict = field(default_factory=dict)  # (step key, structural hash of its input) -> its result
 
 
-def _run(steps: tuple[Step, ...], obj, run: _Run):
+def _run(steps: tuple[Step, ...], obj, run: _Run, memoize: bool = True):
+    """Run ``steps`` on ``obj``; ``memoize``: reuse (and record) the results of steps
+    that ran on a structurally equal circuit (not inside loops, which re-run on purpose)."""
     for step in steps:
         if isinstance(step, Loop):
-            obj = _run_loop(step, obj, run) if step.fixpoint else _run(step.steps, obj, run)
+            memo = (_key((step,)), obj.structural_hash()) if memoize and isinstance(obj, Circuit) else None
+            if memo is not None and memo in run.results:
+                obj = run.results[memo]  # the same steps ran on the same circuit before (in a branch)
+                continue
+            obj = _run_loop(step, obj, run) if step.fixpoint else _run(step.steps, obj, run, False)
+            if memo is not None:
+                run.results[memo] = obj
             continue
         if isinstance(step, Branch):
             _keep_snapshot(run, _run(step.steps, obj, run))
+            continue
+        memo = (_key((step,)), obj.structural_hash()) if memoize and isinstance(obj, Circuit) and not (
+            step.info.keeps_snapshot or step.info.uses_snapshots) else None
+        if memo is not None and memo in run.results:
+            obj = run.results[memo]
             continue
         params = dict(step.params)
         kwargs: dict = {}
@@ -276,6 +295,8 @@ def _run(steps: tuple[Step, ...], obj, run: _Run):
         obj, stats = step.info.run(obj, params, **kwargs)
         if step.info.keeps_snapshot:
             _keep_snapshot(run, obj)
+        if memo is not None:
+            run.results[memo] = obj
         run.history.append(stats)
         if run.on_stats is not None:
             run.on_stats(stats)
@@ -292,7 +313,7 @@ def _run_loop(loop: Loop, obj, run: _Run):
         return obj
     best, best_cost = obj, _cost(obj)
     for _ in range(loop.limit):
-        obj = _run(loop.steps, best, run)
+        obj = _run(loop.steps, best, run, False)
         cost = _cost(obj)
         if cost < best_cost:
             best, previous, best_cost = obj, best_cost, cost

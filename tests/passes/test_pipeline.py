@@ -176,3 +176,18 @@ def test_branches_and_snapshots_keep_structures_for_the_mapper(monkeypatch):
 def test_branch_errors(text, message):
     with pytest.raises(PassError, match=message):
         parse_steps(text)
+
+
+def test_a_step_that_ran_on_an_equal_circuit_is_reused_not_rerun():
+    """The branch ran sweep and the loop on the cleaned circuit; the main line's same steps on the same
+    circuit reuse those results (passes are pure), so they appear once in the history; loops re-run their body."""
+    from tests.strategies import random_circuit
+
+    c = random_circuit(5, num_inputs=12, num_ops=200)
+    out, stats = run_pipeline(c, "cleanup;{sweep;(rewrite;balance)*2};sweep;(rewrite;balance)*2;nand")
+    ran = [s.pass_name for s in stats]
+    assert ran.count("sweep") == 1 and ran[:2] == ["cleanup", "sweep"] and ran[-1] == "nand"
+    alone, alone_stats = run_pipeline(c, "cleanup;sweep;(rewrite;balance)*2;nand")
+    assert out.structural_hash() == alone.structural_hash()
+    assert ran[:-1] == [s.pass_name for s in alone_stats][:-1]
+    assert check_equivalence(c, out)

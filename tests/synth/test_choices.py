@@ -166,3 +166,15 @@ def test_pipeline_snapshots_reach_the_mapper():
     assert check_equivalence(c, with_choices, method="sat")
     _, plain_stats = run_pipeline(c, "cleanup;sweep;rewrite;balance;map[choices=true]")
     assert "choice_members" not in plain_stats[-1].notes  # nothing kept: an ordinary map
+
+
+def test_swapped_roles_are_equivalent_and_never_worse():
+    c = random_circuit(8, num_inputs=16, num_ops=300)
+    start, _ = run_pipeline(c, "cleanup")
+    main, _ = run_pipeline(c, RESTRUCTURE)
+    other, _ = run_pipeline(c, "cleanup;sweep;balance;rewrite;refactor[min_saved=1]")
+    once, once_stats = nand_map(main, {"choices": True}, snapshots=(start, other))
+    both, stats = nand_map(main, {"choices": True, "swap": True}, snapshots=(start, other))
+    assert "swap_choice_members" in stats.notes and "swap_choice_members" not in once_stats.notes
+    assert both.num_gates <= once.num_gates
+    assert check_equivalence(c, both, method="sat")
