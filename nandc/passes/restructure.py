@@ -41,7 +41,7 @@ from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import Progress, parse_params, report
-from nandc.synth.andopt import and_count, apply_if_fewer, refactor_choices, rewrite_choices
+from nandc.synth.andopt import and_count, apply_if_fewer, compiled_rewrite_choices, refactor_choices, rewrite_choices
 from nandc.synth.cost import CostView
 from nandc.synth.rebuild import rebuild
 
@@ -124,8 +124,17 @@ def _step(circuit: Circuit, step: str, p: RestructureParams, slack: int | None,
     zero = step.endswith("z")
     ctx = CostView(circuit)
     if step.startswith("rw"):
-        replaced = rewrite_choices(circuit, ctx, _cuts(circuit, ctx, p.cuts_per_node), zero, progress,
-                                   slack)
+        from nandc.synth.compiled import use_compiled
+
+        if use_compiled(len(ctx.ands)):
+            from nandc.synth import kernels
+
+            f0, f1, _ = circuit.arrays()
+            cuts = kernels.cut_arrays(f0, f1, ctx.ands, 4, p.cuts_per_node)
+            replaced = compiled_rewrite_choices(circuit, ctx, cuts, zero, progress, slack)
+        else:
+            replaced = rewrite_choices(circuit, ctx, _cuts(circuit, ctx, p.cuts_per_node), zero, progress,
+                                       slack)
     else:
         replaced = refactor_choices(circuit, ctx, p.cut_size, p.max_cubes, zero, progress)
     new, _, _ = apply_if_fewer(circuit, ctx, replaced, allow_equal=zero)

@@ -40,7 +40,7 @@ from nandc.synth.resynth import Replacement, build, select_replacements
 from nandc.synth.truth import MASK, negate_inputs
 
 __all__ = ["and_count", "mffc_nodes", "program_and_cost", "structure_program", "rewrite_choices",
-           "refactor_choices", "apply_if_fewer"]
+           "compiled_rewrite_choices", "refactor_choices", "apply_if_fewer"]
 
 
 def and_count(circuit: Circuit) -> int:
@@ -177,6 +177,69 @@ def rewrite_choices(circuit: Circuit, ctx: CostView, cuts, zero: bool = False,
     return select_replacements(cuts, len(ctx.ands), decide, progress, "restructure: rewrite")
 
 
+# per 4-input table (free phases applied): the row of its structure's program in
+# _ROWS (-1: none); the arrays of the compiled loop, rebuilt when rows are added
+_ROW_OF: dict[int, int] = {}
+_ROWS: list[Program] = []
+_ARRAYS: tuple | None = None
+
+
+def _program_arrays(tables) -> tuple:
+    """``(prog_of, ngates, gates)`` for :func:`nandc.synth.kernels.and_rewrite_decisions`,
+    covering at least ``tables`` (the programs of :func:`structure_program`)."""
+    import numpy as np
+
+    global _ARRAYS
+    grew = False
+    for t in tables:
+        if t not in _ROW_OF:
+            s = aig_structure(t)
+            if s is None:
+                _ROW_OF[t] = -1
+            else:
+                _ROW_OF[t] = len(_ROWS)
+                _ROWS.append(structure_program(s))
+            grew = True
+    if _ARRAYS is None or grew:
+        width = max([len(p.gates) for p in _ROWS] + [1])
+        prog_of = np.full(1 << 16, -1, np.int64)
+        for t, row in _ROW_OF.items():
+            prog_of[t] = row
+        ngates = np.array([len(p.gates) for p in _ROWS] + [0], np.int64)
+        rows = [list(p.gates) + [(0, 0)] * (width - len(p.gates)) for p in _ROWS] + [[(0, 0)] * width]
+        gates = np.array(rows, np.int64).reshape(len(_ROWS) + 1, width, 2)
+        _ARRAYS = (prog_of, ngates, gates)
+    return _ARRAYS
+
+
+def compiled_rewrite_choices(circuit: Circuit, ctx: CostView, cuts, zero: bool = False,
+                             progress: Progress | None = None,
+                             nand_slack: int | None = None) -> dict[int, Replacement]:
+    """:func:`rewrite_choices` by the compiled loop (:mod:`nandc.synth.kernels`, the same
+    replacements); ``cuts``: :func:`nandc.synth.kernels.cut_arrays` of ``ctx.ands``."""
+    import numpy as np
+
+    from nandc.synth import kernels
+    from nandc.synth.progress import report
+
+    stage = "restructure: rewrite"
+    report(progress, stage, 0, len(ctx.ands))
+    f0, f1, _ = circuit.arrays()
+    programs = _program_arrays(kernels.free_tables(ctx.ands, cuts, ctx.free).tolist())
+    kind, cut, tab, gain = kernels.and_rewrite_decisions(
+        ctx.ands, cuts, f0, f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, circuit.hash_table(), programs,
+        zero, nand_slack)
+    leaves, nleaf, _, _ = cuts
+    replaced: dict[int, Replacement] = {}
+    for v in np.flatnonzero(kind).tolist():
+        c = int(cut[v])
+        lv = tuple(leaves[v, c, :nleaf[v, c]].tolist())
+        program = _ROWS[_ROW_OF[int(tab[v])]]
+        replaced[v] = Replacement(lv, program, tuple(range(4)), 0, int(gain[v]))
+    report(progress, stage, len(ctx.ands), len(ctx.ands))
+    return replaced
+
+
 def _refactor_node(circuit: Circuit, ctx: CostView, v: int, cut_size: int, max_cubes: int,
                    replaced: dict[int, Replacement], zero: bool) -> tuple[Replacement | None, list[int]]:
     leaves = reconvergent_cut(v, ctx.f0, ctx.f1, cut_size)
@@ -221,8 +284,25 @@ def refactor_choices(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_cu
     def decide(v, _, replaced):
         return _refactor_node(circuit, ctx, v, cut_size, max_cubes, replaced, zero)
 
-    return select_replacements(((v, None) for v in ctx.ands), len(ctx.ands), decide, progress,
-                               "restructure: refactor")
+    return select_replacements(((v, None) for v in refactor_candidates(ctx, cut_size)), len(ctx.ands), decide,
+                               progress, "restructure: refactor")
+
+
+def refactor_candidates(ctx: CostView, cut_size: int) -> list[int]:
+    """The nodes of ``ctx.ands`` (in order) for which :func:`_refactor_node` may find a
+    replacement: all of them, or above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes
+    those whose reconvergent cut has at least 3 leaves and whose cone above it at least 3
+    AND nodes (found by a compiled loop; the others it rejects before anything else, and
+    earlier replacements change neither number)."""
+    from nandc.synth.compiled import use_compiled
+
+    if not use_compiled(len(ctx.ands)):
+        return ctx.ands
+    from nandc.synth import kernels
+
+    nleaf, nrem = kernels.and_refactor_sizes(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free,
+                                             cut_size)
+    return [v for v, a, b in zip(ctx.ands, nleaf[ctx.ands].tolist(), nrem[ctx.ands].tolist()) if a >= 3 and b >= 3]
 
 
 def apply_if_fewer(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement],

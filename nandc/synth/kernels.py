@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
-           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_windows"]
+           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_windows",
+           "and_rewrite_decisions", "free_tables", "and_refactor_sizes"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
@@ -1255,3 +1256,233 @@ def refactor_saved(ands, f0, f1, refs, pos, neg_reads, free, k: int) -> np.ndarr
                            np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64), np.asarray(free, np.int64),
                            int(k), out)
     return out
+
+
+# ---------------------------------------------------------------------- restructure's rewriting (AND count)
+@njit(cache=True, nogil=True)
+def _and_rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, negr, free, htab, hmask,
+                        negtab, prog_of, prog_ngates, prog_gates, zero, slack,
+                        rep_kind, rep_cut, rep_tab, rep_gain):
+    """andopt.mffc_nodes + andopt.program_and_cost + andopt._rewrite_node (with
+    CostView.mffc + CostView.program_cost for ``slack >= 0``; ``slack < 0``: None) +
+    resynth.select_replacements, node by node.  ``prog_of[t]``: the program of
+    ``aig_structure(t)`` (-1: none); ``rep_tab[v]``: the table (free phases applied)
+    of the chosen cut."""
+    size = f0.shape[0]
+    dec = np.zeros(size, np.int64)
+    dec_st = np.zeros(size, np.int64)
+    cst = np.zeros(size, np.int64)
+    cst_st = np.zeros(size, np.int64)
+    in_st = np.zeros(size, np.int64)
+    leaf_st = np.zeros(size, np.int64)
+    stamp = 0
+    removed = np.zeros(size, np.int64)
+    stack = np.zeros(size + 2, np.int64)
+    touched = np.zeros(2 * size + 2, np.int64)
+    covered = np.zeros(size, np.int64)
+    best_cov = np.zeros(size, np.int64)
+    sig = np.zeros(64, np.int64)
+    sig2 = np.zeros(64, np.int64)
+    for idx in range(nodes.shape[0]):
+        v = nodes[idx]
+        found = False
+        best_extra = 0
+        nbest_cov = 0
+        b_cut = 0
+        b_tab = 0
+        b_gain = 0
+        root_pos = 1 if pos[v] > 0 else 0
+        root_neg = 1 if negr[v] > 0 else 0
+        for c in range(ncut[v]):
+            n = nleaf[v, c]
+            if n == 0 or (n == 1 and leaves[v, c, 0] == v):
+                continue
+            stamp += 1
+            for i in range(n):
+                leaf_st[leaves[v, c, i]] = stamp
+            saved, nrem = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
+                                      dec_st, dec, removed, stack, touched)
+            ncov = 0
+            inner = 0
+            for i in range(1, nrem):
+                u = removed[i]
+                if rep_kind[u]:
+                    covered[ncov] = u
+                    ncov += 1
+                    inner += rep_gain[u]
+            fm = 0
+            for i in range(n):
+                fm |= free[leaves[v, c, i]] << i
+            g = negtab[table[v, c], fm]
+            pr = prog_of[g]
+            if pr < 0:
+                continue
+            for i in range(4):
+                sig[i] = 0
+            for i in range(n):
+                x = leaves[v, c, i]
+                sig[i] = 2 * x + free[x]
+            for i in range(4):
+                sig2[i] = sig[i]
+            # ---- program_and_cost, -1 = a signal that does not exist
+            cost = 0
+            fresh = 0
+            ng = prog_ngates[pr]
+            for gi in range(ng):
+                j = prog_gates[pr, gi, 0]
+                k = prog_gates[pr, gi, 1]
+                a = sig[j]
+                b = sig[k]
+                if j == k:
+                    sig[4 + gi] = -1 if a < 0 else a ^ 1
+                    continue
+                if a >= 0 and b >= 0:
+                    fnd = _lookup_and(a, b, htab, hmask, f0, f1)
+                    if fnd >= 0:
+                        w = fnd >> 1
+                        if f0[w] != 0 and (in_st[w] == stamp or refs[w] == 0):
+                            cost += 1
+                        sig[4 + gi] = fnd ^ 1
+                        continue
+                cost += 1
+                fresh += 1
+                sig[4 + gi] = -1
+            gain = nrem - cost
+            if slack >= 0 and gain - inner >= (best_extra if found else 0):
+                # ---- CostView.program_cost (NAND2 gates, DAG-aware)
+                ncost = 0
+                for gi in range(ng):
+                    j = prog_gates[pr, gi, 0]
+                    k = prog_gates[pr, gi, 1]
+                    a = sig2[j]
+                    b = sig2[k]
+                    out = -1
+                    if a >= 0 and b >= 0:
+                        if j == k:
+                            lt = a ^ 1
+                            w = lt >> 1
+                            present = False
+                            if w == 0 or (lt & 1) == free[w]:
+                                present = True
+                            elif in_st[w] != stamp:
+                                creads = pos[w] if free[w] else negr[w]
+                                have = cst[w] if cst_st[w] == stamp else 0
+                                present = creads > have
+                            if present:
+                                out = lt
+                        else:
+                            fnd = _lookup_and(a, b, htab, hmask, f0, f1)
+                            if fnd > 1 and in_st[fnd >> 1] != stamp:
+                                out = fnd ^ 1
+                    if out < 0:
+                        ncost += 1
+                        if j == k and a >= 0:
+                            out = a ^ 1
+                    sig2[4 + gi] = out
+                if saved + root_pos - root_neg - ncost < -slack:
+                    continue
+            extra = gain - inner
+            if found:
+                better = extra > best_extra
+            else:
+                better = extra > 0 or (zero and extra == 0 and fresh > 0)
+            if better:
+                found = True
+                best_extra = extra
+                b_cut = c
+                b_tab = g
+                b_gain = gain
+                nbest_cov = ncov
+                for i in range(ncov):
+                    best_cov[i] = covered[i]
+        if found:
+            for i in range(nbest_cov):
+                rep_kind[best_cov[i]] = 0
+            rep_kind[v] = 1
+            rep_cut[v] = b_cut
+            rep_tab[v] = b_tab
+            rep_gain[v] = b_gain
+
+
+def and_rewrite_decisions(nodes, cuts, f0, f1, refs, pos, neg_reads, free, hash_table, programs, zero: bool,
+                          slack: int | None):
+    """Restructure's rewriting replacements (as :func:`nandc.synth.andopt.rewrite_choices`
+    chooses them) for ``nodes`` with ``cuts``.
+
+    ``programs``: ``(prog_of, ngates, gates)``, per 4-input table (free phases
+    applied) the index of the program of its smallest known AIG (-1: none).
+    Returns per node ``(kind, cut, table, gain)`` arrays; ``kind`` 1: replaced.
+    """
+    from nandc.synth.cost import cut_cost_arrays
+
+    negtab, _ = cut_cost_arrays()
+    leaves, nleaf, table, ncut = cuts
+    n = len(f0)
+    rep = (np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64))
+    prog_of, ngates, gates = programs
+    htab, hmask = hash_table
+    _and_rewrite_kernel(np.asarray(nodes, np.int64), leaves, nleaf, table, ncut,
+                        np.asarray(f0, np.int64), np.asarray(f1, np.int64), np.asarray(refs, np.int64),
+                        np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64), np.asarray(free, np.int64),
+                        htab, int(hmask), negtab, prog_of, ngates, gates, bool(zero),
+                        -1 if slack is None else int(slack), *rep)
+    return rep
+
+
+def free_tables(nodes, cuts, free) -> np.ndarray:
+    """The distinct tables of the cuts of ``nodes`` with each leaf read in its free phase
+    (``negtab[table, mask of free leaves]``), the tables :func:`and_rewrite_decisions` looks up."""
+    from nandc.synth.cost import cut_cost_arrays
+
+    negtab, _ = cut_cost_arrays()
+    leaves, nleaf, table, ncut = cuts
+    nodes = np.asarray(nodes, np.int64)
+    if not len(nodes):
+        return np.zeros(0, np.int64)
+    fr = np.asarray(free, np.int64)
+    lv = leaves[nodes]  # (m, limit, 4)
+    used = np.arange(lv.shape[2]) < nleaf[nodes][..., None]
+    mask = ((fr[lv] * used) << np.arange(lv.shape[2])).sum(axis=2)
+    valid = np.arange(lv.shape[1]) < ncut[nodes][:, None]
+    return np.unique(negtab[table[nodes][valid], mask[valid]])
+
+
+@njit(cache=True, nogil=True)
+def _and_refactor_sizes_kernel(ands, f0, f1, refs, pos, negr, free, k, nleaf_out, nrem_out):
+    size = f0.shape[0]
+    vis = np.zeros(size, np.int64)
+    leaf_st = np.zeros(size, np.int64)
+    dec = np.zeros(size, np.int64)
+    dec_st = np.zeros(size, np.int64)
+    cst = np.zeros(size, np.int64)
+    cst_st = np.zeros(size, np.int64)
+    in_st = np.zeros(size, np.int64)
+    stack = np.zeros(size + 2, np.int64)
+    touched = np.zeros(2 * size + 2, np.int64)
+    removed = np.zeros(size, np.int64)
+    lv = np.zeros(size + 4, np.int64)
+    stamp = 0
+    for idx in range(ands.shape[0]):
+        v = ands[idx]
+        stamp += 1
+        nl = _reconvergent(v, f0, f1, k, vis, stamp, lv)
+        nleaf_out[v] = nl
+        for i in range(nl):
+            leaf_st[lv[i]] = stamp
+        _, nrem = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
+                              dec_st, dec, removed, stack, touched)
+        nrem_out[v] = nrem
+
+
+def and_refactor_sizes(ands, f0, f1, refs, pos, neg_reads, free, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(nleaf, nrem)`` per AND node of ``ands``: the leaves of its reconvergent cut of
+    at most ``k`` leaves (:func:`nandc.synth.factor.reconvergent_cut`) and the AND nodes
+    of its fanout-free cone above them (:func:`nandc.synth.andopt.mffc_nodes`, ``v``
+    included), with no earlier replacement."""
+    f0 = np.asarray(f0, np.int64)
+    nleaf = np.zeros(len(f0), np.int64)
+    nrem = np.zeros(len(f0), np.int64)
+    _and_refactor_sizes_kernel(np.asarray(ands, np.int64), f0, np.asarray(f1, np.int64),
+                               np.asarray(refs, np.int64), np.asarray(pos, np.int64),
+                               np.asarray(neg_reads, np.int64), np.asarray(free, np.int64), int(k), nleaf, nrem)
+    return nleaf, nrem

@@ -256,3 +256,55 @@ def test_mapper_covers_over_choices_are_the_python_covers(monkeypatch, seed):
     assert got.structural_hash() == ref.structural_hash()
     assert got_stats[-1].notes == ref_stats[-1].notes and ref_stats[-1].notes["choice_members"]
     assert check_equivalence(c, got, method="sat")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("zero,slack", [(False, None), (True, None), (False, 0), (True, 1)])
+def test_and_rewrite_decisions_are_the_python_decisions(monkeypatch, seed, zero, slack):
+    from nandc.passes.restructure import _step, RestructureParams
+
+    c = random_circuit(seed, num_inputs=20, num_ops=800)
+    step = "rwz" if zero else "rw"
+    ref, got = _both(monkeypatch, lambda: _step(c, step, RestructureParams(), slack, None))
+    assert got.structural_hash() == ref.structural_hash()
+    assert check_equivalence(c, got, method="sat")
+
+    def choices():
+        from nandc.passes import restructure
+
+        ctx = CostView(c)
+        captured = {}
+        real = restructure.apply_if_fewer
+
+        def spy(circuit, cv, replaced, allow_equal=False):
+            captured.update(replaced)
+            return real(circuit, cv, replaced, allow_equal)
+
+        monkeypatch.setattr(restructure, "apply_if_fewer", spy)
+        restructure._step(c, step, RestructureParams(), slack, None)
+        return captured
+
+    ref, got = _both(monkeypatch, choices)
+    assert got == ref and ref  # the same replacements, and some were found
+
+
+@pytest.mark.parametrize("zero", [False, True])
+def test_and_refactor_candidates_lose_no_replacement(monkeypatch, zero):
+    from nandc.synth.andopt import refactor_candidates, refactor_choices
+
+    c = random_circuit(2, num_inputs=20, num_ops=800)
+    ctx = CostView(c)
+    ref, got = _both(monkeypatch, lambda: refactor_choices(c, ctx, 10, 24, zero))
+    assert got == ref and ref
+    monkeypatch.setattr(compiled, "MIN_NODES", 0)
+    assert len(refactor_candidates(ctx, 10)) < len(ctx.ands)  # the filter skips some nodes
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(circuits(max_inputs=8, max_ops=50))
+def test_restructure_agrees_on_small_circuits(c):
+    from nandc.passes.restructure import restructure
+
+    with pytest.MonkeyPatch.context() as mp:
+        (ref, _), (got, _) = _both(mp, lambda: restructure(c, {"guard": False, "max_nodes": 0}))
+    assert got.structural_hash() == ref.structural_hash()
