@@ -76,7 +76,10 @@ class RestructureParams:
     smallest is kept): ``any``, rewriting by AND count alone, or a number ``n``,
     rewriting takes only replacements that add at most ``n`` NAND2 gates to their cone;
     ``min_gain``: with the guard, the fraction of the input's mapped gates a variant must
-    save to be kept (mapping is only a forecast of what the passes after it reach)."""
+    save to be kept (mapping is only a forecast of what the passes after it reach);
+    ``lean_above``: circuits with more AND nodes run only the last variant of ``slacks``
+    and, with the guard, map it once, after its last round (no :data:`ABANDON` check;
+    0: never)."""
 
     script: str = SCRIPT
     rounds: int = 3
@@ -87,6 +90,7 @@ class RestructureParams:
     guard: bool = True
     slacks: str = "any.0"
     min_gain: float = 0.01
+    lean_above: int = 0
 
     def __post_init__(self):
         bad = [s for s in str(self.script).split(".") if s not in STEPS]
@@ -159,6 +163,9 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
         new = rebuild(circuit)[0]
         return new, pass_stats("restructure", circuit, new, t0, skipped=True)
     variants = [None if x == "any" else int(x) for x in str(p.slacks).split(".")]
+    lean = bool(p.lean_above) and start > p.lean_above
+    if lean:
+        variants = variants[-1:]  # mapping is most of the time on large circuits
     rounds = max(1, p.rounds)
     done, total = 0, len(steps) * rounds * len(variants)
     results, mapped = [], []
@@ -174,7 +181,7 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
                 done += 1
             if and_count(current) > (1 - MIN_ROUND_GAIN) * before:
                 break
-            if p.guard:
+            if p.guard and not lean:
                 forecast = (current, _mapped(current))
                 if forecast[1] > (1 + ABANDON) * mapped_before:
                     done += len(steps) * (rounds - count - 1)

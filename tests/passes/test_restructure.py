@@ -144,6 +144,25 @@ def test_restructure_skips_circuits_above_max_nodes():
     assert stats.notes["skipped"] and and_count(new) == and_count(c)
 
 
+def test_lean_above_runs_the_last_variant_mapped_once(monkeypatch):
+    from nandc.passes import restructure as module
+
+    c = random_circuit(5, num_inputs=20, num_ops=300)
+    calls = []
+    real = module._mapped
+    monkeypatch.setattr(module, "_mapped", lambda circuit: calls.append(1) or real(circuit))
+    new, stats = restructure(c, {"lean_above": 10, "slacks": "any.0"})
+    assert check_equivalence(c, new, method="sat")
+    assert and_count(new) <= and_count(c)
+    assert len(stats.notes["mapped_after"]) == 1 and len(calls) == 2  # the input and the one variant
+    ref, _ = restructure(c, {"slacks": "0", "rounds": 1})  # one round: no forecast either way
+    one, _ = restructure(c, {"slacks": "any.0", "rounds": 1, "lean_above": 10})
+    assert one.structural_hash() == ref.structural_hash()
+    calls.clear()
+    restructure(c, {"lean_above": 10_000})  # not above: both variants, forecasts after rounds
+    assert len(calls) > 3
+
+
 @pytest.mark.parametrize("params, message", [
     ({"script": "b.rw.dc"}, "script steps must be some of b, rw, rwz, rf, rfz separated by '.', found 'dc'"),
     ({"cut_size": 13}, "cut_size must be 2..12, found 13"),
