@@ -23,6 +23,11 @@ Replacements are expressed as NAND2 programs over the leaves' free phases
 (:class:`~nandc.synth.resynth.Replacement`), whose inverters cost no AND
 node, and applied by :func:`apply_if_fewer`, which keeps the result only if
 it has no more AND nodes than the input.
+
+Above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes, rewriting's choices
+are made by a compiled loop (:func:`compiled_rewrite_choices`, the same
+replacements) and refactoring skips the nodes a compiled loop finds with a
+cut or cone too small (:func:`refactor_candidates`).
 """
 
 from __future__ import annotations

@@ -23,6 +23,11 @@ Resubstitution's windows (:func:`resub_windows`): the reconvergent cuts of
 :func:`nandc.synth.resub.resub_replacements` could find there (its Python
 search then skips the windows with nothing to find; tests compare the
 verdicts with a Python reference and the replacements both ways).
+
+The ``restructure`` pass's AND-count rewriting (:func:`and_rewrite_decisions`,
+the choices of :func:`nandc.synth.andopt.rewrite_choices`) and a filter of
+its refactoring's nodes (:func:`and_refactor_sizes`: the nodes whose cut or
+cone is too small for :func:`nandc.synth.andopt.refactor_choices` to try).
 """
 
 from __future__ import annotations
