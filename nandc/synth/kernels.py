@@ -681,6 +681,44 @@ def _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st,
 
 
 @njit(cache=True, nogil=True)
+def _program_cost(pr, prog_gates, prog_ngates, sig, free, in_st, stamp, pos, negr, cst, cst_st, htab, hmask, f0, f1):
+    """CostView.program_cost: NAND2 gates program ``pr`` adds over the leaf signals ``sig[:4]``
+    (DAG-aware: a gate or inverter that exists outside the cone is free); fills ``sig[4:]``
+    with the gates' literals (-1: a new gate)."""
+    cost = 0
+    ng = prog_ngates[pr]
+    for gi in range(ng):
+        j = prog_gates[pr, gi, 0]
+        k = prog_gates[pr, gi, 1]
+        a = sig[j]
+        b = sig[k]
+        out = -1
+        if a >= 0 and b >= 0:
+            if j == k:
+                lt = a ^ 1
+                w = lt >> 1
+                present = False
+                if w == 0 or (lt & 1) == free[w]:
+                    present = True
+                elif in_st[w] != stamp:
+                    creads = pos[w] if free[w] else negr[w]
+                    have = cst[w] if cst_st[w] == stamp else 0
+                    present = creads > have
+                if present:
+                    out = lt
+            else:
+                fnd = _lookup_and(a, b, htab, hmask, f0, f1)
+                if fnd > 1 and in_st[fnd >> 1] != stamp:
+                    out = fnd ^ 1
+        if out < 0:
+            cost += 1
+            if j == k and a >= 0:
+                out = a ^ 1
+        sig[4 + gi] = out
+    return cost
+
+
+@njit(cache=True, nogil=True)
 def _rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, negr, free, htab, hmask,
                     negtab, canon, perm_index, perms, prog_of, prog_ngates, prog_gates, slack,
                     rep_kind, rep_cut, rep_prog, rep_perm, rep_neg, rep_gain, rep_const):
@@ -765,36 +803,8 @@ def _rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, negr, 
                     x = leaves[v, c, i]
                     sig[perms[pi, i]] = 2 * x + free[x]
                 # ---- program_cost (DAG-aware), -1 = unknown signal
-                cost = 0
-                ng = prog_ngates[pr]
-                for gi in range(ng):
-                    j = prog_gates[pr, gi, 0]
-                    k = prog_gates[pr, gi, 1]
-                    a = sig[j]
-                    b = sig[k]
-                    out = -1
-                    if a >= 0 and b >= 0:
-                        if j == k:
-                            lt = a ^ 1
-                            w = lt >> 1
-                            present = False
-                            if w == 0 or (lt & 1) == free[w]:
-                                present = True
-                            elif in_st[w] != stamp:
-                                creads = pos[w] if free[w] else negr[w]
-                                have = cst[w] if cst_st[w] == stamp else 0
-                                present = creads > have
-                            if present:
-                                out = lt
-                        else:
-                            fnd = _lookup_and(a, b, htab, hmask, f0, f1)
-                            if fnd > 1 and in_st[fnd >> 1] != stamp:
-                                out = fnd ^ 1
-                    if out < 0:
-                        cost += 1
-                        if j == k and a >= 0:
-                            out = a ^ 1
-                    sig[4 + gi] = out
+                cost = _program_cost(pr, prog_gates, prog_ngates, sig, free, in_st, stamp, pos, negr, cst, cst_st,
+                                     htab, hmask, f0, f1)
                 gain = saved - root_inv - cost
                 if gain - inner > best_extra:
                     found = True
@@ -1355,35 +1365,8 @@ def _and_rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, ne
             gain = nrem - cost
             if slack >= 0 and gain - inner >= (best_extra if found else 0):
                 # ---- CostView.program_cost (NAND2 gates, DAG-aware)
-                ncost = 0
-                for gi in range(ng):
-                    j = prog_gates[pr, gi, 0]
-                    k = prog_gates[pr, gi, 1]
-                    a = sig2[j]
-                    b = sig2[k]
-                    out = -1
-                    if a >= 0 and b >= 0:
-                        if j == k:
-                            lt = a ^ 1
-                            w = lt >> 1
-                            present = False
-                            if w == 0 or (lt & 1) == free[w]:
-                                present = True
-                            elif in_st[w] != stamp:
-                                creads = pos[w] if free[w] else negr[w]
-                                have = cst[w] if cst_st[w] == stamp else 0
-                                present = creads > have
-                            if present:
-                                out = lt
-                        else:
-                            fnd = _lookup_and(a, b, htab, hmask, f0, f1)
-                            if fnd > 1 and in_st[fnd >> 1] != stamp:
-                                out = fnd ^ 1
-                    if out < 0:
-                        ncost += 1
-                        if j == k and a >= 0:
-                            out = a ^ 1
-                    sig2[4 + gi] = out
+                ncost = _program_cost(pr, prog_gates, prog_ngates, sig2, free, in_st, stamp, pos, negr, cst, cst_st,
+                                      htab, hmask, f0, f1)
                 if saved + root_pos - root_neg - ncost < -slack:
                     continue
             extra = gain - inner
