@@ -681,6 +681,29 @@ def _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st,
 
 
 @njit(cache=True, nogil=True)
+def _mffc_scratch(size):
+    """The scratch arrays of the compiled rewriting loops, for a circuit of ``size`` nodes."""
+    z = np.zeros(size, np.int64)
+    return (z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), z.copy(), np.zeros(size + 2, np.int64),
+            np.zeros(2 * size + 2, np.int64), z.copy(), z)
+
+
+@njit(cache=True, nogil=True)
+def _covered(removed, nrem, rep_kind, rep_gain, covered):
+    """``(count, gain)`` of the earlier replacements among the removed nodes ``removed[1:nrem]``
+    (listed in ``covered``), whose gains a new replacement must beat."""
+    ncov = 0
+    inner = 0
+    for i in range(1, nrem):
+        u = removed[i]
+        if rep_kind[u]:
+            covered[ncov] = u
+            ncov += 1
+            inner += rep_gain[u]
+    return ncov, inner
+
+
+@njit(cache=True, nogil=True)
 def _program_cost(pr, prog_gates, prog_ngates, sig, free, in_st, stamp, pos, negr, cst, cst_st, htab, hmask, f0, f1):
     """CostView.program_cost: NAND2 gates program ``pr`` adds over the leaf signals ``sig[:4]``
     (DAG-aware: a gate or inverter that exists outside the cone is free); fills ``sig[4:]``
@@ -725,19 +748,8 @@ def _rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, negr, 
     """CostView.mffc + CostView.program_cost + rewrite._best_replacement +
     resynth.select_replacements, node by node.  ``rep_kind[v]``: 0 none, 1 a
     program, 2 a constant."""
-    size = f0.shape[0]
-    dec = np.zeros(size, np.int64)
-    dec_st = np.zeros(size, np.int64)
-    cst = np.zeros(size, np.int64)
-    cst_st = np.zeros(size, np.int64)
-    in_st = np.zeros(size, np.int64)
-    leaf_st = np.zeros(size, np.int64)
+    dec, dec_st, cst, cst_st, in_st, leaf_st, removed, stack, touched, covered, best_cov = _mffc_scratch(f0.shape[0])
     stamp = 0
-    removed = np.zeros(size, np.int64)
-    stack = np.zeros(size + 2, np.int64)
-    touched = np.zeros(2 * size + 2, np.int64)
-    covered = np.zeros(size, np.int64)
-    best_cov = np.zeros(size, np.int64)
     sig = np.zeros(64, np.int64)
     for idx in range(nodes.shape[0]):
         v = nodes[idx]
@@ -761,14 +773,7 @@ def _rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, negr, 
                 leaf_st[leaves[v, c, i]] = stamp
             saved, nrem = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
                                       dec_st, dec, removed, stack, touched)
-            ncov = 0
-            inner = 0
-            for i in range(1, nrem):
-                u = removed[i]
-                if rep_kind[u]:
-                    covered[ncov] = u
-                    ncov += 1
-                    inner += rep_gain[u]
+            ncov, inner = _covered(removed, nrem, rep_kind, rep_gain, covered)
             saved += root_pos
             if n == 0:
                 if saved - inner > best_extra:
@@ -1283,19 +1288,8 @@ def _and_rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, ne
     resynth.select_replacements, node by node.  ``prog_of[t]``: the program of
     ``aig_structure(t)`` (-1: none); ``rep_tab[v]``: the table (free phases applied)
     of the chosen cut."""
-    size = f0.shape[0]
-    dec = np.zeros(size, np.int64)
-    dec_st = np.zeros(size, np.int64)
-    cst = np.zeros(size, np.int64)
-    cst_st = np.zeros(size, np.int64)
-    in_st = np.zeros(size, np.int64)
-    leaf_st = np.zeros(size, np.int64)
+    dec, dec_st, cst, cst_st, in_st, leaf_st, removed, stack, touched, covered, best_cov = _mffc_scratch(f0.shape[0])
     stamp = 0
-    removed = np.zeros(size, np.int64)
-    stack = np.zeros(size + 2, np.int64)
-    touched = np.zeros(2 * size + 2, np.int64)
-    covered = np.zeros(size, np.int64)
-    best_cov = np.zeros(size, np.int64)
     sig = np.zeros(64, np.int64)
     sig2 = np.zeros(64, np.int64)
     for idx in range(nodes.shape[0]):
@@ -1317,14 +1311,7 @@ def _and_rewrite_kernel(nodes, leaves, nleaf, table, ncut, f0, f1, refs, pos, ne
                 leaf_st[leaves[v, c, i]] = stamp
             saved, nrem = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
                                       dec_st, dec, removed, stack, touched)
-            ncov = 0
-            inner = 0
-            for i in range(1, nrem):
-                u = removed[i]
-                if rep_kind[u]:
-                    covered[ncov] = u
-                    ncov += 1
-                    inner += rep_gain[u]
+            ncov, inner = _covered(removed, nrem, rep_kind, rep_gain, covered)
             fm = 0
             for i in range(n):
                 fm |= free[leaves[v, c, i]] << i
