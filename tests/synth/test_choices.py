@@ -145,7 +145,7 @@ def test_map_over_choices_is_equivalent_and_never_worse(seed):
 @pytest.mark.slow
 def test_choices_find_smaller_covers_on_some_circuits():
     """Over a fixed set of random circuits, mapping across the original structure
-    wins somewhere (it did on 5 of these 8 when written) and loses nowhere."""
+    wins somewhere (on 4 of these 8 when written) and loses nowhere."""
     wins = 0
     for seed in range(8):
         c = random_circuit(seed + 40, num_inputs=16, num_ops=300)
