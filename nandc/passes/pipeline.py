@@ -19,9 +19,10 @@ produce a netlist.  A ``snapshot`` step keeps the circuit as it is then, a
 *branch* ``{...}`` runs its steps on the current circuit and keeps their
 result while the pipeline goes on with the circuit as it was, and
 ``map[choices=true]`` maps across the kept structures (structural choices,
-the newest :data:`MAX_SNAPSHOTS`).  Passes are pure functions, so a step (a
-pass, a loop or a group) that already ran on a structurally equal circuit in
-this run (in a branch, typically) is not run again: its result is reused.
+the newest :data:`MAX_SNAPSHOTS`).  Passes are pure functions, so in a
+pipeline with a branch, a step (a pass, a loop or a group) that already ran
+on a structurally equal circuit in this run is not run again: its result is
+reused.
 """
 
 from __future__ import annotations
@@ -267,7 +268,7 @@ class _Run:
     results: dict = field(default_factory=dict)  # (step key, structural hash of its input) -> its result
 
 
-def _run(steps: tuple[Step, ...], obj, run: _Run, memoize: bool = True):
+def _run(steps: tuple[Step, ...], obj, run: _Run, memoize: bool = False):
     """Run ``steps`` on ``obj``; ``memoize``: reuse (and record) the results of steps
     that ran on a structurally equal circuit (not inside loops, which re-run on purpose)."""
     for step in steps:
@@ -281,7 +282,7 @@ def _run(steps: tuple[Step, ...], obj, run: _Run, memoize: bool = True):
                 run.results[memo] = obj
             continue
         if isinstance(step, Branch):
-            _keep_snapshot(run, _run(step.steps, obj, run))
+            _keep_snapshot(run, _run(step.steps, obj, run, memoize))
             continue
         memo = (_key((step,)), obj.structural_hash()) if memoize and isinstance(obj, Circuit) and not (
             step.info.keeps_snapshot or step.info.uses_snapshots) else None
@@ -335,5 +336,11 @@ def run_pipeline(circuit: Circuit, pipeline: str,
     ``progress(stage, done, total)`` is handed to every pass that reports progress.
     """
     run = _Run([], on_stats, progress)
-    result = _run(parse_steps(pipeline), circuit, run)
+    steps = parse_steps(pipeline)
+    # results are remembered only where a branch may repeat the main line's steps (they hold circuits)
+    result = _run(steps, circuit, run, memoize=_has_branch(steps))
     return result, run.history
+
+
+def _has_branch(steps: tuple[Step, ...]) -> bool:
+    return any(isinstance(s, Branch) or (isinstance(s, Loop) and _has_branch(s.steps)) for s in steps)
