@@ -72,7 +72,8 @@ class MapParams:
     across the structures kept by earlier ``snapshot`` steps of the pipeline
     (structural choices, :mod:`nandc.synth.choices`), with ``choice_cuts``
     priority cuts per node (more structures give more cuts to keep), on
-    circuits of at most ``choice_max_nodes`` AND nodes (0: no limit);
+    circuits of at most ``choice_max_nodes`` AND nodes, with kept structures of
+    at most as many (0: no limit);
     ``swap``: also map with the newest snapshot as the main structure and
     the circuit among the choices, keeping the smaller netlist (the main
     structure decides which members may join without a cycle)."""
@@ -523,6 +524,8 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
     if p.cover_rounds:
         circuit, _ = inverter_cover(circuit, p.cover_rounds, progress)
     notes: dict = {}
+    if p.choice_max_nodes:  # structures too large to merge cheaply are left out
+        snapshots = tuple(x for x in snapshots if x.num_ands <= p.choice_max_nodes)
     use_choices = p.choices and snapshots and (not p.choice_max_nodes or len(ands) <= p.choice_max_nodes)
     net = _map_structure(circuit, snapshots if use_choices else (), p, progress, notes, "")
     if use_choices and p.swap and snapshots[-1].structural_hash() != source.structural_hash():
