@@ -1233,7 +1233,9 @@ class ResubWindows:
 
 
 @njit(cache=True, nogil=True)
-def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
+def _cut_mffc_kernel(ands, f0, f1, refs, pos, negr, free, k, nleaf_out, saved_out, nrem_out):
+    """Per node of ``ands``: the leaves of its reconvergent cut of at most ``k`` leaves, and what
+    its fanout-free cone above them frees (``CostView.mffc``'s saved, and its AND nodes)."""
     size = f0.shape[0]
     vis = np.zeros(size, np.int64)
     leaf_st = np.zeros(size, np.int64)
@@ -1251,17 +1253,23 @@ def _refactor_saved_kernel(ands, f0, f1, refs, pos, negr, free, k, saved_out):
         v = ands[idx]
         stamp += 1
         nl = _reconvergent(v, f0, f1, k, vis, stamp, lv)
-        if nl < 2:
-            saved_out[v] = -1
-            continue
-        # ---- CostView.mffc(v, leaves).saved
+        nleaf_out[v] = nl
         for i in range(nl):
             leaf_st[lv[i]] = stamp
-        saved, _ = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
-                               dec_st, dec, removed, stack, touched)
-        if pos[v] > 0:
-            saved += 1
+        saved, nrem = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
+                                  dec_st, dec, removed, stack, touched)
         saved_out[v] = saved
+        nrem_out[v] = nrem
+
+
+def _cut_mffc(ands, f0, f1, refs, pos, neg_reads, free, k: int):
+    """``(nleaf, saved, nrem)`` arrays of :func:`_cut_mffc_kernel`."""
+    f0 = np.asarray(f0, np.int64)
+    out = tuple(np.zeros(len(f0), np.int64) for _ in range(3))
+    _cut_mffc_kernel(np.asarray(ands, np.int64), f0, np.asarray(f1, np.int64), np.asarray(refs, np.int64),
+                     np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64), np.asarray(free, np.int64),
+                     int(k), *out)
+    return out
 
 
 def refactor_saved(ands, f0, f1, refs, pos, neg_reads, free, k: int) -> np.ndarray:
@@ -1270,11 +1278,10 @@ def refactor_saved(ands, f0, f1, refs, pos, neg_reads, free, k: int) -> np.ndarr
     frees, its own inverter included (``CostView.mffc``'s ``saved`` with no
     earlier replacement, plus one if ``v`` is read positively); -1 where the
     cut has fewer than 2 leaves."""
-    f0 = np.asarray(f0, np.int64)
-    out = np.zeros(len(f0), np.int64)
-    _refactor_saved_kernel(np.asarray(ands, np.int64), f0, np.asarray(f1, np.int64), np.asarray(refs, np.int64),
-                           np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64), np.asarray(free, np.int64),
-                           int(k), out)
+    nleaf, saved, _ = _cut_mffc(ands, f0, f1, refs, pos, neg_reads, free, k)
+    ands = np.asarray(ands, np.int64)
+    out = np.zeros(len(saved), np.int64)
+    out[ands] = np.where(nleaf[ands] < 2, -1, saved[ands] + (np.asarray(pos, np.int64)[ands] > 0))
     return out
 
 
@@ -1422,42 +1429,10 @@ def free_tables(nodes, cuts, free) -> np.ndarray:
     return np.unique(negtab[table[nodes][valid], mask[valid]])
 
 
-@njit(cache=True, nogil=True)
-def _and_refactor_sizes_kernel(ands, f0, f1, refs, pos, negr, free, k, nleaf_out, nrem_out):
-    size = f0.shape[0]
-    vis = np.zeros(size, np.int64)
-    leaf_st = np.zeros(size, np.int64)
-    dec = np.zeros(size, np.int64)
-    dec_st = np.zeros(size, np.int64)
-    cst = np.zeros(size, np.int64)
-    cst_st = np.zeros(size, np.int64)
-    in_st = np.zeros(size, np.int64)
-    stack = np.zeros(size + 2, np.int64)
-    touched = np.zeros(2 * size + 2, np.int64)
-    removed = np.zeros(size, np.int64)
-    lv = np.zeros(size + 4, np.int64)
-    stamp = 0
-    for idx in range(ands.shape[0]):
-        v = ands[idx]
-        stamp += 1
-        nl = _reconvergent(v, f0, f1, k, vis, stamp, lv)
-        nleaf_out[v] = nl
-        for i in range(nl):
-            leaf_st[lv[i]] = stamp
-        _, nrem = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst,
-                              dec_st, dec, removed, stack, touched)
-        nrem_out[v] = nrem
-
-
 def and_refactor_sizes(ands, f0, f1, refs, pos, neg_reads, free, k: int) -> tuple[np.ndarray, np.ndarray]:
     """``(nleaf, nrem)`` per AND node of ``ands``: the leaves of its reconvergent cut of
     at most ``k`` leaves (:func:`nandc.synth.factor.reconvergent_cut`) and the AND nodes
     of its fanout-free cone above them (:func:`nandc.synth.andopt.mffc_nodes`, ``v``
     included), with no earlier replacement."""
-    f0 = np.asarray(f0, np.int64)
-    nleaf = np.zeros(len(f0), np.int64)
-    nrem = np.zeros(len(f0), np.int64)
-    _and_refactor_sizes_kernel(np.asarray(ands, np.int64), f0, np.asarray(f1, np.int64),
-                               np.asarray(refs, np.int64), np.asarray(pos, np.int64),
-                               np.asarray(neg_reads, np.int64), np.asarray(free, np.int64), int(k), nleaf, nrem)
+    nleaf, _, nrem = _cut_mffc(ands, f0, f1, refs, pos, neg_reads, free, k)
     return nleaf, nrem
