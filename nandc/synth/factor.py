@@ -43,7 +43,7 @@ def reconvergent_cut(v: int, f0: list[int], f1: list[int], k: int) -> tuple[int,
             return tuple(sorted(leaves))
         leaves.discard(best)
         for u in (f0[best] >> 1, f1[best] >> 1):
-            if u:
+            if u and u not in visited:  # (a visited fanin is a leaf already or inside the cone)
                 leaves.add(u)
                 visited.add(u)
 

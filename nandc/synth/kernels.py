@@ -903,9 +903,8 @@ def _add_leaf(lv, nl, u):
 @njit(cache=True, nogil=True)
 def _reconvergent(v, f0, f1, k, vis, stamp, lv):
     """factor.reconvergent_cut(v, f0, f1, k): its leaves in ``lv[:nl]`` (unsorted); returns ``nl``.
-    ``vis`` marks the visited nodes with ``stamp`` (a value no earlier call used).  A fanin visited
-    before may come back as a leaf, so the cut can have more than ``k`` leaves: ``lv`` must hold
-    as many entries as there are nodes."""
+    ``vis`` marks the visited nodes with ``stamp`` (a value no earlier call used); at most ``k``
+    leaves (or the two fanins of ``v``, when ``k`` < 2)."""
     nl = 0
     for side in range(2):
         u = (f0[v] if side == 0 else f1[v]) >> 1
@@ -939,8 +938,9 @@ def _reconvergent(v, f0, f1, k, vis, stamp, lv):
                 break
         for side in range(2):
             u = (f0[best] if side == 0 else f1[best]) >> 1
-            if u:
-                nl = _add_leaf(lv, nl, u)
+            if u and vis[u] != stamp:  # (a visited fanin is a leaf already or inside the cone)
+                lv[nl] = u
+                nl += 1
                 vis[u] = stamp
 
 
@@ -978,7 +978,7 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
     inner[:ni] = np.sort(inner[:ni])
     words = max(1, (1 << nl) >> 6)
     lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
-    if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:  # (more than k leaves: wider than the scratch)
+    if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:
         return nl, ni, words, lastmask, False
     for i in range(nl):
         x = lv[i]
