@@ -43,8 +43,10 @@ class RefactorParams:
 
 
 def _refactor_node(circuit: Circuit, ctx: CostView, v: int, p: RefactorParams,
-                   replaced: dict[int, Replacement]) -> tuple[Replacement | None, list[int]]:
-    leaves = reconvergent_cut(v, ctx.f0, ctx.f1, p.cut_size)
+                   replaced: dict[int, Replacement],
+                   cone: tuple[tuple[int, ...], int] | None = None) -> tuple[Replacement | None, list[int]]:
+    """``cone``: ``v``'s reconvergent cut and its table over it, if known."""
+    leaves = reconvergent_cut(v, ctx.f0, ctx.f1, p.cut_size) if cone is None else cone[0]
     if len(leaves) < 2:
         return None, []
     saved, inner, covered, _, _ = ctx.mffc(v, leaves, replaced)
@@ -52,7 +54,7 @@ def _refactor_node(circuit: Circuit, ctx: CostView, v: int, p: RefactorParams,
     if saved - inner < p.min_saved:
         return None, []
     k = len(leaves)
-    table = cone_table(v, leaves, ctx.f0, ctx.f1)
+    table = cone_table(v, leaves, ctx.f0, ctx.f1) if cone is None else cone[1]
     full = (1 << (1 << k)) - 1
     if saved - inner <= support_size(table, k) - 1:
         return None, []  # a NAND2 program needs at least one gate per variable but one
@@ -77,26 +79,30 @@ def refactor_once(circuit: Circuit, p: RefactorParams, progress: Progress | None
     if p.max_nodes and len(ctx.ands) > p.max_nodes:
         return ctx, {}
 
+    candidates, cones = _candidates(ctx, p)
+
     def decide(v, _, replaced):
-        return _refactor_node(circuit, ctx, v, p, replaced)
+        return _refactor_node(circuit, ctx, v, p, replaced, cones.get(v))
 
-    return ctx, select_replacements(((v, None) for v in _candidates(ctx, p)), len(ctx.ands), decide, progress,
-                                    "refactor")
+    return ctx, select_replacements(((v, None) for v in candidates), len(ctx.ands), decide, progress, "refactor")
 
 
-def _candidates(ctx: CostView, p: RefactorParams) -> list[int]:
-    """The nodes :func:`_refactor_node` may replace: all of them, or (by the compiled
-    loops of :mod:`nandc.synth.kernels` on large circuits) those whose cone frees at
-    least ``min_saved`` gates before earlier replacements are subtracted (the others
-    are skipped by ``_refactor_node`` whatever was replaced before them)."""
+def _candidates(ctx: CostView, p: RefactorParams) -> tuple[list[int], dict]:
+    """``(nodes, cones)``: the nodes :func:`_refactor_node` may replace, and the cuts and
+    tables of some of them: all nodes and no cones, or (by the compiled loops of
+    :mod:`nandc.synth.kernels` on large circuits) the nodes whose cone frees at least
+    ``min_saved`` gates before earlier replacements are subtracted (the others are
+    skipped by ``_refactor_node`` whatever was replaced before them), with their cuts
+    and tables (:func:`nandc.synth.kernels.cone_tables`)."""
     from nandc.synth.compiled import use_compiled
 
     if not use_compiled(len(ctx.ands)):
-        return ctx.ands
+        return ctx.ands, {}
     from nandc.synth import kernels
 
     saved = kernels.refactor_saved(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, p.cut_size)
-    return [v for v, s in zip(ctx.ands, saved[ctx.ands].tolist()) if s >= p.min_saved]
+    nodes = [v for v, s in zip(ctx.ands, saved[ctx.ands].tolist()) if s >= p.min_saved]
+    return nodes, kernels.cone_tables(nodes, ctx.f0, ctx.f1, p.cut_size)
 
 
 @register("refactor", "collapse cones to covers, minimize (espresso), factor back where smaller",

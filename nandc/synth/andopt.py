@@ -246,8 +246,10 @@ def compiled_rewrite_choices(circuit: Circuit, ctx: CostView, cuts, zero: bool =
 
 
 def _refactor_node(circuit: Circuit, ctx: CostView, v: int, cut_size: int, max_cubes: int,
-                   replaced: dict[int, Replacement], zero: bool) -> tuple[Replacement | None, list[int]]:
-    leaves = reconvergent_cut(v, ctx.f0, ctx.f1, cut_size)
+                   replaced: dict[int, Replacement], zero: bool,
+                   cone: tuple[tuple[int, ...], int] | None = None) -> tuple[Replacement | None, list[int]]:
+    """``cone``: ``v``'s reconvergent cut and its table over it, if known."""
+    leaves = reconvergent_cut(v, ctx.f0, ctx.f1, cut_size) if cone is None else cone[0]
     if len(leaves) < 3:
         return None, []
     removed = mffc_nodes(ctx, v, leaves)
@@ -256,7 +258,7 @@ def _refactor_node(circuit: Circuit, ctx: CostView, v: int, cut_size: int, max_c
     covered = [u for u in removed[1:] if u in replaced]
     inner = sum(replaced[u].gain for u in covered)
     k = len(leaves)
-    table = cone_table(v, leaves, ctx.f0, ctx.f1)
+    table = cone_table(v, leaves, ctx.f0, ctx.f1) if cone is None else cone[1]
     if len(removed) - inner - (support_size(table, k) - 1) < (0 if zero else 1):
         return None, []  # a function of s variables needs at least s - 1 AND nodes
     full = (1 << (1 << k)) - 1
@@ -286,28 +288,33 @@ def refactor_choices(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_cu
     ``cut_size`` leaves rebuilt from the factored minimized cover of its function or
     its complement, where that saves AND nodes (``zero``: or none, building new ones)."""
 
-    def decide(v, _, replaced):
-        return _refactor_node(circuit, ctx, v, cut_size, max_cubes, replaced, zero)
+    candidates, cones = refactor_candidates(ctx, cut_size)
 
-    return select_replacements(((v, None) for v in refactor_candidates(ctx, cut_size)), len(ctx.ands), decide,
+    def decide(v, _, replaced):
+        return _refactor_node(circuit, ctx, v, cut_size, max_cubes, replaced, zero, cones.get(v))
+
+    return select_replacements(((v, None) for v in candidates), len(ctx.ands), decide,
                                progress, "restructure: refactor")
 
 
-def refactor_candidates(ctx: CostView, cut_size: int) -> list[int]:
-    """The nodes of ``ctx.ands`` (in order) for which :func:`_refactor_node` may find a
-    replacement: all of them, or above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes
-    those whose reconvergent cut has at least 3 leaves and whose cone above it at least 3
-    AND nodes (found by a compiled loop; the others it rejects before anything else, and
-    earlier replacements change neither number)."""
+def refactor_candidates(ctx: CostView, cut_size: int) -> tuple[list[int], dict]:
+    """``(nodes, cones)``: the nodes of ``ctx.ands`` (in order) for which :func:`_refactor_node`
+    may find a replacement, and the cuts and tables of some of them.  Below
+    :data:`~nandc.synth.compiled.MIN_NODES` AND nodes, all nodes and no cones; above, by
+    compiled loops, the nodes whose reconvergent cut has at least 3 leaves and whose cone
+    above it at least 3 AND nodes (the others it rejects before anything else, and earlier
+    replacements change neither number), with their cuts and tables
+    (:func:`nandc.synth.kernels.cone_tables`)."""
     from nandc.synth.compiled import use_compiled
 
     if not use_compiled(len(ctx.ands)):
-        return ctx.ands
+        return ctx.ands, {}
     from nandc.synth import kernels
 
     nleaf, nrem = kernels.and_refactor_sizes(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free,
                                              cut_size)
-    return [v for v, a, b in zip(ctx.ands, nleaf[ctx.ands].tolist(), nrem[ctx.ands].tolist()) if a >= 3 and b >= 3]
+    nodes = [v for v, a, b in zip(ctx.ands, nleaf[ctx.ands].tolist(), nrem[ctx.ands].tolist()) if a >= 3 and b >= 3]
+    return nodes, kernels.cone_tables(nodes, ctx.f0, ctx.f1, cut_size)
 
 
 def apply_if_fewer(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement],

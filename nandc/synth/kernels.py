@@ -1233,6 +1233,52 @@ class ResubWindows:
 
 
 @njit(cache=True, nogil=True)
+def _cone_table_kernel(nodes, f0, f1, k, leaves_out, nleaf_out, table_out):
+    """Per node of ``nodes``: its reconvergent cut of at most ``k`` leaves (sorted) and its
+    truth table over them, by :func:`_window_tables`; ``nleaf_out`` -1 where those give none."""
+    size = f0.shape[0]
+    vis = np.zeros(size, np.int64)
+    mark = np.zeros(size, np.int64)
+    slot = np.zeros(size, np.int64)
+    lv = np.zeros(size + 4, np.int64)
+    stack = np.zeros(size + 2, np.int64)
+    inner = np.zeros(size + 1, np.int64)
+    cap = 4096
+    tables = np.zeros((cap, max(1, (1 << k) >> 6)), np.uint64)
+    order = np.zeros(cap, np.int64)
+    stamp = 0
+    for idx in range(nodes.shape[0]):
+        v = nodes[idx]
+        stamp += 1
+        nl, ni, words, lastmask, ok = _window_tables(v, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables,
+                                                     slot, order)
+        if not ok:
+            nleaf_out[idx] = -1
+            continue
+        nleaf_out[idx] = nl
+        leaves_out[idx, :nl] = lv[:nl]
+        table_out[idx, :words] = tables[slot[v], :words]
+
+
+def cone_tables(nodes, f0, f1, k: int) -> dict[int, tuple[tuple[int, ...], int]]:
+    """``{v: (leaves, table)}`` for the AND nodes ``nodes``: :func:`nandc.synth.factor.reconvergent_cut`
+    of at most ``k`` leaves and :func:`nandc.synth.factor.cone_table` over it, computed at once
+    (nodes whose cut has fewer than 2 leaves, or whose cone is too large for the scratch arrays,
+    are left out: the caller computes those itself)."""
+    nodes = np.asarray(nodes, np.int64)
+    words = max(1, (1 << k) >> 6)
+    leaves = np.zeros((len(nodes), k), np.int64)
+    nleaf = np.zeros(len(nodes), np.int64)
+    table = np.zeros((len(nodes), words), np.uint64)
+    _cone_table_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64), int(k), leaves, nleaf, table)
+    out = {}
+    for v, lv, nl, row in zip(nodes.tolist(), leaves.tolist(), nleaf.tolist(), table):
+        if nl >= 0:
+            out[v] = (tuple(lv[:nl]), int.from_bytes(row[:max(1, (1 << nl) >> 6)].tobytes(), "little"))
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _cut_mffc_kernel(ands, f0, f1, refs, pos, negr, free, k, nleaf_out, saved_out, nrem_out):
     """Per node of ``ands``: the leaves of its reconvergent cut of at most ``k`` leaves, and what
     its fanout-free cone above them frees (``CostView.mffc``'s saved, and its AND nodes)."""

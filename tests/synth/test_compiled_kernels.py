@@ -298,7 +298,25 @@ def test_and_refactor_candidates_lose_no_replacement(monkeypatch, zero):
     ref, got = _both(monkeypatch, lambda: refactor_choices(c, ctx, 10, 24, zero))
     assert got == ref and ref
     monkeypatch.setattr(compiled, "MIN_NODES", 0)
-    assert len(refactor_candidates(ctx, 10)) < len(ctx.ands)  # the filter skips some nodes
+    nodes, cones = refactor_candidates(ctx, 10)
+    assert len(nodes) < len(ctx.ands) and set(cones) == set(nodes)  # the filter skips some nodes
+
+
+@pytest.mark.parametrize("k", [2, 5, 6, 7, 10, 12])
+def test_cone_tables_are_the_python_cuts_and_tables(k):
+    from nandc.synth import kernels
+    from nandc.synth.factor import cone_table
+
+    c = random_circuit(11, num_inputs=16, num_ops=500)
+    ctx = CostView(c)
+    got = kernels.cone_tables(ctx.ands, ctx.f0, ctx.f1, k)
+    assert len(got) > len(ctx.ands) // 2
+    for v in ctx.ands:
+        leaves = reconvergent_cut(v, ctx.f0, ctx.f1, k)
+        if v in got:
+            assert got[v] == (leaves, cone_table(v, leaves, ctx.f0, ctx.f1))
+        else:
+            assert len(leaves) < 2
 
 
 @settings(max_examples=examples(40), deadline=None)
