@@ -203,7 +203,7 @@ def verify_budgeted(circuit, netlist, sat_limit: int, conflicts: int) -> str:
             if not result:
                 raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent: {result}")
             return result.method
-    # every output of both the same threshold function, each side proved by an adder-tree certificate
+    # every output of both the same threshold function, each side proved by an adder-tree certificate or BDDs
     if certify_equal_thresholds(circuit, netlist.to_circuit()):
         return "certificate"
     return "simulation (SAT budget)" if circuit.num_ands <= sat_limit else "simulation"
@@ -215,7 +215,8 @@ def recover_proofs(history) -> str:
     if rec is None or not rec.notes.get("thresholds"):
         return ""
     n = rec.notes
-    kinds = [(n.get("certified", 0), "certificate"), (n["thresholds"] - n.get("certified", 0) - n.get("unproved", 0), "sat"),
+    kinds = [(n.get("certified", 0), "certificate"), (n.get("bdd", 0), "bdd"),
+             (n["thresholds"] - n.get("certified", 0) - n.get("bdd", 0) - n.get("unproved", 0), "sat"),
              (n.get("unproved", 0), "unproved")]
     return "; recover: " + ", ".join(f"{k} {what}" for k, what in kinds if k)
 

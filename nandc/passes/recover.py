@@ -44,7 +44,8 @@ class RecoverParams:
     """``min_inputs``/``max_inputs``: support sizes examined; ``max_nodes``: larger
     circuits are returned unchanged; every function is first proved by an
     adder-tree certificate if its cone adds by full and half adders (any
-    size, no SAT); otherwise functions of up to ``proof_inputs`` inputs are
+    size, no SAT), else by BDDs within a node budget
+    (:mod:`nandc.synth.bdd`); otherwise functions of up to ``proof_inputs`` inputs are
     SAT-proved with ``conflicts`` per query, larger ones only
     simulation-tested (every literal weight, more vectors near the
     threshold); ``prove`` (default): rebuild only proved functions --
@@ -167,7 +168,8 @@ def recover(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
                     result, best_cost = cand, cost
                     notes = {"thresholds": len(found), "shared": share,
                              "unproved": sum(th.proof == "simulation" for th in found),
-                             "certified": sum(th.proof == "certificate" for th in found)}
+                             "certified": sum(th.proof == "certificate" for th in found),
+                             "bdd": sum(th.proof == "bdd" for th in found)}
     if best_cost is None:  # nothing found: the cost is computed once, for the Stats
         best_cost = nand2_before = nand_cost(circuit)
     return result, pass_stats("recover", circuit, result, t0, nand2_before, best_cost, **notes)

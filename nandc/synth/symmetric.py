@@ -56,6 +56,7 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import compile_circuit
 from nandc.synth import fraig
 from nandc.synth.adders import adder_certificate
+from nandc.synth.bdd import threshold_by_bdd
 from nandc.synth.compiled import use_compiled
 
 __all__ = [
@@ -80,9 +81,9 @@ class Threshold:
     """``root`` (a literal of the examined circuit) equals ``[sum_i (leaf_i ^ phases[i]) >= threshold]``.
 
     ``leaves`` are input nodes, or roots of other thresholds (a later layer); ``proof`` is ``"certificate"`` (an adder-tree
-    certificate, :mod:`nandc.synth.adders`), ``"sat"`` (proved by SAT against a
-    reference adder tree, or symmetry proved and every weight simulated) or
-    ``"simulation"`` (no proof within the budget).
+    certificate, :mod:`nandc.synth.adders`), ``"bdd"`` (equal BDDs, :mod:`nandc.synth.bdd`),
+    ``"sat"`` (proved by SAT against a reference adder tree, or symmetry proved and every
+    weight simulated) or ``"simulation"`` (no proof within the budget).
     """
 
     root: int
@@ -673,7 +674,8 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
 
     Each is proved by an adder-tree certificate
     (:func:`~nandc.synth.adders.adder_certificate`, any size, no SAT) if the
-    cone adds by full and half adders; else functions of up to
+    cone adds by full and half adders; else by BDDs
+    (:func:`~nandc.synth.bdd.threshold_by_bdd`) within their node budget; else functions of up to
     ``proof_inputs`` inputs are SAT-proved (:func:`prove_by_reference`, then
     :func:`prove_symmetric`, ``conflicts`` per query); larger ones, and
     those the budget does not decide, are simulation-tested only
@@ -716,6 +718,11 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
             return
         phases, threshold, _ = rec
         proof = "certificate" if adder_certificate(cone, lit, phases, threshold) else None
+        if proof is None:
+            proved = threshold_by_bdd(cone, lit, phases, threshold)
+            if proved is False:
+                return
+            proof = "bdd" if proved else None
         if proof is None and len(leaves) <= proof_inputs:
             proved = prove_by_reference(cone, lit, phases, threshold, conflicts)
             if proved is None and len(leaves) <= 24:  # structure-blind, slow beyond a few dozen inputs
@@ -786,8 +793,9 @@ def internal_supports(circuit: Circuit, basis: Sequence[int], live: np.ndarray |
 def certify_equal_thresholds(a: Circuit, b: Circuit) -> bool:
     """Whether every output bit of ``a`` and of ``b`` (inputs and outputs matched by position) is
     provably the same threshold function of the inputs: the function is recognized on
-    ``a``'s cone and both cones are proved to compute it by adder-tree certificates
-    (:func:`~nandc.synth.adders.adder_certificate`).  True is a proof of equivalence;
+    ``a``'s cone and both cones are proved to compute it, each by an adder-tree certificate
+    (:func:`~nandc.synth.adders.adder_certificate`) or else by BDDs
+    (:func:`~nandc.synth.bdd.threshold_by_bdd`).  True is a proof of equivalence;
     False only says no such proof was found (a circuit not made of neurons, a
     structure the certificate does not follow)."""
     if a.num_inputs != b.num_inputs:
@@ -807,10 +815,15 @@ def certify_equal_thresholds(a: Circuit, b: Circuit) -> bool:
         if rec is None:
             return False
         phases, threshold, _ = rec
-        if not adder_certificate(cone_a, root_a, phases, threshold):
+        if not _proved_threshold(cone_a, root_a, phases, threshold):
             return False
         if (la ^ lb) & 1:  # b's node is the complement: ~[L >= T] == [sum ~l >= k - T + 1]
             phases, threshold = tuple(p ^ 1 for p in phases), len(pos) - threshold + 1
-        if not adder_certificate(cone_b, root_b, phases, threshold):
+        if not _proved_threshold(cone_b, root_b, phases, threshold):
             return False
     return True
+
+
+def _proved_threshold(cone: Circuit, root: int, phases: Sequence[int], threshold: int) -> bool:
+    return bool(adder_certificate(cone, root, phases, threshold)) or threshold_by_bdd(cone, root, phases,
+                                                                                      threshold) is True
