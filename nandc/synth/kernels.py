@@ -17,12 +17,14 @@ Choice arrays of the mapper (per literal ``x``): ``gates[x]`` NAND2 gates,
 over the inputs in their read phases, ``-1`` for an inverter of
 ``inputs[x, 0]`` or a wire (``nin == 0``).
 
-Resubstitution's windows (:func:`resub_windows`): the reconvergent cuts of
-:func:`nandc.synth.factor.reconvergent_cut`, the window nodes of
-:func:`nandc.synth.resub.window`, and a verdict per window of what
-:func:`nandc.synth.resub.resub_replacements` could find there (its Python
-search then skips the windows with nothing to find; tests compare the
-verdicts with a Python reference and the replacements both ways).
+Resubstitution's decisions (:func:`resub_decisions`): the whole sweep of
+:func:`nandc.synth.resub.resub_replacements` in one loop -- per node the
+window of :func:`nandc.synth.resub.window` (a reconvergent cut and exact
+tables over its leaves, in 64-bit words), the divisors, the constant, divisor
+and two- and three-divisor forms in the same order, priced and tie-broken the
+same way, and the state the sweep keeps (pinned divisors, dead and changed
+nodes, don't-care roots, the replacements so far); tests compare the
+replacements with the Python loop's.
 
 The ``restructure`` pass's AND-count rewriting (:func:`and_rewrite_decisions`,
 the choices of :func:`nandc.synth.andopt.rewrite_choices`) and a filter of
@@ -35,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
-           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_windows", "resub_decisions",
+           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_decisions",
            "and_rewrite_decisions", "free_tables", "and_refactor_sizes"]
 
 _MASK = 0xFFFF
@@ -1003,233 +1005,6 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
         slot[u] = nl + j
         order[nl + j] = u
     return nl, ni, words, lastmask, True
-
-
-@njit(cache=True, nogil=True)
-def _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables, slot, order):
-    """With the window tables of :func:`_window_tables` (the window holds ``v``): whether ``v`` may be a
-    constant or a divisor (either phase) where ``care`` is 1, over the divisors of
-    resub_replacements.divisors with nothing excluded (window nodes below ``v``, then the readers of
-    those, read by at most 16, whose fanins are divisors)."""
-    n_div = nl + ni
-    for j in range(n_div):
-        if order[j] < v:
-            have[order[j]] = stamp
-    total = n_div
-    for j in range(n_div):
-        x = order[j]
-        if x >= v:
-            continue
-        c0, c1 = fan_start[x], fan_start[x + 1]
-        if c1 - c0 > 16:
-            continue
-        for c in range(c0, c1):
-            u = fan_dst[c]
-            if u >= v or have[u] == stamp:
-                continue
-            a, b = f0[u], f1[u]
-            if have[a >> 1] == stamp and have[b >> 1] == stamp:
-                for w in range(words):
-                    ta = tables[slot[a >> 1], w]
-                    tb = tables[slot[b >> 1], w]
-                    if a & 1:
-                        ta = ~ta & lastmask
-                    if b & 1:
-                        tb = ~tb & lastmask
-                    tables[total, w] = ta & tb
-                slot[u] = total
-                order[total] = u
-                have[u] = stamp
-                total += 1
-    sv = slot[v]
-    zero = True
-    full = True
-    for w in range(words):
-        fc = tables[sv, w] & care[w]
-        if fc != 0:
-            zero = False
-        if fc != care[w]:
-            full = False
-    if zero or full:
-        return True
-    for j in range(total):
-        if order[j] >= v:
-            continue
-        same = True
-        comp = True
-        for w in range(words):
-            d = (tables[j, w] ^ tables[sv, w]) & care[w]
-            if d != 0:
-                same = False
-            if d != care[w]:
-                comp = False
-        if same or comp:
-            return True
-    return False
-
-
-#: resub_windows' verdicts: nothing can be found; only a form may be (never a constant or one divisor);
-#: anything may be.
-_NOTHING, _FORMS, _MAYBE = 0, 1, 2
-
-
-@njit(cache=True, nogil=True)
-def _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
-                    removed, stack, touched):
-    """For a ``v`` with no 0-resubstitution in a window with leaves ``lv[:nl]``: _NOTHING if ``v``'s
-    cone above those leaves frees at most one gate with its own inverter (any more guard nodes, and
-    earlier replacements inside, only lower what resub_replacements' best_for counts: no form is
-    tried), else _FORMS."""
-    for i in range(nl):
-        leaf_st[lv[i]] = stamp
-    saved, _ = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
-                           removed, stack, touched)
-    if pos[v] > 0:
-        saved += 1
-    return _NOTHING if saved <= 1 else _FORMS
-
-
-@njit(cache=True, nogil=True)
-def _resub_window_kernel(nodes, f0, f1, refs, pos, negr, free, k, odc, fan_start, fan_dst, nleaf_out, inner_start,
-                         inner_out, maybe_out):
-    size = f0.shape[0]
-    leaf_st = np.zeros(size, np.int64)
-    in_st = np.zeros(size, np.int64)
-    cst_st = np.zeros(size, np.int64)
-    cst = np.zeros(size, np.int64)
-    dec_st = np.zeros(size, np.int64)
-    dec = np.zeros(size, np.int64)
-    removed = np.zeros(size + 1, np.int64)
-    stack2 = np.zeros(size + 2, np.int64)
-    touched = np.zeros(2 * size + 2, np.int64)
-    vis = np.zeros(size, np.int64)
-    mark = np.zeros(size, np.int64)
-    slot = np.zeros(size, np.int64)
-    have = np.zeros(size, np.int64)
-    lv = np.zeros(size + 4, np.int64)
-    stack = np.zeros(size + 2, np.int64)
-    width = max(1, (1 << k) >> 6)
-    cap = 4096
-    tables = np.zeros((cap, width), np.uint64)
-    care = np.zeros(width, np.uint64)
-    inner = np.zeros(size + 1, np.int64)
-    order = np.zeros(cap, np.int64)
-    chain = np.zeros(odc + 1, np.int64)
-    total = 0
-    stamp = 0
-    for idx in range(nodes.shape[0]):
-        v = nodes[idx]
-        stamp += 1
-        nl, ni, words, lastmask, ok = _window_tables(v, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables,
-                                                     slot, order)
-        nleaf_out[idx] = nl
-        inner_start[idx] = total
-        if total + nl + ni > inner_out.shape[0]:
-            grown = np.zeros(2 * (total + nl + ni), np.int64)
-            grown[:total] = inner_out[:total]
-            inner_out = grown
-        inner_out[total:total + nl] = lv[:nl]  # the leaves, then the window's nodes
-        inner_out[total + nl:total + nl + ni] = inner[:ni]
-        total += nl + ni
-        # flag 0: v's own window, everywhere; flag d: the window of the d-th single reader above v, where
-        # the readers' other fanins let v through (resub_replacements' observability don't cares)
-        for d in range(odc + 1):
-            maybe_out[idx, d] = _MAYBE
-        if ok:  # (else fewer than 2 leaves, or too large for the scratch arrays: no claim)
-            for w in range(words):
-                care[w] = lastmask
-            stamp += 1
-            if not _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables,
-                               slot, order):
-                stamp += 1
-                maybe_out[idx, 0] = _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st,
-                                                    cst_st, cst, dec_st, dec, removed, stack2, touched)
-        x = v
-        nc = 0
-        while nc < odc and refs[x] == 1 and fan_start[x + 1] - fan_start[x] == 1:
-            x = fan_dst[fan_start[x]]
-            chain[nc] = x
-            nc += 1
-            root = x
-            stamp += 1
-            rl, ri, words, lastmask, ok = _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack,
-                                                         tables, slot, order)
-            if rl < 2:  # nothing is tried
-                maybe_out[idx, nc] = _NOTHING
-                continue
-            if not ok:
-                continue
-            if mark[v] != stamp or slot[v] < rl:  # v is no node of the root's window: nothing is tried
-                maybe_out[idx, nc] = _NOTHING
-                continue
-            for w in range(words):
-                care[w] = lastmask
-            for j in range(nc):
-                y = chain[j]
-                a, b = f0[y], f1[y]
-                on_chain = (a >> 1) == v
-                for t in range(nc):
-                    if (a >> 1) == chain[t]:
-                        on_chain = True
-                lit = b if on_chain else a
-                for w in range(words):
-                    t = tables[slot[lit >> 1], w] if (lit >> 1) else np.uint64(0)
-                    if lit & 1:
-                        t = ~t & lastmask
-                    care[w] &= t
-            proper = False
-            for w in range(words):
-                if care[w] != lastmask:
-                    proper = True
-            if not proper:  # no don't care: nothing is tried
-                maybe_out[idx, nc] = _NOTHING
-                continue
-            stamp += 1
-            if not _may_resub0(v, rl, ri, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables,
-                               slot, order):
-                stamp += 1
-                maybe_out[idx, nc] = _small_or_forms(v, rl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st,
-                                                     in_st, cst_st, cst, dec_st, dec, removed, stack2, touched)
-    inner_start[nodes.shape[0]] = total
-    return inner_out
-
-
-def resub_windows(nodes, f0, f1, refs, pos, neg_reads, free, k: int, odc: int, fan_start, fan_dst):
-    """Per AND node ``v`` of ``nodes``: ``(leaves, inner nodes, verdicts)``: the cut and the nodes of
-    :func:`nandc.synth.resub.window` (increasing, ``v`` last), and per ``d`` in ``0 .. odc`` what
-    ``resub_replacements`` may find for ``v`` in the window of ``v`` itself (``d = 0``, exact) or of
-    its ``d``-th single reader (don't cares where the other fanins of the chain of readers block
-    ``v``; the chain as long as the readers are single, ``refs`` 1): 0 (nothing: no constant, no
-    divisor -- of ``resub_replacements``'s ``divisors`` with no node excluded, a superset of any
-    call's -- equal to ``v`` in either phase on the care rows, and ``v``'s cone above the
-    window's leaves frees at most one gate, ``CostView.mffc`` with ``v``'s inverter), 1 (no
-    constant or divisor, but a form may be) or 2 (anything may be).  ``fan_start``/``fan_dst``:
-    the AND readers of each node (CSR); ``pos``, ``neg_reads``, ``free``: ``CostView``'s."""
-    nodes = np.asarray(nodes, np.int64)
-    nleaf = np.zeros(len(nodes), np.int64)
-    starts = np.zeros(len(nodes) + 1, np.int64)
-    maybe = np.zeros((len(nodes), odc + 1), np.int64)
-    flat = _resub_window_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64),
-                                np.asarray(refs, np.int64), np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64),
-                                np.asarray(free, np.int64), int(k), int(odc), np.asarray(fan_start, np.int64),
-                                np.asarray(fan_dst, np.int64), nleaf, starts,
-                                np.zeros(32 * len(nodes) + 16, np.int64), maybe)
-    return ResubWindows(nleaf.tolist(), flat.tolist(), starts.tolist(), maybe.tolist())
-
-
-class ResubWindows:
-    """The result of :func:`resub_windows`: ``self[i]`` is ``(leaves, inner nodes, maybe)`` of
-    ``nodes[i]`` (``maybe[d]`` for ``d`` in ``0 .. odc``), made into Python objects when asked for."""
-
-    def __init__(self, nleaf, flat, starts, maybe):
-        self._nleaf, self._flat, self._starts, self._maybe = nleaf, flat, starts, maybe
-
-    def __len__(self) -> int:
-        return len(self._nleaf)
-
-    def __getitem__(self, i: int):
-        start, mid = self._starts[i], self._starts[i] + self._nleaf[i]
-        return tuple(self._flat[start:mid]), self._flat[mid:self._starts[i + 1]], self._maybe[i]
 
 
 # ---------------------------------------------------------------------- resubstitution's decisions

@@ -35,13 +35,11 @@ already used as a divisor is never changed, and no chain passes through a
 node of an earlier chain.  Every other replacement is an identity over its
 window's leaves, so ``r_d`` and everything above it keep their functions.
 
-Above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes the compiled loops
-(:func:`nandc.synth.kernels.resub_windows`) grow every window at once and
-say, per node and don't-care depth, whether the node may be a constant or
-equal to a divisor on the care rows (over every divisor the search could
-pick) and whether its cone frees more than one gate; a window where neither
-holds is not examined, since no form could pay for itself there.  The
-replacements are the same as without that shortcut (the tests compare them).
+Above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes the whole sweep runs
+compiled (:func:`nandc.synth.kernels.resub_decisions`: the same windows,
+divisors, forms in the same order, prices and tie-breaks, and the same
+don't-care rules); the Python loop below is its reference, and the tests
+compare the replacements both ways.
 """
 
 from __future__ import annotations
