@@ -952,13 +952,28 @@ _ONES = 0xFFFFFFFFFFFFFFFF
 
 
 @njit(cache=True, nogil=True)
+def _sort(a, n):
+    """Sort ``a[:n]`` in place (by insertion when short: np.sort's copy costs more on a window's few nodes)."""
+    if n > 32:
+        a[:n] = np.sort(a[:n])
+        return
+    for i in range(1, n):
+        x = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > x:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = x
+
+
+@njit(cache=True, nogil=True)
 def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot, order):
     """resub.window(root): leaves (sorted, ``lv[:nl]``), nodes (increasing, ``inner[:ni]``) and
     their tables over the leaves (``tables[j]`` for node ``order[j]``, leaves first; ``slot[node] = j``).
     Returns ``(nl, ni, words, lastmask, ok)``; no tables unless ``ok`` (fewer than 2 leaves, or
     too many nodes for the scratch arrays)."""
     nl = _reconvergent(root, f0, f1, k, vis, stamp, lv)
-    lv[:nl] = np.sort(lv[:nl])
+    _sort(lv, nl)
     for i in range(nl):
         mark[lv[i]] = stamp
     mark[0] = stamp
@@ -977,7 +992,7 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
         stack[top] = f0[u] >> 1
         stack[top + 1] = f1[u] >> 1
         top += 2
-    inner[:ni] = np.sort(inner[:ni])
+    _sort(inner, ni)
     words = max(1, (1 << nl) >> 6)
     lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
     if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:
@@ -1081,16 +1096,17 @@ def _zero(t, words):
 
 @njit(cache=True, nogil=True)
 def _resub_divisors(v, nl, ni, words, lastmask, max_divisors, f0, f1, fan_start, fan_dst, dead, changed, in_st,
-                    stamp, have, hstamp, tables, slot, order, divs):
+                    stamp, have, tables, slot, order, divs):
     """resub_replacements' divisors(window, v, removed) into ``divs`` (their number returned), with
     the tables of the nodes added outside the window after the window's (``tables``/``slot``/``order``
-    as :func:`_window_tables` left them)."""
+    as :func:`_window_tables` left them; ``have`` marks the divisors with ``stamp``, which also marks the
+    removed nodes in ``in_st``)."""
     n = 0
     for j in range(nl + ni):
         x = order[j]
         if x and x < v and in_st[x] != stamp and not dead[x] and not changed[x]:
             divs[n] = x
-            have[x] = hstamp
+            have[x] = stamp
             n += 1
     inside = n
     total = nl + ni
@@ -1101,10 +1117,10 @@ def _resub_divisors(v, nl, ni, words, lastmask, max_divisors, f0, f1, fan_start,
             continue
         for c in range(c0, c1):
             u = fan_dst[c]
-            if u >= v or have[u] == hstamp or in_st[u] == stamp or dead[u] or changed[u]:
+            if u >= v or have[u] == stamp or in_st[u] == stamp or dead[u] or changed[u]:
                 continue
             a, b = f0[u], f1[u]
-            if have[a >> 1] == hstamp and have[b >> 1] == hstamp:
+            if have[a >> 1] == stamp and have[b >> 1] == stamp:
                 for w in range(words):
                     ta = tables[slot[a >> 1], w]
                     tb = tables[slot[b >> 1], w]
@@ -1114,9 +1130,8 @@ def _resub_divisors(v, nl, ni, words, lastmask, max_divisors, f0, f1, fan_start,
                         tb = ~tb & lastmask
                     tables[total, w] = ta & tb
                 slot[u] = total
-                order[total] = u
                 total += 1
-                have[u] = hstamp
+                have[u] = stamp
                 divs[n] = u
                 n += 1
     if n > max_divisors:  # keep the nodes nearest the root
@@ -1149,18 +1164,11 @@ def _resub_best(v, nl, ni, words, lastmask, care, k_gates, max_divisors, f0, f1,
     if saved - inner <= 0:
         return none
     nd = _resub_divisors(v, nl, ni, words, lastmask, max_divisors, f0, f1, fan_start, fan_dst, dead, changed, in_st,
-                         stamp, have, stamp, tables, slot, order, divs)
+                         stamp, have, tables, slot, order, divs)
     if nd == 0:
         return none
     for i in range(nd):
-        x = divs[i]
-        s = slot[x]
-        flip = lastmask if free[x] else np.uint64(0)
-        for w in range(words):
-            t = tables[s, w] ^ flip
-            lits[2 * i, w] = t
-            lits[2 * i + 1, w] = t ^ lastmask
-        sig[i] = 2 * x + free[x]
+        sig[i] = 2 * divs[i] + free[divs[i]]
     sv = slot[v]
     zero = True
     full = True
@@ -1175,10 +1183,12 @@ def _resub_best(v, nl, ni, words, lastmask, care, k_gates, max_divisors, f0, f1,
     # one divisor
     found = False
     b_form, b_gain, b_neg, b_a, b_b, b_c = 0, 0, 0, 0, 0, 0
-    for j in range(2 * nd):
+    for j in range(2 * nd):  # literal j: divisor j >> 1's signal, complemented if j & 1
+        x = divs[j >> 1]
+        flip = (lastmask if free[x] else np.uint64(0)) ^ (lastmask if j & 1 else np.uint64(0))
         equal = True
         for w in range(words):
-            if (lits[j, w] ^ tables[sv, w]) & care[w]:
+            if (tables[slot[x], w] ^ flip ^ tables[sv, w]) & care[w]:
                 equal = False
                 break
         if not equal:
@@ -1201,6 +1211,12 @@ def _resub_best(v, nl, ni, words, lastmask, care, k_gates, max_divisors, f0, f1,
         return 1, b_form, b_gain, 0, b_neg, b_a, 0, 0, nrem, ncov
     if k_gates >= 1 and saved - inner > 1:
         mg = min(k_gates, saved - inner - 1)
+        for i in range(nd):  # the literals' tables
+            flip = lastmask if free[divs[i]] else np.uint64(0)
+            for w in range(words):
+                t = tables[slot[divs[i]], w] ^ flip
+                lits[2 * i, w] = t
+                lits[2 * i + 1, w] = t ^ lastmask
         hc = scratch[0]
         miss = scratch[1]
         ta = scratch[2]
