@@ -68,31 +68,27 @@ class Window:
         self.root, self.leaves, self.nodes, self.table, self.mask = root, leaves, nodes, table, mask
 
 
-def window(v: int, f0: list[int], f1: list[int], k: int, leaves: tuple[int, ...] | None = None,
-           inner: list[int] | None = None) -> Window:
-    """The window of AND node ``v``: a reconvergent cut of at most ``k`` leaves and exact tables
-    (``leaves``, ``inner``: that cut and the window's nodes, increasing, if known)."""
-    if leaves is None:
-        leaves = reconvergent_cut(v, f0, f1, k)
+def window(v: int, f0: list[int], f1: list[int], k: int) -> Window:
+    """The window of AND node ``v``: a reconvergent cut of at most ``k`` leaves and exact tables."""
+    leaves = reconvergent_cut(v, f0, f1, k)
     n = len(leaves)
     mask = (1 << (1 << n)) - 1
     table = {0: 0}
     for i, x in enumerate(leaves):
         table[x] = variable_table(i, n)
-    if inner is None:
-        inner = []
-        seen = set(leaves)
-        seen.add(0)
-        stack = [v]
-        while stack:
-            u = stack.pop()
-            if u in seen:
-                continue
-            seen.add(u)
-            inner.append(u)
-            stack.append(f0[u] >> 1)
-            stack.append(f1[u] >> 1)
-        inner.sort()
+    inner = []
+    seen = set(leaves)
+    seen.add(0)
+    stack = [v]
+    while stack:
+        u = stack.pop()
+        if u in seen:
+            continue
+        seen.add(u)
+        inner.append(u)
+        stack.append(f0[u] >> 1)
+        stack.append(f1[u] >> 1)
+    inner.sort()
     for u in inner:
         a, b = f0[u], f1[u]
         ta = table[a >> 1] ^ (mask if a & 1 else 0)

@@ -158,7 +158,7 @@ def test_resub_windows_keep_to_k_leaves_where_a_fanin_reconverges_inside_the_con
     ctx = CostView(c)
     assert max(len(reconvergent_cut(v, ctx.f0, ctx.f1, 8)) for v in ctx.ands) == 8
     for k in (6, 8):
-        ref, got = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), k, odc_levels=2))
+        ref, got = _both(monkeypatch, lambda k=k: resub_replacements(c, CostView(c), k, odc_levels=2))
         assert got == ref and ref
 
 
