@@ -17,12 +17,14 @@ Choice arrays of the mapper (per literal ``x``): ``gates[x]`` NAND2 gates,
 over the inputs in their read phases, ``-1`` for an inverter of
 ``inputs[x, 0]`` or a wire (``nin == 0``).
 
-Resubstitution's windows (:func:`resub_windows`): the reconvergent cuts of
-:func:`nandc.synth.factor.reconvergent_cut`, the window nodes of
-:func:`nandc.synth.resub.window`, and a verdict per window of what
-:func:`nandc.synth.resub.resub_replacements` could find there (its Python
-search then skips the windows with nothing to find; tests compare the
-verdicts with a Python reference and the replacements both ways).
+Resubstitution's decisions (:func:`resub_decisions`): the whole sweep of
+:func:`nandc.synth.resub.resub_replacements` in one loop -- per node the
+window of :func:`nandc.synth.resub.window` (a reconvergent cut and exact
+tables over its leaves, in 64-bit words), the divisors, the constant, divisor
+and two- and three-divisor forms in the same order, priced and tie-broken the
+same way, and the state the sweep keeps (pinned divisors, dead and changed
+nodes, don't-care roots, the replacements so far); tests compare the
+replacements with the Python loop's.
 
 The ``restructure`` pass's AND-count rewriting (:func:`and_rewrite_decisions`,
 the choices of :func:`nandc.synth.andopt.rewrite_choices`) and a filter of
@@ -35,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
-           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_windows",
+           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_decisions",
            "and_rewrite_decisions", "free_tables", "and_refactor_sizes"]
 
 _MASK = 0xFFFF
@@ -950,13 +952,28 @@ _ONES = 0xFFFFFFFFFFFFFFFF
 
 
 @njit(cache=True, nogil=True)
+def _sort(a, n):
+    """Sort ``a[:n]`` in place (by insertion when short: np.sort's copy costs more on a window's few nodes)."""
+    if n > 32:
+        a[:n] = np.sort(a[:n])
+        return
+    for i in range(1, n):
+        x = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > x:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = x
+
+
+@njit(cache=True, nogil=True)
 def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot, order):
     """resub.window(root): leaves (sorted, ``lv[:nl]``), nodes (increasing, ``inner[:ni]``) and
     their tables over the leaves (``tables[j]`` for node ``order[j]``, leaves first; ``slot[node] = j``).
     Returns ``(nl, ni, words, lastmask, ok)``; no tables unless ``ok`` (fewer than 2 leaves, or
     too many nodes for the scratch arrays)."""
     nl = _reconvergent(root, f0, f1, k, vis, stamp, lv)
-    lv[:nl] = np.sort(lv[:nl])
+    _sort(lv, nl)
     for i in range(nl):
         mark[lv[i]] = stamp
     mark[0] = stamp
@@ -975,7 +992,7 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
         stack[top] = f0[u] >> 1
         stack[top + 1] = f1[u] >> 1
         top += 2
-    inner[:ni] = np.sort(inner[:ni])
+    _sort(inner, ni)
     words = max(1, (1 << nl) >> 6)
     lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
     if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:
@@ -1005,27 +1022,102 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
     return nl, ni, words, lastmask, True
 
 
+# ---------------------------------------------------------------------- resubstitution's decisions
+#: resub_decisions' forms (rep_form): one divisor, then resub._forms' "and2", "and_or", "and3".
+_DIVISOR, _AND2, _AND_OR, _AND3 = 0, 1, 2, 3
+
+
 @njit(cache=True, nogil=True)
-def _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables, slot, order):
-    """With the window tables of :func:`_window_tables` (the window holds ``v``): whether ``v`` may be a
-    constant or a divisor (either phase) where ``care`` is 1, over the divisors of
-    resub_replacements.divisors with nothing excluded (window nodes below ``v``, then the readers of
-    those, read by at most 16, whose fanins are divisors)."""
-    n_div = nl + ni
-    for j in range(n_div):
-        if order[j] < v:
-            have[order[j]] = stamp
-    total = n_div
-    for j in range(n_div):
+def _inverter_free(lit, free, pos, negr, in_st, stamp, cst, cst_st):
+    """CostView.inverter_present(lit, removed, costly), the removed nodes marked ``stamp`` in ``in_st``."""
+    w = lit >> 1
+    if w == 0 or (lit & 1) == free[w]:
+        return True
+    if in_st[w] == stamp:
+        return False
+    creads = pos[w] if free[w] else negr[w]
+    return creads > (cst[w] if cst_st[w] == stamp else 0)
+
+
+@njit(cache=True, nogil=True)
+def _nand_of(a, b, htab, hmask, f0, f1, in_st, stamp):
+    """A NAND gate of CostView.program_cost on known literals: its literal if the AND node exists
+    outside the removed nodes, else -1 (a new gate)."""
+    fnd = _lookup_and(a, b, htab, hmask, f0, f1)
+    if fnd > 1 and in_st[fnd >> 1] != stamp:
+        return fnd ^ 1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _form_cost(form, a, b, c, sig, free, pos, negr, in_st, stamp, cst, cst_st, htab, hmask, f0, f1):
+    """CostView.program_cost of resub._program(form, (a, b, c)) over the divisor signals ``sig``
+    (literal ``2i + p``: divisor ``i``'s signal, complemented if ``p``, as resub._Builder.sig builds it)."""
+    cost = 0
+    la = sig[a >> 1] ^ (a & 1)  # a complemented signal is an inverter gate: free if present
+    if a & 1 and not _inverter_free(la, free, pos, negr, in_st, stamp, cst, cst_st):
+        cost += 1
+    bb = b ^ 1 if form == _AND_OR else b  # and_or: h = a & (b | c) = a & NAND(~b, ~c)
+    cc = c ^ 1 if form == _AND_OR else c
+    lb = sig[bb >> 1] ^ (bb & 1)
+    if bb & 1 and not _inverter_free(lb, free, pos, negr, in_st, stamp, cst, cst_st):
+        cost += 1
+    if form == _AND2:
+        if _nand_of(la, lb, htab, hmask, f0, f1, in_st, stamp) < 0:
+            cost += 1
+        return cost
+    lc = sig[cc >> 1] ^ (cc & 1)
+    if cc & 1 and not _inverter_free(lc, free, pos, negr, in_st, stamp, cst, cst_st):
+        cost += 1
+    inner = _nand_of(lb, lc, htab, hmask, f0, f1, in_st, stamp)
+    if inner < 0:
+        cost += 1
+    if form == _AND3:  # a & NOT NAND(b, c): the inner gate's inverter
+        if inner < 0:
+            cost += 1
+        elif _inverter_free(inner ^ 1, free, pos, negr, in_st, stamp, cst, cst_st):
+            inner ^= 1
+        else:
+            cost += 1
+            inner ^= 1
+    if inner < 0 or _nand_of(la, inner, htab, hmask, f0, f1, in_st, stamp) < 0:
+        cost += 1
+    return cost
+
+
+@njit(cache=True, nogil=True)
+def _zero(t, words):
+    """Whether the table ``t[:words]`` is all zeros."""
+    for w in range(words):
+        if t[w]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _resub_divisors(v, nl, ni, words, lastmask, max_divisors, f0, f1, fan_start, fan_dst, dead, changed, in_st,
+                    stamp, have, tables, slot, order, divs):
+    """resub_replacements' divisors(window, v, removed) into ``divs`` (their number returned), with
+    the tables of the nodes added outside the window after the window's (``tables``/``slot``/``order``
+    as :func:`_window_tables` left them; ``have`` marks the divisors with ``stamp``, which also marks the
+    removed nodes in ``in_st``)."""
+    n = 0
+    for j in range(nl + ni):
         x = order[j]
-        if x >= v:
-            continue
+        if x and x < v and in_st[x] != stamp and not dead[x] and not changed[x]:
+            divs[n] = x
+            have[x] = stamp
+            n += 1
+    inside = n
+    total = nl + ni
+    for j in range(inside):
+        x = divs[j]
         c0, c1 = fan_start[x], fan_start[x + 1]
         if c1 - c0 > 16:
             continue
         for c in range(c0, c1):
             u = fan_dst[c]
-            if u >= v or have[u] == stamp:
+            if u >= v or have[u] == stamp or in_st[u] == stamp or dead[u] or changed[u]:
                 continue
             a, b = f0[u], f1[u]
             if have[a >> 1] == stamp and have[b >> 1] == stamp:
@@ -1038,198 +1130,377 @@ def _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, ha
                         tb = ~tb & lastmask
                     tables[total, w] = ta & tb
                 slot[u] = total
-                order[total] = u
-                have[u] = stamp
                 total += 1
+                have[u] = stamp
+                divs[n] = u
+                n += 1
+    if n > max_divisors:  # keep the nodes nearest the root
+        divs[:n] = np.sort(divs[:n])[::-1]
+        n = max_divisors
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _resub_best(v, nl, ni, words, lastmask, care, k_gates, max_divisors, f0, f1, refs, pos, negr, free, htab, hmask,
+                fan_start, fan_dst, pinned, dead, changed, rep_kind, rep_gain, stamp, leaf_st, in_st, cst_st, cst,
+                dec_st, dec, removed, stack, touched, covered, have, tables, slot, order, divs, lits, sig, covers,
+                part, scratch):
+    """resub_replacements' best_for(window, v, table of v, care, replaced), the window's tables as
+    :func:`_window_tables` left them.  Returns ``(kind, form, gain, const, negated, a, b, c, nrem, ncov)``:
+    ``kind`` 0 (none), 1 (``form`` over the divisor literals ``a, b, c``, indices into ``lits``; a divisor:
+    ``a`` only) or 2 (the constant ``const``); the removed nodes in ``removed[:nrem]``, the covered
+    replacements in ``covered[:ncov]``, the divisors in ``divs``."""
+    none = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    for i in range(nl):  # the guard: the leaves and the pinned nodes of the window
+        leaf_st[order[i]] = stamp
+    for j in range(nl, nl + ni):
+        if pinned[order[j]]:
+            leaf_st[order[j]] = stamp
+    saved, nrem = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
+                              removed, stack, touched)
+    ncov, inner = _covered(removed, nrem, rep_kind, rep_gain, covered)
+    if pos[v] > 0:
+        saved += 1
+    if saved - inner <= 0:
+        return none
+    nd = _resub_divisors(v, nl, ni, words, lastmask, max_divisors, f0, f1, fan_start, fan_dst, dead, changed, in_st,
+                         stamp, have, tables, slot, order, divs)
+    if nd == 0:
+        return none
+    for i in range(nd):
+        sig[i] = 2 * divs[i] + free[divs[i]]
     sv = slot[v]
     zero = True
     full = True
     for w in range(words):
         fc = tables[sv, w] & care[w]
-        if fc != 0:
+        if fc:
             zero = False
         if fc != care[w]:
             full = False
-    if zero or full:
-        return True
-    for j in range(total):
-        if order[j] >= v:
-            continue
-        same = True
-        comp = True
+    if zero or full:  # (saved - inner > 0)
+        return 2, 0, saved, 0 if zero else 1, 0, 0, 0, 0, nrem, ncov
+    # one divisor
+    found = False
+    b_form, b_gain, b_neg, b_a, b_b, b_c = 0, 0, 0, 0, 0, 0
+    for j in range(2 * nd):  # literal j: divisor j >> 1's signal, complemented if j & 1
+        x = divs[j >> 1]
+        flip = (lastmask if free[x] else np.uint64(0)) ^ (lastmask if j & 1 else np.uint64(0))
+        equal = True
         for w in range(words):
-            d = (tables[j, w] ^ tables[sv, w]) & care[w]
-            if d != 0:
-                same = False
-            if d != care[w]:
-                comp = False
-        if same or comp:
-            return True
-    return False
-
-
-#: resub_windows' verdicts: nothing can be found; only a form may be (never a constant or one divisor);
-#: anything may be.
-_NOTHING, _FORMS, _MAYBE = 0, 1, 2
+            if (tables[slot[x], w] ^ flip ^ tables[sv, w]) & care[w]:
+                equal = False
+                break
+        if not equal:
+            continue
+        cost = 0
+        out = sig[j >> 1] ^ (j & 1)
+        for phase in range(2):  # resub_replacements' root_cost with an existing literal
+            reads = pos[v] if phase == 0 else negr[v]
+            lt = out ^ phase
+            if reads and (lt & 1) != free[lt >> 1] and not _inverter_free(lt, free, pos, negr, in_st, stamp, cst,
+                                                                          cst_st):
+                cost += 1
+        gain = saved - cost
+        if gain - inner > 0 and (not found or gain > b_gain):
+            found = True
+            b_form, b_gain, b_neg, b_a = _DIVISOR, gain, j & 1, j
+            if cost == 0:
+                break
+    if found and b_gain == saved:
+        return 1, b_form, b_gain, 0, b_neg, b_a, 0, 0, nrem, ncov
+    if k_gates >= 1 and saved - inner > 1:
+        mg = min(k_gates, saved - inner - 1)
+        for i in range(nd):  # the literals' tables
+            flip = lastmask if free[divs[i]] else np.uint64(0)
+            for w in range(words):
+                t = tables[slot[divs[i]], w] ^ flip
+                lits[2 * i, w] = t
+                lits[2 * i + 1, w] = t ^ lastmask
+        hc = scratch[0]
+        miss = scratch[1]
+        ta = scratch[2]
+        tab = scratch[3]
+        rest = scratch[4]
+        for negated in range(2):  # the output gate NAND = NOT h is v (h = NOT v) or NOT v
+            root_inv = (1 if negr[v] > 0 else 0) if negated == 0 else (1 if pos[v] > 0 else 0)
+            for w in range(words):
+                h = tables[sv, w] ^ (lastmask if negated == 0 else np.uint64(0))
+                hc[w] = h & care[w]
+                miss[w] = care[w] & ~h
+            nc = 0
+            for j in range(2 * nd):
+                if nc == 24:
+                    break
+                ok = True
+                for w in range(words):
+                    if hc[w] & ~lits[j, w]:
+                        ok = False
+                        break
+                if ok:
+                    covers[nc] = j
+                    nc += 1
+            if nc == 0:
+                continue
+            stop = False
+            # h = a & b
+            for x in range(nc):
+                a = covers[x]
+                for w in range(words):
+                    ta[w] = lits[a, w] & miss[w]
+                if _zero(ta, words):
+                    continue
+                for y in range(x + 1, nc):
+                    b = covers[y]
+                    if b ^ a == 1:
+                        continue
+                    disjoint = True
+                    for w in range(words):
+                        if ta[w] & lits[b, w]:
+                            disjoint = False
+                            break
+                    if not disjoint:
+                        continue
+                    if found and b_gain >= saved - 1:
+                        stop = True
+                        break
+                    gain = saved - root_inv - _form_cost(_AND2, a, b, 0, sig, free, pos, negr, in_st, stamp, cst,
+                                                         cst_st, htab, hmask, f0, f1)
+                    if gain - inner > 0 and (not found or gain > b_gain):
+                        found = True
+                        b_form, b_gain, b_neg, b_a, b_b = _AND2, gain, negated, a, b
+                if stop:
+                    break
+            if stop or mg < 2:
+                continue
+            for x in range(nc):
+                a = covers[x]
+                for w in range(words):
+                    ta[w] = lits[a, w] & miss[w]
+                if _zero(ta, words):
+                    continue
+                # h = a & (b | c): b and c are 0 wherever a is 1 and h is 0, and together cover h
+                np_ = 0
+                for j in range(2 * nd):
+                    if np_ == 24:
+                        break
+                    if j >> 1 == a >> 1:
+                        continue
+                    clash = False
+                    meets = False
+                    for w in range(words):
+                        if lits[j, w] & ta[w]:
+                            clash = True
+                            break
+                        if lits[j, w] & hc[w]:
+                            meets = True
+                    if not clash and meets:
+                        part[np_] = j
+                        np_ += 1
+                for y in range(np_):
+                    b = part[y]
+                    for w in range(words):
+                        rest[w] = hc[w] & ~lits[b, w]
+                    if _zero(rest, words):
+                        continue
+                    for z in range(y + 1, np_):
+                        c = part[z]
+                        covered_all = True
+                        for w in range(words):
+                            if rest[w] & ~lits[c, w]:
+                                covered_all = False
+                                break
+                        if not covered_all or b ^ c == 1:
+                            continue
+                        if found and b_gain >= saved - 2:
+                            stop = True
+                            break
+                        gain = saved - root_inv - _form_cost(_AND_OR, a, b, c, sig, free, pos, negr, in_st, stamp,
+                                                             cst, cst_st, htab, hmask, f0, f1)
+                        if gain - inner > 0 and (not found or gain > b_gain):
+                            found = True
+                            b_form, b_gain, b_neg, b_a, b_b, b_c = _AND_OR, gain, negated, a, b, c
+                    if stop:
+                        break
+                if stop:
+                    break
+                if mg < 3:
+                    continue
+                # h = a & b & c
+                for y in range(x + 1, nc):
+                    b = covers[y]
+                    for w in range(words):
+                        tab[w] = ta[w] & lits[b, w]
+                    if _zero(tab, words):
+                        continue
+                    for z in range(y + 1, nc):
+                        c = covers[z]
+                        disjoint = True
+                        for w in range(words):
+                            if tab[w] & lits[c, w]:
+                                disjoint = False
+                                break
+                        if not disjoint:
+                            continue
+                        if found and b_gain >= saved - 2:
+                            stop = True
+                            break
+                        gain = saved - root_inv - _form_cost(_AND3, a, b, c, sig, free, pos, negr, in_st, stamp,
+                                                             cst, cst_st, htab, hmask, f0, f1)
+                        if gain - inner > 0 and (not found or gain > b_gain):
+                            found = True
+                            b_form, b_gain, b_neg, b_a, b_b, b_c = _AND3, gain, negated, a, b, c
+                    if stop:
+                        break
+                if stop:
+                    break
+    if not found:
+        return none
+    return 1, b_form, b_gain, 0, b_neg, b_a, b_b, b_c, nrem, ncov
 
 
 @njit(cache=True, nogil=True)
-def _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
-                    removed, stack, touched):
-    """For a ``v`` with no 0-resubstitution in a window with leaves ``lv[:nl]``: _NOTHING if ``v``'s
-    cone above those leaves frees at most one gate with its own inverter (any more guard nodes, and
-    earlier replacements inside, only lower what resub_replacements' best_for counts: no form is
-    tried), else _FORMS."""
-    for i in range(nl):
-        leaf_st[lv[i]] = stamp
-    saved, _ = _mffc_saved(v, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st, cst_st, cst, dec_st, dec,
-                           removed, stack, touched)
-    if pos[v] > 0:
-        saved += 1
-    return _NOTHING if saved <= 1 else _FORMS
-
-
-@njit(cache=True, nogil=True)
-def _resub_window_kernel(nodes, f0, f1, refs, pos, negr, free, k, odc, fan_start, fan_dst, nleaf_out, inner_start,
-                         inner_out, maybe_out):
+def _resub_kernel(nodes, f0, f1, refs, pos, negr, free, htab, hmask, k, max_gates, max_divisors, odc, fan_start,
+                  fan_dst, rep_kind, rep_gain, rep_const, rep_neg, rep_form, rep_leaves, rep_lits):
+    """resub_replacements' decide + resynth.select_replacements, node by node (see
+    :func:`resub_decisions`)."""
     size = f0.shape[0]
-    leaf_st = np.zeros(size, np.int64)
-    in_st = np.zeros(size, np.int64)
-    cst_st = np.zeros(size, np.int64)
-    cst = np.zeros(size, np.int64)
-    dec_st = np.zeros(size, np.int64)
-    dec = np.zeros(size, np.int64)
-    removed = np.zeros(size + 1, np.int64)
-    stack2 = np.zeros(size + 2, np.int64)
-    touched = np.zeros(2 * size + 2, np.int64)
+    dec, dec_st, cst, cst_st, in_st, leaf_st, removed, stack2, touched, covered, _ = _mffc_scratch(size)
     vis = np.zeros(size, np.int64)
     mark = np.zeros(size, np.int64)
     slot = np.zeros(size, np.int64)
     have = np.zeros(size, np.int64)
     lv = np.zeros(size + 4, np.int64)
     stack = np.zeros(size + 2, np.int64)
+    inner = np.zeros(size + 1, np.int64)
+    pinned = np.zeros(size, np.bool_)  # divisors of chosen replacements: they must stay
+    dead = np.zeros(size, np.bool_)  # nodes freed by chosen replacements
+    changed = np.zeros(size, np.bool_)  # nodes re-expressed with don't cares
+    odc_root = np.zeros(size, np.bool_)  # readers one of whose fanins changed
     width = max(1, (1 << k) >> 6)
     cap = 4096
     tables = np.zeros((cap, width), np.uint64)
-    care = np.zeros(width, np.uint64)
-    inner = np.zeros(size + 1, np.int64)
     order = np.zeros(cap, np.int64)
+    divs = np.zeros(cap, np.int64)
+    lits = np.zeros((2 * max_divisors, width), np.uint64)
+    sig = np.zeros(max_divisors, np.int64)
+    care = np.zeros(width, np.uint64)
+    scratch = np.zeros((5, width), np.uint64)
+    covers = np.zeros(24, np.int64)
+    part = np.zeros(24, np.int64)
     chain = np.zeros(odc + 1, np.int64)
-    total = 0
     stamp = 0
     for idx in range(nodes.shape[0]):
         v = nodes[idx]
-        stamp += 1
-        nl, ni, words, lastmask, ok = _window_tables(v, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables,
-                                                     slot, order)
-        nleaf_out[idx] = nl
-        inner_start[idx] = total
-        if total + nl + ni > inner_out.shape[0]:
-            grown = np.zeros(2 * (total + nl + ni), np.int64)
-            grown[:total] = inner_out[:total]
-            inner_out = grown
-        inner_out[total:total + nl] = lv[:nl]  # the leaves, then the window's nodes
-        inner_out[total + nl:total + nl + ni] = inner[:ni]
-        total += nl + ni
-        # flag 0: v's own window, everywhere; flag d: the window of the d-th single reader above v, where
-        # the readers' other fanins let v through (resub_replacements' observability don't cares)
-        for d in range(odc + 1):
-            maybe_out[idx, d] = _MAYBE
-        if ok:  # (else fewer than 2 leaves, or too large for the scratch arrays: no claim)
-            for w in range(words):
-                care[w] = lastmask
-            stamp += 1
-            if not _may_resub0(v, nl, ni, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables,
-                               slot, order):
+        nc = 0  # the single readers above v: v, chain[:nc - 1] may change, chain[nc - 1] may not
+        r = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        for depth in range(odc + 1):
+            if depth == 1:  # no exact form: the chain of single readers, tried deepest first
+                x = v
+                while nc < odc and refs[x] == 1 and not pinned[x] and not odc_root[x]:
+                    if fan_start[x + 1] - fan_start[x] != 1 or odc_root[fan_dst[fan_start[x]]]:
+                        break
+                    x = fan_dst[fan_start[x]]
+                    chain[nc] = x
+                    nc += 1
+            if depth > 0 and nc == 0:
+                break
+            root = v if depth == 0 else chain[nc - 1]
+            while True:
                 stamp += 1
-                maybe_out[idx, 0] = _small_or_forms(v, nl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st, in_st,
-                                                    cst_st, cst, dec_st, dec, removed, stack2, touched)
-        x = v
-        nc = 0
-        while nc < odc and refs[x] == 1 and fan_start[x + 1] - fan_start[x] == 1:
-            x = fan_dst[fan_start[x]]
-            chain[nc] = x
-            nc += 1
-            root = x
-            stamp += 1
-            rl, ri, words, lastmask, ok = _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack,
-                                                         tables, slot, order)
-            if rl < 2:  # nothing is tried
-                maybe_out[idx, nc] = _NOTHING
-                continue
-            if not ok:
-                continue
-            if mark[v] != stamp or slot[v] < rl:  # v is no node of the root's window: nothing is tried
-                maybe_out[idx, nc] = _NOTHING
-                continue
+                nl, ni, words, lastmask, ok = _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack,
+                                                             tables, slot, order)
+                if ok or nl < 2 or 17 * (nl + ni) <= order.shape[0]:
+                    break
+                cap = 2 * 17 * (nl + ni)  # a window too large for the tables: grow them
+                tables = np.zeros((cap, width), np.uint64)
+                order = np.zeros(cap, np.int64)
+                divs = np.zeros(cap, np.int64)
+            if depth == 0 and nl < 2:
+                break  # (no chain either)
             for w in range(words):
                 care[w] = lastmask
-            for j in range(nc):
-                y = chain[j]
-                a, b = f0[y], f1[y]
-                on_chain = (a >> 1) == v
-                for t in range(nc):
-                    if (a >> 1) == chain[t]:
-                        on_chain = True
-                lit = b if on_chain else a
+            if depth > 0:
+                if nl < 2 or mark[v] != stamp or slot[v] < nl:  # v is no node of the root's window
+                    nc -= 1
+                    continue
+                for j in range(nc):
+                    y = chain[j]
+                    a, b = f0[y], f1[y]
+                    lit = a
+                    if (a >> 1) == v:
+                        lit = b
+                    for t in range(nc):
+                        if (a >> 1) == chain[t]:
+                            lit = b
+                    for w in range(words):
+                        t = tables[slot[lit >> 1], w] if (lit >> 1) else np.uint64(0)
+                        if lit & 1:
+                            t = ~t & lastmask
+                        care[w] &= t
+                proper = False
                 for w in range(words):
-                    t = tables[slot[lit >> 1], w] if (lit >> 1) else np.uint64(0)
-                    if lit & 1:
-                        t = ~t & lastmask
-                    care[w] &= t
-            proper = False
-            for w in range(words):
-                if care[w] != lastmask:
-                    proper = True
-            if not proper:  # no don't care: nothing is tried
-                maybe_out[idx, nc] = _NOTHING
-                continue
+                    if care[w] != lastmask:
+                        proper = True
+                if not proper:
+                    nc -= 1
+                    continue
             stamp += 1
-            if not _may_resub0(v, rl, ri, words, lastmask, care, f0, f1, fan_start, fan_dst, have, stamp, tables,
-                               slot, order):
-                stamp += 1
-                maybe_out[idx, nc] = _small_or_forms(v, rl, lv, f0, f1, refs, pos, negr, free, stamp, leaf_st,
-                                                     in_st, cst_st, cst, dec_st, dec, removed, stack2, touched)
-    inner_start[nodes.shape[0]] = total
-    return inner_out
+            r = _resub_best(v, nl, ni, words, lastmask, care, max_gates, max_divisors, f0, f1, refs, pos, negr,
+                            free, htab, hmask, fan_start, fan_dst, pinned, dead, changed, rep_kind, rep_gain,
+                            stamp, leaf_st, in_st, cst_st, cst, dec_st, dec, removed, stack2, touched, covered,
+                            have, tables, slot, order, divs, lits, sig, covers, part, scratch)
+            if r[0] or depth == odc:
+                break
+            if depth > 0:
+                nc -= 1
+        kind, form, gain, const, negated, a, b, c, nrem, ncov = r
+        if kind == 0:
+            continue
+        # the replacement: its divisors stay, its cone goes, the chain below the root changes
+        for i in range(ncov):
+            rep_kind[covered[i]] = 0
+        rep_kind[v] = kind
+        rep_gain[v] = gain
+        rep_const[v] = const
+        rep_neg[v] = negated
+        rep_form[v] = form
+        rep_leaves[v, :] = -1
+        if kind == 1:
+            nlit = 1 if form == _DIVISOR else (2 if form == _AND2 else 3)
+            used = np.array([a, b, c])[:nlit]
+            ids = np.unique(used >> 1)  # the divisors in their order, as resub._program's program inputs
+            for i in range(ids.shape[0]):
+                rep_leaves[v, i] = divs[ids[i]]
+                pinned[divs[ids[i]]] = True
+            for i in range(nlit):
+                rep_lits[v, i] = 2 * np.searchsorted(ids, used[i] >> 1) + (used[i] & 1)
+        for i in range(nrem):
+            dead[removed[i]] = True
+        if nc:
+            changed[v] = True
+            for i in range(nc):
+                odc_root[chain[i]] = True
+                if i < nc - 1:
+                    changed[chain[i]] = True
 
 
-def resub_windows(nodes, f0, f1, refs, pos, neg_reads, free, k: int, odc: int, fan_start, fan_dst):
-    """Per AND node ``v`` of ``nodes``: ``(leaves, inner nodes, verdicts)``: the cut and the nodes of
-    :func:`nandc.synth.resub.window` (increasing, ``v`` last), and per ``d`` in ``0 .. odc`` what
-    ``resub_replacements`` may find for ``v`` in the window of ``v`` itself (``d = 0``, exact) or of
-    its ``d``-th single reader (don't cares where the other fanins of the chain of readers block
-    ``v``; the chain as long as the readers are single, ``refs`` 1): 0 (nothing: no constant, no
-    divisor -- of ``resub_replacements``'s ``divisors`` with no node excluded, a superset of any
-    call's -- equal to ``v`` in either phase on the care rows, and ``v``'s cone above the
-    window's leaves frees at most one gate, ``CostView.mffc`` with ``v``'s inverter), 1 (no
-    constant or divisor, but a form may be) or 2 (anything may be).  ``fan_start``/``fan_dst``:
-    the AND readers of each node (CSR); ``pos``, ``neg_reads``, ``free``: ``CostView``'s."""
-    nodes = np.asarray(nodes, np.int64)
-    nleaf = np.zeros(len(nodes), np.int64)
-    starts = np.zeros(len(nodes) + 1, np.int64)
-    maybe = np.zeros((len(nodes), odc + 1), np.int64)
-    flat = _resub_window_kernel(nodes, np.asarray(f0, np.int64), np.asarray(f1, np.int64),
-                                np.asarray(refs, np.int64), np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64),
-                                np.asarray(free, np.int64), int(k), int(odc), np.asarray(fan_start, np.int64),
-                                np.asarray(fan_dst, np.int64), nleaf, starts,
-                                np.zeros(32 * len(nodes) + 16, np.int64), maybe)
-    return ResubWindows(nleaf.tolist(), flat.tolist(), starts.tolist(), maybe.tolist())
-
-
-class ResubWindows:
-    """The result of :func:`resub_windows`: ``self[i]`` is ``(leaves, inner nodes, maybe)`` of
-    ``nodes[i]`` (``maybe[d]`` for ``d`` in ``0 .. odc``), made into Python objects when asked for."""
-
-    def __init__(self, nleaf, flat, starts, maybe):
-        self._nleaf, self._flat, self._starts, self._maybe = nleaf, flat, starts, maybe
-
-    def __len__(self) -> int:
-        return len(self._nleaf)
-
-    def __getitem__(self, i: int):
-        start, mid = self._starts[i], self._starts[i] + self._nleaf[i]
-        return tuple(self._flat[start:mid]), self._flat[mid:self._starts[i + 1]], self._maybe[i]
+def resub_decisions(nodes, f0, f1, refs, pos, neg_reads, free, hash_table, k: int, max_gates: int, max_divisors: int,
+                    odc: int, fan_start, fan_dst):
+    """The replacements :func:`nandc.synth.resub.resub_replacements` chooses for ``nodes`` (its
+    arguments; ``hash_table`` is :meth:`Circuit.hash_table`, ``fan_start``/``fan_dst`` the AND
+    readers of each node, CSR).  Per node, arrays ``(kind, gain, const, negated, form, leaves,
+    lits)``: ``kind`` 0 none, 1 a form over ``leaves[v]`` (-1 padded, divisor order), 2 the constant
+    ``const``; ``form`` 0 one divisor, 1 ``and2``, 2 ``and_or``, 3 ``and3`` of resub._forms, with the
+    literal indices ``lits[v]`` over the leaves (resub._program's ``idx``)."""
+    n = len(f0)
+    out = tuple(np.zeros(n, np.int64) for _ in range(5)) + (np.full((n, 3), -1, np.int64), np.zeros((n, 3), np.int64))
+    htab, hmask = hash_table
+    _resub_kernel(np.asarray(nodes, np.int64), np.asarray(f0, np.int64), np.asarray(f1, np.int64),
+                  np.asarray(refs, np.int64), np.asarray(pos, np.int64), np.asarray(neg_reads, np.int64),
+                  np.asarray(free, np.int64), htab, int(hmask), int(k), int(max_gates), int(max_divisors), int(odc),
+                  np.asarray(fan_start, np.int64), np.asarray(fan_dst, np.int64), *out)
+    return out
 
 
 @njit(cache=True, nogil=True)

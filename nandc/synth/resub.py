@@ -35,13 +35,11 @@ already used as a divisor is never changed, and no chain passes through a
 node of an earlier chain.  Every other replacement is an identity over its
 window's leaves, so ``r_d`` and everything above it keep their functions.
 
-Above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes the compiled loops
-(:func:`nandc.synth.kernels.resub_windows`) grow every window at once and
-say, per node and don't-care depth, whether the node may be a constant or
-equal to a divisor on the care rows (over every divisor the search could
-pick) and whether its cone frees more than one gate; a window where neither
-holds is not examined, since no form could pay for itself there.  The
-replacements are the same as without that shortcut (the tests compare them).
+Above :data:`~nandc.synth.compiled.MIN_NODES` AND nodes the whole sweep runs
+compiled (:func:`nandc.synth.kernels.resub_decisions`: the same windows,
+divisors, forms in the same order, prices and tie-breaks, and the same
+don't-care rules); the Python loop below is its reference, and the tests
+compare the replacements both ways.
 """
 
 from __future__ import annotations
@@ -53,7 +51,7 @@ from nandc.synth.compiled import use_compiled
 from nandc.synth.cost import CostView
 from nandc.synth.factor import reconvergent_cut
 from nandc.synth.library import Program
-from nandc.synth.progress import Progress
+from nandc.synth.progress import Progress, report
 from nandc.synth.resynth import Replacement, select_replacements
 from nandc.synth.truth import variable_table
 
@@ -70,31 +68,27 @@ class Window:
         self.root, self.leaves, self.nodes, self.table, self.mask = root, leaves, nodes, table, mask
 
 
-def window(v: int, f0: list[int], f1: list[int], k: int, leaves: tuple[int, ...] | None = None,
-           inner: list[int] | None = None) -> Window:
-    """The window of AND node ``v``: a reconvergent cut of at most ``k`` leaves and exact tables
-    (``leaves``, ``inner``: that cut and the window's nodes, increasing, if known)."""
-    if leaves is None:
-        leaves = reconvergent_cut(v, f0, f1, k)
+def window(v: int, f0: list[int], f1: list[int], k: int) -> Window:
+    """The window of AND node ``v``: a reconvergent cut of at most ``k`` leaves and exact tables."""
+    leaves = reconvergent_cut(v, f0, f1, k)
     n = len(leaves)
     mask = (1 << (1 << n)) - 1
     table = {0: 0}
     for i, x in enumerate(leaves):
         table[x] = variable_table(i, n)
-    if inner is None:
-        inner = []
-        seen = set(leaves)
-        seen.add(0)
-        stack = [v]
-        while stack:
-            u = stack.pop()
-            if u in seen:
-                continue
-            seen.add(u)
-            inner.append(u)
-            stack.append(f0[u] >> 1)
-            stack.append(f1[u] >> 1)
-        inner.sort()
+    inner = []
+    seen = set(leaves)
+    seen.add(0)
+    stack = [v]
+    while stack:
+        u = stack.pop()
+        if u in seen:
+            continue
+        seen.add(u)
+        inner.append(u)
+        stack.append(f0[u] >> 1)
+        stack.append(f1[u] >> 1)
+    inner.sort()
     for u in inner:
         a, b = f0[u], f1[u]
         ta = table[a >> 1] ^ (mask if a & 1 else 0)
@@ -189,6 +183,37 @@ def _program(form: str, idx: tuple[int, ...], n: int) -> Program:
     return b.program(out)
 
 
+#: resub_decisions' forms, by number.
+_FORM_NAMES = (None, "and2", "and_or", "and3")
+
+
+def _compiled_replacements(circuit: Circuit, ctx: CostView, cut_size: int, max_gates: int, max_divisors: int,
+                           odc_levels: int, starts: np.ndarray, fan_dst: np.ndarray,
+                           progress: Progress | None) -> dict[int, Replacement]:
+    """:func:`resub_replacements` by the compiled loop (:func:`nandc.synth.kernels.resub_decisions`);
+    ``starts``/``fan_dst``: the AND readers of every node (CSR)."""
+    from nandc.synth import kernels
+
+    report(progress, "resub", 0, len(ctx.ands))
+    kind, gain, const, negated, form, leaves, lits = kernels.resub_decisions(
+        ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, circuit.hash_table(), cut_size, max_gates,
+        max_divisors, odc_levels, starts, fan_dst)
+    replaced: dict[int, Replacement] = {}
+    for v in np.flatnonzero(kind).tolist():
+        if kind[v] == 2:
+            replaced[v] = Replacement((), None, (), 0, int(gain[v]), int(const[v]))
+            continue
+        lv = tuple(x for x in leaves[v].tolist() if x >= 0)
+        if form[v] == 0:
+            program = Program((), 0, 1)
+        else:
+            nlit = 2 if form[v] == 1 else 3
+            program = _program(_FORM_NAMES[form[v]], tuple(lits[v, :nlit].tolist()), len(lv))
+        replaced[v] = Replacement(lv, program, tuple(range(len(lv))), int(negated[v]), int(gain[v]))
+    report(progress, "resub", len(ctx.ands), len(ctx.ands))
+    return replaced
+
+
 def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_gates: int = 2,
                        max_divisors: int = 80, odc_levels: int = 1, progress: Progress | None = None,
                        ) -> dict[int, Replacement]:
@@ -209,8 +234,11 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
     fan_dst = np.concatenate([ands, ands]) if len(ands) else ands
     order = np.argsort(fan_src, kind="stable")
     fan_src, fan_dst = fan_src[order], fan_dst[order]
-    starts = np.searchsorted(fan_src, np.arange(n_nodes + 1)).tolist()
-    fan_dst = fan_dst.tolist()
+    starts = np.searchsorted(fan_src, np.arange(n_nodes + 1))
+    if use_compiled(len(ctx.ands)):
+        return _compiled_replacements(circuit, ctx, cut_size, max_gates, max_divisors, odc_levels, starts, fan_dst,
+                                      progress)
+    starts, fan_dst = starts.tolist(), fan_dst.tolist()
 
     pinned: set[int] = set()  # divisors of chosen replacements: they must stay
     dead: set[int] = set()  # nodes freed by chosen replacements
@@ -219,36 +247,6 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
 
     def fanouts(x: int) -> list[int]:
         return fan_dst[starts[x]:starts[x + 1]]
-
-    # compiled: every window's cut and nodes at once, and whether the node may be a constant or equal to
-    # a divisor (kernels.resub_windows); a node that may not, and whose cone frees at most one gate more
-    # than the earlier replacements inside it gain, has no replacement there (no form is tried then)
-    pre_of: dict[int, int] = {}
-    if use_compiled(len(ctx.ands)):
-        from nandc.synth import kernels
-
-        pre_windows = kernels.resub_windows(ctx.ands, f0, f1, refs, ctx.pos, ctx.neg, free, cut_size, odc_levels,
-                                            starts, fan_dst)
-        pre_of = {v: i for i, v in enumerate(ctx.ands)}
-
-    def pre(v: int):
-        i = pre_of.get(v)
-        return None if i is None else pre_windows[i]
-
-    def window_of(v: int) -> Window:
-        got = pre(v)
-        return window(v, f0, f1, cut_size, *got[:2]) if got else window(v, f0, f1, cut_size)
-
-    def hopeless(v: int, depth: int, root: int, replaced) -> bool:
-        """Whether the compiled precheck proves that :func:`best_for` finds nothing for ``v`` in the
-        window of ``root``: ``v`` itself (``depth`` 0, exact) or its ``depth``-th single reader (don't cares)."""
-        got = pre(v)
-        if got is None or got[2][depth] != 1:  # 0: nothing to find, 2: maybe a constant or a divisor
-            return got is not None and got[2][depth] == 0
-        leaves, nodes, _ = got if root == v else pre(root)
-        guard = tuple(set(leaves) | (pinned & set(nodes)))
-        saved, inner = ctx.mffc(v, guard, replaced)[:2]
-        return saved + (ctx.pos[v] > 0) - inner <= 1
 
     def divisors(w: Window, v: int, removed: set[int]) -> list[int]:
         inside = [x for x in (*w.leaves, *w.nodes) if x < v and x not in removed and x not in dead
@@ -346,15 +344,10 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
         return best[1], covered, best[2], removed
 
     def decide(v: int, _item, replaced):
-        got = pre(v)
-        w = window_of(v) if got is None else None
-        if len(got[0] if w is None else w.leaves) < 2:
+        w = window(v, f0, f1, cut_size)
+        if len(w.leaves) < 2:
             return None, []
-        if w is None and hopeless(v, 0, v, replaced):
-            r = None
-        else:
-            w = window_of(v) if w is None else w
-            r, covered, used, removed = best_for(w, v, w.table[v], w.mask, replaced)
+        r, covered, used, removed = best_for(w, v, w.table[v], w.mask, replaced)
         chain: list[int] = []  # the single readers above v: v, chain[:-1] may change, chain[-1] may not
         if r is None and odc_levels:
             x = v
@@ -366,10 +359,7 @@ def resub_replacements(circuit: Circuit, ctx: CostView, cut_size: int = 10, max_
                 chain.append(x)
         while chain:
             root = chain[-1]
-            if got is not None and hopeless(v, len(chain), root, replaced):
-                chain.pop()
-                continue
-            wr = window_of(root)
+            wr = window(root, f0, f1, cut_size)
             if len(wr.leaves) >= 2 and v in set(wr.nodes):
                 care = wr.mask
                 for x in chain:

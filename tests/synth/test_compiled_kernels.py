@@ -1,7 +1,7 @@
 """The compiled loops (nandc.synth.kernels) give exactly what the Python reference loops give.
 
-Cuts (all and local), the mapper's covers, rewriting's and refactoring's
-decisions are computed both ways on random circuits and compared; the
+Cuts (all and local), the mapper's covers, rewriting's, refactoring's and
+resubstitution's decisions are computed both ways on random circuits and compared; the
 results of the compiled paths are also checked for equivalence.  These
 tests compile the loops on a fresh checkout (tens of seconds): slow lane.
 """
@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 from nandc.passes import run_pipeline
 from nandc.passes.mapper import nand_map
 from nandc.passes.refactor import RefactorParams, refactor_once
+from nandc.passes.resub import resub
 from nandc.passes.rewrite import RewriteParams, choose_replacements, rewrite
 from nandc.synth import compiled
 from nandc.synth.cost import CostView
@@ -105,106 +106,69 @@ def test_refactor_candidates_lose_no_replacement(monkeypatch, min_saved):
     assert got == ref and ref
 
 
-def _fanout_csr(ctx):
-    import numpy as np
-
-    ands = np.asarray(ctx.ands, dtype=np.int64)
-    f0, f1 = np.asarray(ctx.f0), np.asarray(ctx.f1)
-    src = np.concatenate([f0[ands] >> 1, f1[ands] >> 1])
-    dst = np.concatenate([ands, ands])
-    order = np.argsort(src, kind="stable")
-    return np.searchsorted(src[order], np.arange(len(f0) + 1)), dst[order]
-
-
-def _may_be_divisor(ctx, v, w, care, starts, dst):
-    """Python reference of resub_windows' flags: in window ``w`` (holding v), is v constant or equal
-    to a divisor resub_replacements' divisors could pick (nothing excluded) where ``care`` is 1?"""
-    inside = [x for x in (*w.leaves, *w.nodes) if x < v and x]
-    have, table, mask = set(inside), dict(w.table), w.mask
-    found = list(inside)
-    for x in inside:
-        outs = dst[starts[x]:starts[x + 1]].tolist()
-        if len(outs) > 16:
-            continue
-        for u in outs:
-            a, b = ctx.f0[u], ctx.f1[u]
-            if u < v and u not in have and (a >> 1) in have and (b >> 1) in have:
-                table[u] = (table[a >> 1] ^ (mask if a & 1 else 0)) & (table[b >> 1] ^ (mask if b & 1 else 0))
-                have.add(u)
-                found.append(u)
-    f = table[v] & care
-    return f in (0, care) or any((table[x] ^ table[v]) & care in (0, care) for x in found)
+@pytest.mark.parametrize("seed,cut_size,odc,max_gates,max_divisors", [
+    (5, 10, 2, 2, 80), (6, 6, 1, 2, 80), (7, 8, 3, 2, 80), (8, 12, 2, 3, 80), (9, 4, 0, 1, 80), (10, 10, 2, 0, 80),
+    (11, 10, 3, 3, 12), (12, 12, 1, 2, 30)])
+def test_resub_replacements_are_the_python_ones(monkeypatch, seed, cut_size, odc, max_gates, max_divisors):
+    c = random_circuit(seed, num_inputs=20, num_ops=800)
+    ref, got = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), cut_size, max_gates, max_divisors, odc))
+    assert got == ref and ref  # the same replacements, and some were found
+    monkeypatch.setattr(compiled, "MIN_NODES", 0)
+    new, _ = resub(c, {"cut_size": cut_size, "odc_levels": odc, "max_gates": max_gates,
+                       "max_divisors": max_divisors})
+    assert check_equivalence(c, new, method="sat")
 
 
-def _verdict(ctx, v, w, care, starts, dst):
-    """resub_windows' verdict for v in window w: 2 (maybe a constant or divisor), else 1 if v's cone
-    above w's leaves frees more than one gate (a form may be found), else 0."""
-    if _may_be_divisor(ctx, v, w, care, starts, dst):
-        return 2
-    return int(ctx.mffc(v, w.leaves, {})[0] + (ctx.pos[v] > 0) > 1)
+@pytest.mark.parametrize("seed,cut_size,odc", [(10, 6, 0), (10, 10, 2), (13, 8, 1)])
+def test_resub_replacements_agree_on_deep_circuits(monkeypatch, seed, cut_size, odc):
+    """Every node reads recent ones: here some node equals two divisors, the first of which would
+    need a new inverter and a later one not (the later one wins)."""
+    c = random_circuit(seed, num_inputs=16, num_ops=500, recent=16)
+    ref, got = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), cut_size, odc_levels=odc))
+    assert got == ref and ref
 
 
-def _python_flags(ctx, v, k, odc, starts, dst):
-    """The verdicts of resub_windows for v, as resub_replacements' decide would meet them."""
-    w = window(v, ctx.f0, ctx.f1, k)  # (more than k leaves: wider than the compiled tables, no claim)
-    flags = [2 if not 2 <= len(w.leaves) <= k else _verdict(ctx, v, w, w.mask, starts, dst)]
-    chain, x = [], v
-    while len(chain) < odc and ctx.refs[x] == 1 and starts[x + 1] - starts[x] == 1:
-        x = int(dst[starts[x]])
-        chain.append(x)
-        wr = window(x, ctx.f0, ctx.f1, k)
-        if len(wr.leaves) < 2 or v not in set(wr.nodes):
-            flags.append(0 if len(wr.leaves) <= k else 2)
-            continue
-        if len(wr.leaves) > k:
-            flags.append(2)
-            continue
-        care = wr.mask
-        for y in chain:
-            a, b = ctx.f0[y], ctx.f1[y]
-            lit = b if (a >> 1) in (v, *chain) else a
-            care &= wr.table[lit >> 1] ^ (wr.mask if lit & 1 else 0)
-        flags.append(_verdict(ctx, v, wr, care, starts, dst) if care != wr.mask else 0)
-    return flags + [2] * (odc + 1 - len(flags))
+@pytest.mark.parametrize("odc", [0, 2])
+def test_resub_replacements_agree_in_windows_of_hundreds_of_nodes(monkeypatch, odc):
+    """A ladder (every node reads the one before and one of the three before that) over five
+    inputs: each window is the whole ladder (more nodes than the compiled tables first have
+    room for, and more divisors than max_divisors)."""
+    import random
 
+    from nandc.ir.circuit import Circuit
 
-@settings(max_examples=examples(60), deadline=None)
-@given(circuits(max_inputs=12, max_ops=90), st.integers(2, 12), st.integers(0, 3))
-def test_resub_windows_are_the_python_windows(c, k, odc):
-    from nandc.synth import kernels
-
+    rng = random.Random(0)
+    c = Circuit("ladder")
+    lits = list(c.add_input_bus("x", 5))
+    for _ in range(400):
+        a, b = lits[-1], lits[-1 - rng.randint(1, 3)]
+        lits.append(c.and_(a ^ rng.randint(0, 1), b ^ rng.randint(0, 1)))
+    c.set_output("y", lits[-1:-60:-7])
     ctx = CostView(c)
-    starts, dst = _fanout_csr(ctx)
-    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, k, odc, starts, dst)
-    for i, v in enumerate(ctx.ands):
-        leaves, nodes, maybe = got[i]
-        w = window(v, ctx.f0, ctx.f1, k)
-        assert (leaves, nodes) == (w.leaves, w.nodes)
-        assert maybe == _python_flags(ctx, v, k, odc, starts, dst)
+    assert max(len(window(v, ctx.f0, ctx.f1, 10).nodes) for v in ctx.ands) == 400
+    ref, got = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), 10, 3, 80, odc))
+    assert got == ref and ref
 
 
-def test_resub_windows_keep_to_k_leaves_where_a_fanin_reconverges_inside_the_cone():
+def test_resub_windows_keep_to_k_leaves_where_a_fanin_reconverges_inside_the_cone(monkeypatch):
     """On this circuit a fanin of an expanded leaf was once expanded itself; the cut used to take
     it back as a leaf (10 leaves for k = 8).  Python's and the compiled windows keep to k leaves
-    and agree."""
-    from nandc.synth import kernels
-
+    and give the same replacements."""
     c = random_circuit(8, num_inputs=14, num_ops=208)
     ctx = CostView(c)
     assert max(len(reconvergent_cut(v, ctx.f0, ctx.f1, 8)) for v in ctx.ands) == 8
-    starts, dst = _fanout_csr(ctx)
     for k in (6, 8):
-        got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, k, 2, starts, dst)
-        for i, v in enumerate(ctx.ands):
-            w = window(v, ctx.f0, ctx.f1, k)
-            assert got[i] == (w.leaves, w.nodes, _python_flags(ctx, v, k, 2, starts, dst))
+        ref, got = _both(monkeypatch, lambda k=k: resub_replacements(c, CostView(c), k, odc_levels=2))
+        assert got == ref and ref
 
 
-@pytest.mark.parametrize("seed,cut_size,odc", [(5, 10, 2), (6, 6, 1), (7, 8, 3)])
-def test_resub_replacements_are_the_python_ones(monkeypatch, seed, cut_size, odc):
-    c = random_circuit(seed, num_inputs=20, num_ops=800)
-    (ref, got) = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), cut_size, odc_levels=odc))
-    assert got == ref and ref  # the same replacements, and some were found
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=12, max_ops=90), st.integers(2, 12), st.integers(0, 3), st.integers(0, 3),
+       st.sampled_from([4, 80]))
+def test_resub_replacements_agree_on_small_circuits(c, k, max_gates, odc, max_divisors):
+    with pytest.MonkeyPatch.context() as mp:
+        ref, got = _both(mp, lambda: resub_replacements(c, CostView(c), k, max_gates, max_divisors, odc))
+    assert got == ref
 
 
 def test_adders_are_the_python_adders(monkeypatch):
