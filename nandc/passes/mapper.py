@@ -48,7 +48,7 @@ from nandc.synth.choices import ChoiceNetwork, build_choices
 from nandc.synth.cost import INFINITE, cut_cost_tables
 from nandc.synth.cuts import iter_cuts
 from nandc.synth.library import Program, shipped_programs
-from nandc.passes.options import Progress, check_choice, parse_params, report
+from nandc.passes.options import Progress, check_choice, parse_params, report, check_params
 from nandc.synth.truth import MASK, VAR, p_canonical
 
 __all__ = ["MapParams", "nand_map"]
@@ -90,6 +90,7 @@ class MapParams:
 
     def __post_init__(self):
         check_choice("map", "start", self.start, STARTS)
+        check_params(self, "map", cuts_per_node=(1, None), choice_cuts=(1, None))
 
 
 # ---------------------------------------------------------------------- choices

@@ -23,7 +23,7 @@ import numpy as np
 from nandc.ir.circuit import Bus, Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.passes.base import Params, Stats, pass_stats, register, renamed_params
-from nandc.passes.options import Progress, parse_params
+from nandc.passes.options import Progress, parse_params, check_params
 
 __all__ = ["NandParams", "lower_to_nand", "inverter_cover"]
 
@@ -37,6 +37,9 @@ class NandParams:
 
     cover: bool = False
     rounds: int = 3
+
+    def __post_init__(self):
+        check_params(self, "nand")
 
 
 def inverter_cover(circuit: Circuit, rounds: int, progress: Progress | None = None) -> tuple[Circuit, int]:

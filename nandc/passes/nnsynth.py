@@ -35,7 +35,7 @@ from nandc.ir.words import compare_threshold, popcount_at_least, shared_popcount
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, resynthesis_result
 from nandc.synth.library import Program
-from nandc.passes.options import Progress, parse_params
+from nandc.passes.options import Progress, parse_params, check_params
 from nandc.synth.factor import cone_table
 from nandc.synth.cost import CostView
 from nandc.synth.resynth import Replacement, program_from_circuit, select_replacements
@@ -94,6 +94,9 @@ class NNSynthParams:
 
     cut_size: int = 16
     min_saved: int = 20
+
+    def __post_init__(self):
+        check_params(self, "nnsynth", cut_size=(2, 16))
 
 
 BUILDERS = (compare_threshold, popcount_at_least, sorting_threshold)

@@ -31,7 +31,7 @@ from nandc.ir import words
 from nandc.ir.words import compare_threshold, popcount_at_least, shared_threshold
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
-from nandc.passes.options import parse_params
+from nandc.passes.options import parse_params, check_params
 from nandc.synth.cost import nand_cost
 from nandc.synth.rebuild import rebuild
 from nandc.synth.symmetric import Threshold, find_thresholds
@@ -62,6 +62,9 @@ class RecoverParams:
     conflicts: int = 20000
     prove: bool = True
     layers: int = 0
+
+    def __post_init__(self):
+        check_params(self, "recover")
 
 
 # ---------------------------------------------------------------------- builders

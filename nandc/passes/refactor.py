@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, resynthesis_result
-from nandc.passes.options import Progress, parse_params
+from nandc.passes.options import Progress, parse_params, check_params
 from nandc.synth.factor import cone_table, cover_program, minimize_cover, reconvergent_cut, support_size
 from nandc.synth.cost import CostView
 from nandc.synth.resynth import Replacement, select_replacements
@@ -40,6 +40,9 @@ class RefactorParams:
     min_saved: int = 3
     max_cubes: int = 24
     max_nodes: int = 0
+
+    def __post_init__(self):
+        check_params(self, "refactor", cut_size=(2, 12))
 
 
 def _refactor_node(circuit: Circuit, ctx: CostView, v: int, p: RefactorParams,

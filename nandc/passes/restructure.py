@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
-from nandc.passes.options import Progress, parse_params, report
+from nandc.passes.options import Progress, parse_params, report, check_params
 from nandc.synth.andopt import and_count, apply_if_fewer, compiled_rewrite_choices, refactor_choices, rewrite_choices
 from nandc.synth.cost import CostView
 from nandc.synth.rebuild import rebuild
@@ -93,6 +93,7 @@ class RestructureParams:
     lean_above: int = 0
 
     def __post_init__(self):
+        check_params(self, "restructure", cut_size=(2, 12), cuts_per_node=(1, None))
         bad = [s for s in str(self.script).split(".") if s not in STEPS]
         if bad:
             raise PassError(f"pass 'restructure': script steps must be some of {', '.join(STEPS)} separated "

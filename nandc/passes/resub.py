@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, resynthesis_result
-from nandc.passes.options import Progress, parse_params
+from nandc.passes.options import Progress, parse_params, check_params
 from nandc.synth.cost import CostView
 from nandc.synth.resub import resub_replacements
 
@@ -42,6 +42,9 @@ class ResubParams:
     max_divisors: int = 80
     odc_levels: int = 2
     max_nodes: int = 0
+
+    def __post_init__(self):
+        check_params(self, "resub")
 
 
 @register("resub", "re-express nodes by divisors of their window (0/1/2-resub) with don't cares where smaller",

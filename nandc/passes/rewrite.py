@@ -27,7 +27,7 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, register, resynthesis_result
 from nandc.synth.cuts import LocalCuts, iter_cuts
 from nandc.synth.library import DEFAULT_LIBRARY, NandLibrary
-from nandc.passes.options import Progress, check_choice, parse_params, report
+from nandc.passes.options import Progress, check_choice, parse_params, report, check_params
 from nandc.synth.cost import CostView
 from nandc.synth.resynth import Replacement, apply_if_cheaper, select_replacements
 from nandc.synth.truth import MASK, negate_inputs
@@ -64,6 +64,7 @@ class RewriteParams:
 
     def __post_init__(self):
         check_choice("rewrite", "scope", self.scope, SCOPES)
+        check_params(self, "rewrite", cuts_per_node=(1, None))
 
 
 def _best_replacement(circuit: Circuit, ctx: CostView, v: int, cuts, library: NandLibrary,

@@ -28,7 +28,7 @@ import numpy as np
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.synth.rebuild import rebuild
-from nandc.passes.options import Progress, parse_params, report
+from nandc.passes.options import Progress, parse_params, report, check_params
 from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
 from nandc.synth.simulation import ALL_ONES, level_plan, random_patterns, signature_keys, simulate_nodes
 
@@ -57,6 +57,9 @@ class SweepParams:
     conflicts: int = 30
     max_tries: int = 2
     seed: int = 0
+
+    def __post_init__(self):
+        check_params(self, "sweep")
 
 
 @dataclass

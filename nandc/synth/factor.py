@@ -18,19 +18,28 @@ from nandc.synth.library import Program
 from nandc.synth.resynth import program_from_circuit
 from nandc.synth.truth import variable_table
 
-__all__ = ["Cube", "reconvergent_cut", "cone_table", "minimize_cover", "factor", "build_form", "cover_program",
+__all__ = ["Cube", "MAX_CONE", "reconvergent_cut", "cone_table", "minimize_cover", "factor", "build_form", "cover_program",
            "support_size"]
 
 Cube = tuple[int, ...]  # per variable: 0 (complemented), 1 (positive), 2 (absent)
 
 
+#: AND nodes a reconvergent cut's cone may hold (``v`` included): expanding a leaf that adds no new
+#: leaf never stops by itself on a long chain over a few signals, which made every pass that grows
+#: these cuts quadratic in the chain's depth (the cones of ordinary circuits hold at most ~80 nodes
+#: at 12 leaves).  :func:`nandc.synth.kernels._reconvergent` keeps the same limit.
+MAX_CONE = 128
+
+
 def reconvergent_cut(v: int, f0: list[int], f1: list[int], k: int) -> tuple[int, ...]:
     """Leaves (increasing) of a cut of AND node ``v`` with at most ``k`` leaves,
-    grown by expanding the leaf that adds the fewest new leaves."""
+    grown by expanding the leaf that adds the fewest new leaves, while the cone
+    holds fewer than :data:`MAX_CONE` AND nodes."""
     leaves = {f0[v] >> 1, f1[v] >> 1}
     leaves.discard(0)
     visited = {v} | leaves
-    while True:
+    inner = 1  # AND nodes in the cone: v and the expanded leaves
+    while inner < MAX_CONE:
         best, best_cost = -1, k + 1
         for x in leaves:
             if not f0[x]:
@@ -42,10 +51,12 @@ def reconvergent_cut(v: int, f0: list[int], f1: list[int], k: int) -> tuple[int,
         if best < 0 or len(leaves) + best_cost > k:
             return tuple(sorted(leaves))
         leaves.discard(best)
+        inner += 1
         for u in (f0[best] >> 1, f1[best] >> 1):
             if u and u not in visited:  # (a visited fanin is a leaf already or inside the cone)
                 leaves.add(u)
                 visited.add(u)
+    return tuple(sorted(leaves))
 
 
 def cone_table(v: int, leaves: tuple[int, ...], f0: list[int], f1: list[int]) -> int:

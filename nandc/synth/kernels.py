@@ -43,6 +43,7 @@ __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_c
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
 _INFINITE = float(1 << 20)
+_MAX_CONE = 128  # nandc.synth.factor.MAX_CONE: AND nodes in a reconvergent cut's cone (tests check they agree)
 
 from numba import njit  # callers import this module only when numba is there (see nandc.synth.compiled)
 
@@ -906,7 +907,7 @@ def _add_leaf(lv, nl, u):
 def _reconvergent(v, f0, f1, k, vis, stamp, lv):
     """factor.reconvergent_cut(v, f0, f1, k): its leaves in ``lv[:nl]`` (unsorted); returns ``nl``.
     ``vis`` marks the visited nodes with ``stamp`` (a value no earlier call used); at most ``k``
-    leaves (or the two fanins of ``v``, when ``k`` < 2)."""
+    leaves (or the two fanins of ``v``, when ``k`` < 2), and at most ``_MAX_CONE`` AND nodes in the cone."""
     nl = 0
     for side in range(2):
         u = (f0[v] if side == 0 else f1[v]) >> 1
@@ -915,7 +916,8 @@ def _reconvergent(v, f0, f1, k, vis, stamp, lv):
     vis[v] = stamp
     for i in range(nl):
         vis[lv[i]] = stamp
-    while True:
+    inner = 1
+    while inner < _MAX_CONE:
         best = -1
         best_cost = k + 1
         for i in range(nl):
@@ -938,12 +940,14 @@ def _reconvergent(v, f0, f1, k, vis, stamp, lv):
                 lv[i] = lv[nl - 1]
                 nl -= 1
                 break
+        inner += 1
         for side in range(2):
             u = (f0[best] if side == 0 else f1[best]) >> 1
             if u and vis[u] != stamp:  # (a visited fanin is a leaf already or inside the cone)
                 lv[nl] = u
                 nl += 1
                 vis[u] = stamp
+    return nl
 
 
 _VAR_WORDS = np.array([0xAAAAAAAAAAAAAAAA, 0xCCCCCCCCCCCCCCCC, 0xF0F0F0F0F0F0F0F0, 0xFF00FF00FF00FF00,

@@ -15,8 +15,8 @@ from nandc.synth.factor import (
     cover_program,
     factor,
     minimize_cover,
+    MAX_CONE,
     reconvergent_cut,
-
 )
 from nandc.passes.refactor import refactor
 from nandc.synth.cost import CostView
@@ -81,6 +81,44 @@ def test_reconvergent_cut_is_a_cut_and_its_table_is_right(c, k):
         assert 1 <= len(leaves) <= max(k, 2)
         table = cone_table(v, leaves, ctx.f0, ctx.f1)  # raises KeyError if the cone escapes the cut
         assert 0 <= table < 1 << (1 << len(leaves))
+
+
+def _long_chain(depth: int) -> Circuit:
+    """``t = t & x`` / ``t | ~y`` for ``depth`` levels over two inputs: every expansion of a
+    cut leaf re-reads a visited input, so it never adds a leaf."""
+    c = Circuit("chain")
+    x, y = c.add_input_bus("x", 2)
+    t = x
+    for i in range(depth):
+        t = c.and_(t, y) if i % 2 else c.or_(t, x ^ 1)
+    c.set_output("y", [t])
+    return c
+
+
+def _cone_size(v, leaves, f0, f1):
+    cone, stack = set(), [v]
+    while stack:
+        u = stack.pop()
+        if u in cone or u in leaves or not f0[u]:
+            continue
+        cone.add(u)
+        stack += [f0[u] >> 1, f1[u] >> 1]
+    return len(cone)
+
+
+def test_reconvergent_cut_cone_is_bounded_on_a_long_chain():
+    """Found by benchmarks/synth_fuzz.py: on a chain over a few inputs the cut grew down to the
+    chain's bottom, so refactor (and resub, restructure) took time quadratic in the depth
+    (refactor alone: 163 s on a 16k-node chain).  The cone stops at MAX_CONE AND nodes."""
+    c = _long_chain(3000)
+    ctx = CostView(c)
+    top = ctx.ands[-1]
+    leaves = reconvergent_cut(top, ctx.f0, ctx.f1, 8)
+    assert 2 <= len(leaves) <= 8
+    assert _cone_size(top, set(leaves), ctx.f0, ctx.f1) == MAX_CONE
+    cone_table(top, leaves, ctx.f0, ctx.f1)  # the cone stays inside the cut
+    new, _ = refactor(c)
+    assert check_equivalence(c, new, method="exhaustive")
 
 
 def test_redundant_sum_of_products_collapses():

@@ -291,3 +291,19 @@ def test_restructure_agrees_on_small_circuits(c):
     with pytest.MonkeyPatch.context() as mp:
         (ref, _), (got, _) = _both(mp, lambda: restructure(c, {"guard": False, "max_nodes": 0}))
     assert got.structural_hash() == ref.structural_hash()
+
+
+def test_cut_cone_limit_is_the_same_in_both_loops():
+    """The compiled reconvergent cut stops at the same cone size as the Python one: on a chain of
+    3000 levels over two inputs (where nothing else stops it) their resub windows agree."""
+    from nandc.synth import factor, kernels
+    from tests.passes.test_refactor import _long_chain
+
+    assert kernels._MAX_CONE == factor.MAX_CONE
+    c = _long_chain(3000)
+    ctx = CostView(c)
+    starts, dst = _fanout_csr(ctx)
+    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, 8, 2, starts, dst)
+    for i, v in enumerate(ctx.ands):
+        w = window(v, ctx.f0, ctx.f1, 8)
+        assert got[i][:2] == (w.leaves, w.nodes)
