@@ -66,6 +66,7 @@ YOSYS_SEEDS = {"alu": 44, "barrel": 23, "cmp": 57, "crc": 69, "expr": 15, "fsm":
                "prienc": 63, "satadd": 20, "smul": 54}
 
 
+@pytest.mark.slow  # (Yosys runs: the full suite only)
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")
 @pytest.mark.parametrize("shape", sorted(VERILOG))
 def test_yosys_circuits(shape, tmp_path):
