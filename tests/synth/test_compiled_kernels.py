@@ -131,8 +131,8 @@ def test_resub_replacements_agree_on_deep_circuits(monkeypatch, seed, cut_size, 
 @pytest.mark.parametrize("odc", [0, 2])
 def test_resub_replacements_agree_in_windows_of_hundreds_of_nodes(monkeypatch, odc):
     """A ladder (every node reads the one before and one of the three before that) over five
-    inputs: each window is the whole ladder (more nodes than the compiled tables first have
-    room for, and more divisors than max_divisors)."""
+    inputs: the windows stop at factor.MAX_CONE nodes (more divisors than max_divisors)."""
+    from nandc.synth.factor import MAX_CONE
     import random
 
     from nandc.ir.circuit import Circuit
@@ -145,7 +145,7 @@ def test_resub_replacements_agree_in_windows_of_hundreds_of_nodes(monkeypatch, o
         lits.append(c.and_(a ^ rng.randint(0, 1), b ^ rng.randint(0, 1)))
     c.set_output("y", lits[-1:-60:-7])
     ctx = CostView(c)
-    assert max(len(window(v, ctx.f0, ctx.f1, 10).nodes) for v in ctx.ands) == 400
+    assert max(len(window(v, ctx.f0, ctx.f1, 10).nodes) for v in ctx.ands) == MAX_CONE
     ref, got = _both(monkeypatch, lambda: resub_replacements(c, CostView(c), 10, 3, 80, odc))
     assert got == ref and ref
 
@@ -295,15 +295,18 @@ def test_restructure_agrees_on_small_circuits(c):
 
 def test_cut_cone_limit_is_the_same_in_both_loops():
     """The compiled reconvergent cut stops at the same cone size as the Python one: on a chain of
-    3000 levels over two inputs (where nothing else stops it) their resub windows agree."""
+    3000 levels over two inputs (where nothing else stops it) their cuts and tables agree, and so
+    do resub's replacements."""
     from nandc.synth import factor, kernels
     from tests.passes.test_refactor import _long_chain
 
     assert kernels._MAX_CONE == factor.MAX_CONE
     c = _long_chain(3000)
     ctx = CostView(c)
-    starts, dst = _fanout_csr(ctx)
-    got = kernels.resub_windows(ctx.ands, ctx.f0, ctx.f1, ctx.refs, ctx.pos, ctx.neg, ctx.free, 8, 2, starts, dst)
-    for i, v in enumerate(ctx.ands):
-        w = window(v, ctx.f0, ctx.f1, 8)
-        assert got[i][:2] == (w.leaves, w.nodes)
+    got = kernels.cone_tables(ctx.ands, ctx.f0, ctx.f1, 8)
+    for v in ctx.ands:
+        leaves = reconvergent_cut(v, ctx.f0, ctx.f1, 8)
+        assert got.get(v, (leaves,))[0] == leaves
+    with pytest.MonkeyPatch.context() as mp:
+        ref, comp = _both(mp, lambda: resub_replacements(c, CostView(c), 8, 2, 80, 2))
+    assert comp == ref
