@@ -130,7 +130,8 @@ def test_two_threads_and_many_blocks_equal_one_thread(uniform_net):
         np.testing.assert_array_equal(one[role], two[role])
 
 
-@pytest.mark.parametrize("bits,step", [(3, 0.25), (2, 0.5), (8, 1 / 64)])
+@pytest.mark.parametrize("bits,step", [(3, 0.25), pytest.param(2, 0.5, marks=pytest.mark.slow),
+                                       pytest.param(8, 1 / 64, marks=pytest.mark.slow)])
 def test_multibit_uniform_codes_through_int4_linear(bits, step):
     torch.manual_seed(bits)
     m = nn.Sequential(qnn.InputQuant(bits, step), qnn.Int4Linear(13, 5)).eval()
