@@ -23,6 +23,8 @@ __all__ = ["threshold_by_bdd", "have_bdd"]
 
 #: Live BDD nodes (cone and reference together) past which a proof is abandoned.
 MAX_NODES = 400_000
+#: Bytes CUDD may hold: a single operation can outgrow the node budget before it is checked.
+MAX_MEMORY = 1 << 30
 
 
 def have_bdd() -> bool:
@@ -43,11 +45,17 @@ def threshold_by_bdd(cone: Circuit, root: int, phases: Sequence[int], threshold:
         from dd import cudd
     except ImportError:
         return None
-    n = cone.num_inputs
-    if len(phases) != n:
+    if len(phases) != cone.num_inputs:
         return None
-    bdd = cudd.BDD()
-    bdd.configure(reordering=False)
+    try:
+        return _compare(cudd.BDD(), cone, root, phases, threshold, max_nodes)
+    except (ValueError, RuntimeError, MemoryError):  # CUDD out of its memory (a NULL node)
+        return None
+
+
+def _compare(bdd, cone: Circuit, root: int, phases: Sequence[int], threshold: int, max_nodes: int) -> bool | None:
+    n = cone.num_inputs
+    bdd.configure(reordering=False, max_memory=MAX_MEMORY)
     names = [f"x{i}" for i in range(n)]
     bdd.declare(*names)
     xs = [bdd.var(name) for name in names]

@@ -12,6 +12,7 @@ import pytest
 from nandc.ir import words
 from nandc.ir.circuit import Circuit
 from nandc.synth.adders import adder_certificate
+from nandc.synth import bdd
 from nandc.synth.bdd import have_bdd, threshold_by_bdd
 from nandc.synth.equiv import check_equivalence
 from nandc.synth.symmetric import certify_equal_thresholds
@@ -67,6 +68,10 @@ def test_budget_and_missing_package_give_no_answer(monkeypatch):
     c, phases = _carry_neuron(40, 20)
     root = c.output_literals()[0]
     assert threshold_by_bdd(c, root, phases, 20, max_nodes=50) is None
+    monkeypatch.setattr(bdd, "MAX_MEMORY", 1 << 16)  # CUDD runs out of memory inside an operation
+    assert threshold_by_bdd(c, root, phases, 20) is None
+    monkeypatch.undo()
+    assert threshold_by_bdd(c, root, phases, 20) is True
     monkeypatch.setitem(sys.modules, "dd", None)  # import dd fails
     assert threshold_by_bdd(c, root, phases, 20) is None
 
