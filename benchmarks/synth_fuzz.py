@@ -70,7 +70,6 @@ from tests.synth_shapes import EDGE, edge_circuit, mutant_circuit, yosys_circuit
 KINDS = ("yosys", "edge", "mutant")
 OUTCOMES = ("ok", "ok-sim", "rejected", "mismatch", "raw", "timeout", "crash", "hang")
 BAD = ("mismatch", "raw", "timeout", "crash", "hang")
-DEFAULT_CIRCUITS = "/tmp/s4/circ"
 
 
 # ====================================================================== jobs
@@ -192,7 +191,7 @@ def run_circuit(kind: str, seed: int, args, workdir: Path, files: list[Path], em
 
 
 def child(kind: str, start: int, count: int, args) -> None:
-    files = sorted(Path(args.circuits).glob("*.aig")) if kind == "mutant" else []
+    files = _aiger_files(args.circuits) if kind == "mutant" else []
 
     def emit(item):
         sys.stdout.write(json.dumps(item) + "\n")
@@ -216,7 +215,7 @@ def _parse_size(text: str) -> int:
 def _child_argv(args, kind, start, count):
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(start), str(count),
             "--pipelines", str(args.pipelines), "--timeout", str(args.timeout), "--conflicts", str(args.conflicts),
-            "--circuits", args.circuits]
+            "--circuits", args.circuits or ""]
     if args.only:
         argv += ["--only", ",".join(args.only)]
     return argv
@@ -361,6 +360,11 @@ def scaling(args) -> str:
     return "\n".join(lines)
 
 
+
+def _aiger_files(folder: str) -> list[Path]:
+    """The ``*.aig`` files of ``folder`` (none when no folder is given)."""
+    return sorted(Path(folder).glob("*.aig")) if folder else []
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--kinds", default=",".join(KINDS), help=f"circuit kinds, or none (default: {','.join(KINDS)})")
@@ -374,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=120, help="seconds one job may take (default: 120)")
     p.add_argument("--conflicts", type=int, default=200000, help="SAT conflict budget per query (default: 200000)")
     p.add_argument("--memory", default="4G", help="address-space limit of a child (default: 4G)")
-    p.add_argument("--circuits", default=DEFAULT_CIRCUITS, help=f"AIGER files to mutate (default: {DEFAULT_CIRCUITS})")
+    p.add_argument("--circuits", default="", help="a folder of AIGER files (*.aig) to mutate (the mutant kind; none: skipped)")
     p.add_argument("--scaling", action="store_true", help="also time every pass on growing edge shapes")
     p.add_argument("--scaling-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 2000, 4000, 8000])
     p.add_argument("--scaling-shapes", type=lambda s: s.split(","), default=["chain", "fanout", "lattice", "redundant"])
@@ -388,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child[0], int(args.child[1]), int(args.child[2]), args)
         return 0
-    files = sorted(Path(args.circuits).glob("*.aig"))
+    files = _aiger_files(args.circuits)
     if args.replay:
         kind, seed = args.replay[0], int(args.replay[1])
         with tempfile.TemporaryDirectory(prefix="synthfuzz") as tmp:
@@ -407,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         print("yosys not found: the yosys kind is skipped")
         kinds.remove("yosys")
     if "mutant" in kinds and not files:
-        print(f"no *.aig in {args.circuits}: the mutant kind is skipped")
+        print(f"no *.aig in {args.circuits!r} (--circuits): the mutant kind is skipped")
         kinds.remove("mutant")
     t0 = time.monotonic()
     deadline = t0 + args.budget
