@@ -41,12 +41,10 @@ def threshold_by_bdd(cone: Circuit, root: int, phases: Sequence[int], threshold:
     """Whether literal ``root`` of ``cone`` is ``[sum_i (x_i ^ phases[i]) >= threshold]``
     (``x_i`` the inputs of ``cone``, in creation order): True or False, both proved;
     None if the BDDs outgrow ``max_nodes`` live nodes or ``dd`` is not installed."""
-    try:
-        from dd import cudd
-    except ImportError:
+    if not have_bdd() or len(phases) != cone.num_inputs:
         return None
-    if len(phases) != cone.num_inputs:
-        return None
+    from dd import cudd
+
     try:
         return _compare(cudd.BDD(), cone, root, phases, threshold, max_nodes)
     except (ValueError, RuntimeError, MemoryError):  # CUDD out of its memory (a NULL node)
