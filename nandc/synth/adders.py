@@ -44,7 +44,7 @@ from nandc.synth.compiled import use_compiled
 from nandc.synth.cuts import enumerate_cuts
 from nandc.synth.truth import MASK, VAR, negate_inputs
 
-__all__ = ["adder_certificate", "find_adders", "sum_form"]
+__all__ = ["adder_certificate", "adder_tables", "find_adders", "sum_form"]
 
 _XOR3 = VAR[0] ^ VAR[1] ^ VAR[2]
 _XOR2 = VAR[0] ^ VAR[1]
@@ -72,18 +72,16 @@ Adder = tuple[tuple[int, ...], int, int, int, int, int]
 VIRTUAL = -1
 
 
-def find_adders(circuit: Circuit, limit: int = 10
-                ) -> tuple[list[Adder], list[Adder], list[Adder], dict[int, int]]:
-    """The adders of ``circuit`` by function: ``(full, half, carry_only, constants)``.
+def adder_tables(circuit: Circuit, limit: int = 10, every: bool = False
+                 ) -> tuple[dict[tuple[int, ...], tuple[int, int]],
+                            dict[tuple[int, ...], list[tuple[int, int, int]]], dict[int, int]]:
+    """``(xors, carries, constants)`` from the 2- and 3-leaf cuts of every AND node (``limit`` cuts kept per node).
 
-    A full (half) adder is an XOR node and a majority (an AND-type) node over
-    the same 3 (2) cut leaves; ``carry_only`` are majority and AND-type nodes
-    with no XOR over their leaves (an adder whose sum nobody reads: its sum
-    is :data:`VIRTUAL`, a free variable of the certificate).  Each list in
-    increasing node order; half adders whose carry is an AND of the literals
-    before those where it is an OR.  ``constants``: the AND nodes a cut
-    proves constant (``{node: value}``), which an adder may read (a ripple
-    adder's top carry that can never be set).
+    ``xors[leaves] = (node, q)``: the first node equal to the XOR of the leaves, negated if ``q``
+    (``every``: the list of all such nodes);
+    ``carries[leaves]``: ``(node, p, r)`` of every node equal to the majority (3 leaves) or AND
+    (2 leaves) of ``leaf_i ^ p_i``, negated if ``r``; ``constants``: ``{node: value}`` of nodes a cut
+    proves constant.
     """
     f0, f1, _ = circuit.arrays()
     ands = list(circuit.and_nodes())
@@ -103,14 +101,38 @@ def find_adders(circuit: Circuit, limit: int = 10
                 constants[v] = int(tt != 0)
             elif n == 3:
                 if tt in (_XOR3, _XOR3 ^ MASK):
-                    xors.setdefault(leaves, (v, int(tt != _XOR3)))
+                    _note_xor(xors, leaves, (v, int(tt != _XOR3)), every)
                 elif tt in _MAJ_TABLES:
                     carries.setdefault(leaves, []).append((v,) + _MAJ_TABLES[tt])
             elif n == 2:
                 if tt in (_XOR2, _XOR2 ^ MASK):
-                    xors.setdefault(leaves, (v, int(tt != _XOR2)))
+                    _note_xor(xors, leaves, (v, int(tt != _XOR2)), every)
                 elif tt in _AND_TABLES:
                     carries.setdefault(leaves, []).append((v,) + _AND_TABLES[tt])
+    return xors, carries, constants
+
+
+def _note_xor(xors: dict, leaves: tuple[int, ...], found: tuple[int, int], every: bool) -> None:
+    if every:
+        xors.setdefault(leaves, []).append(found)
+    else:
+        xors.setdefault(leaves, found)
+
+
+def find_adders(circuit: Circuit, limit: int = 10
+                ) -> tuple[list[Adder], list[Adder], list[Adder], dict[int, int]]:
+    """The adders of ``circuit`` by function: ``(full, half, carry_only, constants)``.
+
+    A full (half) adder is an XOR node and a majority (an AND-type) node over
+    the same 3 (2) cut leaves; ``carry_only`` are majority and AND-type nodes
+    with no XOR over their leaves (an adder whose sum nobody reads: its sum
+    is :data:`VIRTUAL`, a free variable of the certificate).  Each list in
+    increasing node order; half adders whose carry is an AND of the literals
+    before those where it is an OR.  ``constants``: the AND nodes a cut
+    proves constant (``{node: value}``), which an adder may read (a ripple
+    adder's top carry that can never be set).
+    """
+    xors, carries, constants = adder_tables(circuit, limit)
     full, half, carry_only = [], [], []
     for leaves, got in carries.items():
         s, q = xors.get(leaves, (VIRTUAL, 0))
