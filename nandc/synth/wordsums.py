@@ -9,7 +9,9 @@ the integers (any leaf or output polarity, any orientation):
 * half adder: ``a + b - s - 2 co = 0``;
 * a parity whose carry no node computes (the top column of a word kept
   modulo ``2**K``): ``a + b (+ c) - s - 2 u = 0`` with ``u`` a free 0/1
-  variable.
+  variable;
+* a carry whose sum no node computes (the dropped low bits of a word):
+  ``a + b (+ c) - u - 2 co = 0``, taken only when it reads a computed node.
 
 :func:`find_word_sums` finds the adders by function (the XOR, majority and
 AND-type nodes over the same 2- or 3-leaf cut, as in
@@ -30,7 +32,7 @@ the group is a :class:`WordSum`, which can be rebuilt from its leaves by any
 compressor tree.  Groups whose identity is not of that shape (a carry
 dropped in the middle, two roots of one weight) are left out.  No SAT call
 and no simulation: the identity is a sum of exact ones, so a found word is
-right by construction (every caller still checks its rebuilt circuit).
+right by construction (the tests check every found word by simulation).
 
 The idea of reading adders as algebraic identities is known from
 arithmetic-circuit verification (rewriting the word-level specification
@@ -61,32 +63,16 @@ class WordSum:
     width: int
     roots: tuple[int, ...]
 
-    def columns(self) -> tuple[list[list[int]], int]:
-        """``(columns, constant)``: literals of weight ``2**j`` and a constant in ``0 .. 2**width - 1``
-        whose sum modulo ``2**width`` is the word (negative digits as complemented literals)."""
-        from nandc.ir.words import csd_digits
-
-        cols: list[list[int]] = [[] for _ in range(self.width)]
-        const = self.constant
-        for v, a in sorted(self.coef.items()):
-            for d, p in csd_digits(a % (1 << self.width) if a > 0 else -((-a) % (1 << self.width))):
-                if p >= self.width:
-                    continue
-                if d > 0:
-                    cols[p].append(2 * v)
-                else:  # -v * 2**p == ~v * 2**p - 2**p
-                    cols[p].append(2 * v + 1)
-                    const -= 1 << p
-        return cols, const % (1 << self.width)
-
 
 # an adder: (input literals, sum literal, carry literal); None for a sum or carry no node computes
 _Adder = tuple[tuple[int, ...], int | None, int | None]
 
 
 def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]]:
-    """One reading per XOR node: the adder (full before half) whose carry node something reads,
-    else the parity alone (a free carry); and the computed nodes read by other logic or outputs."""
+    """The adders of each XOR node: over its best cut (full before half), one per carry node that
+    something reads (words adding the same bits in other polarities share the parity), else the
+    parity alone (a free carry); carries whose sum is gone; and the computed nodes read by other
+    logic or outputs."""
     xors, carries, _ = adder_tables(circuit, limit, every=True)
     f0, f1 = circuit.fanin_views()
     readers: dict[int, list[int]] = defaultdict(list)
