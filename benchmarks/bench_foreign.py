@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_abc  # noqa: E402
-from bench_abc import AbcCache, Row, print_table, run_baseline, run_nandc  # noqa: E402
+from bench_abc import AbcCache, Row, print_table, run_baseline, run_nandc, verify_budgeted  # noqa: E402
 
 
 # ---------------------------------------------------------------------- textbook gates
@@ -164,49 +164,6 @@ def suite(use_yosys: bool, workdir: Path):
     yield "f-arith", "fadd16", foreign_adder(16)
     yield "f-arith", "fadd32", foreign_adder(32)
     yield "f-arith", "fmul8x8", foreign_multiplier(8)
-
-
-def density_simulation(circuit, netlist, samples: int = 1 << 16, seed: int = 0) -> bool:
-    """Equal outputs on ``samples`` random vectors, each of its own random density of ones
-    (uniform vectors never leave the middle weights, where a threshold is seldom crossed)."""
-    import numpy as np
-
-    from nandc.ir.bits import pack_samples
-    from nandc.ir.evaluate import simulate_circuit, simulate_netlist
-
-    rng = np.random.default_rng(seed)
-    for _ in range(samples // 8192):
-        dens = rng.random((8192, 1))
-        rows = (rng.random((8192, circuit.num_inputs)) < dens).astype(np.uint8)
-        words = pack_samples(rows)
-        if not np.array_equal(simulate_circuit(circuit, words), simulate_netlist(netlist, words)):
-            return False
-    return True
-
-
-def verify_budgeted(circuit, netlist, sat_limit: int, conflicts: int) -> str:
-    """Exhaustive up to 16 inputs, else a SAT proof within ``conflicts``; when the budget
-    (or ``sat_limit`` AND nodes) is exceeded, random simulation at every density."""
-    from nandc.errors import EquivalenceError
-    from nandc.synth.equiv import check_equivalence
-
-    from nandc.synth.symmetric import certify_equal_thresholds
-
-    if not density_simulation(circuit, netlist):
-        raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent (density simulation)")
-    if circuit.num_ands <= sat_limit:
-        try:
-            result = check_equivalence(circuit, netlist, conflict_budget=conflicts)
-        except EquivalenceError:
-            result = None
-        if result is not None:
-            if not result:
-                raise AssertionError(f"{circuit.name}: nandc's netlist is not equivalent: {result}")
-            return result.method
-    # every output of both the same threshold function, each side proved by an adder-tree certificate or BDDs
-    if certify_equal_thresholds(circuit, netlist.to_circuit()):
-        return "certificate"
-    return "simulation (SAT budget)" if circuit.num_ands <= sat_limit else "simulation"
 
 
 def recover_proofs(history) -> str:

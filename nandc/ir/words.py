@@ -49,6 +49,8 @@ __all__ = [
     "Word",
     "COMPARISONS",
     "word_type_for_range",
+    "column_sum_mod",
+    "word_terms",
     "extend",
     "to_signed",
     "truncate",
@@ -415,6 +417,20 @@ def column_sum(c: Circuit, columns: Sequence[Sequence[int]], constant: int = 0) 
             if lit != FALSE:
                 hi += 1 << j
     return _sum_in_range(c, columns, constant, lo, hi)
+
+
+def column_sum_mod(c: Circuit, columns: Sequence[Sequence[int]], constant: int, width: int) -> tuple[int, ...]:
+    """The low ``width`` bits of ``constant + sum(2**j * popcount(columns[j]))``, one literal per
+    bit, in one compressor tree (columns at or above ``width`` are dropped; the top column keeps
+    only its parity)."""
+    terms = _Terms(tuple(tuple(col) for col in columns[:width]), constant % (1 << width))
+    return _compress(c, terms, width)
+
+
+def word_terms(w: Word, factor: int = 1) -> tuple[list[tuple[int, int]], int]:
+    """``factor * w`` (``factor = +-2**p``) as ``[(literal, column)]`` plus an integer constant
+    (a signed word's top bit, or a negative factor, as complemented literals)."""
+    return _word_bits(w, factor)
 
 
 def _sum_in_range(c: Circuit, columns: Sequence[Sequence[int]], constant: int, lo: int, hi: int) -> Word:

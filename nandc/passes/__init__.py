@@ -20,6 +20,7 @@ from nandc.passes import recover as _recover  # noqa: F401  (registers)
 from nandc.passes import mapper as _mapper  # noqa: F401  (registers)
 from nandc.passes import snapshot as _snapshot  # noqa: F401  (registers)
 from nandc.passes import restructure as _restructure  # noqa: F401  (registers)
+from nandc.passes import sums as _sums  # noqa: F401  (registers)
 from nandc.passes.cleanup import cleanup
 from nandc.passes.nand import lower_to_nand
 from nandc.passes.pipeline import PRESETS, parse_pipeline, run_pipeline

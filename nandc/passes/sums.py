@@ -1,0 +1,259 @@
+"""Weighted sums recovered from adder networks and rebuilt with a shared base.
+
+:mod:`nandc.synth.wordsums` reads the adder networks of a circuit back as
+words: ``bit j of (c + sum_v a_v * v) mod 2**K`` over their leaves ``v``.
+The outputs of a dense layer are such words over the same inputs, each with
+its own coefficients (``+-1`` for a binary layer, ``-1/0/+1`` ternary).  Each
+was built as its own compressor tree, and none can share much with another:
+two sums that add ``x_1`` with opposite signs have no full adder in common.
+
+This pass writes every word of a group over (mostly) the same leaves as a
+shared *base* plus its own difference::
+
+    V_k = B + sum_v (a_kv - b_v) * v,      B = sum_v b_v * v
+
+with ``b_v`` the coefficient most words give leaf ``v`` (chosen to minimize
+the signed digits of all differences).  ``B`` is one compressor tree; each
+word then adds only ``B``'s few bits and the leaves where it differs from
+the base -- for a binary layer, the inputs of its minority sign, about a
+third of them instead of all.  (For threshold neurons the same idea is
+:func:`~nandc.ir.words.shared_threshold` in :mod:`recover <nandc.passes.recover>`.)
+
+Groups are priced one at a time (:func:`~nandc.synth.cost.nand_cost`): one is
+kept only if the whole circuit gets cheaper, so the pass never makes a
+circuit worse.  The words are exact by construction; the rebuilt circuit is
+also compared with the input by random simulation, a check that a wrong
+rebuild cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from nandc.errors import PassError
+from nandc.ir import words
+from nandc.ir.circuit import Circuit
+from nandc.passes.base import Stats, pass_stats, register
+from nandc.passes.options import check_params, parse_params
+from nandc.synth.cost import nand_cost
+from nandc.synth.wordsums import WordSum, find_word_sums
+
+__all__ = ["SumsParams", "sums", "plan_base", "rebuild_words"]
+
+
+@dataclass(frozen=True)
+class SumsParams:
+    """``max_nodes``: larger circuits are returned unchanged; ``overlap``: percent of a word's
+    leaves that a group's first word must share with it to join the group; ``groups``: at most
+    this many groups are priced (largest estimated saving first)."""
+
+    max_nodes: int = 200000
+    overlap: int = 50
+    groups: int = 8
+
+    def __post_init__(self):
+        check_params(self, "sums", overlap=(1, 100), groups=(1, None))
+
+
+# ---------------------------------------------------------------------- planning
+def _digits(a: int) -> int:
+    return len(words.csd_digits(abs(a)))
+
+
+def _clusters(found: list[WordSum], overlap: int) -> list[list[WordSum]]:
+    """Words grouped by their leaves: a word joins the first group whose first word shares at least
+    ``overlap`` percent of the larger leaf set with it."""
+    out: list[tuple[set[int], list[WordSum]]] = []
+    for w in found:
+        leaves = set(w.coef)
+        for first, members in out:
+            if 100 * len(leaves & first) >= overlap * max(len(leaves), len(first)):
+                members.append(w)
+                break
+        else:
+            out.append((leaves, [w]))
+    return [members for _, members in out]
+
+
+def plan_base(group: list[WordSum]) -> tuple[dict[int, int], int]:
+    """``(base, saving)``: the base coefficients ``{leaf: b}`` of a group of words and the
+    signed digits (bits into compressor trees) it saves, net of adding the base's bits to every word."""
+    before = after = 0
+    base: dict[int, int] = {}
+    for v in sorted({v for w in group for v in w.coef}):
+        cs = [w.coef.get(v, 0) for w in group]
+        before += sum(_digits(c) for c in cs)
+        best = min(sorted(set(cs) | {0}), key=lambda b: (sum(_digits(c - b) for c in cs) + _digits(b), b != 0))
+        after += sum(_digits(c - best) for c in cs) + _digits(best)
+        if best:
+            base[v] = best
+    lo = sum(min(0, b) for b in base.values())
+    hi = sum(max(0, b) for b in base.values())
+    after += len(group) * words.word_type_for_range(lo, hi)[0]
+    return base, before - after
+
+
+# ---------------------------------------------------------------------- building
+def _signed_columns(coef: dict[int, int], lit_of, width: int | None) -> tuple[list[list[int]], int]:
+    """``sum_v coef[v] * v`` as columns of literals and a constant (negative digits complemented)."""
+    cols: list[list[int]] = []
+    const = 0
+    for v, a in sorted(coef.items()):
+        for d, p in words.csd_digits(a):
+            if width is not None and p >= width:
+                continue
+            while len(cols) <= p:
+                cols.append([])
+            if d > 0:
+                cols[p].append(lit_of(2 * v))
+            else:  # -v * 2**p == ~v * 2**p - 2**p
+                cols[p].append(lit_of(2 * v) ^ 1)
+                const -= 1 << p
+    return cols, const
+
+
+def _build_group(c: Circuit, group: list[WordSum], base: dict[int, int], lit_of) -> list[tuple[int, ...]]:
+    """The bits of every word of ``group``: the base once, then each word as base plus difference."""
+    base_terms: list[tuple[int, int]] = []
+    base_const = 0
+    if base:
+        cols, const = _signed_columns(base, lit_of, None)
+        base_terms, base_const = words.word_terms(words.column_sum(c, cols, const))
+    out = []
+    for w in group:
+        diff = {v: w.coef.get(v, 0) - base.get(v, 0) for v in set(w.coef) | set(base)}
+        cols, const = _signed_columns({v: a for v, a in diff.items() if a}, lit_of, w.width)
+        cols += [[] for _ in range(w.width - len(cols))]
+        for lit, col in base_terms:
+            if col < w.width:
+                cols[col].append(lit)
+        out.append(words.column_sum_mod(c, cols, w.constant + const + base_const, w.width))
+    return out
+
+
+class _Cycle(Exception):
+    """A group whose leaves depend on its own roots (through logic outside the adders)."""
+
+
+def rebuild_words(circuit: Circuit, groups: list[tuple[list[WordSum], dict[int, int]]]) -> Circuit:
+    """``circuit`` with the roots of every word of ``groups`` (``(words, base)``) rebuilt from their
+    leaves; a group whose leaves need its own roots is left as it was."""
+    groups = list(groups)
+    while True:
+        try:
+            return _rebuild(circuit, groups)
+        except _Cycle as e:
+            del groups[e.args[0]]
+
+
+def _rebuild(circuit: Circuit, groups: list[tuple[list[WordSum], dict[int, int]]]) -> Circuit:
+    f0, f1, lay = circuit.arrays()
+    f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
+    names = circuit.layer_names
+    group_of: dict[int, int] = {}
+    for g, (ws, _) in enumerate(groups):
+        for w in ws:
+            for r in w.roots:
+                if r >= 0:
+                    group_of[r >> 1] = g
+    leaves_of = [sorted({v for w in ws for v in w.coef}) for ws, _ in groups]
+    new, inputs = circuit.copy_interface()
+    lit = [-1] * circuit.num_nodes
+    lit[0] = 0
+    for node, new_lit in inputs.items():
+        lit[node] = new_lit
+
+    def deps(v: int) -> list[int]:
+        g = group_of.get(v)
+        return leaves_of[g] if g is not None else [f0l[v] >> 1, f1l[v] >> 1]
+
+    def lit_of(x: int) -> int:
+        return lit[x >> 1] ^ (x & 1)
+
+    # depth first from the outputs; a root's fanins are its group's leaves
+    open_nodes: set[int] = set()
+    for out in circuit.output_literals():
+        if lit[out >> 1] >= 0:
+            continue
+        stack = [(out >> 1, iter(deps(out >> 1)))]
+        open_nodes.add(out >> 1)
+        while stack:
+            v, it = stack[-1]
+            for d in it:
+                if lit[d] < 0:
+                    if d in open_nodes:
+                        raise _Cycle(next(group_of[u] for u, _ in reversed(stack) if u in group_of))
+                    open_nodes.add(d)
+                    stack.append((d, iter(deps(d))))
+                    break
+            else:
+                stack.pop()
+                open_nodes.discard(v)
+                new.current_layer = names[layl[v]]
+                g = group_of.get(v)
+                if g is None:
+                    a, b = f0l[v], f1l[v]
+                    lit[v] = new.and_(lit_of(a), lit_of(b))
+                    continue
+                ws, base = groups[g]
+                for w, bits in zip(ws, _build_group(new, ws, base, lit_of)):
+                    for j, r in enumerate(w.roots):
+                        if r >= 0:
+                            lit[r >> 1] = bits[j] ^ (r & 1)
+    new.current_layer = ""
+    for bus in circuit.output_buses.values():
+        new.set_output(bus.name, [lit_of(b) for b in bus.bits], bus.shape, bus.signed)
+    return new
+
+
+def _same_outputs(a: Circuit, b: Circuit, words_: int = 32, seed: int = 0) -> bool:
+    """Equal outputs on ``64 * words_`` random vectors of 16 densities of ones."""
+    from nandc.ir.evaluate import simulate_circuit
+    from nandc.synth.simulation import random_patterns
+
+    x = random_patterns(a.num_inputs, words_, np.random.default_rng(seed))
+    return np.array_equal(simulate_circuit(a, x), simulate_circuit(b, x))
+
+
+# ---------------------------------------------------------------------- the pass
+@register("sums", "recover weighted sums from adder networks; words over the same inputs share a base sum",
+          params=SumsParams)
+def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+    """Rebuild groups of words over common leaves as a shared base plus differences.
+
+    Requires: a valid Circuit.  Ensures: the same function on every output; a
+    NAND2 cost no higher than the input's; new nodes carry the layer of the
+    node they rebuild.
+    """
+    p = parse_params(SumsParams, params, "sums")
+    t0 = time.perf_counter()
+    notes: dict = {"words": 0, "groups": 0}
+    result = circuit
+    before = best_cost = nand_cost(circuit)
+    if circuit.num_ands <= p.max_nodes:
+        found = find_word_sums(circuit)
+        read = {v for w in found for v in w.coef}
+        top = [w for w in found if not any(r >= 0 and r >> 1 in read for r in w.roots)]
+        notes["words"] = len(top)
+        planned = []
+        for group in _clusters(top, p.overlap):
+            if len(group) > 1:
+                base, saving = plan_base(group)
+                if base and saving > 0:
+                    planned.append((saving, group, base))
+        planned.sort(key=lambda item: -item[0])
+        kept: list[tuple[list[WordSum], dict[int, int]]] = []
+        for _, group, base in planned[: p.groups]:
+            cand = rebuild_words(circuit, kept + [(group, base)])
+            cost = nand_cost(cand)
+            if cost < best_cost:
+                result, best_cost = cand, cost
+                kept.append((group, base))
+        notes["groups"] = len(kept)
+        if kept and not _same_outputs(circuit, result):
+            raise PassError("sums: the rebuilt circuit differs from its input on a random vector "
+                            "(an internal error; please report it with the circuit)")
+    return result, pass_stats("sums", circuit, result, t0, before, best_cost, **notes)
