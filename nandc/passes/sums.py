@@ -29,6 +29,7 @@ rebuild cannot pass silently.
 from __future__ import annotations
 
 import time
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,10 @@ from nandc.passes.options import check_params, parse_params
 from nandc.synth.cost import nand_cost
 from nandc.synth.wordsums import WordSum, find_word_sums
 
-__all__ = ["SumsParams", "sums", "plan_base", "rebuild_words"]
+__all__ = ["SumsParams", "sums", "plan_base", "rebuild_words", "MIN_LEAVES"]
+
+#: Words over fewer leaves are not grouped (a base's bits would cost more than it saves).
+MIN_LEAVES = 4
 
 
 @dataclass(frozen=True)
@@ -65,17 +69,24 @@ def _digits(a: int) -> int:
 
 def _clusters(found: list[WordSum], overlap: int) -> list[list[WordSum]]:
     """Words grouped by their leaves: a word joins the first group whose first word shares at least
-    ``overlap`` percent of the larger leaf set with it."""
-    out: list[tuple[set[int], list[WordSum]]] = []
+    ``overlap`` percent of the larger leaf set with it (an index from leaves to groups keeps this
+    near linear in the words' leaves)."""
+    firsts: list[set[int]] = []
+    members: list[list[WordSum]] = []
+    index: dict[int, list[int]] = defaultdict(list)
     for w in found:
         leaves = set(w.coef)
-        for first, members in out:
-            if 100 * len(leaves & first) >= overlap * max(len(leaves), len(first)):
-                members.append(w)
-                break
+        shared = Counter(g for v in leaves for g in index.get(v, ()))
+        join = next((g for g in sorted(shared)
+                     if 100 * shared[g] >= overlap * max(len(leaves), len(firsts[g]))), None)
+        if join is None:
+            for v in leaves:
+                index[v].append(len(firsts))
+            firsts.append(leaves)
+            members.append([w])
         else:
-            out.append((leaves, [w]))
-    return [members for _, members in out]
+            members[join].append(w)
+    return members
 
 
 def plan_base(group: list[WordSum]) -> tuple[dict[int, int], int]:
@@ -237,6 +248,7 @@ def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
         found = find_word_sums(circuit)
         read = {v for w in found for v in w.coef}
         top = [w for w in found if not any(r >= 0 and r >> 1 in read for r in w.roots)]
+        top = [w for w in top if len(w.coef) >= MIN_LEAVES]  # a 3-leaf word is one full adder
         notes["words"] = len(top)
         planned = []
         for group in _clusters(top, p.overlap):

@@ -67,6 +67,13 @@ class WordSum:
 # an adder: (input literals, sum literal, carry literal); None for a sum or carry no node computes
 _Adder = tuple[tuple[int, ...], int | None, int | None]
 
+#: The walk over an adder's gates (from its XOR or carry node down to its cut) stops after this
+#: many AND nodes.  Foreign adders take ~12; a longer cone is a cut that holds by function, not
+#: structure (a deep node of a narrow circuit can be XOR3 of three nodes far below it), and
+#: walking it whole made the search quadratic on long chains.  The gates only steer the choice of
+#: adders; every identity is exact whatever they are.
+MAX_ADDER_GATES = 32
+
 
 def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]]:
     """The adders of each XOR node: over its best cut (full before half), one per carry node that
@@ -109,7 +116,7 @@ def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]
     inner: set[int] = set()
     for lits, s, co in chosen:
         tops = [s >> 1] + ([co >> 1] if co is not None else [])
-        inner |= _cone(f0, f1, tops, {x >> 1 for x in lits}) - set(tops)
+        inner |= _cone(f0, f1, tops, {x >> 1 for x in lits}, 2 * MAX_ADDER_GATES + 2) - set(tops)
     chosen = [a for a in chosen if a[1] >> 1 not in inner]
     # a carry whose sum nobody reads (the low bits of a word that are dropped): taken when it reads
     # a computed node and an adder reads it, so that the word's low roots are not also its leaves
@@ -129,16 +136,18 @@ def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]
                     more = True
     gates: set[int] = set()
     for lits, s, co in chosen:
-        gates |= _cone(f0, f1, [x >> 1 for x in (s, co) if x is not None], {x >> 1 for x in lits})
+        gates |= _cone(f0, f1, [x >> 1 for x in (s, co) if x is not None], {x >> 1 for x in lits},
+                       2 * MAX_ADDER_GATES + 2)
     outside = {v for v in produced if v in outputs or any(u not in gates for u in readers.get(v, ()))}
     return chosen, outside
 
 
-def _cone(f0, f1, tops: list[int], stop: set[int]) -> set[int]:
-    """The AND nodes from ``tops`` (included) down to the ``stop`` nodes."""
+def _cone(f0, f1, tops: list[int], stop: set[int], cap: int = MAX_ADDER_GATES) -> set[int]:
+    """The AND nodes from ``tops`` (included) down to the ``stop`` nodes; the walk ends once it
+    has more than ``cap`` nodes (``len`` of the result then tells the cone is larger)."""
     seen = set(tops)
     stack = list(tops)
-    while stack:
+    while stack and len(seen) <= cap:
         v = stack.pop()
         for u in (f0[v] >> 1, f1[v] >> 1):
             if u not in stop and u not in seen and f0[u]:

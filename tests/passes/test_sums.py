@@ -179,3 +179,31 @@ def test_a_wrong_rebuild_is_caught(monkeypatch):
     monkeypatch.setattr(mod, "_build_group", off_by_one)
     with pytest.raises(PassError, match="differs from its input"):
         sums(_dense(16, 4, _choice((-1, 1))))
+
+
+def test_signed_multibit_activations_with_argmax_and_foreign_adders():
+    # a layer over 2-bit signed activations (weight -2 on the sign bit), its outputs read by an argmax,
+    # and one output summed by a foreign ripple-carry chain instead of nandc's compressor tree
+    from tests.foreign import ripple_add
+
+    rng = random.Random(11)
+    c = Circuit("mixed")
+    x = c.add_input_bus("x", 16)
+    acts = [(x[2 * i], x[2 * i + 1]) for i in range(8)]
+    outs = []
+    for k in range(5):
+        signs = [rng.choice((-1, 1)) for _ in acts]
+        terms = [(lo, s) for (lo, _), s in zip(acts, signs)] + [(hi, -2 * s) for (_, hi), s in zip(acts, signs)]
+        outs.append(words.to_signed(linear_form(c, terms, rng.randint(-3, 3)).word))
+    signs = [rng.choice((0, 1)) for _ in range(16)]
+    acc = [x[0] ^ signs[0]]
+    for lit, s in zip(x[1:], signs[1:]):
+        acc = ripple_add(c, acc, [lit ^ s])
+    c.set_output("cls", list(words.argmax(c, outs).bits))
+    c.set_output("y0", list(outs[0].bits))
+    c.set_output("pop", list(acc))
+    out, stats = sums(c)
+    assert stats.notes["groups"] == 1 and nand_cost(out) < nand_cost(c)
+    _exhaustive_equal(c, out)
+    net, _ = run_pipeline(c, "O3")
+    _exhaustive_equal(c, net.to_circuit())
