@@ -159,7 +159,7 @@ def test_params_are_checked():
 
 
 def test_runs_in_a_pipeline_and_in_O3():
-    c = _dense(16, 6, _choice((-1, 1)), seed=1)
+    c = _dense(20, 6, _choice((-1, 1)), seed=1)
     net, stats = run_pipeline(c, "cleanup;sums;sweep;nand")
     assert "sums" in [s.pass_name for s in stats]
     _exhaustive_equal(c, net.to_circuit())
@@ -207,3 +207,17 @@ def test_signed_multibit_activations_with_argmax_and_foreign_adders():
     _exhaustive_equal(c, out)
     net, _ = run_pipeline(c, "O3")
     _exhaustive_equal(c, net.to_circuit())
+
+
+@pytest.mark.parametrize("n_in, n_out, rebuilt", [(20, 6, True), (16, 48, False)])
+def test_with_sweep_the_smaller_of_both_swept_circuits_is_kept(n_in, n_out, rebuilt):
+    # sweeping merges equal partial sums of different words; on a wide layer that can beat the base
+    from nandc.passes.sweep import sweep
+
+    c = _dense(n_in, n_out, _choice((-1, 1)), 1)
+    out, stats = sums(c, {"sweep": True})
+    swept_input = nand_cost(sweep(c)[0])
+    assert (stats.notes["groups"] == 1) == rebuilt
+    assert stats.notes.get("swept_input_smaller", False) == (not rebuilt)
+    assert nand_cost(out) < swept_input if rebuilt else nand_cost(out) == swept_input
+    _exhaustive_equal(c, out)
