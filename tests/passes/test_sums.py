@@ -158,6 +158,7 @@ def test_params_are_checked():
     assert out is c and stats.notes["words"] == 0
 
 
+@pytest.mark.slow  # runs -O3
 def test_runs_in_a_pipeline_and_in_O3():
     c = _dense(20, 6, _choice((-1, 1)), seed=1)
     net, stats = run_pipeline(c, "cleanup;sums;sweep;nand")
@@ -181,6 +182,7 @@ def test_a_wrong_rebuild_is_caught(monkeypatch):
         sums(_dense(16, 4, _choice((-1, 1))))
 
 
+@pytest.mark.slow  # runs -O3
 def test_signed_multibit_activations_with_argmax_and_foreign_adders():
     # a layer over 2-bit signed activations (weight -2 on the sign bit), its outputs read by an argmax,
     # and one output summed by a foreign ripple-carry chain instead of nandc's compressor tree
