@@ -41,7 +41,7 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import check_params, parse_params
 from nandc.synth.cost import nand_cost
-from nandc.synth.wordsums import WordSum, find_word_sums
+from nandc.synth.wordsums import WordSum, find_layer_word_sums
 
 __all__ = ["SumsParams", "sums", "plan_base", "rebuild_words", "MIN_LEAVES"]
 
@@ -253,10 +253,15 @@ def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
     notes: dict = {"words": 0, "groups": 0}
     result = circuit
     before = best_cost = nand_cost(circuit)
+    kept: list[tuple[list[WordSum], dict[int, int]]] = []
     if circuit.num_ands <= p.max_nodes:
-        found = find_word_sums(circuit)
-        read = {v for w in found for v in w.coef}
-        top = [w for w in found if not any(r >= 0 and r >> 1 in read for r in w.roots)]
+        found = find_layer_word_sums(circuit)
+        # a word whose bits another word of its layer adds is part of that one; another layer's
+        # words reading it (the next layer, a requantizer) leave it a word of its own
+        lay = circuit.arrays()[2]
+        layer = [int(lay[next(r for r in w.roots if r >= 0) >> 1]) for w in found]
+        read = {(layer[i], v) for i, w in enumerate(found) for v in w.coef}
+        top = [w for i, w in enumerate(found) if not any(r >= 0 and (layer[i], r >> 1) in read for r in w.roots)]
         top = [w for w in top if len(w.coef) >= MIN_LEAVES]  # a 3-leaf word is one full adder
         notes["words"] = len(top)
         planned = []
@@ -266,7 +271,6 @@ def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
                 if base and saving > 0:
                     planned.append((saving, group, base))
         planned.sort(key=lambda item: -item[0])
-        kept: list[tuple[list[WordSum], dict[int, int]]] = []
         for _, group, base in planned[: p.groups]:
             cand = rebuild_words(circuit, kept + [(group, base)])
             cost = nand_cost(cand)
@@ -278,12 +282,16 @@ def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
             raise PassError("sums: the rebuilt circuit differs from its input on a random vector "
                             "(an internal error; please report it with the circuit)")
     if p.sweep:
-        result, best_cost = _swept_choice(circuit, result, notes)
+        result, best_cost = _swept_choice(circuit, result, kept, notes)
     return result, pass_stats("sums", circuit, result, t0, before, best_cost, **notes)
 
 
-def _swept_choice(circuit: Circuit, rebuilt: Circuit, notes: dict) -> tuple[Circuit, int]:
-    """The smaller of ``circuit`` and ``rebuilt``, each SAT-swept (only ``circuit`` when they are one)."""
+def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict) -> tuple[Circuit, int]:
+    """The smaller of ``circuit`` and ``rebuilt``, each SAT-swept (only ``circuit`` when they are one).
+
+    Layer by layer: a layer's groups are kept only where the layer has fewer AND nodes in the swept
+    rebuild than in the swept input (in a whole MLP, the base wins on a narrow layer and sweeping
+    on a wide one); the circuit is rebuilt and swept once more when that leaves some groups out."""
     from nandc.passes.sweep import sweep
 
     plain = sweep(circuit)[0]
@@ -291,9 +299,27 @@ def _swept_choice(circuit: Circuit, rebuilt: Circuit, notes: dict) -> tuple[Circ
     if rebuilt is circuit:
         return plain, plain_cost
     swept = sweep(rebuilt)[0]
-    cost = nand_cost(swept)
-    if cost < plain_cost:
-        return swept, cost
+    before, after = _layer_sizes(plain), _layer_sizes(swept)
+    lay, names = circuit.arrays()[2], circuit.layer_names
+
+    def layer(group) -> str:
+        return names[lay[next(r for r in group[0][0].roots if r >= 0) >> 1]]
+
+    better = [g for g in kept if after.get(layer(g), 0) < before.get(layer(g), 0)]
+    if better and len(better) < len(kept):
+        swept = sweep(rebuild_words(circuit, better))[0]
+    if better:
+        cost = nand_cost(swept)
+        if cost < plain_cost:
+            notes["groups"] = len(better)
+            return swept, cost
     notes["groups"] = 0
     notes["swept_input_smaller"] = True
     return plain, plain_cost
+
+
+def _layer_sizes(circuit: Circuit) -> dict[str, int]:
+    """Live AND nodes per layer name."""
+    f0, _, lay = circuit.arrays()
+    counts = np.bincount(lay[circuit.reachable() & (f0 != 0)], minlength=len(circuit.layer_names))
+    return {name: int(n) for name, n in zip(circuit.layer_names, counts.tolist())}

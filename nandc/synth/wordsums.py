@@ -45,11 +45,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
+import numpy as np
 
 from nandc.ir.circuit import Circuit
 from nandc.synth.adders import adder_tables
 
-__all__ = ["WordSum", "find_word_sums"]
+__all__ = ["WordSum", "find_word_sums", "find_layer_word_sums"]
 
 
 @dataclass(frozen=True)
@@ -409,3 +410,57 @@ def _expand(word: WordSum, adders: list[_Adder], ids: list, producers: dict[int,
 
 def _is_output(adder: _Adder, node: int) -> bool:
     return any(x is not None and x >> 1 == node for x in adder[1:])
+
+
+def find_layer_word_sums(circuit: Circuit, limit: int = 10, min_width: int = 2,
+                         expand: bool = True) -> list[WordSum]:
+    """:func:`find_word_sums` layer by layer, each layer's inputs taken as leaves; the words in
+    ``circuit``'s node numbers.  A circuit of one layer is searched whole.
+
+    Why: where a layer's inputs are another adder network's outputs (a requantized activation,
+    the bits of the previous layer's sums), a whole-circuit search chains the two networks
+    through those bits, and the chained group is no word at all: in a whole ternary MLP no
+    output word of its two dense layers was found, against all of them layer by layer."""
+    f0, f1, lay = circuit.arrays()
+    live = circuit.reachable()
+    ands = np.flatnonzero(live & (f0 != 0))
+    layer_ids = np.unique(lay[ands])
+    if len(layer_ids) <= 1:
+        return find_word_sums(circuit, limit, min_width, expand)
+    out: list[WordSum] = []
+    for lid in layer_ids.tolist():
+        sub, origin = _layer_part(circuit, ands[lay[ands] == lid], f0, f1, live, lay, lid)
+        for w in find_word_sums(sub, limit, min_width, expand):
+            out.append(WordSum({origin[v]: a for v, a in w.coef.items()}, w.constant, w.width,
+                               tuple(r if r < 0 else 2 * origin[r >> 1] ^ (r & 1) for r in w.roots)))
+    out.sort(key=lambda w: min(r for r in w.roots if r >= 0) >> 1)
+    return out
+
+
+def _layer_part(circuit: Circuit, nodes: np.ndarray, f0: np.ndarray, f1: np.ndarray, live: np.ndarray,
+                lay: np.ndarray, lid: int) -> tuple[Circuit, list[int]]:
+    """The AND ``nodes`` of one layer as a circuit whose inputs are the nodes they read outside it and
+    whose outputs are those read outside it; and the node of ``circuit`` each of its nodes is."""
+    inside = np.zeros(len(f0), dtype=bool)
+    inside[nodes] = True
+    fanins = np.concatenate([f0[nodes] >> 1, f1[nodes] >> 1])
+    sources = np.unique(fanins[~inside[fanins]])
+    sources = sources[sources != 0]
+    others = np.flatnonzero(live & (f0 != 0) & ~inside)
+    read = np.concatenate([f0[others] >> 1, f1[others] >> 1,
+                           np.array([lit >> 1 for lit in circuit.output_literals()], dtype=np.int64)])
+    sinks = np.unique(read[inside[read]])
+    sub = Circuit(f"{circuit.name}_layer{lid}")
+    lit = {0: 0}
+    origin = [0]
+    for v, new in zip(sources.tolist(), sub.add_input_bus("x", len(sources))):
+        lit[v] = new
+        origin.append(v)
+    for v, a, b in zip(nodes.tolist(), f0[nodes].tolist(), f1[nodes].tolist()):
+        new = sub.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
+        lit[v] = new
+        if new >> 1 == len(origin):  # a node of its own (not folded or hashed into an earlier one)
+            origin.append(v)
+    if sinks.size:
+        sub.set_output("y", [lit[v] for v in sinks.tolist()])
+    return sub, origin

@@ -223,3 +223,42 @@ def test_with_sweep_the_smaller_of_both_swept_circuits_is_kept(n_in, n_out, rebu
     assert stats.notes.get("swept_input_smaller", False) == (not rebuilt)
     assert nand_cost(out) < swept_input if rebuilt else nand_cost(out) == swept_input
     _exhaustive_equal(c, out)
+
+
+def test_a_layer_whose_words_the_next_layer_adds_is_still_rebuilt():
+    # the words of "fc" are leaves of "next"'s words: parts of those across layers, words of their own within
+    rng = random.Random(2)
+    c = Circuit("layers")
+    x = c.add_input_bus("x", 16)
+    with c.layer("fc"):
+        fc = [linear_form(c, [(lit, rng.choice((-1, 1))) for lit in x], rng.randint(-3, 3)).word for _ in range(8)]
+    with c.layer("next"):
+        bits = [b for w in fc for b in w.bits[1:]]
+        nxt = linear_form(c, [(lit, rng.choice((-1, 1))) for lit in bits], 0).word
+    c.set_output("y", list(nxt.bits) + [w.bits[0] for w in fc])
+    out, stats = sums(c)
+    assert stats.notes["groups"] >= 1 and nand_cost(out) < nand_cost(c)
+    _exhaustive_equal(c, out)
+
+
+def test_with_sweep_each_layer_keeps_what_sweeps_smaller_in_it():
+    # a narrow layer, where the base wins, beside a wide one over few inputs, where sweeping's sharing wins
+    from nandc.passes.sweep import sweep
+
+    rng = random.Random(0)
+    c = Circuit("two layers")
+    x, y = c.add_input_bus("x", 20), c.add_input_bus("y", 12)
+    with c.layer("narrow"):
+        narrow = [linear_form(c, [(lit, rng.choice((-1, 1))) for lit in x], rng.randint(-5, 5)).word
+                  for _ in range(6)]
+    with c.layer("wide"):
+        wide = [linear_form(c, [(lit, rng.choice((-1, 1))) for lit in y], rng.randint(-5, 5)).word
+                for _ in range(32)]
+    for k, w in enumerate(narrow + wide):
+        c.set_output(f"y{k}", list(w.bits))
+    alone, plain = sums(c)
+    assert plain.notes["groups"] == 2
+    out, stats = sums(c, {"sweep": True})
+    assert stats.notes["groups"] == 1
+    assert nand_cost(out) < min(nand_cost(sweep(c)[0]), nand_cost(sweep(alone)[0]))
+    _density_equal(c, out)

@@ -219,3 +219,28 @@ def test_a_long_narrow_chain_is_searched_in_linear_time():
         wordsums._cone = saved
     assert max(calls) <= 2 * wordsums.MAX_ADDER_GATES + 4
     _check_words(c, found)
+
+
+def test_words_are_found_layer_by_layer_in_node_numbers_of_the_whole_circuit():
+    # the second layer adds the bits of the first layer's words: searched whole, the two networks
+    # chain through those bits and a first-layer word is lost; layer by layer every word is found
+    from nandc.synth.wordsums import find_layer_word_sums
+
+    rng = random.Random(5)
+    c = Circuit("two")
+    x = c.add_input_bus("x", 12)
+    with c.layer("fc1"):
+        first = [linear_form(c, [(lit, rng.choice((-1, 1))) for lit in x], rng.randint(-3, 3)).word
+                 for _ in range(6)]
+    with c.layer("fc2"):
+        leaves = [b for w in first for b in w.bits]
+        second = [linear_form(c, [(lit, rng.choice((-1, 1))) for lit in leaves], 0).word for _ in range(3)]
+    for k, w in enumerate(second):
+        c.set_output(f"y{k}", list(w.bits))
+    found = find_layer_word_sums(c)
+    _check_words(c, found)
+    assert sorted(len(w.coef) for w in found if len(w.coef) > 3) == [12] * 6 + [24] * 3
+    inputs = set(c.inputs)
+    assert all(set(w.coef) <= inputs for w in found if len(w.coef) == 12)
+    assert all(set(w.coef) == {b >> 1 for b in leaves} for w in found if len(w.coef) == 24)
+    assert len([w for w in find_word_sums(c) if len(w.coef) == 12]) < 6
