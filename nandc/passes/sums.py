@@ -278,12 +278,19 @@ def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
                 result, best_cost = cand, cost
                 kept.append((group, base))
         notes["groups"] = len(kept)
-        if kept and not _same_outputs(circuit, result):
-            raise PassError("sums: the rebuilt circuit differs from its input on a random vector "
-                            "(an internal error; please report it with the circuit)")
+        if kept:
+            _checked(circuit, result)
     if p.sweep:
         result, best_cost = _swept_choice(circuit, result, kept, notes)
     return result, pass_stats("sums", circuit, result, t0, before, best_cost, **notes)
+
+
+def _checked(circuit: Circuit, rebuilt: Circuit) -> Circuit:
+    """``rebuilt``, once random simulation finds it equal to ``circuit`` (else a :class:`PassError`)."""
+    if not _same_outputs(circuit, rebuilt):
+        raise PassError("sums: the rebuilt circuit differs from its input on a random vector "
+                        "(an internal error; please report it with the circuit)")
+    return rebuilt
 
 
 def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict) -> tuple[Circuit, int]:
@@ -307,7 +314,7 @@ def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict) -
 
     better = [g for g in kept if after.get(layer(g), 0) < before.get(layer(g), 0)]
     if better and len(better) < len(kept):
-        swept = sweep(rebuild_words(circuit, better))[0]
+        swept = sweep(_checked(circuit, rebuild_words(circuit, better)))[0]
     if better:
         cost = nand_cost(swept)
         if cost < plain_cost:
