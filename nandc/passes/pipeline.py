@@ -46,9 +46,9 @@ PRESETS: dict[str, str] = {
     "O1": "cleanup;nand",
     # fast on millions of nodes: full rewriting (4 cuts per node) only up to 200k AND nodes
     "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[cover=true]",
-    # shared base sums only up to 200k AND nodes: above, SAT-sweeping the rebuilt circuit to price it
-    # takes minutes (a whole ternary MLP of 331k nodes: over 15 min), and a whole binary MLP's
-    # fc1 gain (-1.3%) was lost to fc2's sharing anyway;
+    # shared base sums only up to 200k AND nodes: above, pricing them costs a second SAT sweep, of the
+    # rebuilt circuit, as long as the first (minutes on a whole ternary MLP of 331k nodes), and a whole
+    # binary MLP's fc1 gain (-1.3%) was lost to fc2's sharing anyway;
     # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 200k AND nodes
     # (ternary_mlp.out.absmax, 128k: 1.002x -> 0.985x ABC's gates, 24 -> 36 s against ABC's 79 s);
     # the structure before optimization is kept as a structural choice for the mapper;
