@@ -68,14 +68,8 @@ def linear_form(c: Circuit, terms: Iterable[tuple[int, int]], const: int = 0) ->
             direct.extend((bit, m << (base + i)) for i, bit in enumerate(group.bits))
         else:
             direct.extend((lit, m << shift) for lit, shift in items)
-    columns: dict[int, list[int]] = defaultdict(list)
-    for lit, coef in direct:
-        for sign, shift in words.csd_digits(coef):
-            if sign > 0:
-                columns[shift].append(lit)
-            else:  # -2^k*lit = 2^k*~lit - 2^k
-                columns[shift].append(lit ^ 1)
-                const -= 1 << shift
+    columns, digits_const = words.signed_digit_columns(direct)
+    const += digits_const
     if not columns:
         return LinearForm(Word((), False), 1, const, 0)
     base = min(columns)

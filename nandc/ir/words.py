@@ -39,8 +39,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import operator
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from nandc.errors import CircuitError
 from nandc.ir.circuit import FALSE, TRUE, Circuit
@@ -51,6 +52,7 @@ __all__ = [
     "word_type_for_range",
     "column_sum_mod",
     "word_terms",
+    "signed_digit_columns",
     "extend",
     "to_signed",
     "truncate",
@@ -374,6 +376,25 @@ def csd_digits(k: int) -> list[tuple[int, int]]:
         k >>= 1
         p += 1
     return digits
+
+
+def signed_digit_columns(terms: Iterable[tuple[int, int]], width: int | None = None
+                         ) -> tuple[dict[int, list[int]], int]:
+    """``sum(coef * lit)`` as ``({position: literals}, constant)``: one literal per canonical
+    signed digit of each coefficient, in the order given; a negative digit is the complemented
+    literal (``-2**p * l == 2**p * ~l - 2**p``).  Digits at ``width`` or above are left out."""
+    columns: dict[int, list[int]] = defaultdict(list)
+    constant = 0
+    for lit, coef in terms:
+        for sign, shift in csd_digits(coef):
+            if width is not None and shift >= width:
+                continue
+            if sign > 0:
+                columns[shift].append(lit)
+            else:
+                columns[shift].append(lit ^ 1)
+                constant -= 1 << shift
+    return columns, constant
 
 
 def weighted_sum(c: Circuit, terms: Sequence[tuple[int, Word]], constant: int = 0) -> Word:

@@ -118,21 +118,9 @@ def plan_base(group: list[WordSum]) -> tuple[dict[int, int], int]:
 
 # ---------------------------------------------------------------------- building
 def _signed_columns(coef: dict[int, int], lit_of, width: int | None) -> tuple[list[list[int]], int]:
-    """``sum_v coef[v] * v`` as columns of literals and a constant (negative digits complemented)."""
-    cols: list[list[int]] = []
-    const = 0
-    for v, a in sorted(coef.items()):
-        for d, p in words.csd_digits(a):
-            if width is not None and p >= width:
-                continue
-            while len(cols) <= p:
-                cols.append([])
-            if d > 0:
-                cols[p].append(lit_of(2 * v))
-            else:  # -v * 2**p == ~v * 2**p - 2**p
-                cols[p].append(lit_of(2 * v) ^ 1)
-                const -= 1 << p
-    return cols, const
+    """``sum_v coef[v] * v`` as a list of columns of literals and a constant."""
+    columns, const = words.signed_digit_columns([(lit_of(2 * v), a) for v, a in sorted(coef.items())], width)
+    return [columns.get(p, []) for p in range(max(columns, default=-1) + 1)], const
 
 
 def _build_group(c: Circuit, group: list[WordSum], base: dict[int, int], lit_of) -> list[tuple[int, ...]]:
