@@ -78,34 +78,12 @@ class Row:
 
 # ---------------------------------------------------------------------- the suite
 def layer_circuit(circuit, layer: str):
-    """The logic tagged ``layer`` as a circuit of its own.
+    """The logic tagged ``layer`` as a circuit of its own (:func:`nandc.synth.wordsums.layer_part`):
+    inputs (bus ``x``) are the nodes outside the layer that it reads; outputs (bus ``y``) are its
+    nodes read outside it (or by the circuit's outputs)."""
+    from nandc.synth.wordsums import layer_part
 
-    Inputs (bus ``x``) are the nodes outside the layer that it reads; outputs
-    (bus ``y``) are its nodes read outside it (or by the circuit's outputs).
-    """
-    from nandc.ir.circuit import Circuit
-
-    f0, f1, lay = circuit.arrays()
-    lid = circuit.layer_names.index(layer)
-    live = circuit.reachable()
-    is_and = f0 != 0
-    inside = live & is_and & (lay == lid)
-    nodes = np.flatnonzero(inside)
-    fanins = np.concatenate([f0[nodes] >> 1, f1[nodes] >> 1])
-    sources = np.unique(fanins[~inside[fanins]])
-    sources = sources[sources != 0]
-    others = np.flatnonzero(live & is_and & ~inside)
-    read = np.concatenate([f0[others] >> 1, f1[others] >> 1,
-                           np.array([lit >> 1 for lit in circuit.output_literals()], dtype=np.int64)])
-    sinks = np.unique(read[inside[read]])
-    sub = Circuit(f"{circuit.name}_{layer}".replace(".", "_"))
-    lit = {0: 0}
-    for s, new in zip(sources.tolist(), sub.add_input_bus("x", len(sources))):
-        lit[int(s)] = new
-    for v, a, b in zip(nodes.tolist(), f0[nodes].tolist(), f1[nodes].tolist()):
-        lit[v] = sub.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
-    sub.set_output("y", [lit[s] for s in sinks.tolist()])
-    return sub
+    return layer_part(circuit, layer)[0]
 
 
 def _calibrated(model, shape, seed: int = 0):
@@ -306,8 +284,6 @@ class AbcCache:
 def density_simulation(circuit, netlist, samples: int = 1 << 16, seed: int = 0) -> bool:
     """Equal outputs on ``samples`` random vectors, each of its own random density of ones
     (uniform vectors never leave the middle weights, where a threshold is seldom crossed)."""
-    import numpy as np
-
     from nandc.ir.bits import pack_samples
     from nandc.ir.evaluate import simulate_circuit, simulate_netlist
 

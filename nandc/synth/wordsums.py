@@ -45,12 +45,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
+
 import numpy as np
 
 from nandc.ir.circuit import Circuit
 from nandc.synth.adders import adder_tables
 
-__all__ = ["WordSum", "find_word_sums", "find_layer_word_sums"]
+__all__ = ["WordSum", "find_word_sums", "find_layer_word_sums", "layer_part"]
 
 
 @dataclass(frozen=True)
@@ -429,7 +430,7 @@ def find_layer_word_sums(circuit: Circuit, limit: int = 10, min_width: int = 2,
         return find_word_sums(circuit, limit, min_width, expand)
     out: list[WordSum] = []
     for lid in layer_ids.tolist():
-        sub, origin = _layer_part(circuit, ands[lay[ands] == lid], f0, f1, live, lay, lid)
+        sub, origin = layer_part(circuit, circuit.layer_names[lid], (f0, f1, lay, live))
         for w in find_word_sums(sub, limit, min_width, expand):
             out.append(WordSum({origin[v]: a for v, a in w.coef.items()}, w.constant, w.width,
                                tuple(r if r < 0 else 2 * origin[r >> 1] ^ (r & 1) for r in w.roots)))
@@ -437,10 +438,16 @@ def find_layer_word_sums(circuit: Circuit, limit: int = 10, min_width: int = 2,
     return out
 
 
-def _layer_part(circuit: Circuit, nodes: np.ndarray, f0: np.ndarray, f1: np.ndarray, live: np.ndarray,
-                lay: np.ndarray, lid: int) -> tuple[Circuit, list[int]]:
-    """The AND ``nodes`` of one layer as a circuit whose inputs are the nodes they read outside it and
-    whose outputs are those read outside it; and the node of ``circuit`` each of its nodes is."""
+def layer_part(circuit: Circuit, layer: str, tables: tuple | None = None) -> tuple[Circuit, list[int]]:
+    """The live AND nodes tagged ``layer`` as a circuit of their own, and the node of ``circuit``
+    each of its nodes is (``origin[sub_node]``).
+
+    Its inputs (bus ``x``) are the nodes outside the layer that it reads; its outputs (bus ``y``)
+    are its nodes read outside it or by the circuit's outputs.  ``tables``: ``(f0, f1, layers,
+    live)`` of ``circuit`` when the caller has them already."""
+    f0, f1, lay, live = tables if tables is not None else (*circuit.arrays(), circuit.reachable())
+    lid = circuit.layer_names.index(layer)
+    nodes = np.flatnonzero(live & (f0 != 0) & (lay == lid))
     inside = np.zeros(len(f0), dtype=bool)
     inside[nodes] = True
     fanins = np.concatenate([f0[nodes] >> 1, f1[nodes] >> 1])
@@ -450,7 +457,7 @@ def _layer_part(circuit: Circuit, nodes: np.ndarray, f0: np.ndarray, f1: np.ndar
     read = np.concatenate([f0[others] >> 1, f1[others] >> 1,
                            np.array([lit >> 1 for lit in circuit.output_literals()], dtype=np.int64)])
     sinks = np.unique(read[inside[read]])
-    sub = Circuit(f"{circuit.name}_layer{lid}")
+    sub = Circuit(f"{circuit.name}_{layer}".replace(".", "_"))
     lit = {0: 0}
     origin = [0]
     for v, new in zip(sources.tolist(), sub.add_input_bus("x", len(sources))):
