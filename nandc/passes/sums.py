@@ -247,7 +247,7 @@ def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
         # a word whose bits another word of its layer adds is part of that one; another layer's
         # words reading it (the next layer, a requantizer) leave it a word of its own
         lay = circuit.arrays()[2]
-        layer = [int(lay[next(r for r in w.roots if r >= 0) >> 1]) for w in found]
+        layer = [_layer_of(lay, w) for w in found]
         read = {(layer[i], v) for i, w in enumerate(found) for v in w.coef}
         top = [w for i, w in enumerate(found) if not any(r >= 0 and (layer[i], r >> 1) in read for r in w.roots)]
         top = [w for w in top if len(w.coef) >= MIN_LEAVES]  # a 3-leaf word is one full adder
@@ -296,11 +296,8 @@ def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict) -
     swept = sweep(rebuilt)[0]
     before, after = _layer_sizes(plain), _layer_sizes(swept)
     lay, names = circuit.arrays()[2], circuit.layer_names
-
-    def layer(group) -> str:
-        return names[lay[next(r for r in group[0][0].roots if r >= 0) >> 1]]
-
-    better = [g for g in kept if after.get(layer(g), 0) < before.get(layer(g), 0)]
+    layers = [names[_layer_of(lay, words_[0])] for words_, _ in kept]
+    better = [g for g, name in zip(kept, layers) if after.get(name, 0) < before.get(name, 0)]
     if better and len(better) < len(kept):
         swept = sweep(_checked(circuit, rebuild_words(circuit, better)))[0]
     if better:
@@ -311,6 +308,11 @@ def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict) -
     notes["groups"] = 0
     notes["swept_input_smaller"] = True
     return plain, plain_cost
+
+
+def _layer_of(lay, w: WordSum) -> int:
+    """The layer (index) of a word: its first root's."""
+    return int(lay[next(r for r in w.roots if r >= 0) >> 1])
 
 
 def _layer_sizes(circuit: Circuit) -> dict[str, int]:
