@@ -22,6 +22,7 @@ from nandc.passes.sums import SumsParams, plan_base, rebuild_words, sums
 from nandc.synth.cost import nand_cost
 from nandc.synth.equiv import check_equivalence
 from nandc.synth.wordsums import WordSum, find_word_sums
+from tests.dense import layered_sums
 
 
 def _dense(n_in: int, n_out: int, coef, seed: int = 0, name: str = "dense") -> Circuit:
@@ -226,15 +227,8 @@ def test_with_sweep_the_smaller_of_both_swept_circuits_is_kept(n_in, n_out, rebu
 
 
 def test_a_layer_whose_words_the_next_layer_adds_is_still_rebuilt():
-    # the words of "fc" are leaves of "next"'s words: parts of those across layers, words of their own within
-    rng = random.Random(2)
-    c = Circuit("layers")
-    x = c.add_input_bus("x", 16)
-    with c.layer("fc"):
-        fc = [linear_form(c, [(lit, rng.choice((-1, 1))) for lit in x], rng.randint(-3, 3)).word for _ in range(8)]
-    with c.layer("next"):
-        bits = [b for w in fc for b in w.bits[1:]]
-        nxt = linear_form(c, [(lit, rng.choice((-1, 1))) for lit in bits], 0).word
+    # the words of "fc1" are leaves of "fc2"'s words: parts of those across layers, words of their own within
+    c, fc, (nxt,), _ = layered_sums(2, 16, 8, 1, skip_low=1)
     c.set_output("y", list(nxt.bits) + [w.bits[0] for w in fc])
     out, stats = sums(c)
     assert stats.notes["groups"] >= 1 and nand_cost(out) < nand_cost(c)

@@ -20,6 +20,7 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import simulate_circuit
 from nandc.ir.words import Word
 from nandc.synth.wordsums import find_word_sums
+from tests.dense import layered_sums
 from tests.foreign import ripple_add, tree_count
 
 
@@ -226,15 +227,7 @@ def test_words_are_found_layer_by_layer_in_node_numbers_of_the_whole_circuit():
     # chain through those bits and a first-layer word is lost; layer by layer every word is found
     from nandc.synth.wordsums import find_layer_word_sums
 
-    rng = random.Random(5)
-    c = Circuit("two")
-    x = c.add_input_bus("x", 12)
-    with c.layer("fc1"):
-        first = [linear_form(c, [(lit, rng.choice((-1, 1))) for lit in x], rng.randint(-3, 3)).word
-                 for _ in range(6)]
-    with c.layer("fc2"):
-        leaves = [b for w in first for b in w.bits]
-        second = [linear_form(c, [(lit, rng.choice((-1, 1))) for lit in leaves], 0).word for _ in range(3)]
+    c, first, second, leaves = layered_sums(5, 12, 6, 3)
     for k, w in enumerate(second):
         c.set_output(f"y{k}", list(w.bits))
     found = find_layer_word_sums(c)
