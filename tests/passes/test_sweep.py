@@ -11,7 +11,7 @@ from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES
 from nandc.passes.base import size_of
 from nandc.passes.sweep import SweepParams, sweep
-from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
+from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver, _Strategy
 from tests.strategies import circuits, random_circuit, examples
 
 EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
@@ -76,6 +76,35 @@ def test_window_solver_answers():
     assert verdict == DIFFERENT and set(cex) == {n >> 1 for n in c.input_buses["x"].bits}
     a, b = (bool(cex[n >> 1]) for n in c.input_buses["x"].bits)
     assert (a != b) != a  # the assignment really distinguishes xor(a, b) from a
+
+
+def _run_block(strategy: _Strategy, successes: int) -> None:
+    """One block of tries with ``successes`` of them successful (every request wanted)."""
+    for i in range(_Strategy.BLOCK):
+        assert strategy.wanted()
+        strategy.record(i < successes)
+
+
+def _skipped(strategy: _Strategy) -> int:
+    """How many requests in a row the strategy now declines."""
+    n = 0
+    while not strategy.wanted():
+        n += 1
+    return n
+
+
+def test_strategy_is_judged_on_its_recent_record():
+    s = _Strategy()
+    for _ in range(100):  # a long good history (a model's early layers: easy proofs)
+        _run_block(s, successes=_Strategy.BLOCK)
+    _run_block(s, successes=_Strategy.BLOCK // 8 - 1)  # then a poor block: paused at once
+    assert _skipped(s) == _Strategy.FIRST_PAUSE
+    _run_block(s, successes=0)  # tried again after the pause: still poor, so twice as long
+    assert _skipped(s) == 2 * _Strategy.FIRST_PAUSE
+    _run_block(s, successes=_Strategy.BLOCK // 8)  # a good block (one in eight) resets the pause
+    assert _skipped(s) == 0
+    _run_block(s, successes=0)
+    assert _skipped(s) == _Strategy.FIRST_PAUSE
 
 
 def test_registered_with_parameters():
