@@ -160,11 +160,11 @@ class WindowSolver:
 
     A small window first (cheap, proves most local equivalences); if it is
     inconclusive, the full cones in a shared incremental solver that holds
-    up to ``capacity`` nodes.  Each
-    strategy is dropped once it proves :func:`_poor`: windows where
-    equivalences are global (constants of a division), the full cones where
-    candidates are arithmetic look-alikes that only differ deep down.
-    ``persistent``: never drop a strategy, and let the cone solver keep
+    up to ``capacity`` nodes.  Each strategy is paused while it rarely
+    succeeds (:class:`_Strategy`): windows where equivalences are global
+    (constants of a division), the full cones where candidates are arithmetic
+    look-alikes that only differ deep down.
+    ``persistent``: never pause a strategy, and let the cone solver keep
     what it proved (for proofs, where every merge counts).
     """
 
