@@ -122,13 +122,15 @@ class _Strategy:
     deep circuits: a whole model's early layers give thousands of easy proofs,
     and a lifetime average then kept paying for hopeless queries on its deep
     arithmetic, 30 ms each in a solver holding the whole circuit (one sweep of
-    a whole 331k-node ternary MLP: 400 s before, 26 s with blocks).  Pausing
-    rather than dropping for good keeps the global equivalences a later part
-    of the circuit may still give (the constants of a division).
+    a whole 331k-node ternary MLP: 400 s before, 26-52 s with blocks).  Pausing
+    rather than dropping for good keeps the equivalences a later part of the
+    circuit still gives; the first pause trades them against time
+    (int4_cnn.conv1 after ``-O3``: 51,022 / 51,404 / 52,025 NAND2 with a first
+    pause of 256 / 512 / 1024; ternary_mlp.out.absmax then takes 91 / 66 / 62 s).
     """
 
     BLOCK = 64
-    FIRST_PAUSE = 1024
+    FIRST_PAUSE = 512
 
     def __init__(self):
         self.tries = self.successes = 0
