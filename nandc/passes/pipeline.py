@@ -46,16 +46,17 @@ PRESETS: dict[str, str] = {
     "O1": "cleanup;nand",
     # fast on millions of nodes: full rewriting (4 cuts per node) only up to 200k AND nodes
     "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[cover=true]",
-    # shared base sums only up to 200k AND nodes: above, pricing them costs a second SAT sweep, of the
-    # rebuilt circuit, as long as the first (minutes on a whole ternary MLP of 331k nodes), and a whole
-    # binary MLP's fc1 gain (-1.3%) was lost to fc2's sharing anyway;
+    # shared base sums only up to 1M AND nodes: pricing them costs SAT sweeps of the input and of the
+    # rebuilt circuit (binary_mlp.fc1, 913k: 694,075 -> 681,913 NAND2 for +56 s against ABC's 512 s;
+    # a whole ternary MLP, 331k: 256,433 -> 252,902 for +46 s), and on a whole binary MLP (1.2M) sums
+    # spent 337 s to find the swept input smaller;
     # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 200k AND nodes
     # (ternary_mlp.out.absmax, 128k: 1.002x -> 0.985x ABC's gates, 24 -> 36 s against ABC's 79 s);
     # the structure before optimization is kept as a structural choice for the mapper;
     # restructuring by AND count (kept where it maps smaller) only up to 10k AND nodes, above 5k with one
     # variant mapped once (its mapping guard and refactoring cost more than it saves on larger layers:
     # int4_cnn.conv1 -2.5% mapped for 15 s, int4_cnn.out / binary_mlp.out / ternary_mlp.out nothing)
-    "O3": "cleanup;snapshot;recover;sums[sweep=true,max_nodes=200000];nnsynth;"
+    "O3": "cleanup;snapshot;recover;sums[sweep=true,max_nodes=1000000];nnsynth;"
           "{restructure[max_nodes=10000,lean_above=5000];(rewrite;resub[max_nodes=200000];sweep)*4;"
           "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=200000];sweep)*2};"
           "(rewrite;resub[max_nodes=200000];sweep)*4;"
