@@ -11,7 +11,7 @@ from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES
 from nandc.passes.base import size_of
 from nandc.passes.sweep import SweepParams, sweep
-from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver, _Strategy
+from nandc.synth.fraig import DIFFERENT, EQUAL, UNKNOWN, WindowSolver, _Strategy
 from tests.strategies import circuits, random_circuit, examples
 
 EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
@@ -105,6 +105,28 @@ def test_strategy_is_judged_on_its_recent_record():
     assert _skipped(s) == 0
     _run_block(s, successes=0)
     assert _skipped(s) == _Strategy.FIRST_PAUSE
+
+
+def test_full_cones_are_paused_then_tried_again():
+    c = _xor_two_ways()
+    y = c.output_buses["y"].bits
+    solver = WindowSolver(c, window=2, conflicts=100)
+    solver.window_tries, solver.window_answers = 64, 0  # the windows have given up: every query goes to the cones
+    calls = []
+
+    class Hopeless:  # full cones that never decide
+        def check(self, x, t):
+            calls.append((x, t))
+            return UNKNOWN, None
+
+        def close(self):
+            pass
+
+    solver.cones = Hopeless()
+    block, pause = _Strategy.BLOCK, _Strategy.FIRST_PAUSE
+    verdicts = [solver.check(y[0], y[1] ^ 1)[0] for _ in range(block + pause + block)]
+    assert verdicts == [UNKNOWN] * len(verdicts)
+    assert len(calls) == 2 * block  # a poor block, the pause, then one more block
 
 
 def test_registered_with_parameters():
