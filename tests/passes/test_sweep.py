@@ -105,6 +105,10 @@ def test_strategy_is_judged_on_its_recent_record():
     assert _skipped(s) == 0
     _run_block(s, successes=0)
     assert _skipped(s) == _Strategy.FIRST_PAUSE
+    _run_block(s, successes=0)
+    assert _skipped(s) == 2 * _Strategy.FIRST_PAUSE
+    _run_block(s, successes=0)  # the third poor block in a row: never again
+    assert not any(s.wanted() for _ in range(100 * _Strategy.FIRST_PAUSE))
 
 
 def test_full_cones_are_paused_then_tried_again():
