@@ -26,6 +26,8 @@ and 1024 inputs, 16- and 32-bit adders and an 8x8 multiplier.
     python benchmarks/bench_abc.py --baseline /tmp/base # before (that checkout) and after
     python benchmarks/bench_abc.py --baseline-passes "<pipeline>" --pass-time resub
         # before = another pipeline in this process; also the CPU seconds of one pass
+    python benchmarks/bench_abc.py --whole --abc none --baseline /tmp/base
+        # the example models whole, before and after (no ABC: it takes hours on them)
 
 Every nandc netlist is checked against its input circuit (exhaustively,
 by SAT, or by random simulation above ``--sat-limit`` AND nodes).
@@ -156,8 +158,13 @@ def multiplier(width: int):
     return c
 
 
-def suite():
-    """``(group, name, circuit)`` of every benchmark circuit."""
+def suite(whole: bool = False):
+    """``(group, name, circuit)`` of every benchmark circuit; ``whole``: the three example models
+    instead, each as one circuit (group ``nn-model``)."""
+    if whole:
+        for model, circuit in model_circuits():
+            yield "nn-model", model, circuit
+        return
     for model, circuit in model_circuits():
         for layer in circuit.layer_names:
             if not layer:
@@ -390,6 +397,9 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--baseline-passes", default=None,
                    help="a second pipeline, run in this process, as the 'before' columns")
     p.add_argument("--pass-time", default=None, help="report the CPU seconds of this pass of --passes")
+    p.add_argument("--whole", action="store_true",
+                   help="the three example models whole instead of the suite (ABC takes hours on them: "
+                        "use --abc none with --baseline)")
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
@@ -399,7 +409,7 @@ def main(argv=None) -> list[Row]:
     only = [s for s in (args.only or "").split(",") if s]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for group, name, circuit in suite():
+        for group, name, circuit in suite(args.whole):
             if only and not any(s in name for s in only):
                 continue
             if args.max_ands is not None and circuit.num_ands > args.max_ands:
