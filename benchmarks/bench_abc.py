@@ -247,14 +247,16 @@ print(net.num_gates, r.ru_utime + r.ru_stime - t0, nandc.__file__)
 def run_baseline(circuit, checkout: str, passes: str, workdir: Path):
     """``(circuit as read back from AIGER, NAND2 gates, pipeline CPU seconds)`` of the nandc in
     ``checkout`` (another git worktree: the "before" of a change), run in a fresh process on the
-    AIGER file; the caller then runs its own nandc on the same read-back circuit."""
+    AIGER file; the caller then runs its own nandc on the same read-back circuit.  The file keeps
+    the layer tags (in its comments): passes that work layer by layer (``sums``) see a whole model
+    as the frontend built it."""
     import os
     import sys
 
     from nandc.ir.io import read, write
 
     path = workdir / f"{circuit.name}.baseline.aig"
-    write(circuit, path, layers=False)
+    write(circuit, path)
     root = str(Path(checkout).resolve())
     env = dict(os.environ, PYTHONPATH=root)
     # run in the checkout: ``python -c`` puts the working directory first on sys.path
