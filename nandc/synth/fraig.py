@@ -126,13 +126,14 @@ class _Strategy:
     ``pause`` requests, a pause that doubles after every poor block in a row
     (a good block resets it), and :data:`MAX_POOR` poor blocks in a row end it
     for good (a fourth block on a whole binary MLP met a 700k-variable solver:
-    200 ms a try, 13 s of a 27 s sweep).  Judging blocks rather than the whole history
-    matters on deep circuits: a whole model's early layers give thousands of
+    200 ms a try, 13 s of a 27 s sweep).  Judging blocks rather than the
+    whole history matters on deep circuits: a whole model's early layers give thousands of
     easy proofs, and a lifetime average then kept paying for hopeless queries
     on its deep arithmetic, 30 ms each in a solver holding the whole circuit
     (one sweep of a whole 331k-node ternary MLP: 400 s before, 30 s with
-    blocks, for as many merges: 251,565 nodes left against 251,578).  Pausing rather than dropping for good keeps
-    the proofs a later part of the circuit still gives (int4_cnn.conv1 after
+    blocks, for as many merges: 251,565 nodes left against 251,578).
+    Pausing rather than dropping for good keeps the proofs a later part of
+    the circuit still gives (int4_cnn.conv1 after
     ``-O3``: 52,025 -> 51,574 NAND2).
     """
 
