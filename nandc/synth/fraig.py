@@ -112,10 +112,14 @@ class ConeSolver:
             self.solver = None
 
 
+#: Tries a SAT strategy gets before it is judged, and the share of them that must succeed.
+TRIAL_TRIES, TRIAL_SHARE = 64, 8
+
+
 def _poor(tries: int, successes: int) -> bool:
     """Whether the windows have answered too rarely to be worth trying again
     (after 64 tries, fewer than one answer in eight over all of them)."""
-    return tries >= 64 and 8 * successes < tries
+    return tries >= TRIAL_TRIES and TRIAL_SHARE * successes < tries
 
 
 class _Strategy:
@@ -127,17 +131,17 @@ class _Strategy:
     (a good block resets it), and :data:`MAX_POOR` poor blocks in a row end it
     for good (a fourth block on a whole binary MLP met a 700k-variable solver:
     200 ms a try, 13 s of a 27 s sweep).  Judging blocks rather than the
-    whole history matters on deep circuits: a whole model's early layers give thousands of
-    easy proofs, and a lifetime average then kept paying for hopeless queries
-    on its deep arithmetic, 30 ms each in a solver holding the whole circuit
-    (one sweep of a whole 331k-node ternary MLP: 400 s before, 30 s with
-    blocks, for as many merges: 251,565 nodes left against 251,578).
-    Pausing rather than dropping for good keeps the proofs a later part of
-    the circuit still gives (int4_cnn.conv1 after
-    ``-O3``: 52,025 -> 51,574 NAND2).
+    whole history matters on deep circuits: a whole model's early layers give
+    thousands of easy proofs, and a lifetime average then kept paying for
+    hopeless queries on its deep arithmetic, 30 ms each in a solver holding
+    the whole circuit (one sweep of a whole 331k-node ternary MLP: 400 s
+    before, 30 s with blocks, for as many merges: 251,565 nodes left against
+    251,578).  Pausing rather than dropping for good keeps the proofs a later
+    part of the circuit still gives (int4_cnn.conv1 after ``-O3``: 52,025 ->
+    51,574 NAND2).
     """
 
-    BLOCK = 64
+    BLOCK = TRIAL_TRIES
     FIRST_PAUSE = 512
     MAX_POOR = 3
 
@@ -148,17 +152,18 @@ class _Strategy:
 
     def wanted(self) -> bool:
         """Whether to try the strategy on this request (a paused one counts the request down)."""
-        if self.skip:
-            self.skip -= self.skip > 0
-            return False
-        return True
+        if self.skip == 0:
+            return True
+        if self.skip > 0:
+            self.skip -= 1
+        return False
 
     def record(self, success: bool) -> None:
         self.tries += 1
         self.successes += success
         if self.tries < self.BLOCK:
             return
-        if 8 * self.successes < self.tries:
+        if TRIAL_SHARE * self.successes < self.tries:
             self.poor += 1
             # after MAX_POOR poor blocks in a row, for good
             self.skip = self.pause if self.poor < self.MAX_POOR else -1
