@@ -45,8 +45,9 @@ layer.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -666,7 +667,8 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
 
 def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 4096,
                     proof_inputs: int = 64, conflicts: int = 20000, prove: bool = False,
-                    seed: int = 0, internal_levels: int = 0) -> list[Threshold]:
+                    seed: int = 0, internal_levels: int = 0,
+                    worth: Callable[[Circuit, int, tuple[int, ...], int], bool] | None = None) -> list[Threshold]:
     """Every candidate root of ``circuit`` that is a symmetric threshold function of
     its input support (see the module docstring), in increasing node order.
     Candidates left by :func:`unate_filter` and not refuted by :func:`refute_thresholds`
@@ -694,6 +696,12 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     input or the root of an earlier :class:`Threshold`.  The proofs treat
     the leaves as free, which is sound (a function of free leaves that is
     the threshold stays it on the values the leaves reach).
+
+    ``worth(cone, literal, phases, threshold)``, if given, is asked about a
+    recognized root that no other candidate shares its inputs with, before
+    any proof: False leaves it out (a cone hardly larger than its rebuild is
+    not worth the proof, which can take seconds).  Its cone is then not
+    examined further, as if it had been found.
     """
     if use_compiled(circuit.num_ands):  # the cones' adder certificates use the compiled cuts, however small
         import nandc.synth.kernels  # noqa: F401
@@ -711,12 +719,25 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     found: list[Threshold] = []
     covered: set[int] = set()  # nodes inside the cone of a recovered function: not examined
 
-    def examine(r: int, leaves: tuple[int, ...]) -> None:
+    def cover(r: int, leaves: tuple[int, ...]) -> None:
+        stop = set(leaves)
+        stack = [r]
+        while stack:
+            v = stack.pop()
+            if v in covered or v in stop or not f0l[v]:
+                continue
+            covered.add(v)
+            stack += (f0l[v] >> 1, f1l[v] >> 1)
+
+    def examine(r: int, leaves: tuple[int, ...], alone: bool = False) -> None:
         cone, lit = cone_circuit(circuit, r, leaves)
         rec = recognize(cone, lit, seed=seed + r, sat_budget=1000 if r in quiet else 20000)
         if rec is None:
             return
         phases, threshold, _ = rec
+        if alone and worth is not None and not worth(cone, lit, tuple(phases), threshold):
+            cover(r, leaves)
+            return
         proof = "certificate" if adder_certificate(cone, lit, phases, threshold) else None
         if proof is None:
             proved = threshold_by_bdd(cone, lit, phases, threshold)
@@ -733,19 +754,13 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         if proof is None and prove:
             return
         found.append(Threshold(2 * r, leaves, phases, threshold, proof or "simulation"))
-        stop = set(leaves)
-        stack = [r]
-        while stack:
-            v = stack.pop()
-            if v in covered or v in stop or not f0l[v]:
-                continue
-            covered.add(v)
-            stack += (f0l[v] >> 1, f1l[v] >> 1)
+        cover(r, leaves)
 
+    sharing = Counter(sup[r] for r in roots)  # a layer's neurons read the same inputs
     for r in sorted(roots, key=lambda v: (-sup[v].bit_count(), v)):
         if r not in covered:
             s = sup[r]
-            examine(r, tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1))
+            examine(r, tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1), sharing[s] == 1)
     if internal_levels and not outputs <= {th.root >> 1 for th in found} | {0}:
         # an output is not a threshold of the inputs: maybe of an earlier layer's outputs, which
         # (read only by nodes of the same support) were not candidates; nodes read twice are

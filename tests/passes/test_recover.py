@@ -94,6 +94,53 @@ def test_o3_keeps_the_recovered_neuron():
     assert check_equivalence(c, netlist, method="exhaustive")
 
 
+def test_a_lone_neuron_not_worth_rebuilding_is_left_unproved(monkeypatch):
+    """``worth`` is asked about a lone neuron before its proof; False leaves it out, proof and all."""
+    c = foreign_layer(16, 1, 8)
+    asked = []
+
+    def never(cone, lit, phases, threshold):
+        asked.append((cone.num_inputs, len(phases)))
+        return False
+
+    def no_proof(*args, **kwargs):
+        raise AssertionError("a proof was attempted")
+
+    monkeypatch.setattr(symmetric, "adder_certificate", no_proof)
+    assert find_thresholds(c, min_inputs=8, prove=True, worth=never) == []
+    assert asked == [(16, 16)]  # the root only: its cone is not examined further
+    monkeypatch.undo()
+    assert len(find_thresholds(c, min_inputs=8, prove=True, worth=lambda *a: True)) == 1
+
+
+def test_worth_is_not_asked_about_the_neurons_of_a_layer():
+    """Neurons over the same inputs may pay off shared even where each alone would not."""
+    c = foreign_layer(14, 3, 9)
+    asked = []
+    found = find_thresholds(c, min_inputs=8, prove=True, worth=lambda *a: asked.append(a) or False)
+    assert len(found) == 3 and asked == []
+
+
+def test_recover_skips_the_proof_of_a_neuron_as_small_as_its_rebuild(monkeypatch):
+    """nandc's own 24-input neuron: its rebuild would save under MIN_SAVING, so no proof is tried."""
+    from nandc.passes import recover as recover_module
+
+    c = Circuit("own")
+    x = c.add_input_bus("x", 24)
+    c.set_output("y", [words.popcount_at_least(c, list(x), 12)])
+
+    def no_proof(*args, **kwargs):
+        raise AssertionError("a proof was attempted")
+
+    monkeypatch.setattr(symmetric, "adder_certificate", no_proof)
+    monkeypatch.setattr(symmetric, "threshold_by_bdd", no_proof)
+    out, stats = recover(c, {"min_inputs": 8})
+    assert stats.notes["thresholds"] == 0 and out is c
+    monkeypatch.setattr(recover_module, "MIN_SAVING", -1.0)  # every rebuild worth a proof
+    with pytest.raises(AssertionError, match="proof was attempted"):
+        recover(c, {"min_inputs": 8})
+
+
 # ---------------------------------------------------------------------- negative cases
 def _negative(kind, n=14):
     c = Circuit(kind)
