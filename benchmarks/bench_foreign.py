@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_abc  # noqa: E402
-from bench_abc import AbcCache, Row, print_table, run_baseline, run_nandc, verify_budgeted  # noqa: E402
+from bench_abc import AbcCache, Row, print_table, run_baseline, run_nandc, verify_budgeted, warm_up  # noqa: E402
 
 
 # ---------------------------------------------------------------------- textbook gates
@@ -196,6 +196,7 @@ def main(argv=None) -> list[Row]:
     only = [s for s in (args.only or "").split(",") if s]
 
     rows: list[Row] = []
+    warm_up(args.passes)
     with tempfile.TemporaryDirectory() as tmp:
         for group, name, circuit in suite(args.yosys, Path(tmp)):
             if only and not any(s in name for s in only):
