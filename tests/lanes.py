@@ -1,7 +1,8 @@
 """Test lanes (a pytest plugin, loaded by ``-p tests.lanes`` in pyproject.toml).
 
 ``python -m pytest -q`` runs everything (fuzzing excepted: ``-m fuzz`` on demand).
-``python -m pytest -m "not slow"`` is the fast lane for everyday work: tests
+``python -m pytest -m "not slow" -n 2`` is the fast lane for everyday work (two
+pytest-xdist workers; the lanes work the same in one process): tests
 marked ``slow`` (training, examples, large circuits) are left out and property
 tests draw a tenth of their examples (:func:`tests.strategies.examples`); the
 full run draws all of them.  Fuzzing tests run only when ``-m`` names them.
