@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 
@@ -74,20 +75,22 @@ def _direct(c: Circuit, lits: list[int], threshold: int, which: int) -> int:
     return (popcount_at_least, compare_threshold)[which](c, lits, threshold)
 
 
-def _direct_costs(phases: Sequence[int], threshold: int) -> list[int]:
-    """The NAND2 cost of each direct builder (0: carry only, 1: popcount + compare)."""
+@lru_cache(maxsize=64)
+def _direct_costs(phases: tuple[int, ...], threshold: int) -> tuple[int, int]:
+    """The NAND2 cost of each direct builder (0: carry only, 1: popcount + compare); remembered,
+    since a lone neuron is priced before its proof and again when it is rebuilt."""
     costs = []
     for which in (0, 1):
         scratch = Circuit("price")
         xs = scratch.add_input_bus("x", len(phases))
         scratch.set_output("y", [_direct(scratch, [x ^ p for x, p in zip(xs, phases)], threshold, which)])
         costs.append(nand_cost(scratch))
-    return costs
+    return costs[0], costs[1]
 
 
 def _cheaper_direct(th: Threshold) -> int:
     """Which direct builder (0: carry only, 1: popcount + compare) lowers to fewer gates."""
-    costs = _direct_costs(th.phases, th.threshold)
+    costs = _direct_costs(tuple(th.phases), th.threshold)
     return costs.index(min(costs))
 
 
