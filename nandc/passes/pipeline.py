@@ -47,10 +47,9 @@ PRESETS: dict[str, str] = {
     # fast on millions of nodes: full rewriting (4 cuts per node) only up to 200k AND nodes
     "O2": "cleanup;sweep;rewrite[cuts_per_node=4,max_nodes=200000];nand[cover=true]",
     # shared base sums only up to 1M AND nodes: pricing them costs SAT sweeps of the input and of the
-    # rebuilt circuit (binary_mlp.fc1, 913k: 694,075 -> 681,913 NAND2 for +56 s against ABC's 512 s;
-    # a whole ternary MLP, 331k: 256,433 -> 252,902 for +46 s; a whole int4 CNN, 235k: -6.5% for +146 s),
-    # and on a whole binary MLP (1.2M) sums
-    # spent 337 s to find the swept input smaller;
+    # rebuilt circuit (binary_mlp.fc1, 913k: 694,075 -> 681,913..687,770 NAND2 for +56 s against ABC's
+    # 512 s; a whole ternary MLP, 331k: 256,433 -> 252,902 for +46 s; a whole int4 CNN, 235k: -6.5% for
+    # +146 s), and on a whole binary MLP (1.2M) sums spent 337 s to find the swept input smaller;
     # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 200k AND nodes
     # (ternary_mlp.out.absmax, 128k: 1.002x -> 0.985x ABC's gates, 24 -> 36 s against ABC's 79 s);
     # the structure before optimization is kept as a structural choice for the mapper;

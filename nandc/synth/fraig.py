@@ -163,7 +163,7 @@ class _Strategy:
         self.successes += success
         if self.tries < self.BLOCK:
             return
-        if TRIAL_SHARE * self.successes < self.tries:
+        if _poor(self.tries, self.successes):
             self.poor += 1
             # after MAX_POOR poor blocks in a row, for good
             self.skip = self.pause if self.poor < self.MAX_POOR else -1
