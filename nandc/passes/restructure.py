@@ -25,7 +25,10 @@ arithmetic and comparator trees the smallest AIG needs many inverters that
 no later pass removes.  So with ``guard=true`` (the default) the variant
 that NAND2 mapping (:mod:`nandc.passes.mapper`) gives the fewest gates is
 kept if that saves at least ``min_gain`` of the input's mapped gates, and
-otherwise the input (cleaned) is returned; with ``guard=false`` the variant
+otherwise the input (cleaned) is returned (a variant that saves less than
+``min_gain`` of the AND nodes is not mapped at all, and never kept: it has
+no such variant was kept on the benchmark circuits; nor is the input
+mapped when no variant is); with ``guard=false`` the variant
 with the fewest AND nodes is kept.  The NAND2 cost of the result
 (:func:`~nandc.synth.cost.nand_cost`, direct lowering) may be higher than
 the input's: the passes that follow (rewrite, resub, map) recover the
@@ -170,7 +173,13 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
     rounds = max(1, p.rounds)
     done, total = 0, len(steps) * rounds * len(variants)
     results, mapped = [], []
-    mapped_before = _mapped(circuit) if p.guard else 0
+    before_cache: list[int] = []
+
+    def mapped_before() -> int:  # the input is mapped only if some variant needs the comparison
+        if not before_cache:
+            before_cache.append(_mapped(circuit))
+        return before_cache[0]
+
     for slack in variants:
         current = rebuild(circuit)[0]
         forecast = None  # (circuit, its mapped gates)
@@ -184,18 +193,21 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
                 break
             if p.guard and not lean:
                 forecast = (current, _mapped(current))
-                if forecast[1] > (1 + ABANDON) * mapped_before:
+                if forecast[1] > (1 + ABANDON) * mapped_before():
                     done += len(steps) * (rounds - count - 1)
                     break  # far behind the input after a round: the next ones rarely catch up
         results.append(current)
-        if p.guard:
+        if p.guard and and_count(current) <= (1 - p.min_gain) * start:
             mapped.append(forecast[1] if forecast is not None and forecast[0] is current else _mapped(current))
+        elif p.guard:
+            mapped.append(None)  # too few AND nodes saved to be worth a mapping: never kept
     report(progress, "restructure", total, total)
     notes = {"ands_before": start, "ands_after": [and_count(r) for r in results]}
     if p.guard:
-        notes.update(mapped_before=mapped_before, mapped_after=mapped)
-        best = min(range(len(results)), key=lambda i: mapped[i])
-        keep = mapped[best] < mapped_before - p.min_gain * mapped_before
+        tried = [i for i, m in enumerate(mapped) if m is not None]
+        best = min(tried, key=lambda i: mapped[i], default=None)
+        keep = best is not None and mapped[best] < mapped_before() * (1 - p.min_gain)
+        notes.update(mapped_before=before_cache[0] if before_cache else None, mapped_after=mapped)
         current = results[best] if keep else rebuild(circuit)[0]
     else:
         current = min(results, key=and_count)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.synth.rebuild import rebuild
@@ -48,7 +49,13 @@ class SweepParams:
     :data:`MIN_NEW_PATTERNS` counterexamples);
     ``window``: AND nodes per SAT window (an inconclusive window is retried
     once, 8 times larger); ``conflicts``: conflict budget per SAT call;
-    ``max_tries``: candidates of its class a node is checked against.
+    ``max_tries``: candidates of its class a node is checked against;
+    ``min_duplicates``: sweep only a circuit in which at least this fraction of
+    the live AND nodes agree, on the first random simulation, with an earlier
+    node (an input, the constant or another AND node), and return any other
+    unchanged: with a value like 0.5, a first step that collapses massively
+    duplicated logic before costlier analyses, and costs one simulation where
+    there is little to merge (0: always sweep).
     """
 
     words: int = 8
@@ -57,9 +64,12 @@ class SweepParams:
     conflicts: int = 30
     max_tries: int = 2
     seed: int = 0
+    min_duplicates: float = 0.0
 
     def __post_init__(self):
         check_params(self, "sweep")
+        if not 0.0 <= self.min_duplicates <= 1.0:
+            raise PassError(f"pass 'sweep': min_duplicates must be 0..1, found {self.min_duplicates!r}")
 
 
 @dataclass
@@ -73,13 +83,34 @@ class _RoundResult:
     sat_calls: int
 
 
-def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_no: int,
-                 progress: Progress | None = None) -> _RoundResult:
-    """One simulate-and-merge pass over ``circuit`` (see the module docstring)."""
-    f0, f1, lay = circuit.arrays()
+def _signatures(circuit: Circuit, patterns: np.ndarray):
+    """``(live, plan, keys, phase)``: the live nodes, their level plan and simulation signatures."""
     live = circuit.reachable()
     plan = level_plan(circuit, np.flatnonzero(live))
     keys, phase = signature_keys(simulate_nodes(plan, patterns))
+    return live, plan, keys, phase
+
+
+def _duplicates(circuit: Circuit, live: np.ndarray, keys: np.ndarray) -> float:
+    """The fraction of live AND nodes whose signature (up to complement) is a constant's, an
+    input's or an earlier AND node's."""
+    nodes = np.flatnonzero(live)
+    is_and = circuit.arrays()[0][nodes] != 0
+    ands = int(is_and.sum())
+    if not ands:
+        return 0.0
+    own = np.unique(keys[nodes[is_and]])
+    others = np.unique(np.append(keys[nodes[~is_and]], np.uint64(0)))  # key 0: the constants
+    distinct = len(own) - int(np.isin(own, others, assume_unique=True).sum())
+    return 1.0 - distinct / ands
+
+
+def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_no: int,
+                 progress: Progress | None = None, simulated=None) -> _RoundResult:
+    """One simulate-and-merge pass over ``circuit`` (see the module docstring); ``simulated``:
+    its :func:`_signatures` under ``patterns`` when already computed."""
+    f0, f1, lay = circuit.arrays()
+    live, plan, keys, phase = simulated or _signatures(circuit, patterns)
     new, input_map = circuit.copy_interface()
     lit = [-1] * circuit.num_nodes
     lit[0] = 0
@@ -178,9 +209,15 @@ def sweep(circuit: Circuit, params=None, progress: Progress | None = None) -> tu
     num_inputs = len(circuit.input_literals())
     patterns = random_patterns(num_inputs, max(1, p.words), rng)
     notes = {"structural": 0, "proved": 0, "disproved": 0, "unknown": 0, "sat_calls": 0, "rounds": 0}
+    simulated = _signatures(circuit, patterns)
+    if p.min_duplicates > 0.0:
+        notes["duplicates"] = round(_duplicates(circuit, simulated[0], simulated[2]), 3)
+        if notes["duplicates"] < p.min_duplicates:
+            return circuit, pass_stats("sweep", circuit, circuit, t0, skipped=True, **notes)
     current = circuit
     for round_no in range(1, max(1, p.rounds) + 1):
-        res = _sweep_round(current, patterns, p, round_no, progress)
+        res = _sweep_round(current, patterns, p, round_no, progress, simulated)
+        simulated = None
         current = res.circuit
         notes["rounds"] = round_no
         for key in ("structural", "proved", "disproved", "unknown", "sat_calls"):

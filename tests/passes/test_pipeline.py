@@ -60,6 +60,13 @@ def test_unknown_pass_lists_the_registry():
     assert str(err.value).startswith("unknown pass 'frobnicate'; expected one of: balance, cleanup,")
 
 
+def test_fractional_parameters_and_whole_repeat_counts():
+    (step,) = parse_steps("sweep[min_duplicates=0.25]")
+    assert step.params == (("min_duplicates", 0.25),)
+    with pytest.raises(PassError, match=r"a repeat count must be a whole number, found '2\.5'"):
+        parse_steps("rewrite*2.5")
+
+
 def test_parameters_reach_the_pass():
     c = _redundant()
     _, stats = run_pipeline(c, "sweep[rounds=1,words=2]")
@@ -68,7 +75,7 @@ def test_parameters_reach_the_pass():
         parse_steps("cleanup;sweep[bogus=1,rounds=2]")  # before any pass runs
     assert str(err.value) == (
         "pipeline 'cleanup;sweep[bogus=1,rounds=2]': pass 'sweep' has no parameter(s) 'bogus'; "
-        "expected some of: words, rounds, window, conflicts, max_tries, seed")
+        "expected some of: words, rounds, window, conflicts, max_tries, seed, min_duplicates")
     with pytest.raises(PassError) as err:
         parse_steps("cleanup[x=1]")
     assert str(err.value) == "pipeline 'cleanup[x=1]': pass 'cleanup' has no parameter(s) 'x'; it takes none"

@@ -60,6 +60,27 @@ def test_constant_nodes_become_constants():
     assert new.num_ands == 0
 
 
+def _two_of_five_duplicated() -> Circuit:
+    c = Circuit("dups")
+    a, b = c.add_input_bus("x", 2)
+    g1 = c.and_(a, b)
+    g2 = c.and_(g1, a)  # a & b again: a duplicate of g1
+    g3 = c.and_(a, b ^ 1)
+    g4 = c.and_(a, c.or_(a, b))  # a: a duplicate of an input (the OR is a fifth AND node)
+    c.set_output("y", [g2, g3, g4])
+    return c
+
+
+def test_min_duplicates_sweeps_only_a_circuit_that_much_duplicated():
+    c = _two_of_five_duplicated()
+    assert c.num_ands == 5
+    same, stats = sweep(c, {"min_duplicates": 0.5})
+    assert same is c and stats.notes["skipped"] and stats.notes["duplicates"] == 0.4
+    new, stats = sweep(c, {"min_duplicates": 0.4})
+    assert check_equivalence(c, new) and new.num_ands == 2 and stats.notes["duplicates"] == 0.4
+    assert sweep(c)[0].structural_hash() == new.structural_hash()  # 0: always sweep, as before
+
+
 def test_large_random_circuit_with_counterexample_rounds():
     c = random_circuit(7, num_inputs=40, num_ops=3000)
     new, stats = sweep(c, {"words": 1, "rounds": 3})
@@ -144,8 +165,10 @@ def test_unknown_parameter_is_an_error():
         sweep(_xor_two_ways(), {"round": 2})
     assert str(err.value) == (
         "pass 'sweep': unknown parameter(s) 'round'; expected some of: "
-        "words, rounds, window, conflicts, max_tries, seed"
+        "words, rounds, window, conflicts, max_tries, seed, min_duplicates"
     )
+    with pytest.raises(PassError, match=r"min_duplicates must be 0\.\.1, found 1\.5"):
+        sweep(_xor_two_ways(), {"min_duplicates": 1.5})
 
 
 def test_progress_is_reported():
