@@ -285,10 +285,11 @@ def _refute_group(sim, probe: np.ndarray, val: np.ndarray, idx: np.ndarray, smas
     bad = ((weight >= threshold[None, :]).astype(np.uint8) != val[idx].T).any(0)
     # vectors of literal weight T - 1 and T, where a wrong hypothesis shows most, and of weights spread
     # over 0 .. k (the probes' literal weights cluster where random phases put them)
-    if near or spread:
-        per = np.full(m, 2 * near + spread, dtype=np.int64)
+    left = np.flatnonzero(~bad)  # the probes refuted the rest: no more vectors for them
+    if (near or spread) and len(left):
+        per = np.full(len(left), 2 * near + spread, dtype=np.int64)
         for j0, j1 in _chunks(per, n):
-            owner = np.repeat(np.arange(j0, j1), 2 * near + spread)
+            owner = np.repeat(left[j0:j1], 2 * near + spread)
             t = np.tile(np.arange(2 * near + spread), j1 - j0)
             kk, tt = k[owner], threshold[owner]
             w = np.where(t < 2 * near, tt - 1 + (t >= near),
@@ -298,7 +299,8 @@ def _refute_group(sim, probe: np.ndarray, val: np.ndarray, idx: np.ndarray, smas
             kth = np.sort(keys, axis=1)[np.arange(len(owner)), np.maximum(w - 1, 0)]
             lits = ((keys <= kth[:, None]) & (w[:, None] > 0)).astype(np.uint8)
             rows = (lits ^ phases[owner]) & smask[owner]
-            got = _own_bits(sim.run(_pack(rows), select=idx[j0:j1]), owner - j0)
+            local = np.repeat(np.arange(j1 - j0), 2 * near + spread)  # positions in left[j0:j1]
+            got = _own_bits(sim.run(_pack(rows), select=idx[left[j0:j1]]), local)
             bad[owner[got != (w >= tt)]] = True
     return bad
 
@@ -672,7 +674,9 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     """Every candidate root of ``circuit`` that is a symmetric threshold function of
     its input support (see the module docstring), in increasing node order.
     Candidates left by :func:`unate_filter` and not refuted by :func:`refute_thresholds`
-    are recognized on their cones.
+    are recognized on their cones, in two batches: first those inside no other
+    candidate's cone, then the rest that no function found so far covers (a
+    neuron found first spares the refutation of its popcount's partial sums).
 
     Each is proved by an adder-tree certificate
     (:func:`~nandc.synth.adders.adder_certificate`, any size, no SAT) if the
@@ -711,8 +715,6 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     outputs = frozenset(lit >> 1 for lit in circuit.output_literals())
     quiet: set[int] = set()  # outputs no random flip changed: a small SAT search for a vector of each value
     roots = unate_filter(circuit, roots, seed=seed, keep_quiet=outputs, quiet=quiet)
-    refuted = refute_thresholds(circuit, roots, sup, seed=seed)
-    roots = [r for r in roots if r not in refuted]
     inputs = circuit.inputs
     f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
@@ -757,10 +759,16 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         cover(r, leaves)
 
     sharing = Counter(sup[r] for r in roots)  # a layer's neurons read the same inputs
-    for r in sorted(roots, key=lambda v: (-sup[v].bit_count(), v)):
-        if r not in covered:
-            s = sup[r]
-            examine(r, tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1), sharing[s] == 1)
+    # the candidates no other one reads first (a neuron before the partial sums of its popcount):
+    # found ones cover their cones, whose candidates then need neither refutation nor a look
+    below = _below(f0l, f1l, roots)
+    for batch in ([r for r in roots if r not in below], [r for r in roots if r in below]):
+        batch = [r for r in batch if r not in covered]
+        refuted = refute_thresholds(circuit, batch, sup, seed=seed)
+        for r in sorted(batch, key=lambda v: (-sup[v].bit_count(), v)):
+            if r not in covered and r not in refuted:
+                s = sup[r]
+                examine(r, tuple(inputs[i] for i in range(s.bit_length()) if (s >> i) & 1), sharing[s] == 1)
     if internal_levels and not outputs <= {th.root >> 1 for th in found} | {0}:
         # an output is not a threshold of the inputs: maybe of an earlier layer's outputs, which
         # (read only by nodes of the same support) were not candidates; nodes read twice are
@@ -786,6 +794,19 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         if len(found) == before:
             break
     return sorted(found, key=lambda th: th.root)
+
+
+def _below(f0l: list[int], f1l: list[int], roots: Sequence[int]) -> set[int]:
+    """The ``roots`` inside the cone of another root (reached from some root's fanins)."""
+    seen: set[int] = set()
+    stack = [lit >> 1 for r in roots for lit in (f0l[r], f1l[r])]
+    while stack:
+        v = stack.pop()
+        if v in seen or not f0l[v]:
+            continue
+        seen.add(v)
+        stack += (f0l[v] >> 1, f1l[v] >> 1)
+    return seen.intersection(roots)
 
 
 def internal_supports(circuit: Circuit, basis: Sequence[int], live: np.ndarray | None = None) -> list[int]:

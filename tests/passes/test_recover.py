@@ -255,6 +255,21 @@ def test_refutation_leaves_the_recovered_thresholds_unchanged():
     assert len(found) == 6 and not {th.root >> 1 for th in found} & refute_thresholds(c, roots, sup)
 
 
+def test_the_neurons_are_examined_before_the_partial_sums_inside_them(monkeypatch):
+    c = foreign_layer(24, 3, 5)  # three ripple-adder-tree neurons: their partial sums are candidates too
+    sup = input_supports(c)
+    batches = []
+    real = symmetric.refute_thresholds
+    monkeypatch.setattr(symmetric, "refute_thresholds",
+                        lambda circuit, roots, s, **kw: batches.append(list(roots)) or real(circuit, roots, s, **kw))
+    found = find_thresholds(c, min_inputs=8, prove=True)
+    outputs = sorted(lit >> 1 for lit in c.output_literals())
+    assert sorted(th.root >> 1 for th in found) == outputs
+    inner = [r for r in candidate_roots(c, sup, 8) if r not in outputs]
+    assert inner  # the partial sums are candidates ...
+    assert sorted(batches[0]) == outputs and batches[1:] == [[]]  # ... but covered before their turn
+
+
 # ---------------------------------------------------------------------- the shared builder
 @pytest.mark.parametrize("n", [1, 2, 5, 9])
 def test_shared_threshold_computes_the_threshold(n):
