@@ -11,8 +11,9 @@ another tool produces them, not by nandc's frontend: textbook gates only
 * binary layers 64x32 and 256x64: every neuron its own adder tree over the
   same inputs, random input polarities and thresholds near ``n / 2``;
 * ripple-carry adders of 16 and 32 bits, and an 8x8 array multiplier;
-* with ``--yosys``: a 64-input neuron written as one Verilog sum and
-  synthesized by Yosys (``synth -top neuron; aigmap``) to AIGER.
+* with ``--yosys``: a 64-input neuron written as one Verilog sum, and a
+  64x16 binary layer written as 16 such sums, synthesized by Yosys
+  (``synth; aigmap``) to AIGER.
 
 Each runs through ABC's strong script and nandc's pipeline exactly as in
 :mod:`bench_abc` (same helpers), and the groups' totals and geometric-mean
@@ -134,23 +135,27 @@ def foreign_multiplier(width: int):
     return c
 
 
-def yosys_neuron(n: int, workdir: Path, seed: int = 0):
-    """A neuron written as one Verilog sum, synthesized by Yosys to AIGER."""
+def yosys_layer(n: int, m: int, workdir: Path, seed: int = 0):
+    """A binary layer of ``m`` neurons written as Verilog sums with random input polarities and
+    thresholds, synthesized by Yosys to AIGER (``m = 1``: ``yneuron<n>``, else ``ylayer<n>x<m>``)."""
     from nandc.ir.io import read
 
     rng = random.Random(seed)
-    terms = " + ".join(f"{{{n.bit_length() - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}"
-                       for i in range(n))
-    threshold = n // 2 + rng.randint(-(n // 8), n // 8)
-    src = workdir / f"yneuron{n}.v"
-    src.write_text(f"module neuron(input [{n - 1}:0] x, output y);\n"
-                   f"  wire [{n.bit_length() - 1}:0] s = {terms};\n"
-                   f"  assign y = s >= {threshold};\nendmodule\n")
-    aig = workdir / f"yneuron{n}.aag"
-    subprocess.run(["yosys", "-q", "-p", f"read_verilog {src}; synth -top neuron; aigmap; opt_clean; "
+    name = f"yneuron{n}" if m == 1 else f"ylayer{n}x{m}"
+    width = n.bit_length()
+    lines = [f"module {'neuron' if m == 1 else 'layer'}(input [{n - 1}:0] x, output [{m - 1}:0] y);"]
+    for j in range(m):
+        terms = " + ".join(f"{{{width - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}" for i in range(n))
+        threshold = n // 2 + rng.randint(-(n // 8), n // 8)
+        lines += [f"  wire [{width - 1}:0] s{j} = {terms};", f"  assign y[{j}] = s{j} >= {threshold};"]
+    src = workdir / f"{name}.v"
+    src.write_text("\n".join(lines + ["endmodule", ""]))
+    aig = workdir / f"{name}.aag"
+    top = "neuron" if m == 1 else "layer"
+    subprocess.run(["yosys", "-q", "-p", f"read_verilog {src}; synth -top {top}; aigmap; opt_clean; "
                     f"write_aiger -ascii -symbols {aig}"], check=True, capture_output=True)
     c = read(aig)
-    c.name = f"yneuron{n}"
+    c.name = name
     return c
 
 
@@ -158,9 +163,11 @@ def suite(use_yosys: bool, workdir: Path):
     for n in (64, 256, 1024):
         yield "f-neuron", f"fneuron{n}", foreign_neuron(n)
     if use_yosys:
-        yield "f-neuron", "yneuron64", yosys_neuron(64, workdir)
+        yield "f-neuron", "yneuron64", yosys_layer(64, 1, workdir)
     yield "f-layer", "flayer64x32", foreign_layer(64, 32)
     yield "f-layer", "flayer256x64", foreign_layer(256, 64)
+    if use_yosys:
+        yield "f-layer", "ylayer64x16", yosys_layer(64, 16, workdir)
     yield "f-arith", "fadd16", foreign_adder(16)
     yield "f-arith", "fadd32", foreign_adder(32)
     yield "f-arith", "fmul8x8", foreign_multiplier(8)
@@ -186,7 +193,7 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--abc-cache", default=None, help="JSON file of ABC results, read and updated")
     p.add_argument("--abc-timeout", type=float, default=3600.0)
     p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
-    p.add_argument("--yosys", action="store_true", help="add a Yosys-synthesized neuron")
+    p.add_argument("--yosys", action="store_true", help="add a Yosys-synthesized neuron and binary layer")
     p.add_argument("--conflicts", type=int, default=200000, help="SAT budget of the final equivalence query")
     p.add_argument("--baseline", default=None, help="checkout of the nandc to compare with (before/after columns)")
     args = p.parse_args(argv)

@@ -7,10 +7,12 @@ A cone that adds its literals in some other shape (an adder chain written by
 Yosys, a lookahead carry unit, a comparator built as a subtraction) often
 stays within a polynomial BDD size node by node, where a SAT miter against
 a compressor tree struggles.  :func:`threshold_by_bdd` builds the cone's BDD
-node by node (CUDD, through the ``dd`` package, with reordering off) and
-compares it with the threshold's, which it builds directly by counting.  A
-node budget stops it where the sizes grow (trees whose partial sums
-interleave the inputs can grow as a high power of ``n``): no answer then.
+node by node (CUDD, through the ``dd`` package, with reordering off and the
+variables in the order a depth-first walk of the cone meets its inputs, so
+that each subtree's inputs are neighbours; failing that, in input order) and
+compares it with the threshold's, which it builds directly by counting.  A node budget stops it
+where the sizes grow (partial sums whose inputs are interleaved in the order
+can grow as a high power of ``n``): no answer then.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import Sequence
 
 from nandc.ir.circuit import Circuit
 
-__all__ = ["threshold_by_bdd", "have_bdd"]
+__all__ = ["threshold_by_bdd", "have_bdd", "leaf_order"]
 
 #: Live BDD nodes (cone and reference together) past which a proof is abandoned.
 MAX_NODES = 400_000
-#: Bytes CUDD may hold: a single operation can outgrow the node budget before it is checked.
-MAX_MEMORY = 1 << 30
+#: Bytes CUDD may hold: a single operation can outgrow the node budget before it is checked
+#: (1 GB let a hopeless order run for 16 s on one of binary_mlp.out's neurons; 32 MB stops it
+#: in 0.3 s, and every proof of the benchmarks that succeeds needs far less).
+MAX_MEMORY = 1 << 25
 
 
 def have_bdd() -> bool:
@@ -40,22 +44,59 @@ def threshold_by_bdd(cone: Circuit, root: int, phases: Sequence[int], threshold:
                      max_nodes: int = MAX_NODES) -> bool | None:
     """Whether literal ``root`` of ``cone`` is ``[sum_i (x_i ^ phases[i]) >= threshold]``
     (``x_i`` the inputs of ``cone``, in creation order): True or False, both proved;
-    None if the BDDs outgrow ``max_nodes`` live nodes or ``dd`` is not installed."""
+    None if the BDDs outgrow ``max_nodes`` live nodes (or :data:`MAX_MEMORY`) in both
+    variable orders tried, or ``dd`` is not installed.
+
+    The orders: the depth-first order of the cone's leaves (:func:`leaf_order`), in which
+    each subtree's inputs are neighbours (a 64-input neuron synthesized by Yosys: proved
+    in 0.1 s, where the input order ran out of its budget after 3-5 s), then the input
+    order, which suits nandc's own compressor trees better."""
     if not have_bdd() or len(phases) != cone.num_inputs:
         return None
     from dd import cudd
 
-    try:
-        return _compare(cudd.BDD(), cone, root, phases, threshold, max_nodes)
-    except (ValueError, RuntimeError, MemoryError):  # CUDD out of its memory (a NULL node)
-        return None
+    n = cone.num_inputs
+    first = leaf_order(cone, root)
+    met = set(first)
+    first += [i for i in range(n) if i not in met]
+    for order in (first, list(range(n))) if first != list(range(n)) else (first,):
+        try:
+            got = _compare(cudd.BDD(), cone, root, phases, threshold, max_nodes, order)
+        except (ValueError, RuntimeError, MemoryError):  # CUDD out of its memory (a NULL node)
+            got = None
+        if got is not None:
+            return got
+    return None
 
 
-def _compare(bdd, cone: Circuit, root: int, phases: Sequence[int], threshold: int, max_nodes: int) -> bool | None:
+def leaf_order(cone: Circuit, root: int) -> list[int]:
+    """Input positions of ``cone`` in the order a depth-first walk from literal ``root``
+    meets them (fanin 0 first; inputs outside the cone are left out).  Neighbours are
+    usually siblings in the original structure: the inputs of each subtree of an adder
+    tree stay together."""
+    f0, f1, _ = cone.arrays()
+    f0l, f1l = f0.tolist(), f1.tolist()
+    pos = {node: i for i, node in enumerate(cone.inputs)}
+    order, seen, stack = [], set(), [root >> 1]
+    while stack:
+        v = stack.pop()
+        if v in seen or v == 0:
+            continue
+        seen.add(v)
+        if v in pos:
+            order.append(pos[v])
+        elif f0l[v]:
+            stack += (f1l[v] >> 1, f0l[v] >> 1)
+    return order
+
+
+def _compare(bdd, cone: Circuit, root: int, phases: Sequence[int], threshold: int, max_nodes: int,
+             order: Sequence[int]) -> bool | None:
+    """:func:`threshold_by_bdd` with the variables in ``order`` (input positions, top first)."""
     n = cone.num_inputs
     bdd.configure(reordering=False, max_memory=MAX_MEMORY)
     names = [f"x{i}" for i in range(n)]
-    bdd.declare(*names)
+    bdd.declare(*(names[i] for i in order))  # declaration order is the variable order
     xs = [bdd.var(name) for name in names]
     # the reference, by counting from the last literal up: row[s] is the function of the
     # literals not yet counted when the ones counted so far sum to s

@@ -57,7 +57,7 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.evaluate import compile_circuit
 from nandc.synth import fraig
 from nandc.synth.adders import adder_certificate
-from nandc.synth.bdd import threshold_by_bdd
+from nandc.synth.bdd import leaf_order, threshold_by_bdd
 from nandc.synth.compiled import use_compiled
 
 __all__ = [
@@ -421,25 +421,6 @@ def recognize(cone: Circuit, root: int, samples: int = 8, seed: int = 0,
     return tuple(int(p) for p in phases), threshold, np.ones(k + 1, dtype=bool)
 
 
-def _leaf_order(cone: Circuit, root: int) -> list[int]:
-    """Input positions in the order a depth-first walk from ``root`` meets them
-    (neighbours are usually siblings in the original structure)."""
-    f0, f1, _ = cone.arrays()
-    pos = {node: i for i, node in enumerate(cone.inputs)}
-    order, seen, stack = [], set(), [root >> 1]
-    while stack:
-        v = stack.pop()
-        if v in seen or v == 0:
-            continue
-        seen.add(v)
-        if v in pos:
-            order.append(pos[v])
-            continue
-        stack.append(int(f1[v]) >> 1)
-        stack.append(int(f0[v]) >> 1)
-    return order
-
-
 def _conflicts(solver: fraig.ConeSolver) -> int:
     """Conflicts the solver has spent so far (0 before its first query)."""
     return solver.solver.accum_stats().get("conflicts", 0) if solver.solver is not None else 0
@@ -456,7 +437,7 @@ def prove_symmetric(cone: Circuit, root: int, phases: Sequence[int], conflicts: 
     ``b`` (the rest is shared), and the two are compared by one incremental
     :class:`~nandc.synth.fraig.ConeSolver` over the growing circuit.
     """
-    order = _leaf_order(cone, root)
+    order = leaf_order(cone, root)
     k = cone.num_inputs
     if sorted(order) != list(range(k)):
         return False  # some input is not in the cone
