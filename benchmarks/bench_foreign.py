@@ -10,7 +10,8 @@ another tool produces them, not by nandc's frontend: textbook gates only
   folded, as any synthesis tool folds them);
 * binary layers 64x32 and 256x64: every neuron its own adder tree over the
   same inputs, random input polarities and thresholds near ``n / 2``;
-* ripple-carry adders of 16 and 32 bits, and an 8x8 array multiplier;
+* ripple-carry adders of 16 and 32 bits, an 8x8 array multiplier, and one
+  CRC-32 step over 32 data bits (XORs only, unrolled bit by bit);
 * with ``--yosys``: a 64-input neuron written as one Verilog sum, and a
   64x16 binary layer written as 16 such sums, synthesized by Yosys
   (``synth; aigmap``) to AIGER.
@@ -121,6 +122,20 @@ def foreign_adder(width: int):
     return c
 
 
+def foreign_crc32(data_bits: int):
+    """One CRC-32 step (polynomial 0x04C11DB7, MSB first) over ``data_bits`` data bits, unrolled
+    bit by bit as a straightforward description writes it: a network of XORs only."""
+    from nandc.ir.circuit import Circuit
+
+    c = Circuit(f"fcrc32d{data_bits}")
+    state = list(c.add_input_bus("s", 32))
+    for bit in c.add_input_bus("d", data_bits):
+        fb = xor(c, state[31], bit)
+        state = [fb] + [xor(c, state[i - 1], fb) if (0x04C11DB7 >> i) & 1 else state[i - 1] for i in range(1, 32)]
+    c.set_output("crc", state)
+    return c
+
+
 def foreign_multiplier(width: int):
     """Array multiplier: partial-product rows accumulated by ripple-carry adders."""
     from nandc.ir.circuit import Circuit
@@ -171,6 +186,7 @@ def suite(use_yosys: bool, workdir: Path):
     yield "f-arith", "fadd16", foreign_adder(16)
     yield "f-arith", "fadd32", foreign_adder(32)
     yield "f-arith", "fmul8x8", foreign_multiplier(8)
+    yield "f-arith", "fcrc32d32", foreign_crc32(32)
 
 
 def recover_proofs(history) -> str:
