@@ -49,7 +49,7 @@ PRESETS: dict[str, str] = {
     # a circuit whose AND nodes mostly duplicate others (half or more, by simulation) is swept
     # first: recover, sums and the mapper's choices then work on the merged graph
     # (ternary_mlp.fc1.absmax, 22,659 AND nodes of which 84% duplicates: 4.8 -> 2.5 s for 950 -> 951 NAND2;
-    # the other benchmark circuits have at most 36% and are left alone: binary_mlp.out, with 16%,
+    # the other benchmark circuits have at most 43% and are left alone: binary_mlp.out, with 16%,
     # ends 26% larger if swept first);
     # shared base sums only up to 1M AND nodes: pricing them costs SAT sweeps of the input and of the
     # rebuilt circuit (binary_mlp.fc1, 913k: 694,075 -> 681,913..687,770 NAND2 for +56 s against ABC's
