@@ -26,9 +26,9 @@ no later pass removes.  So with ``guard=true`` (the default) the variant
 that NAND2 mapping (:mod:`nandc.passes.mapper`) gives the fewest gates is
 kept if that saves at least ``min_gain`` of the input's mapped gates, and
 otherwise the input (cleaned) is returned (a variant that saves less than
-``min_gain`` of the AND nodes is not mapped at all, and never kept: it has
-no such variant was kept on the benchmark circuits; nor is the input
-mapped when no variant is); with ``guard=false`` the variant
+``min_gain`` of the AND nodes is not mapped at all, and never kept: no
+such variant was kept on the benchmark circuits; nor is the input mapped
+when no variant is); with ``guard=false`` the variant
 with the fewest AND nodes is kept.  The NAND2 cost of the result
 (:func:`~nandc.synth.cost.nand_cost`, direct lowering) may be higher than
 the input's: the passes that follow (rewrite, resub, map) recover the

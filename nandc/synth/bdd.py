@@ -10,9 +10,9 @@ a compressor tree struggles.  :func:`threshold_by_bdd` builds the cone's BDD
 node by node (CUDD, through the ``dd`` package, with reordering off and the
 variables in the order a depth-first walk of the cone meets its inputs, so
 that each subtree's inputs are neighbours; failing that, in input order) and
-compares it with the threshold's, which it builds directly by counting.  A node budget stops it
-where the sizes grow (partial sums whose inputs are interleaved in the order
-can grow as a high power of ``n``): no answer then.
+compares it with the threshold's, which it builds directly by counting.  A
+node budget stops it where the sizes grow (partial sums whose inputs are
+interleaved in the order can grow as a high power of ``n``): no answer then.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = ["threshold_by_bdd", "have_bdd", "leaf_order"]
 MAX_NODES = 400_000
 #: Bytes CUDD may hold: a single operation can outgrow the node budget before it is checked
 #: (1 GB let a hopeless order run for 16 s on one of binary_mlp.out's neurons; 32 MB stops it
-#: in 0.3 s, and every proof of the benchmarks that succeeds needs far less).
+#: in 0.3 s, and the benchmarks' BDD proofs all still succeed under it).
 MAX_MEMORY = 1 << 25
 
 
