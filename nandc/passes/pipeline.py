@@ -61,7 +61,7 @@ PRESETS: dict[str, str] = {
     # restructuring by AND count (kept where it maps smaller) only up to 10k AND nodes, above 5k with one
     # variant mapped once (its mapping guard and refactoring cost more than it saves on larger layers:
     # int4_cnn.conv1 -2.5% mapped for 15 s, int4_cnn.out / binary_mlp.out / ternary_mlp.out nothing)
-    "O3": "cleanup;sweep[min_duplicates=0.5];snapshot;recover;sums[sweep=true,max_nodes=1000000];nnsynth;xorshare[max_nodes=1000000];"
+    "O3": "cleanup;sweep[min_duplicates=0.5];snapshot;recover;sums[sweep=true,max_nodes=1000000];nnsynth;xorshare[max_nodes=1000000];andshare[max_nodes=1000000];"
           "{restructure[max_nodes=10000,lean_above=5000];(rewrite;resub[max_nodes=200000];sweep)*4;"
           "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=200000];sweep)*2};"
           "(rewrite;resub[max_nodes=200000];sweep)*4;"

@@ -28,7 +28,6 @@ multiplier from ripple adders mapped to 636 NAND2 so rebuilt, 598 not).
 
 from __future__ import annotations
 
-import heapq
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import Progress, check_params, parse_params, report
 from nandc.synth.cost import nand_cost
+from nandc.synth.pairs import extract_pairs
 from nandc.synth.rebuild import rebuild
 
 __all__ = ["XorShareParams", "xor_share", "xor_nodes"]
@@ -75,60 +75,6 @@ def xor_nodes(circuit: Circuit) -> dict[int, tuple[int, int]]:
         if {f0l[y], f1l[y]} == {p ^ 1, q ^ 1}:
             out[v] = (p, q)
     return out
-
-
-def _key(a: int, b: int) -> tuple[int, int]:
-    return (a, b) if a < b else (b, a)
-
-
-class _Pairs:
-    """Pair counts over the sets, with a lazy max-heap of (count, pair)."""
-
-    def __init__(self, sets: list[set[int]]):
-        self.sets = sets
-        self.count: dict[tuple[int, int], int] = defaultdict(int)
-        self.where: dict[tuple[int, int], set[int]] = defaultdict(set)
-        for i, s in enumerate(sets):
-            items = sorted(s)
-            for j, a in enumerate(items):
-                for b in items[j + 1:]:
-                    self.count[(a, b)] += 1
-                    self.where[(a, b)].add(i)
-        self.heap = [(-c, pair) for pair, c in self.count.items() if c >= 2]
-        heapq.heapify(self.heap)
-
-    def best(self) -> tuple[int, int] | None:
-        """The pair in most sets (two at least; ties: the lowest pair), or None."""
-        while self.heap:
-            c, pair = self.heap[0]
-            if -c == self.count.get(pair, 0):
-                return pair
-            heapq.heappop(self.heap)  # a stale count
-        return None
-
-    def replace(self, pair: tuple[int, int], new: int) -> None:
-        """Replace ``pair`` by signal ``new`` in every set holding both."""
-        a, b = pair
-        for i in sorted(self.where[pair]):
-            s = self.sets[i]
-            others = s - {a, b}
-            for x in others:
-                self._change(_key(a, x), i, -1)
-                self._change(_key(b, x), i, -1)
-            self._change(pair, i, -1)
-            s -= {a, b}
-            for x in others:
-                self._change(_key(x, new), i, 1)
-            s.add(new)
-
-    def _change(self, key: tuple[int, int], i: int, step: int) -> None:
-        if step > 0:
-            self.where[key].add(i)
-        else:
-            self.where[key].discard(i)
-        self.count[key] += step
-        if self.count[key] >= 2:
-            heapq.heappush(self.heap, (-self.count[key], key))
 
 
 @register("xorshare", "XOR sharing: the linear parts rebuilt with the XOR pairs many outputs share (Paar's greedy)",
@@ -196,15 +142,7 @@ def xor_share(circuit: Circuit, params=None, progress: Progress | None = None) -
             expr[v] = (bits, pp ^ pq)
     notes["targets"] = len(targets)
     report(progress, "xorshare", 1, 3)
-    pairs = _Pairs(sets)
-    made: list[tuple[int, int]] = []  # new signal k (numbered after the leaves): the XOR of two signals
-    base = len(leaf_node)
-    while True:
-        pair = pairs.best()
-        if pair is None:
-            break
-        made.append(pair)
-        pairs.replace(pair, base + len(made) - 1)
+    made = extract_pairs(sets, len(leaf_node))  # new signal k (numbered after the leaves): an XOR of two
     notes["shared"] = len(made)
     if not made:  # nothing shared: a rebuild would only change the XORs' form, which mapping handles
         return circuit, pass_stats("xorshare", circuit, circuit, t0, **notes)
