@@ -30,8 +30,8 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import Progress, check_params, parse_params, report
 from nandc.synth.cost import nand_cost
-from nandc.synth.pairs import extract_pairs
-from nandc.synth.rebuild import rebuild
+from nandc.synth.pairs import balanced, extract_pairs, pair_signals
+from nandc.synth.rebuild import rebuild, start_copy
 
 __all__ = ["AndShareParams", "and_share"]
 
@@ -67,7 +67,7 @@ def and_share(circuit: Circuit, params=None, progress: Progress | None = None) -
     """
     p = parse_params(AndShareParams, params, "andshare")
     t0 = time.perf_counter()
-    f0, f1, lay = circuit.arrays()
+    f0, f1, _ = circuit.arrays()
     live = circuit.reachable()
     f0l, f1l = f0.tolist(), f1.tolist()
     nodes = [v for v in range(1, len(f0l)) if f0l[v] and live[v]]
@@ -115,42 +115,14 @@ def _build(circuit: Circuit, roots: list[int], sets: list[set[int]], made: list[
            first_new: int) -> Circuit:
     """``circuit`` with each root rebuilt as a balanced AND tree of its set; signals below
     ``first_new`` are literals of ``circuit``, the others ``made`` pairs."""
-    new, input_map = circuit.copy_interface()
-    f0, f1, lay = circuit.arrays()
-    f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
+    new, lit = start_copy(circuit)
+    layl = circuit.arrays()[2].tolist()
     names = circuit.layer_names
-    lit = [-1] * circuit.num_nodes
-    lit[0] = 0
-    for node, new_lit in input_map.items():
-        lit[node] = new_lit
-    signal: dict[int, int] = {}
-
-    def sig(k: int) -> int:
-        stack = [k]
-        while stack:
-            x = stack[-1]
-            if x in signal:
-                stack.pop()
-            elif x < first_new:
-                signal[x] = lit[x >> 1] ^ (x & 1)
-                stack.pop()
-            else:
-                pending = [y for y in made[x - first_new] if y not in signal]
-                if pending:
-                    stack += pending
-                    continue
-                a, b = made[x - first_new]
-                signal[x] = new.and_(signal[a], signal[b])
-                stack.pop()
-        return signal[k]
+    sig = pair_signals(made, first_new, lambda x: lit[x >> 1] ^ (x & 1), new.and_)
 
     for r, leaves in zip(roots, sets):
         new.current_layer = names[layl[r]]
-        items = [sig(k) for k in sorted(leaves)]
-        while len(items) > 1:
-            items = [new.and_(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
-                     for i in range(0, len(items), 2)]
-        lit[r] = items[0]
+        lit[r] = balanced([sig(k) for k in sorted(leaves)], new.and_, 1)
     new.current_layer = ""
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)

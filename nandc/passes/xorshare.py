@@ -36,8 +36,8 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import Progress, check_params, parse_params, report
 from nandc.synth.cost import nand_cost
-from nandc.synth.pairs import extract_pairs
-from nandc.synth.rebuild import rebuild
+from nandc.synth.pairs import balanced, extract_pairs, pair_signals
+from nandc.synth.rebuild import rebuild, start_copy
 
 __all__ = ["XorShareParams", "xor_share", "xor_nodes"]
 
@@ -158,42 +158,12 @@ def xor_share(circuit: Circuit, params=None, progress: Progress | None = None) -
 def _build(circuit: Circuit, xors, inner, order, sets, parity, leaf_node, made) -> Circuit:
     """The circuit with every target (``order``) rebuilt from its set (signals: the leaves,
     then ``made``); the other XOR nodes and their private inner nodes are left out."""
-    new, input_map = circuit.copy_interface()
+    new, lit = start_copy(circuit)
     f0, f1, lay = circuit.arrays()
     f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
     names = circuit.layer_names
-    lit = [-1] * circuit.num_nodes
-    lit[0] = 0
-    for node, new_lit in input_map.items():
-        lit[node] = new_lit
     index = {t: i for i, t in enumerate(order)}
-    base = len(leaf_node)
-    signal: dict[int, int] = {}
-
-    def sig(k: int) -> int:
-        stack = [k]
-        while stack:
-            x = stack[-1]
-            if x in signal:
-                stack.pop()
-            elif x < base:
-                signal[x] = lit[leaf_node[x]]
-                stack.pop()
-            else:
-                pending = [y for y in made[x - base] if y not in signal]
-                if pending:
-                    stack += pending
-                    continue
-                a, b = made[x - base]
-                signal[x] = new.xor(signal[a], signal[b])
-                stack.pop()
-        return signal[k]
-
-    def xor_tree(items: list[int]) -> int:
-        while len(items) > 1:
-            items = [new.xor(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
-                     for i in range(0, len(items), 2)]
-        return items[0] if items else 0
+    sig = pair_signals(made, len(leaf_node), lambda x: lit[leaf_node[x]], new.xor)
 
     live = circuit.reachable()
     for v in range(1, circuit.num_nodes):
@@ -202,7 +172,7 @@ def _build(circuit: Circuit, xors, inner, order, sets, parity, leaf_node, made) 
         new.current_layer = names[layl[v]]
         if v in index:
             i = index[v]
-            lit[v] = xor_tree([sig(k) for k in sorted(sets[i])]) ^ parity[i]
+            lit[v] = balanced([sig(k) for k in sorted(sets[i])], new.xor, 0) ^ parity[i]
         elif v not in xors and v not in inner:
             a, b = f0l[v], f1l[v]
             lit[v] = new.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))

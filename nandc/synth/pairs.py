@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from typing import Callable
 
-__all__ = ["extract_pairs"]
+__all__ = ["extract_pairs", "pair_signals", "balanced"]
 
 
 def extract_pairs(sets: list[set[int]], first_new: int) -> list[tuple[int, int]]:
@@ -29,6 +30,42 @@ def extract_pairs(sets: list[set[int]], first_new: int) -> list[tuple[int, int]]
             return made
         made.append(pair)
         pairs.replace(pair, first_new + len(made) - 1)
+
+
+def pair_signals(made: list[tuple[int, int]], first_new: int, leaf: Callable[[int], int],
+                 op: Callable[[int, int], int]) -> Callable[[int], int]:
+    """``signal(k)``: the literal of signal ``k`` in the circuit being built: ``leaf(k)`` below
+    ``first_new``, else ``op`` of the signals of its pair in ``made`` (each built once, on
+    first use, without recursion)."""
+    built: dict[int, int] = {}
+
+    def signal(k: int) -> int:
+        stack = [k]
+        while stack:
+            x = stack[-1]
+            if x in built:
+                stack.pop()
+            elif x < first_new:
+                built[x] = leaf(x)
+                stack.pop()
+            else:
+                pending = [y for y in made[x - first_new] if y not in built]
+                if pending:
+                    stack += pending
+                    continue
+                a, b = made[x - first_new]
+                built[x] = op(built[a], built[b])
+                stack.pop()
+        return built[k]
+
+    return signal
+
+
+def balanced(items: list[int], op: Callable[[int, int], int], empty: int) -> int:
+    """``op`` over ``items`` as a balanced tree (``empty`` for none)."""
+    while len(items) > 1:
+        items = [op(items[i], items[i + 1]) if i + 1 < len(items) else items[i] for i in range(0, len(items), 2)]
+    return items[0] if items else empty
 
 
 def _key(a: int, b: int) -> tuple[int, int]:

@@ -10,7 +10,18 @@ import numpy as np
 
 from nandc.ir.circuit import Circuit
 
-__all__ = ["rebuild"]
+__all__ = ["rebuild", "start_copy"]
+
+
+def start_copy(circuit: Circuit) -> tuple[Circuit, list[int]]:
+    """``(new, lit)``: a fresh circuit with ``circuit``'s interface, and the node -> new literal
+    map a copy fills in (the constant and the inputs set, every other node ``-1``)."""
+    new, inputs = circuit.copy_interface()
+    lit = [-1] * circuit.num_nodes
+    lit[0] = 0
+    for node, new_lit in inputs.items():
+        lit[node] = new_lit
+    return new, lit
 
 
 def rebuild(circuit: Circuit, literal_of: list[int] | None = None,

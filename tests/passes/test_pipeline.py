@@ -57,7 +57,7 @@ def test_syntax_errors(text, message):
 def test_unknown_pass_lists_the_registry():
     with pytest.raises(PassError) as err:
         parse_pipeline("cleanup;frobnicate")
-    assert str(err.value).startswith("unknown pass 'frobnicate'; expected one of: balance, cleanup,")
+    assert str(err.value).startswith("unknown pass 'frobnicate'; expected one of: andshare, balance, cleanup,")
 
 
 def test_fractional_parameters_and_whole_repeat_counts():
