@@ -158,7 +158,8 @@ def yosys_layer(n: int, m: int, workdir: Path, seed: int = 0):
     rng = random.Random(seed)
     name = f"yneuron{n}" if m == 1 else f"ylayer{n}x{m}"
     width = n.bit_length()
-    lines = [f"module {'neuron' if m == 1 else 'layer'}(input [{n - 1}:0] x, output [{m - 1}:0] y);"]
+    top = "neuron" if m == 1 else "layer"
+    lines = [f"module {top}(input [{n - 1}:0] x, output [{m - 1}:0] y);"]
     for j in range(m):
         terms = " + ".join(f"{{{width - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}" for i in range(n))
         threshold = n // 2 + rng.randint(-(n // 8), n // 8)
@@ -166,7 +167,6 @@ def yosys_layer(n: int, m: int, workdir: Path, seed: int = 0):
     src = workdir / f"{name}.v"
     src.write_text("\n".join(lines + ["endmodule", ""]))
     aig = workdir / f"{name}.aag"
-    top = "neuron" if m == 1 else "layer"
     subprocess.run(["yosys", "-q", "-p", f"read_verilog {src}; synth -top {top}; aigmap; opt_clean; "
                     f"write_aiger -ascii -symbols {aig}"], check=True, capture_output=True)
     c = read(aig)

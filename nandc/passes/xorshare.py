@@ -89,8 +89,9 @@ def xor_share(circuit: Circuit, params=None, progress: Progress | None = None) -
     """
     p = parse_params(XorShareParams, params, "xorshare")
     t0 = time.perf_counter()
+    f0, f1, _ = circuit.arrays()
     live = circuit.reachable()
-    ands = int((live & (circuit.arrays()[0] != 0)).sum())
+    ands = int((live & (f0 != 0)).sum())
     if p.max_nodes and ands > p.max_nodes:
         return circuit, pass_stats("xorshare", circuit, circuit, t0, skipped=True)
     xors = {v: pq for v, pq in xor_nodes(circuit).items() if live[v]}
@@ -98,7 +99,6 @@ def xor_share(circuit: Circuit, params=None, progress: Progress | None = None) -
     if not xors:
         return circuit, pass_stats("xorshare", circuit, circuit, t0, **notes)
     report(progress, "xorshare", 0, 3)
-    f0, f1, _ = circuit.arrays()
     f0l, f1l = f0.tolist(), f1.tolist()
     readers: dict[int, list[int]] = defaultdict(list)
     for v in range(1, len(f0l)):
@@ -147,7 +147,7 @@ def xor_share(circuit: Circuit, params=None, progress: Progress | None = None) -
     if not made:  # nothing shared: a rebuild would only change the XORs' form, which mapping handles
         return circuit, pass_stats("xorshare", circuit, circuit, t0, **notes)
     report(progress, "xorshare", 2, 3)
-    new = _build(circuit, xors, inner, order, sets, parity, leaf_node, made)
+    new = _build(circuit, live, xors, inner, order, sets, parity, leaf_node, made)
     report(progress, "xorshare", 3, 3)
     before, after = nand_cost(circuit), nand_cost(new)
     if after >= before:
@@ -155,17 +155,16 @@ def xor_share(circuit: Circuit, params=None, progress: Progress | None = None) -
     return new, pass_stats("xorshare", circuit, new, t0, before, after, **notes)
 
 
-def _build(circuit: Circuit, xors, inner, order, sets, parity, leaf_node, made) -> Circuit:
+def _build(circuit: Circuit, live, xors, inner, order, sets, parity, leaf_node, made) -> Circuit:
     """The circuit with every target (``order``) rebuilt from its set (signals: the leaves,
-    then ``made``); the other XOR nodes and their private inner nodes are left out."""
+    then ``made``); the other XOR nodes and their private inner nodes are left out.
+    ``live``: the circuit's live-node mask."""
     new, lit = start_copy(circuit)
     f0, f1, lay = circuit.arrays()
     f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
     names = circuit.layer_names
     index = {t: i for i, t in enumerate(order)}
     sig = pair_signals(made, len(leaf_node), lambda x: lit[leaf_node[x]], new.xor)
-
-    live = circuit.reachable()
     for v in range(1, circuit.num_nodes):
         if not f0l[v] or not live[v]:
             continue

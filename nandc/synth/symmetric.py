@@ -742,7 +742,8 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     sharing = Counter(sup[r] for r in roots)  # a layer's neurons read the same inputs
     # the candidates no other one reads first (a neuron before the partial sums of its popcount):
     # found ones cover their cones, whose candidates then need neither refutation nor a look
-    below = _below(f0l, f1l, roots)
+    inside = circuit.reachable([lit for r in roots for lit in (f0l[r], f1l[r])])
+    below = {r for r in roots if inside[r]}
     for batch in ([r for r in roots if r not in below], [r for r in roots if r in below]):
         batch = [r for r in batch if r not in covered]
         refuted = refute_thresholds(circuit, batch, sup, seed=seed)
@@ -775,19 +776,6 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         if len(found) == before:
             break
     return sorted(found, key=lambda th: th.root)
-
-
-def _below(f0l: list[int], f1l: list[int], roots: Sequence[int]) -> set[int]:
-    """The ``roots`` inside the cone of another root (reached from some root's fanins)."""
-    seen: set[int] = set()
-    stack = [lit >> 1 for r in roots for lit in (f0l[r], f1l[r])]
-    while stack:
-        v = stack.pop()
-        if v in seen or not f0l[v]:
-            continue
-        seen.add(v)
-        stack += (f0l[v] >> 1, f1l[v] >> 1)
-    return seen.intersection(roots)
 
 
 def internal_supports(circuit: Circuit, basis: Sequence[int], live: np.ndarray | None = None) -> list[int]:
