@@ -42,7 +42,7 @@ the words.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -57,8 +57,8 @@ __all__ = ["WordSum", "find_word_sums", "find_layer_word_sums", "layer_part"]
 @dataclass(frozen=True)
 class WordSum:
     """Literal ``roots[j]`` is bit ``j`` of ``(constant + sum_v coef[v] * v) mod 2**width`` on every
-    input (-1: a low bit no node holds); ``coef`` maps leaf nodes (their positive phase) to nonzero
-    integers."""
+    input (-1: a bit no node holds: a dropped low bit, or a parity nothing reads between bits that
+    are computed); ``coef`` maps leaf nodes (their positive phase) to nonzero integers."""
 
     coef: dict[int, int]
     constant: int
@@ -322,25 +322,31 @@ def _word_of(group, adders, ids, producers, outside) -> WordSum | None:
         if j is None:
             return None
         levels[j].append(v)
+    # a free variable at a level with no root is a bit no node computes (a parity whose sum the
+    # circuit dropped because nothing reads it, between bits it does compute): one per level, it
+    # holds that bit as well as a root would
+    holes = Counter(f // lo for f in free if f >= lo and not levels.get((f // lo).bit_length() - 1))
     # the word ends below the first level with no root or two; a root above it that nothing but
     # adder gates reads (a top carry inside the last parity) counts modulo the word's top weight
     width = 0
-    while len(levels.get(width, ())) == 1:
+    while len(levels.get(width, ())) + holes.get(1 << width, 0) == 1:
         width += 1
+    while width and not levels.get(width - 1):
+        width -= 1  # no word ends in bits no node holds
     if any(v in outside for j, vs in levels.items() if j >= width for v in vs):
         return None
     for j in [j for j in levels if j >= width]:
         free.append(lo << j)
         del levels[j]
     by_bit = {j: 2 * vs[0] + (roots[vs[0]] < 0) for j, vs in levels.items()}
-    # free variables below the roots are the word's dropped low bits, one per weight; above, they
-    # are carries out of the word, which count modulo its top weight
+    # free variables below the roots are the word's dropped low bits, one per weight; inside it,
+    # its holes; above, they are carries out of the word, which count modulo its top weight
     below = sorted((f for f in free if f < lo), reverse=True)
     if below != [lo >> (i + 1) for i in range(len(below))] or (below and below[-1] == 0):
         return None
     top = lo << width
-    if any(f >= lo and f % top for f in free):
-        return None  # a free variable inside the word
+    if any(f >= lo and f % top and not (f < top and holes.get(f // lo)) for f in free):
+        return None  # a free variable inside the word, where a root is too
     base, low_bits = lo >> len(below), len(below)
     if base << low_bits != lo:
         return None
@@ -355,7 +361,7 @@ def _word_of(group, adders, ids, producers, outside) -> WordSum | None:
     # sum_j 2^j R_j == (const + sum a_v v) / base  (mod 2^width): the identity read with roots on the left
     const //= base
     width += low_bits
-    roots = [-1] * low_bits + [by_bit[j] for j in range(width - low_bits)]
+    roots = [-1] * low_bits + [by_bit.get(j, -1) for j in range(width - low_bits)]
     if sum(a < 0 for a in leaves.values()) * 2 > len(leaves):  # ~R_j: the bits of -1 - (const + sum a_v v)
         leaves = {v: -a for v, a in leaves.items()}
         const = -1 - const
