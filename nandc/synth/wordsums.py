@@ -127,15 +127,30 @@ def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]
     while more:
         more = False
         read = {x >> 1 for lits, _, _ in chosen for x in lits}
+        # a full adder's carry over three leaves before an AND of two: the top of a ripple adder
+        # whose sums are dropped computes ~MAJ(a, b, c) as AND(~g, ~(p c)), true as a half adder's
+        # carry too, but that reading splits the word where the full adder's continues it
+        found: dict[int, tuple[int, ...]] = {}
         for leaves, got in carries.items():
             if leaves in xors or not any(u in produced for u in leaves):
                 continue
             for m, pmask, r in got:
-                if m in read and m not in produced and m not in inner:
-                    chosen.append((tuple(2 * u ^ ((pmask >> i) & 1) for i, u in enumerate(leaves)), None,
-                                   2 * m ^ r))
-                    produced.add(m)
-                    more = True
+                if ((m in read or m in outputs) and m not in produced and m not in inner
+                        and len(leaves) > len(found.get(m, ((),))[0]) and not _nested(f0, f1, leaves)):
+                    found[m] = (leaves, pmask, r)
+        for m, (leaves, pmask, r) in sorted(found.items()):
+            chosen.append((tuple(2 * u ^ ((pmask >> i) & 1) for i, u in enumerate(leaves)), None, 2 * m ^ r))
+            produced.add(m)
+            more = True
+    # a half adder inside a full adder's carry whose sum is dropped (its parity and AND feed the
+    # majority, nothing else) is a gate of that carry, not an adder of its own
+    inner = set()
+    for lits, s, co in chosen:
+        if s is None and len(lits) == 3:
+            inner |= _cone(f0, f1, [co >> 1], {x >> 1 for x in lits}, 2 * MAX_ADDER_GATES + 2) - {co >> 1}
+    if inner:
+        chosen = [a for a in chosen if a[1] is None or a[1] >> 1 not in inner]
+        produced = {x >> 1 for _, s, co in chosen for x in (s, co) if x is not None}
     gates: set[int] = set()
     for lits, s, co in chosen:
         gates |= _cone(f0, f1, [x >> 1 for x in (s, co) if x is not None], {x >> 1 for x in lits},
@@ -156,6 +171,18 @@ def _cone(f0, f1, tops: list[int], stop: set[int], cap: int = MAX_ADDER_GATES) -
                 seen.add(u)
                 stack.append(u)
     return seen
+
+
+def _nested(f0, f1, leaves: tuple[int, ...]) -> bool:
+    """Whether one of ``leaves`` reads another within :data:`MAX_ADDER_GATES` AND nodes (a cut
+    through a majority's own gates: its function is a majority of dependent leaves, which splits the
+    word where the cut over the adder's true inputs continues it)."""
+    others = set(leaves)
+    for x in leaves:
+        for v in _cone(f0, f1, [x], others):
+            if f0[v] and (f0[v] >> 1 in others or f1[v] >> 1 in others):
+                return True
+    return False
 
 
 def _identity(adder: _Adder) -> tuple[int, dict[int, int], int]:
