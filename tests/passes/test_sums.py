@@ -141,12 +141,38 @@ def test_plan_base_takes_the_common_coefficient():
     a = WordSum({1: 1, 2: 1, 3: -1}, 0, 4, (2, 4, 6, 8))
     b = WordSum({1: 1, 2: -1, 3: -1}, 0, 4, (10, 12, 14, 16))
     c = WordSum({1: 1, 2: 1, 3: -1}, 0, 4, (18, 20, 22, 24))
-    base, saving = plan_base([a, b, c])
+    base, saving, signs = plan_base([a, b, c])
+    assert signs == (1, 1, 1)
     assert base == {1: 1, 2: 1, 3: -1}
     # 9 signed digits before; after, the base's 3 and b's one difference (-2 on leaf 2), plus the
     # base's bits (a word of range -1..2) added to each of the three words
     width = words.word_type_for_range(-1, 2)[0]
     assert saving == 9 - (3 + 1) - 3 * width
+
+
+def test_a_word_against_the_base_takes_it_negated():
+    # four words of one pattern of signs, each with one sign flipped; the word finder reads the
+    # ones with mostly negative coefficients as the bits of -1 - value (coefficients negated,
+    # roots complemented), so the group has both orientations: those words take -B, complemented
+    # bits and a constant, and every word adds only its one difference
+    rng = random.Random(3)
+    c = Circuit("negated")
+    x = c.add_input_bus("x", 12)
+    pattern = [rng.choice((-1, 1)) for _ in x]
+    rows = [pattern[:k] + [-pattern[k]] + pattern[k + 1:] for k in range(4)]
+    outs = [linear_form(c, list(zip(x, row)), k).word for k, row in enumerate(rows)]
+    c.set_output("y", [b for w in outs for b in w.bits])
+    found = [w for w in find_word_sums(c) if len(w.coef) == 12]
+    assert len(found) == 4
+    assert plan_base(found)[2] == (1, 1, 1, 1)  # from every word on +B: stuck, each side half the leaves
+    base, saving, signs = plan_base(found, sides=True)
+    assert sorted(set(signs)) == [-1, 1] and saving > 0
+    assert [_digits_against(w, base, sign) for w, sign in zip(found, signs)] == [1, 1, 1, 1]
+    _exhaustive_equal(c, rebuild_words(c, [(found, base, signs)]))
+
+
+def _digits_against(w: WordSum, base: dict[int, int], sign: int) -> int:
+    return sum(len(words.csd_digits(abs(a - sign * base.get(v, 0)))) for v, a in w.coef.items())
 
 
 def test_params_are_checked():
@@ -175,8 +201,8 @@ def test_a_wrong_rebuild_is_caught(monkeypatch):
 
     real = mod._build_group
 
-    def off_by_one(c, group, base, lit_of):  # every word's low bit complemented
-        return [(bits[0] ^ 1,) + tuple(bits[1:]) for bits in real(c, group, base, lit_of)]
+    def off_by_one(c, group, base, lit_of, *signs):  # every word's low bit complemented
+        return [(bits[0] ^ 1,) + tuple(bits[1:]) for bits in real(c, group, base, lit_of, *signs)]
 
     monkeypatch.setattr(mod, "_build_group", off_by_one)
     with pytest.raises(PassError, match="differs from its input"):
