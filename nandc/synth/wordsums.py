@@ -130,7 +130,7 @@ def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]
         # a full adder's carry over three leaves before an AND of two: the top of a ripple adder
         # whose sums are dropped computes ~MAJ(a, b, c) as AND(~g, ~(p c)), true as a half adder's
         # carry too, but that reading splits the word where the full adder's continues it
-        found: dict[int, tuple[int, ...]] = {}
+        found: dict[int, tuple[tuple[int, ...], int, int]] = {}
         for leaves, got in carries.items():
             if leaves in xors or not any(u in produced for u in leaves):
                 continue
@@ -144,12 +144,12 @@ def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]
             more = True
     # a half adder inside a full adder's carry whose sum is dropped (its parity and AND feed the
     # majority, nothing else) is a gate of that carry, not an adder of its own
-    inner = set()
+    in_carries: set[int] = set()
     for lits, s, co in chosen:
         if s is None and len(lits) == 3:
-            inner |= _cone(f0, f1, [co >> 1], {x >> 1 for x in lits}, 2 * MAX_ADDER_GATES + 2) - {co >> 1}
-    if inner:
-        chosen = [a for a in chosen if a[1] is None or a[1] >> 1 not in inner]
+            in_carries |= _cone(f0, f1, [co >> 1], {x >> 1 for x in lits}, 2 * MAX_ADDER_GATES + 2) - {co >> 1}
+    if in_carries:
+        chosen = [a for a in chosen if a[1] is None or a[1] >> 1 not in in_carries]
         produced = {x >> 1 for _, s, co in chosen for x in (s, co) if x is not None}
     gates: set[int] = set()
     for lits, s, co in chosen:
