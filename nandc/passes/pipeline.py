@@ -54,7 +54,7 @@ PRESETS: dict[str, str] = {
     # XOR sharing up to 1M AND nodes, AND sharing up to 200k (it finds nothing to share in the wide binary
     # layers and would cost 2 s per 300k nodes to say so);
     # shared base sums only up to 1M AND nodes: pricing them costs SAT sweeps of the input and of the
-    # rebuilt circuit (binary_mlp.fc1, 913k: 694,075 -> 681,913..687,770 NAND2 for +56 s against ABC's
+    # rebuilt circuit (binary_mlp.fc1, 913k: 694,075 -> 651,772 NAND2 for +56 s against ABC's
     # 512 s; a whole ternary MLP, 331k: 256,433 -> 252,902 for +46 s; a whole int4 CNN, 235k: -6.5% for
     # +146 s), and on a whole binary MLP (1.2M) sums spent 337 s to find the swept input smaller;
     # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 200k AND nodes
