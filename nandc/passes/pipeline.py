@@ -53,17 +53,17 @@ PRESETS: dict[str, str] = {
     # ends 26% larger if swept first);
     # XOR sharing up to 1M AND nodes, AND sharing up to 200k (it finds nothing to share in the wide binary
     # layers and would cost 2 s per 300k nodes to say so);
-    # shared base sums only up to 1M AND nodes: pricing them costs SAT sweeps of the input and of the
+    # shared base sums only up to 2M AND nodes: pricing them costs SAT sweeps of the input and of the
     # rebuilt circuit (binary_mlp.fc1, 913k: 694,075 -> 651,772 NAND2 for +56 s against ABC's
     # 512 s; a whole ternary MLP, 331k: 256,433 -> 252,902 for +46 s; a whole int4 CNN, 235k: -6.5% for
-    # +146 s), and on a whole binary MLP (1.2M) sums spent 337 s to find the swept input smaller;
+    # +146 s; a whole binary MLP, 1.2M: 929,669 -> 877,829 for +102 s);
     # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 200k AND nodes
     # (ternary_mlp.out.absmax, 128k: 1.002x -> 0.985x ABC's gates, 24 -> 36 s against ABC's 79 s);
     # the structure before optimization is kept as a structural choice for the mapper;
     # restructuring by AND count (kept where it maps smaller) only up to 10k AND nodes, above 5k with one
     # variant mapped once (its mapping guard and refactoring cost more than it saves on larger layers:
     # int4_cnn.conv1 -2.5% mapped for 15 s, int4_cnn.out / binary_mlp.out / ternary_mlp.out nothing)
-    "O3": "cleanup;sweep[min_duplicates=0.5];snapshot;recover;sums[sweep=true,max_nodes=1000000];nnsynth;xorshare[max_nodes=1000000];andshare[max_nodes=200000];"
+    "O3": "cleanup;sweep[min_duplicates=0.5];snapshot;recover;sums[sweep=true,max_nodes=2000000];nnsynth;xorshare[max_nodes=1000000];andshare[max_nodes=200000];"
           "{restructure[max_nodes=10000,lean_above=5000];(rewrite;resub[max_nodes=200000];sweep)*4;"
           "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=200000];sweep)*2};"
           "(rewrite;resub[max_nodes=200000];sweep)*4;"
