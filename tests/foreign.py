@@ -54,3 +54,30 @@ def ge(c, bits, k):
         t = xor(c, x, kb)
         carry = c.or_(c.and_(x, kb), c.and_(t, carry))
     return carry if k < (1 << len(bits)) else 0
+
+
+def yosys_aig(workdir, verilog: str, top: str):
+    """The circuit Yosys synthesizes from ``verilog`` (module ``top``), read back from AIGER."""
+    import subprocess
+
+    from nandc.ir.io import read
+
+    (workdir / f"{top}.v").write_text(verilog)
+    subprocess.run(["yosys", "-q", "-p", f"read_verilog {workdir / f'{top}.v'}; synth -top {top}; aigmap; "
+                    f"opt_clean; write_aiger -ascii {workdir / f'{top}.aag'}"], check=True, capture_output=True)
+    return read(workdir / f"{top}.aag")
+
+
+def yosys_layer(workdir, n: int, m: int, seed: int = 0):
+    """``m`` neurons written as Verilog sums of ``n`` literals of random polarity, each compared with a
+    random threshold near ``n / 2``, synthesized by Yosys (``bench_foreign.yosys_layer``'s circuit)."""
+    import random
+
+    rng = random.Random(seed)
+    width = n.bit_length()
+    lines = [f"module layer(input [{n - 1}:0] x, output [{m - 1}:0] y);"]
+    for j in range(m):
+        terms = " + ".join(f"{{{width - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}" for i in range(n))
+        threshold = n // 2 + rng.randint(-(n // 8), n // 8)
+        lines += [f"  wire [{width - 1}:0] s{j} = {terms};", f"  assign y[{j}] = s{j} >= {threshold};"]
+    return yosys_aig(workdir, "\n".join(lines + ["endmodule", ""]), "layer")

@@ -9,6 +9,7 @@ random simulation at every density of ones.
 from __future__ import annotations
 
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -173,6 +174,20 @@ def test_a_word_against_the_base_takes_it_negated():
 
 def _digits_against(w: WordSum, base: dict[int, int], sign: int) -> int:
     return sum(len(words.csd_digits(abs(a - sign * base.get(v, 0)))) for v, a in w.coef.items())
+
+
+@pytest.mark.slow  # Yosys and recover
+@pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")
+def test_a_group_its_first_word_spoils_is_tried_without_it(tmp_path):
+    # a Yosys 64x16 binary layer after recover: the layer's shared count is found as a word too,
+    # heads the first group and makes it cost more than the circuit; without it the group pays
+    from tests.foreign import yosys_layer
+
+    c, _ = run_pipeline(yosys_layer(tmp_path, 64, 16), "cleanup;recover")
+    out, stats = sums(c)
+    assert stats.notes["groups"] == 1 and stats.notes["retried"] == 1
+    assert nand_cost(out) < nand_cost(c)
+    _density_equal(c, out)
 
 
 def test_params_are_checked():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -111,7 +110,7 @@ def test_budget_and_missing_package_give_no_answer(monkeypatch):
 
 def _yosys_layer(tmp_path, n: int, thresholds: list[int], seed: int):
     """Neurons written as Verilog sums of ``n`` literals of random polarity, synthesized by Yosys."""
-    from nandc.ir.io import read
+    from tests.foreign import yosys_aig
 
     rng = random.Random(seed)
     w = n.bit_length()
@@ -119,10 +118,7 @@ def _yosys_layer(tmp_path, n: int, thresholds: list[int], seed: int):
     for j, t in enumerate(thresholds):
         terms = " + ".join(f"{{{w - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}" for i in range(n))
         lines += [f"  wire [{w - 1}:0] s{j} = {terms};", f"  assign y[{j}] = s{j} >= {t};"]
-    (tmp_path / "n.v").write_text("\n".join(lines + ["endmodule", ""]))
-    subprocess.run(["yosys", "-q", "-p", f"read_verilog {tmp_path / 'n.v'}; synth -top layer; aigmap; opt_clean; "
-                    f"write_aiger -ascii {tmp_path / 'n.aag'}"], check=True, capture_output=True)
-    return read(tmp_path / "n.aag")
+    return yosys_aig(tmp_path, "\n".join(lines + ["endmodule", ""]), "layer")
 
 
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")
