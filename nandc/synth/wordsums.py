@@ -108,7 +108,8 @@ def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]
             key = max(k for k, _ in options)
             # every used carry: words adding the same bits in other polarities share the parity node
             # (XOR3(a, ~b, c) is XOR3(a, b, c) negated) and have their own majority nodes
-            adders = [a for k, a in options if k[0]] if key[0] else [max(options)[1]]
+            # (a tie is broken by the adders themselves, a parity alone (no carry) the lowest)
+            adders = [a for k, a in options if k[0]] if key[0] else [max(options, key=_option_order)[1]]
             if s not in best or key > best[s][0]:
                 best[s] = (key, adders)
     # a carry node may be two adders' too (two words adding the same two bits, their AND hashed into one)
@@ -157,6 +158,13 @@ def _select_adders(circuit: Circuit, limit: int) -> tuple[list[_Adder], set[int]
                        2 * MAX_ADDER_GATES + 2)
     outside = {v for v in produced if v in outputs or any(u not in gates for u in readers.get(v, ()))}
     return chosen, outside
+
+
+def _option_order(option: tuple) -> tuple:
+    """The order of an XOR node's adder options: their keys, then their literals (a missing carry,
+    None, below every literal: comparing None with an int raised on an edge-case circuit)."""
+    key, (lits, s, co) = option
+    return key, lits, s, -1 if co is None else co
 
 
 def _cone(f0, f1, tops: list[int], stop: set[int], cap: int = MAX_ADDER_GATES) -> set[int]:

@@ -151,6 +151,16 @@ def test_a_word_whose_reader_needs_some_bits_is_found_whole(n, seed):
     assert [j for j, r in enumerate(w.roots) if r >= 0 and r >> 1 in outs] == keep
 
 
+def test_tied_adder_options_with_and_without_a_carry_are_ordered():
+    # found by benchmarks/synth_fuzz.py (edge seed 104, 300 outputs over 18 inputs): two options of
+    # one XOR node tied on their keys and literals, one without a carry (None), and the tie-break
+    # compared None with a literal
+    from tests.synth_shapes import edge_circuit
+
+    _, c = edge_circuit(104)
+    _check_words(c, find_word_sums(c))
+
+
 def _count_by_chain(c, lits):
     acc = [lits[0]]
     for lit in lits[1:]:
