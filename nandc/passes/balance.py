@@ -22,7 +22,7 @@ import numpy as np
 
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
-from nandc.synth.rebuild import rebuild
+from nandc.synth.rebuild import rebuild, start_copy
 from nandc.synth.cost import phase_use
 from nandc.passes.options import Progress, parse_params, report
 
@@ -75,12 +75,8 @@ def balance(circuit: Circuit, params=None, progress: Progress | None = None) -> 
             u = lit >> 1
             if not lit & 1 and f0[u] and refs[u] == 1:
                 absorbed[u] = True
-    new, inputs = circuit.copy_interface()
-    lit = [-1] * circuit.num_nodes
-    lit[0] = 0
+    new, lit = start_copy(circuit)
     level: dict[int, int] = {}  # new AND node -> level
-    for node, new_lit in inputs.items():
-        lit[node] = new_lit
     roots = [v for v in ands.tolist() if not absorbed[v]]
     for count, v in enumerate(roots):
         new.current_layer = names[layer[v]]

@@ -45,6 +45,7 @@ from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import check_params, parse_params
 from nandc.synth.cost import nand_cost
+from nandc.synth.rebuild import start_copy
 from nandc.synth.wordsums import WordSum, find_layer_word_sums
 
 __all__ = ["SumsParams", "sums", "plan_base", "rebuild_words", "MIN_LEAVES"]
@@ -209,11 +210,7 @@ def _rebuild(circuit: Circuit, groups: list[tuple]) -> Circuit:
                 if r >= 0:
                     group_of[r >> 1] = g
     leaves_of = [sorted({v for w in ws for v in w.coef}) for ws, *_ in groups]
-    new, inputs = circuit.copy_interface()
-    lit = [-1] * circuit.num_nodes
-    lit[0] = 0
-    for node, new_lit in inputs.items():
-        lit[node] = new_lit
+    new, lit = start_copy(circuit)
 
     def deps(v: int) -> list[int]:
         g = group_of.get(v)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from nandc.ir.circuit import Circuit
-from nandc.synth.rebuild import rebuild
+from nandc.synth.rebuild import rebuild, start_copy
 from nandc.synth.cost import CostView, nand_cost
 from nandc.synth.library import Program
 from nandc.synth.progress import Progress, report
@@ -96,11 +96,7 @@ def _needed(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -
 
 
 def build(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -> Circuit:
-    new, inputs = circuit.copy_interface()
-    lit = [-1] * circuit.num_nodes
-    lit[0] = 0
-    for node, new_lit in inputs.items():
-        lit[node] = new_lit
+    new, lit = start_copy(circuit)
     names = circuit.layer_names
     for v in _needed(circuit, ctx, replaced):
         new.current_layer = names[ctx.layer[v]]
