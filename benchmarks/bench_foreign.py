@@ -31,12 +31,12 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.foreign: the Yosys circuits
 
 import bench_abc  # noqa: E402
 from bench_abc import AbcCache, Row, print_table, run_baseline, run_nandc, verify_budgeted, warm_up  # noqa: E402
@@ -152,24 +152,12 @@ def foreign_multiplier(width: int):
 
 def yosys_layer(n: int, m: int, workdir: Path, seed: int = 0):
     """A binary layer of ``m`` neurons written as Verilog sums with random input polarities and
-    thresholds, synthesized by Yosys to AIGER (``m = 1``: ``yneuron<n>``, else ``ylayer<n>x<m>``)."""
-    from nandc.ir.io import read
+    thresholds, synthesized by Yosys to AIGER (``m = 1``: ``yneuron<n>``, else ``ylayer<n>x<m>``;
+    the Verilog is :func:`tests.foreign.yosys_layer`'s, which the tests use too)."""
+    from tests.foreign import yosys_layer as build
 
-    rng = random.Random(seed)
     name = f"yneuron{n}" if m == 1 else f"ylayer{n}x{m}"
-    width = n.bit_length()
-    top = "neuron" if m == 1 else "layer"
-    lines = [f"module {top}(input [{n - 1}:0] x, output [{m - 1}:0] y);"]
-    for j in range(m):
-        terms = " + ".join(f"{{{width - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}" for i in range(n))
-        threshold = n // 2 + rng.randint(-(n // 8), n // 8)
-        lines += [f"  wire [{width - 1}:0] s{j} = {terms};", f"  assign y[{j}] = s{j} >= {threshold};"]
-    src = workdir / f"{name}.v"
-    src.write_text("\n".join(lines + ["endmodule", ""]))
-    aig = workdir / f"{name}.aag"
-    subprocess.run(["yosys", "-q", "-p", f"read_verilog {src}; synth -top {top}; aigmap; opt_clean; "
-                    f"write_aiger -ascii -symbols {aig}"], check=True, capture_output=True)
-    c = read(aig)
+    c = build(workdir, n, m, seed, name)
     c.name = name
     return c
 

@@ -56,21 +56,24 @@ def ge(c, bits, k):
     return carry if k < (1 << len(bits)) else 0
 
 
-def yosys_aig(workdir, verilog: str, top: str):
-    """The circuit Yosys synthesizes from ``verilog`` (module ``top``), read back from AIGER."""
+def yosys_aig(workdir, verilog: str, top: str, name: str | None = None):
+    """The circuit Yosys synthesizes from ``verilog`` (module ``top``), read back from AIGER (files
+    ``<name>.v`` and ``<name>.aag`` in ``workdir``; ``name`` defaults to ``top``)."""
     import subprocess
 
     from nandc.ir.io import read
 
-    (workdir / f"{top}.v").write_text(verilog)
-    subprocess.run(["yosys", "-q", "-p", f"read_verilog {workdir / f'{top}.v'}; synth -top {top}; aigmap; "
-                    f"opt_clean; write_aiger -ascii {workdir / f'{top}.aag'}"], check=True, capture_output=True)
-    return read(workdir / f"{top}.aag")
+    name = name or top
+    (workdir / f"{name}.v").write_text(verilog)
+    subprocess.run(["yosys", "-q", "-p", f"read_verilog {workdir / f'{name}.v'}; synth -top {top}; aigmap; "
+                    f"opt_clean; write_aiger -ascii -symbols {workdir / f'{name}.aag'}"],
+                   check=True, capture_output=True)
+    return read(workdir / f"{name}.aag")
 
 
-def yosys_layer(workdir, n: int, m: int, seed: int = 0):
+def yosys_layer(workdir, n: int, m: int, seed: int = 0, name: str | None = None):
     """``m`` neurons written as Verilog sums of ``n`` literals of random polarity, each compared with a
-    random threshold near ``n / 2``, synthesized by Yosys (``bench_foreign.yosys_layer``'s circuit)."""
+    random threshold near ``n / 2``, synthesized by Yosys (``bench_foreign``'s Yosys neurons and layers)."""
     import random
 
     rng = random.Random(seed)
@@ -80,4 +83,4 @@ def yosys_layer(workdir, n: int, m: int, seed: int = 0):
         terms = " + ".join(f"{{{width - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}" for i in range(n))
         threshold = n // 2 + rng.randint(-(n // 8), n // 8)
         lines += [f"  wire [{width - 1}:0] s{j} = {terms};", f"  assign y[{j}] = s{j} >= {threshold};"]
-    return yosys_aig(workdir, "\n".join(lines + ["endmodule", ""]), "layer")
+    return yosys_aig(workdir, "\n".join(lines + ["endmodule", ""]), "layer", name)
