@@ -71,9 +71,11 @@ def yosys_aig(workdir, verilog: str, top: str, name: str | None = None):
     return read(workdir / f"{name}.aag")
 
 
-def yosys_layer(workdir, n: int, m: int, seed: int = 0, name: str | None = None):
+def yosys_layer(workdir, n: int, m: int, seed: int = 0, name: str | None = None,
+                thresholds: list[int] | None = None):
     """``m`` neurons written as Verilog sums of ``n`` literals of random polarity, each compared with a
-    random threshold near ``n / 2``, synthesized by Yosys (``bench_foreign``'s Yosys neurons and layers)."""
+    random threshold near ``n / 2`` (or ``thresholds[j]``), synthesized by Yosys (``bench_foreign``'s
+    Yosys neurons and layers)."""
     import random
 
     rng = random.Random(seed)
@@ -81,6 +83,6 @@ def yosys_layer(workdir, n: int, m: int, seed: int = 0, name: str | None = None)
     lines = [f"module layer(input [{n - 1}:0] x, output [{m - 1}:0] y);"]
     for j in range(m):
         terms = " + ".join(f"{{{width - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}" for i in range(n))
-        threshold = n // 2 + rng.randint(-(n // 8), n // 8)
+        threshold = thresholds[j] if thresholds else n // 2 + rng.randint(-(n // 8), n // 8)
         lines += [f"  wire [{width - 1}:0] s{j} = {terms};", f"  assign y[{j}] = s{j} >= {threshold};"]
     return yosys_aig(workdir, "\n".join(lines + ["endmodule", ""]), "layer", name)

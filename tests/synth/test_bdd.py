@@ -110,15 +110,9 @@ def test_budget_and_missing_package_give_no_answer(monkeypatch):
 
 def _yosys_layer(tmp_path, n: int, thresholds: list[int], seed: int):
     """Neurons written as Verilog sums of ``n`` literals of random polarity, synthesized by Yosys."""
-    from tests.foreign import yosys_aig
+    from tests.foreign import yosys_layer
 
-    rng = random.Random(seed)
-    w = n.bit_length()
-    lines = [f"module layer(input [{n - 1}:0] x, output [{len(thresholds) - 1}:0] y);"]
-    for j, t in enumerate(thresholds):
-        terms = " + ".join(f"{{{w - 1}'d0, {'~' if rng.randint(0, 1) else ''}x[{i}]}}" for i in range(n))
-        lines += [f"  wire [{w - 1}:0] s{j} = {terms};", f"  assign y[{j}] = s{j} >= {t};"]
-    return yosys_aig(tmp_path, "\n".join(lines + ["endmodule", ""]), "layer")
+    return yosys_layer(tmp_path, n, len(thresholds), seed, thresholds=thresholds)
 
 
 @pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys is not installed")
