@@ -14,6 +14,7 @@ from nandc.synth.factor import (
     cone_table,
     cover_program,
     factor,
+    isop,
     minimize_cover,
     MAX_CONE,
     reconvergent_cut,
@@ -45,6 +46,42 @@ def _form_value(form, x):
         return x[form[1]] == form[2]
     vals = [_form_value(f, x) for f in form[1]]
     return all(vals) if kind == "and" else any(vals)
+
+
+def _cover_table(cubes, k):
+    """The table a sum of ``cubes`` covers, row by row."""
+    return sum(1 << row for row in range(1 << k)
+               if any(_cube_value(c, [(row >> i) & 1 for i in range(k)]) for c in cubes))
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.integers(0, 7).flatmap(lambda k: st.tuples(st.just(k), st.integers(0, (1 << (1 << k)) - 1),
+                                                     st.integers(0, (1 << (1 << k)) - 1))))
+def test_isop_covers_the_care_set_within_the_bound_and_is_irredundant(k_tables):
+    k, on, dc = k_tables
+    lower, upper = on & ~dc, on | dc  # dc: the rows that may go either way
+    cubes, covered = isop(lower, upper, k)
+    assert covered == _cover_table(cubes, k)
+    assert lower & ~covered == 0 and covered & ~upper == 0
+    for i in range(len(cubes)):  # no cube can go: each covers a row of the care set no other covers
+        assert lower & ~_cover_table(cubes[:i] + cubes[i + 1:], k)
+    for c in cubes:  # prime within the bound: no literal can go
+        for j, x in enumerate(c):
+            if x != 2:
+                assert _cover_table([c[:j] + (2,) + c[j + 1:]], k) & ~upper
+
+
+def test_covers_of_wide_tables_are_valid_and_no_larger_than_the_isop_they_start_from():
+    import random
+
+    rng = random.Random(3)
+    for k in (5, 6, 8, 10):
+        for _ in range(6):
+            table = rng.getrandbits(1 << k) & rng.getrandbits(1 << k)
+            cubes = minimize_cover(table, k)
+            assert _cover_table(cubes, k) == table
+            start, _ = isop(table, table, k)
+            assert len(cubes) <= len(start)
 
 
 @settings(max_examples=examples(200), deadline=None)
