@@ -11,7 +11,7 @@ from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES
 from nandc.passes.base import size_of
 from nandc.passes.sweep import SweepParams, sweep
-from nandc.synth.fraig import DIFFERENT, EQUAL, UNKNOWN, WindowSolver, _Strategy
+from nandc.synth.fraig import DIFFERENT, EQUAL, RECYCLE_CALLS, UNKNOWN, ConeSolver, WindowSolver, _Strategy
 from tests.strategies import circuits, random_circuit, examples
 
 EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
@@ -97,6 +97,22 @@ def test_window_solver_answers():
     assert verdict == DIFFERENT and set(cex) == {n >> 1 for n in c.input_buses["x"].bits}
     a, b = (bool(cex[n >> 1]) for n in c.input_buses["x"].bits)
     assert (a != b) != a  # the assignment really distinguishes xor(a, b) from a
+
+
+def test_a_recycling_cone_solver_empties_itself_only_after_enough_queries():
+    c = random_circuit(11, num_inputs=12, num_ops=400)
+    y = c.output_literals()
+    keep = ConeSolver(c, conflicts=1000)
+    cycle = ConeSolver(c, conflicts=1000, recycle=20)
+    held = []
+    for i in range(3 * RECYCLE_CALLS):
+        x, t = y[i % len(y)], y[(7 * i + 3) % len(y)]
+        assert cycle.check(x, t)[0] == keep.check(x, t)[0]  # the same verdicts
+        held.append(len(cycle.var))
+    # it grew past its size, then was emptied once every RECYCLE_CALLS queries, never sooner
+    drops = [i for i in range(1, len(held)) if held[i] < held[i - 1]]
+    assert drops and all(b - a >= RECYCLE_CALLS for a, b in zip([0] + drops, drops))
+    assert max(len(keep.var), 1) >= max(held)
 
 
 def _run_block(strategy: _Strategy, successes: int) -> None:
