@@ -371,17 +371,23 @@ class Circuit:
             return a
         if a ^ 1 == b:
             return 0
-        n, h = self._slot(a, b)
-        if n:
-            return 2 * n
-        f0 = self._f0
+        # the structural-hash lookup of _slot, inlined: this is the hottest call of every pass
+        table, mask, f0, f1 = self._table, self._mask, self._f0, self._f1
+        h = ((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & mask
+        while True:
+            n = table[h]
+            if not n:
+                break
+            if f0[n] == a and f1[n] == b:
+                return 2 * n
+            h = (h + 1) & mask
         if b >= 2 * len(f0):
             raise CircuitError(f"and_({a}, {b}): literal {b} does not exist")
         node = len(f0)
         f0.append(a)
-        self._f1.append(b)
+        f1.append(b)
         self._layer.append(self._current_layer)
-        self._table[h] = node
+        table[h] = node
         self._num_ands += 1
         if 2 * self._num_ands > self._mask:
             self._grow_table()

@@ -39,7 +39,7 @@ from nandc.passes.options import Progress, parse_params, check_params
 from nandc.synth.factor import cone_table
 from nandc.synth.cost import CostView
 from nandc.synth.resynth import Replacement, program_from_circuit, select_replacements
-from nandc.synth.truth import variable_table
+from nandc.synth.truth import variable_table, weight_tables
 
 __all__ = [
     "NNSynthParams",
@@ -71,15 +71,16 @@ def symmetric_threshold(table: int, k: int) -> tuple[tuple[int, ...], int] | Non
             phases.append(1)  # negative unate
         else:
             return None
-    flip = sum(p << i for i, p in enumerate(phases))
-    value_at = [None] * (k + 1)
-    for t in range(rows):
-        count = bin(t ^ flip).count("1")
-        bit = (table >> t) & 1
-        if value_at[count] is None:
-            value_at[count] = bit
-        elif value_at[count] != bit:
+    for i, p in enumerate(phases):  # the table of f over the inputs in their phases
+        if p:
+            var, s = variable_table(i, k), 1 << i
+            table = ((table & var) >> s) | ((table << s) & var)
+    value_at = []
+    for weight in weight_tables(k):  # f must be constant on the rows of each count
+        part = table & weight
+        if part and part != weight:
             return None
+        value_at.append(1 if part else 0)
     first_one = next((i for i, v in enumerate(value_at) if v == 1), None)
     if first_one is None or any(v == 0 for v in value_at[first_one:]):
         return None

@@ -46,6 +46,17 @@ def variable_table(i: int, k: int) -> int:
     return (((1 << half) - 1) << half) * repeat
 
 
+@lru_cache(maxsize=32)
+def weight_tables(k: int) -> tuple[int, ...]:
+    """Per count ``c`` of ``0..k``, the ``2**k``-bit table of ``[x_0 + ... + x_(k-1) == c]``."""
+    tables = [1]  # zero variables: the one row has count 0
+    for i in range(k):
+        half = 1 << i  # rows of the tables so far; variable i doubles them
+        tables = [(tables[c] if c < len(tables) else 0) | ((tables[c - 1] << half) if c else 0)
+                  for c in range(i + 2)]
+    return tuple(tables)
+
+
 def _flip(tt: int, i: int) -> int:
     s = 1 << i
     v = VAR[i]

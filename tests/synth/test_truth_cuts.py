@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 
 from nandc.synth.cuts import enumerate_cuts
 from nandc.synth.cost import CostView
-from nandc.synth.truth import MASK, PERMS, VAR, negate_inputs, p_canonical, permute, shrink, stretch, support
+from nandc.synth.truth import (MASK, PERMS, VAR, negate_inputs, p_canonical, permute, shrink, stretch, support,
+                               weight_tables)
 from tests.strategies import circuits, examples
 
 tables = st.integers(0, MASK)
@@ -86,3 +87,11 @@ def _all_values(c, ctx: CostView) -> list[int]:
         if a:
             values[v] = (values[a >> 1] ^ (mask if a & 1 else 0)) & (values[b >> 1] ^ (mask if b & 1 else 0))
     return values
+
+
+def test_weight_tables_hold_the_rows_of_each_count():
+    for k in range(0, 9):
+        tables = weight_tables(k)
+        assert len(tables) == k + 1
+        for c, t in enumerate(tables):
+            assert t == sum(1 << row for row in range(1 << k) if bin(row).count("1") == c)
