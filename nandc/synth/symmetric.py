@@ -62,6 +62,7 @@ from nandc.synth.compiled import use_compiled
 
 __all__ = [
     "Threshold",
+    "freed_nodes",
     "input_supports",
     "candidate_roots",
     "unate_filter",
@@ -651,7 +652,8 @@ def prove_by_reference(cone: Circuit, root: int, phases: Sequence[int], threshol
 def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 4096,
                     proof_inputs: int = 64, conflicts: int = 20000, prove: bool = False,
                     seed: int = 0, internal_levels: int = 0,
-                    worth: Callable[[Circuit, int, tuple[int, ...], int], bool] | None = None) -> list[Threshold]:
+                    worth: Callable[[Circuit, int, tuple[int, ...], int], bool] | None = None,
+                    floor: Callable[[int], float] | None = None) -> list[Threshold]:
     """Every candidate root of ``circuit`` that is a symmetric threshold function of
     its input support (see the module docstring), in increasing node order.
     Candidates left by :func:`unate_filter` and not refuted by :func:`refute_thresholds`
@@ -687,6 +689,15 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
     any proof: False leaves it out (a cone hardly larger than its rebuild is
     not worth the proof, which can take seconds).  Its cone is then not
     examined further, as if it had been found.
+
+    ``floor(k)``, if given, is a lower bound on the NAND2 cost of rebuilding
+    any threshold function of ``k`` inputs.  The candidates over one support
+    are then left out, unexamined, when all of them together free too little
+    for any rebuild to pay: the AND nodes only they read (:func:`freed_nodes`),
+    counted twice (a NAND2 and an inverter each), and the nodes those read,
+    counted once (an inverter each), stay under ``floor(k)``.  These are the
+    sign bits and partial sums of words that other outputs read whole (a
+    layer's logits), whose proofs cost seconds for nothing.
     """
     if use_compiled(circuit.num_ands):  # the cones' adder certificates use the compiled cuts, however small
         import nandc.synth.kernels  # noqa: F401
@@ -739,6 +750,8 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         found.append(Threshold(2 * r, leaves, phases, threshold, proof or "simulation"))
         cover(r, leaves)
 
+    if floor is not None:
+        roots = _worth_freeing(circuit, roots, sup, floor)
     sharing = Counter(sup[r] for r in roots)  # a layer's neurons read the same inputs
     # the candidates no other one reads first (a neuron before the partial sums of its popcount):
     # found ones cover their cones, whose candidates then need neither refutation nor a look
@@ -776,6 +789,46 @@ def find_thresholds(circuit: Circuit, min_inputs: int = 8, max_inputs: int = 409
         if len(found) == before:
             break
     return sorted(found, key=lambda th: th.root)
+
+
+def freed_nodes(circuit: Circuit, roots: Sequence[int], refs: Sequence[int]) -> tuple[int, int]:
+    """``(freed, read)``: how many AND nodes die when every node of ``roots`` is computed
+    otherwise (the roots themselves and the nodes that only they read, transitively), and
+    how many other nodes those read.  ``refs``: per node, its readers (AND nodes and output
+    bits)."""
+    f0, f1 = circuit.fanin_views()
+    taken: dict[int, int] = {}  # node -> references taken away
+    dead = set(roots)
+    stack = list(dead)
+    while stack:
+        v = stack.pop()
+        for u in (f0[v] >> 1, f1[v] >> 1):
+            left = taken[u] = taken.get(u, 0) + 1
+            if left == refs[u] and f0[u] and u not in dead:
+                dead.add(u)
+                stack.append(u)
+    return len(dead), sum(1 for u in taken if u not in dead and u)
+
+
+def _worth_freeing(circuit: Circuit, roots: list[int], sup: list[int], floor: Callable[[int], float]) -> list[int]:
+    """The ``roots`` whose group (the roots of one support) frees enough for a rebuild to pay
+    (see :func:`find_thresholds`)."""
+    f0, f1, _ = circuit.arrays()
+    live = circuit.reachable() & (f0 != 0)
+    refs = (np.bincount(f0[live] >> 1, minlength=circuit.num_nodes)
+            + np.bincount(f1[live] >> 1, minlength=circuit.num_nodes))
+    for lit in circuit.output_literals():
+        refs[lit >> 1] += 1
+    refs = refs.tolist()
+    groups: dict[int, list[int]] = {}
+    for r in roots:
+        groups.setdefault(sup[r], []).append(r)
+    kept = set()
+    for s, members in groups.items():
+        freed, read = freed_nodes(circuit, members, refs)
+        if 2 * freed + read >= floor(s.bit_count()):
+            kept.update(members)
+    return [r for r in roots if r in kept]
 
 
 def internal_supports(circuit: Circuit, basis: Sequence[int], live: np.ndarray | None = None) -> list[int]:

@@ -141,6 +141,70 @@ def test_recover_skips_the_proof_of_a_neuron_as_small_as_its_rebuild(monkeypatch
         recover(c, {"min_inputs": 8})
 
 
+def _logits_and_signs(n=24, m=3, seed=12):
+    """A layer's logits read whole (a foreign ripple-adder count per neuron, every bit an output) and
+    each logit's comparison with a threshold: the comparisons are thresholds of all inputs whose cones
+    are mostly the counts the logits keep anyway."""
+    rng = random.Random(seed)
+    c = Circuit("logits")
+    x = c.add_input_bus("x", n)
+    logits, signs = [], []
+    for j in range(m):
+        count = _tree_count(c, [lit ^ rng.randint(0, 1) for lit in x])
+        logits += count
+        signs.append(_ge(c, count, rng.randint(n // 4, 3 * n // 4)))
+    c.set_output("logits", logits)
+    c.set_output("y", signs)
+    return c
+
+
+def test_freed_nodes_counts_what_only_the_roots_read():
+    c = Circuit("f")
+    a, b, d, e = (c.add_input() for _ in range(4))
+    ab = c.and_(a, b)
+    shared = c.and_(d, e)
+    r1 = c.and_(ab, shared ^ 1)
+    r2 = c.and_(r1, e)
+    c.set_output("y", [r2, shared])
+    f0, f1 = c.fanin_views()
+    refs = [0] * c.num_nodes
+    for v in range(c.num_nodes):
+        if f0[v]:
+            refs[f0[v] >> 1] += 1
+            refs[f1[v] >> 1] += 1
+    for lit in c.output_literals():
+        refs[lit >> 1] += 1
+    # r2 frees itself, r1 and ab (only r1 reads ab); shared is an output; the nodes read: e, shared, a, b
+    assert symmetric.freed_nodes(c, [r2 >> 1], refs) == (3, 4)
+    assert symmetric.freed_nodes(c, [r1 >> 1], refs) == (2, 3)  # r1 is also read by r2: replaced, it dies
+
+
+def test_thresholds_whose_cones_other_outputs_keep_are_not_examined(monkeypatch):
+    """The comparisons of logits that are outputs too free a comparator each, far under any rebuild: with
+    recover's floor they are neither recognized nor proved, and recover returns the circuit unchanged."""
+    from nandc.passes.recover import _rebuild_floor
+
+    c = _logits_and_signs()
+    signs = {lit >> 1 for lit in c.output_buses["y"].bits}
+    plain = find_thresholds(c, min_inputs=8, prove=True)
+    assert signs <= {th.root >> 1 for th in plain}  # they are thresholds, and found without the floor
+
+    def no_look(*args, **kwargs):
+        raise AssertionError("a candidate was examined")
+
+    monkeypatch.setattr(symmetric, "recognize", no_look)
+    assert find_thresholds(c, min_inputs=8, prove=True, floor=_rebuild_floor) == []
+    out, stats = recover(c, {"min_inputs": 8})
+    assert stats.notes["thresholds"] == 0 and out.structural_hash() == c.structural_hash()
+
+
+def test_the_floor_keeps_the_neurons_of_a_foreign_layer():
+    from nandc.passes.recover import _rebuild_floor
+
+    c = foreign_layer(14, 3, 9)
+    assert len(find_thresholds(c, min_inputs=8, prove=True, floor=_rebuild_floor)) == 3
+
+
 # ---------------------------------------------------------------------- negative cases
 def _negative(kind, n=14):
     c = Circuit(kind)
