@@ -399,6 +399,34 @@ class Circuit:
         on by linear probing), for compiled loops that look nodes up like :meth:`lookup_and`."""
         return np.array(self._table, dtype=np.int32), self._mask
 
+    def append_canonical(self, f0: np.ndarray, f1: np.ndarray, layers: Sequence[str], layer_of: np.ndarray) -> None:
+        """Append AND nodes ``f0[i] & f1[i]`` in order, the ``i``-th tagged ``layers[layer_of[i]]``,
+        as :meth:`and_` would create them one by one, for a copy that knows they fold, merge
+        and exist nowhere yet: every pair ordered (``2 <= f0 < f1``), of two different nodes
+        that exist or come earlier in the batch, and no pair twice nor already present.
+        Checked (a :class:`CircuitError` otherwise), then written in one go."""
+        f0 = np.asarray(f0, dtype=np.int64)
+        f1 = np.asarray(f1, dtype=np.int64)
+        count = len(f0)
+        if not count:
+            return
+        first = len(self._f0)
+        own = 2 * (first + np.arange(count))  # each node's own literal: its fanins come before it
+        old = f1 < 2 * first  # pairs of nodes that exist already: they must not be a node already
+        if (np.any(f0 < 2) or np.any(f0 >= f1) or np.any((f0 >> 1) == (f1 >> 1)) or np.any(f1 >= own)
+                or len(np.unique(f0 * (2 * (first + count)) + f1)) != count
+                or any(self._slot(a, b)[0] for a, b in zip(f0[old].tolist(), f1[old].tolist()))):
+            raise CircuitError("append_canonical: the pairs are not new, ordered pairs of earlier nodes")
+        ids = np.array([self._layer_id(name) for name in layers], dtype=np.int64)
+        self._f0.extend(f0.tolist())
+        self._f1.extend(f1.tolist())
+        self._layer.extend(ids[np.asarray(layer_of, dtype=np.int64)].tolist())
+        self._num_ands += count
+        size = self._mask + 1
+        while 2 * self._num_ands > size - 1:
+            size *= 2
+        self._grow_table(size)  # every node hashed again, in node order, as one-by-one creation leaves them
+
     def reserve(self, num_ands: int) -> None:
         """Size the structural-hash table for ``num_ands`` AND nodes in all, so that
         adding them rehashes nothing (a hint: the circuit is the same either way)."""

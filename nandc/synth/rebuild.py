@@ -37,6 +37,10 @@ def rebuild(circuit: Circuit, literal_of: list[int] | None = None,
     final map from old node to new literal (``-1`` for nodes not copied).
     Layer tags, buses and unbundled inputs are kept.
     """
+    if literal_of is None and into is None:
+        copied = _compact(circuit)
+        if copied is not None:
+            return copied
     new, inputs = circuit.copy_interface() if into is None else into
     n = circuit.num_nodes
     lit = [-1] * n if literal_of is None else list(literal_of)
@@ -64,6 +68,40 @@ def rebuild(circuit: Circuit, literal_of: list[int] | None = None,
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
     return new, lit
+
+
+def _compact(circuit: Circuit) -> tuple[Circuit, list[int]] | None:
+    """:func:`rebuild` of ``circuit`` alone in one go, when nothing can fold or merge: every live AND
+    node's fanins ordered, non-constant, of two different nodes, and no two live nodes alike (what
+    ``and_`` leaves).  The copy keeps the live AND nodes in their order, so it is the circuit the
+    node-by-node copy makes, node for node.  None if some live node is not so (a circuit written
+    through the arrays), for the node-by-node copy."""
+    f0, f1, lay = circuit.arrays()
+    live = circuit.reachable() & (f0 != 0)
+    ands = np.flatnonzero(live)
+    a, b = f0[ands], f1[ands]
+    if (np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1))
+            or len(np.unique(a * (2 * circuit.num_nodes) + b)) != len(ands)):
+        return None
+    new, inputs = circuit.copy_interface()
+    lit = np.full(circuit.num_nodes, -1, dtype=np.int64)
+    lit[0] = 0
+    for node, new_lit in inputs.items():
+        lit[node] = new_lit
+    lit[ands] = 2 * (new.num_nodes + np.arange(len(ands)))
+    na, nb = lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1)
+    # the layers in the order the node-by-node copy meets them
+    used, first = np.unique(lay[ands], return_index=True)
+    used = used[np.argsort(first)]
+    names = circuit.layer_names
+    position = np.zeros(max(len(names), 1), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    new.append_canonical(np.minimum(na, nb), np.maximum(na, nb), [names[i] for i in used.tolist()],
+                         position[lay[ands]])
+    lit_list = lit.tolist()
+    for bus in circuit.output_buses.values():
+        new.set_output(bus.name, [lit_list[x >> 1] ^ (x & 1) for x in bus.bits], bus.shape, bus.signed)
+    return new, lit_list
 
 
 def _live_nodes(circuit: Circuit, lit: list[int]) -> np.ndarray:

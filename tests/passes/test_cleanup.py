@@ -73,3 +73,52 @@ def _assign(c: Circuit, node: int, literal: int) -> list[int]:
 
 def test_registered():
     assert PASSES["cleanup"].produces == "circuit" and PASSES["cleanup"].run is cleanup
+
+
+def _node_for_node(a: Circuit, b: Circuit) -> bool:
+    return (all((x == y).all() for x, y in zip(a.arrays(), b.arrays())) and a.layer_names == b.layer_names
+            and a.output_buses == b.output_buses and a.input_buses == b.input_buses and a.inputs == b.inputs)
+
+
+@PROPERTY
+@given(circuits(max_inputs=10, max_ops=60))
+def test_rebuild_in_one_go_is_the_node_by_node_copy(c):
+    import nandc.synth.rebuild as rebuild_module
+
+    # tags, and an input created after AND nodes: the copy puts every input first
+    late = c.add_input()
+    with c.layer("late"):
+        extra = c.and_(late, c.output_literals()[0] if c.output_literals() else late)
+    c.set_output("extra", [extra ^ 1])
+    assert rebuild_module._compact(c) is not None  # a circuit built by and_: the one-go copy applies
+    fast, lit_fast = rebuild(c)
+    compact = rebuild_module._compact
+    rebuild_module._compact = lambda circuit: None  # the node-by-node copy
+    try:
+        slow, lit_slow = rebuild(c)
+    finally:
+        rebuild_module._compact = compact
+    assert _node_for_node(fast, slow) and lit_fast == lit_slow
+    fast.verify()
+
+
+def test_append_canonical_refuses_pairs_and_would_fold_or_merge():
+    import pytest
+
+    from nandc.errors import CircuitError
+
+    c = Circuit()
+    a, b, d = c.add_input_bus("x", 3)
+    ab = c.and_(a, b)
+    for f0, f1 in (([a], [a ^ 1]),  # x & ~x folds
+                   ([b], [a]),  # not ordered
+                   ([0], [a]),  # a constant
+                   ([a], [b]),  # a & b exists
+                   ([a, a], [d, d]),  # twice
+                   ([a], [2 * c.num_nodes + 2])):  # a node that does not come earlier
+        with pytest.raises(CircuitError, match="append_canonical"):
+            c.append_canonical(f0, f1, [""], [0] * len(f0))
+    c.append_canonical([a, ab], [d, 2 * c.num_nodes], ["one", "two"], [0, 1])
+    assert c.num_ands == 3 and c.lookup_and(a, d) == 2 * (c.num_nodes - 2)
+    assert c.lookup_and(ab, 2 * (c.num_nodes - 2)) == 2 * (c.num_nodes - 1)
+    assert [c.layer_of(n) for n in c.and_nodes()] == ["", "one", "two"]
