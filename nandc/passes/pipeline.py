@@ -60,11 +60,13 @@ PRESETS: dict[str, str] = {
     # resubstitution and mapping (exact area recovery over 4-input cuts) only up to 200k AND nodes
     # (ternary_mlp.out.absmax, 128k: 1.002x -> 0.985x ABC's gates, 24 -> 36 s against ABC's 79 s);
     # the structure before optimization is kept as a structural choice for the mapper;
-    # restructuring by AND count (kept where it maps smaller) only up to 10k AND nodes, above 5k with one
+    # restructuring by AND count (kept where it maps smaller) only up to 10k AND nodes, above 1k with one
     # variant mapped once (its mapping guard and refactoring cost more than it saves on larger layers:
-    # int4_cnn.conv1 -2.5% mapped for 15 s, int4_cnn.out / binary_mlp.out / ternary_mlp.out nothing)
+    # int4_cnn.conv1 -2.5% mapped for 15 s, int4_cnn.out / binary_mlp.out / ternary_mlp.out nothing;
+    # the second variant and the guard's mappings after each round changed no gate of a bench_abc circuit
+    # between 1k and 5k AND nodes, for 0.3-0.5 s each; below 1k they do: ternary_mlp.head 533 -> 572)
     "O3": "cleanup;sweep[min_duplicates=0.5];snapshot;recover;sums[sweep=true,max_nodes=2000000];nnsynth;xorshare[max_nodes=1000000];andshare[max_nodes=200000];"
-          "{restructure[max_nodes=10000,lean_above=5000];(rewrite;resub[max_nodes=200000];sweep)*4;"
+          "{restructure[max_nodes=10000,lean_above=1000];(rewrite;resub[max_nodes=200000];sweep)*4;"
           "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=200000];sweep)*2};"
           "(rewrite;resub[max_nodes=200000];sweep)*4;"
           "refactor[max_nodes=100000,min_saved=6];(rewrite;resub[max_nodes=200000];sweep)*2;"
