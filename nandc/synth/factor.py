@@ -128,43 +128,47 @@ def isop(lower: int, upper: int, k: int) -> tuple[tuple[Cube, ...], int]:
     ``lower`` is don't care) and the table it covers, by the Minato-Morreale
     recursion: split on the highest variable either table depends on, cover
     the minterms only one cofactor can cover with cubes of that literal, then
-    the rest with cubes free of it.  Sub-problems repeat within one call and
-    are remembered for its duration."""
-    full = (1 << (1 << k)) - 1
-    masks = [variable_table(i, k) for i in range(k)]
-    memo: dict[tuple[int, int], tuple[tuple[Cube, ...], int]] = {}
+    the rest with cubes free of it.  A table that depends on no variable from
+    ``n`` on is held in its low ``2**n`` bits, so the tables halve as the
+    recursion goes down.  Sub-problems repeat within one call and are
+    remembered for its duration."""
+    memo: dict[tuple[int, int, int], tuple[tuple[Cube, ...], int]] = {}
     tautology = ((2,) * k,)
 
-    def cover(low: int, up: int) -> tuple[tuple[Cube, ...], int]:
+    def cover(low: int, up: int, n: int) -> tuple[tuple[Cube, ...], int]:
+        # low and up: tables of 2**n bits (of the variables below n)
         if not low:
             return (), 0
+        full = (1 << (1 << n)) - 1
         if up == full:
             return tautology, full
-        known = memo.get((low, up))
+        key = (low, up, n)
+        known = memo.get(key)
         if known is not None:
             return known
-        for i in range(k - 1, -1, -1):
-            m, s = masks[i], 1 << i
-            if (low & m) >> s != low & ~m or (up & m) >> s != up & ~m:
+        i = n - 1
+        while i > 0:
+            half = 1 << i  # the table of the variables below i, replicated over variable i
+            if low >> half != low & ((1 << half) - 1) or up >> half != up & ((1 << half) - 1):
                 break
-        m, s = masks[i], 1 << i
-        low0 = low & ~m
-        low0 |= low0 << s
-        low1 = low & m
-        low1 |= low1 >> s
-        up0 = up & ~m
-        up0 |= up0 << s
-        up1 = up & m
-        up1 |= up1 >> s
-        cubes0, got0 = cover(low0 & ~up1, up0)
-        cubes1, got1 = cover(low1 & ~up0, up1)
-        rest, got = cover((low0 & ~got0) | (low1 & ~got1), up0 & up1)
+            i -= 1
+            low &= (1 << half) - 1
+            up &= (1 << half) - 1
+        half = 1 << i
+        part = (1 << half) - 1
+        low0, low1, up0, up1 = low & part, low >> half, up & part, up >> half
+        cubes0, got0 = cover(low0 & ~up1, up0, i)
+        cubes1, got1 = cover(low1 & ~up0, up1, i)
+        rest, got = cover((low0 & ~got0) | (low1 & ~got1), up0 & up1, i)
+        covered = (got0 | got) | ((got1 | got) << half)  # over the variables up to i
+        covered *= full // ((1 << (half << 1)) - 1)  # replicated over the ones above it
         result = (tuple(c[:i] + (0,) + c[i + 1:] for c in cubes0) + tuple(c[:i] + (1,) + c[i + 1:] for c in cubes1)
-                  + rest, (got0 & ~m) | (got1 & m) | got)
-        memo[(low, up)] = result
+                  + rest, covered)
+        memo[key] = result
         return result
 
-    return cover(lower & full, upper & full)
+    full = (1 << (1 << k)) - 1
+    return cover(lower & full, upper & full, k)
 
 
 # A factored form: ("lit", var, positive) | ("and", parts) | ("or", parts) | ("const", value)
