@@ -56,7 +56,10 @@ class RecoverParams:
     (internal signals, not inputs) are looked for too (default 0: an
     opt-in, it costs recognition time on circuits without them).  A neuron
     whose inputs no other candidate shares is proved only if its rebuild
-    saves at least :data:`MIN_SAVING` of its cone's cost."""
+    saves at least :data:`MIN_SAVING` of its cone's cost; the candidates over
+    one support are not examined at all when what only they read is too
+    small for any rebuild to pay (:func:`_rebuild_floor`: the sign bits of
+    logits that are outputs whole)."""
 
     min_inputs: int = 12
     max_inputs: int = 4096

@@ -28,7 +28,7 @@ import numpy as np
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
-from nandc.synth.rebuild import rebuild
+from nandc.synth.rebuild import append_copies, rebuild
 from nandc.passes.options import Progress, parse_params, report, check_params
 from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
 from nandc.synth.simulation import ALL_ONES, level_plan, random_patterns, signature_keys, simulate_nodes
@@ -37,6 +37,8 @@ __all__ = ["SweepParams", "sweep"]
 
 MAX_NEW_WORDS = 64  # counterexample words added to the simulation per round
 MIN_NEW_PATTERNS = 64  # fewer counterexamples than this do not justify another round
+#: Copy lazily (see :func:`_sweep_round`); False copies every node up front (the same result, slower).
+LAZY_COPY = True
 
 
 @dataclass(frozen=True)
@@ -108,38 +110,57 @@ def _duplicates(circuit: Circuit, live: np.ndarray, keys: np.ndarray) -> float:
 def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_no: int,
                  progress: Progress | None = None, simulated=None) -> _RoundResult:
     """One simulate-and-merge pass over ``circuit`` (see the module docstring); ``simulated``:
-    its :func:`_signatures` under ``patterns`` when already computed."""
+    its :func:`_signatures` under ``patterns`` when already computed.
+
+    The copy is made lazily: until the first merge, the copy of every node is the node itself
+    (nothing folds or merges), so the candidates are checked in ``circuit`` and the copy is only
+    built at the first merge, from the nodes met so far (:func:`_start_copy`).  The SAT windows
+    and cones are then the same up to renumbering, so the result is the eager copy's, node for
+    node; a round that merges nothing (most of them, in the loops of ``-O3``) copies nothing and
+    returns ``circuit`` itself.  Only when every input comes before every AND node, so that the
+    renumbering keeps the node order the windows are collected in; else the copy is eager."""
     f0, f1, lay = circuit.arrays()
     live, plan, keys, phase = simulated or _signatures(circuit, patterns)
-    new, input_map = circuit.copy_interface()
-    lit = [-1] * circuit.num_nodes
-    lit[0] = 0
-    for node, new_lit in input_map.items():
-        lit[node] = new_lit
-    new_input_index = {input_map[int(v)] >> 1: i for i, v in enumerate(plan.inputs)}
+    ands = np.flatnonzero(live & (f0 != 0))
+    inputs = plan.inputs
+    lazy = LAZY_COPY and (not len(inputs) or not len(ands) or int(inputs.max()) < int(ands[0]))
     keyl, phl = keys.tolist(), phase.tolist()
+    if lazy:
+        new, input_index, lit = None, {int(v): i for i, v in enumerate(inputs)}, list(range(0, 2 * circuit.num_nodes, 2))
+        lit_of = None
+        # only nodes sharing their key with another live node (or the constant) can merge or be merged into
+        shared = np.isin(keys[ands], np.append(keys[inputs], np.uint64(0)))
+        _, where, counts = np.unique(keys[ands], return_inverse=True, return_counts=True)
+        todo = ands[shared | (counts[where] > 1)].tolist()
+    else:
+        new, lit_of, input_index, lit = _start_copy(circuit, None, inputs)
+        todo = ands.tolist()
     classes: dict[int, list[int]] = {0: [0]}  # key -> normalized literals of the class's copies
-    for v in plan.inputs.tolist():
+    for v in inputs.tolist():
         classes.setdefault(keyl[v], []).append(lit[v] ^ phl[v])
     dirty: set[int] = set()
-    ands = np.flatnonzero(live & (f0 != 0)).tolist()
     # the copy never outgrows the source: one solver can hold all of it, and is never reloaded
-    solver = WindowSolver(new, p.window, p.conflicts, capacity=2 * circuit.num_nodes)
+    solver = WindowSolver(new if new is not None else circuit, p.window, p.conflicts, capacity=2 * circuit.num_nodes)
     cexs: list[dict[int, bool]] = []
     structural = proved = disproved = unknown = 0
     names = circuit.layer_names
     f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
     current = -1
-    and_ = new.and_
     stage = f"sweep round {round_no}"
-    for count, v in enumerate(ands):
+    count, total = 0, len(todo)
+    while count < total:
+        v = todo[count]
         if count & 0xFFFF == 0:
-            report(progress, stage, count, len(ands))
-        if layl[v] != current:
-            current = layl[v]
-            new.current_layer = names[current]
-        a, b = f0l[v], f1l[v]
-        x = and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
+            report(progress, stage, count, total)
+        count += 1
+        if new is None:
+            x = 2 * v  # the node is its own copy until something merges
+        else:
+            if layl[v] != current:
+                current = layl[v]
+                new.current_layer = names[current]
+            a, b = f0l[v], f1l[v]
+            x = new.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
         k = keyl[v]
         members = classes.get(k)
         if members is None:
@@ -165,18 +186,50 @@ def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_n
             dirty.add(k)
             if verdict == DIFFERENT:
                 disproved += 1
-                cexs.append({new_input_index[n]: val for n, val in cex.items()})
+                cexs.append({input_index[n]: val for n, val in cex.items()})
             else:
                 unknown += 1
         if not merged:
             members.append(x ^ ph)
         lit[v] = x
-    report(progress, stage, len(ands), len(ands))
+        if merged and new is None:  # the first merge: the copy starts here, and every node after it is met
+            new, lit_of, input_index, lit = _start_copy(circuit, ands[ands <= v], inputs, lit)
+            for members_ in classes.values():
+                members_[:] = [lit_of[r >> 1] ^ (r & 1) for r in members_]
+            solver.renumber(new, lit_of)
+            todo = todo[:count] + ands[ands > v].tolist()
+            total = len(todo)
+    report(progress, stage, total, total)
+    if new is None:
+        solver.close()
+        return _RoundResult(circuit, cexs, structural, proved, disproved, unknown, solver.calls)
     new.current_layer = ""
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
     solver.close()
     return _RoundResult(new, cexs, structural, proved, disproved, unknown, solver.calls)
+
+
+def _start_copy(circuit: Circuit, prefix: np.ndarray | None, inputs: np.ndarray, lit: list[int] | None = None):
+    """``(new, node_literal, input_index, lit)`` at the start of a copy: ``new`` holds the interface
+    and, in order, a copy of each AND node of ``prefix`` (their copies so far were the nodes
+    themselves); ``node_literal[u]`` is the copy of node ``u`` (inputs and ``prefix``, else -1);
+    ``input_index`` maps the copy's input nodes to positions in ``inputs``; ``lit`` (the copy's
+    literal per node of ``circuit``, given in ``circuit``'s numbering) in the copy's numbering."""
+    new, input_map = circuit.copy_interface()
+    node_literal = np.full(circuit.num_nodes, -1, dtype=np.int64)
+    node_literal[0] = 0
+    for node, new_lit in input_map.items():
+        node_literal[node] = new_lit
+    if prefix is not None:
+        append_copies(new, circuit, prefix, node_literal)
+    node_literal = node_literal.tolist()
+    input_index = {input_map[int(v)] >> 1: i for i, v in enumerate(inputs)}
+    if lit is None:
+        lit = list(node_literal)
+    else:
+        lit = [node_literal[x >> 1] ^ (x & 1) if x >= 0 and node_literal[x >> 1] >= 0 else -1 for x in lit]
+    return new, node_literal, input_index, lit
 
 
 def _counterexample_words(cexs: list[dict[int, bool]], num_inputs: int, rng: np.random.Generator) -> np.ndarray:

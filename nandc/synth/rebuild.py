@@ -10,7 +10,7 @@ import numpy as np
 
 from nandc.ir.circuit import Circuit
 
-__all__ = ["rebuild", "start_copy"]
+__all__ = ["append_copies", "rebuild", "start_copy"]
 
 
 def start_copy(circuit: Circuit) -> tuple[Circuit, list[int]]:
@@ -88,20 +88,32 @@ def _compact(circuit: Circuit) -> tuple[Circuit, list[int]] | None:
     lit[0] = 0
     for node, new_lit in inputs.items():
         lit[node] = new_lit
-    lit[ands] = 2 * (new.num_nodes + np.arange(len(ands)))
+    append_copies(new, circuit, ands, lit)
+    lit_list = lit.tolist()
+    for bus in circuit.output_buses.values():
+        new.set_output(bus.name, [lit_list[x >> 1] ^ (x & 1) for x in bus.bits], bus.shape, bus.signed)
+    return new, lit_list
+
+
+def append_copies(new: Circuit, circuit: Circuit, nodes: np.ndarray, lit: np.ndarray) -> None:
+    """Append to ``new``, in order, a copy of each AND node of ``circuit`` in ``nodes`` (increasing)
+    whose fanins ``lit`` maps (node -> literal in ``new``: the inputs, and the earlier ``nodes``);
+    ``lit`` gets the copies' literals.  Nothing may fold or merge (see
+    :meth:`~nandc.ir.circuit.Circuit.append_canonical`); the layers are registered in the order
+    the copies meet them, as a node-by-node copy through ``and_`` would."""
+    if not len(nodes):
+        return
+    f0, f1, lay = circuit.arrays()
+    lit[nodes] = 2 * (new.num_nodes + np.arange(len(nodes)))
+    a, b = f0[nodes], f1[nodes]
     na, nb = lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1)
-    # the layers in the order the node-by-node copy meets them
-    used, first = np.unique(lay[ands], return_index=True)
+    used, first = np.unique(lay[nodes], return_index=True)
     used = used[np.argsort(first)]
     names = circuit.layer_names
     position = np.zeros(max(len(names), 1), dtype=np.int64)
     position[used] = np.arange(len(used))
     new.append_canonical(np.minimum(na, nb), np.maximum(na, nb), [names[i] for i in used.tolist()],
-                         position[lay[ands]])
-    lit_list = lit.tolist()
-    for bus in circuit.output_buses.values():
-        new.set_output(bus.name, [lit_list[x >> 1] ^ (x & 1) for x in bus.bits], bus.shape, bus.signed)
-    return new, lit_list
+                         position[lay[nodes]])
 
 
 def _live_nodes(circuit: Circuit, lit: list[int]) -> np.ndarray:

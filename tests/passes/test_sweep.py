@@ -99,6 +99,44 @@ def test_window_solver_answers():
     assert (a != b) != a  # the assignment really distinguishes xor(a, b) from a
 
 
+def _swept_both_ways(c, params):
+    """``sweep`` of ``c`` copying lazily and eagerly: ``(lazy, lazy notes, eager, eager notes)``."""
+    import nandc.passes.sweep as sweep_module
+
+    lazy, s1 = sweep(c, params)
+    sweep_module.LAZY_COPY = False
+    try:
+        eager, s2 = sweep(c, params)
+    finally:
+        sweep_module.LAZY_COPY = True
+    return lazy, s1.notes, eager, s2.notes
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=12, max_ops=120))
+def test_the_lazy_copy_is_the_eager_copy_node_for_node(c):
+    for params in ({"words": 1}, {"words": 1, "window": 2, "max_tries": 1}, None):
+        lazy, n1, eager, n2 = _swept_both_ways(c, params)
+        assert n1 == n2  # the same checks, verdicts and merges
+        assert all((x == y).all() for x, y in zip(lazy.arrays(), eager.arrays()))
+        assert lazy.layer_names == eager.layer_names and lazy.output_buses == eager.output_buses
+
+
+def test_the_lazy_copy_starts_at_the_first_merge_and_copies_nothing_without_one():
+    c = random_circuit(5, num_inputs=30, num_ops=2500)
+    lazy, n1, eager, n2 = _swept_both_ways(c, {"words": 1})
+    assert n1 == n2 and n1["proved"] + n1["structural"] > 0
+    assert all((x == y).all() for x, y in zip(lazy.arrays(), eager.arrays()))
+    import nandc.passes.sweep as sweep_module
+    from nandc.passes.sweep import _signatures
+    from nandc.synth.simulation import random_patterns
+    import numpy as np
+
+    patterns = random_patterns(len(lazy.input_literals()), 8, np.random.default_rng(0))
+    again = sweep_module._sweep_round(lazy, patterns, SweepParams(), 1)
+    assert again.circuit is lazy and again.proved == 0  # nothing merged: no copy was made
+
+
 def test_a_recycling_cone_solver_empties_itself_only_after_enough_queries():
     c = random_circuit(11, num_inputs=12, num_ops=400)
     y = c.output_literals()
@@ -113,6 +151,14 @@ def test_a_recycling_cone_solver_empties_itself_only_after_enough_queries():
     drops = [i for i in range(1, len(held)) if held[i] < held[i - 1]]
     assert drops and all(b - a >= RECYCLE_CALLS for a, b in zip([0] + drops, drops))
     assert max(len(keep.var), 1) >= max(held)
+    # a solver whose queries ran out of their budget keeps what it learned: it is not emptied
+    before = len(cycle.var)
+    cycle.since_reset, cycle.undecided = RECYCLE_CALLS, RECYCLE_CALLS // 50
+    cycle.check(y[0], y[1])
+    assert len(cycle.var) >= before
+    cycle.undecided = 0
+    cycle.check(y[2], y[3])
+    assert len(cycle.var) < before
 
 
 def _run_block(strategy: _Strategy, successes: int) -> None:
