@@ -126,8 +126,9 @@ def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_n
     lazy = LAZY_COPY and (not len(inputs) or not len(ands) or int(inputs.max()) < int(ands[0]))
     keyl, phl = keys.tolist(), phase.tolist()
     if lazy:
-        new, input_index, lit = None, {int(v): i for i, v in enumerate(inputs)}, list(range(0, 2 * circuit.num_nodes, 2))
-        lit_of = None
+        new, lit_of = None, None
+        input_index = {int(v): i for i, v in enumerate(inputs)}
+        lit = list(range(0, 2 * circuit.num_nodes, 2))  # every node its own copy
         # only nodes sharing their key with another live node (or the constant) can merge or be merged into
         shared = np.isin(keys[ands], np.append(keys[inputs], np.uint64(0)))
         _, where, counts = np.unique(keys[ands], return_inverse=True, return_counts=True)

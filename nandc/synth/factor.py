@@ -2,7 +2,8 @@
 
 :func:`reconvergent_cut` grows a cut of a node, :func:`cone_table` computes
 the node's function over the cut as one Python int of ``2**k`` bits,
-:func:`minimize_cover` minimizes it into a sum of products (espresso, pyeda),
+:func:`minimize_cover` minimizes it into a sum of products (espresso, pyeda, started
+from the irredundant cover of :func:`isop`),
 :func:`factor` factors the cover algebraically (the literal shared by most
 cubes is pulled out, recursively) and :func:`build_form` builds the factored
 form as AND nodes; :func:`cover_program` is its NAND2 program over free-phase
@@ -18,8 +19,8 @@ from nandc.synth.library import Program
 from nandc.synth.resynth import program_from_circuit
 from nandc.synth.truth import variable_table
 
-__all__ = ["Cube", "MAX_CONE", "reconvergent_cut", "cone_table", "minimize_cover", "isop", "factor", "build_form", "cover_program",
-           "support_size"]
+__all__ = ["Cube", "MAX_CONE", "reconvergent_cut", "cone_table", "minimize_cover", "isop", "factor", "build_form",
+           "cover_program", "support_size"]
 
 Cube = tuple[int, ...]  # per variable: 0 (complemented), 1 (positive), 2 (absent)
 
