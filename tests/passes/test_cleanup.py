@@ -80,7 +80,7 @@ def _node_for_node(a: Circuit, b: Circuit) -> bool:
             and a.output_buses == b.output_buses and a.input_buses == b.input_buses and a.inputs == b.inputs)
 
 
-@PROPERTY
+@settings(max_examples=examples(40), deadline=None)
 @given(circuits(max_inputs=10, max_ops=60))
 def test_rebuild_in_one_go_is_the_node_by_node_copy(c):
     import nandc.synth.rebuild as rebuild_module
