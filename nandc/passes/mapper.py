@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -94,11 +95,11 @@ class MapParams:
 
 
 # ---------------------------------------------------------------------- choices
-@dataclass(frozen=True)
-class _Choice:
+class _Choice(NamedTuple):
     """How one literal is implemented: ``gates`` new NAND2 gates reading ``inputs``
     (literals); ``table`` the function over the leaves in their read phases
-    (None: an inverter of ``inputs[0]``, or a wire when ``inputs`` is empty)."""
+    (None: an inverter of ``inputs[0]``, or a wire when ``inputs`` is empty).
+    A named tuple: a cover makes one per literal it uses, many times per mapping."""
 
     gates: int
     inputs: tuple[int, ...]
