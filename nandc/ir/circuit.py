@@ -422,19 +422,23 @@ class Circuit:
         self._f1.extend(f1.tolist())
         self._layer.extend(ids[np.asarray(layer_of, dtype=np.int64)].tolist())
         self._num_ands += count
-        size = self._mask + 1
-        while 2 * self._num_ands > size - 1:
-            size *= 2
-        self._grow_table(size)  # every node hashed again, in node order, as one-by-one creation leaves them
+        # every node hashed again, in node order, as one-by-one creation leaves them
+        self._grow_table(self._table_size(self._num_ands))
 
     def reserve(self, num_ands: int) -> None:
         """Size the structural-hash table for ``num_ands`` AND nodes in all, so that
         adding them rehashes nothing (a hint: the circuit is the same either way)."""
+        size = self._table_size(num_ands)
+        if size > self._mask + 1:
+            self._grow_table(size)
+
+    def _table_size(self, num_ands: int) -> int:
+        """The hash-table size (a power of two, at least the current one) that holds ``num_ands``
+        AND nodes at most half full."""
         size = self._mask + 1
         while 2 * num_ands > size - 1:
             size *= 2
-        if size > self._mask + 1:
-            self._grow_table(size)
+        return size
 
     def _grow_table(self, size: int | None = None) -> None:
         size = (self._mask + 1) * 2 if size is None else size

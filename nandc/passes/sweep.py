@@ -28,7 +28,7 @@ import numpy as np
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
-from nandc.synth.rebuild import append_copies, rebuild
+from nandc.synth.rebuild import append_copies, rebuild, start_copy
 from nandc.passes.options import Progress, parse_params, report, check_params
 from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
 from nandc.synth.simulation import ALL_ONES, level_plan, random_patterns, signature_keys, simulate_nodes
@@ -217,15 +217,12 @@ def _start_copy(circuit: Circuit, prefix: np.ndarray | None, inputs: np.ndarray,
     themselves); ``node_literal[u]`` is the copy of node ``u`` (inputs and ``prefix``, else -1);
     ``input_index`` maps the copy's input nodes to positions in ``inputs``; ``lit`` (the copy's
     literal per node of ``circuit``, given in ``circuit``'s numbering) in the copy's numbering."""
-    new, input_map = circuit.copy_interface()
-    node_literal = np.full(circuit.num_nodes, -1, dtype=np.int64)
-    node_literal[0] = 0
-    for node, new_lit in input_map.items():
-        node_literal[node] = new_lit
+    new, node_literal = start_copy(circuit)
     if prefix is not None:
-        append_copies(new, circuit, prefix, node_literal)
-    node_literal = node_literal.tolist()
-    input_index = {input_map[int(v)] >> 1: i for i, v in enumerate(inputs)}
+        mapped = np.array(node_literal, dtype=np.int64)
+        append_copies(new, circuit, prefix, mapped)
+        node_literal = mapped.tolist()
+    input_index = {node_literal[int(v)] >> 1: i for i, v in enumerate(inputs)}
     if lit is None:
         lit = list(node_literal)
     else:

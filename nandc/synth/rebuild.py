@@ -83,11 +83,8 @@ def _compact(circuit: Circuit) -> tuple[Circuit, list[int]] | None:
     if (np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1))
             or len(np.unique(a * (2 * circuit.num_nodes) + b)) != len(ands)):
         return None
-    new, inputs = circuit.copy_interface()
-    lit = np.full(circuit.num_nodes, -1, dtype=np.int64)
-    lit[0] = 0
-    for node, new_lit in inputs.items():
-        lit[node] = new_lit
+    new, first = start_copy(circuit)
+    lit = np.array(first, dtype=np.int64)
     append_copies(new, circuit, ands, lit)
     lit_list = lit.tolist()
     for bus in circuit.output_buses.values():

@@ -59,6 +59,7 @@ from nandc.synth import fraig
 from nandc.synth.adders import adder_certificate
 from nandc.synth.bdd import leaf_order, threshold_by_bdd
 from nandc.synth.compiled import use_compiled
+from nandc.synth.cost import phase_use
 
 __all__ = [
     "Threshold",
@@ -813,13 +814,8 @@ def freed_nodes(circuit: Circuit, roots: Sequence[int], refs: Sequence[int]) -> 
 def _worth_freeing(circuit: Circuit, roots: list[int], sup: list[int], floor: Callable[[int], float]) -> list[int]:
     """The ``roots`` whose group (the roots of one support) frees enough for a rebuild to pay
     (see :func:`find_thresholds`)."""
-    f0, f1, _ = circuit.arrays()
-    live = circuit.reachable() & (f0 != 0)
-    refs = (np.bincount(f0[live] >> 1, minlength=circuit.num_nodes)
-            + np.bincount(f1[live] >> 1, minlength=circuit.num_nodes))
-    for lit in circuit.output_literals():
-        refs[lit >> 1] += 1
-    refs = refs.tolist()
+    use = phase_use(circuit)
+    refs = (use.pos + use.neg).tolist()  # readers per node: AND nodes and output bits, either phase
     groups: dict[int, list[int]] = {}
     for r in roots:
         groups.setdefault(sup[r], []).append(r)
