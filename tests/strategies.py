@@ -11,6 +11,8 @@ when the width allows; some signed), a sequence of random ``and_`` / ``or_`` /
 earlier literals, the constants included, each tagged with a random layer
 (``""``, ``"L1"`` or ``"L2"``), and 1..2 output buses of random literals, so
 outputs may be constants, inputs, complemented, and many nodes are dead.
+
+:func:`rare_detector` is a circuit random simulation cannot tell from a constant.
 """
 
 from __future__ import annotations
@@ -109,3 +111,16 @@ def random_circuit(seed: int, num_inputs: int, num_ops: int, max_output_width: i
     rng = random.Random(seed)
     return build_random_circuit(rng.randint, num_inputs, num_ops, max_output_width, recent,
                                 name=f"random{seed}")
+
+
+def rare_detector(n: int = 24) -> Circuit:
+    """A chain of AND nodes that is 1 on one input pattern of ``2 ** n`` only (input ``i``
+    is 1 when ``i % 3 == 0``): on random patterns its upper nodes look like the constant 0,
+    until SAT disproves it with a counterexample."""
+    c = Circuit("rare")
+    xs = c.add_input_bus("x", n)
+    out = xs[0]
+    for i, x in enumerate(xs[1:], 1):
+        out = c.and_(out, x if i % 3 == 0 else x ^ 1)
+    c.set_output("y", [out])
+    return c

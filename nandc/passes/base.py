@@ -64,6 +64,7 @@ class PassInfo:
     renamed: Mapping[str, str] = field(default_factory=dict)  # old parameter name -> new one
     keeps_snapshot: bool = False  # a pipeline keeps its result as a structural choice for later passes
     uses_snapshots: bool = False  # called with ``snapshots=`` (the circuits kept so far in the pipeline)
+    uses_patterns: bool = False  # called with ``patterns=`` (the pipeline's PatternPool of counterexamples)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -76,7 +77,7 @@ PASSES: dict[str, PassInfo] = {}
 
 def register(name: str, description: str, produces: str = "circuit", params: type | None = None,
              progress: bool = False, renamed: Mapping[str, str] | None = None,
-             keeps_snapshot: bool = False, uses_snapshots: bool = False):
+             keeps_snapshot: bool = False, uses_snapshots: bool = False, uses_patterns: bool = False):
     """Decorator that adds a pass function to :data:`PASSES`.
 
     ``params``: the frozen dataclass of the pass's parameters; ``progress``:
@@ -85,7 +86,10 @@ def register(name: str, description: str, produces: str = "circuit", params: typ
     ``renamed``: old parameter names still accepted, with a warning (see :func:`renamed_params`);
     ``keeps_snapshot``: a pipeline keeps the pass's result as a snapshot (a structure of the circuit,
     see :mod:`nandc.synth.choices`); ``uses_snapshots``: the function takes a keyword argument
-    ``snapshots`` (the circuits kept so far by the pipeline, oldest first).
+    ``snapshots`` (the circuits kept so far by the pipeline, oldest first); ``uses_patterns``: the
+    function takes a keyword argument ``patterns``, the pipeline's
+    :class:`~nandc.synth.simulation.PatternPool` (counterexamples found by earlier passes of the run, to
+    simulate and to add to; one per run, since every pass keeps the circuit's inputs).
     """
     if params is not None and not dataclasses.is_dataclass(params):
         raise PassError(f"pass {name!r}: params must be a dataclass type, found {params!r}")
@@ -94,7 +98,7 @@ def register(name: str, description: str, produces: str = "circuit", params: typ
         if name in PASSES:
             raise PassError(f"pass {name!r} is registered twice")
         PASSES[name] = PassInfo(name, description, fn, produces, params, progress, dict(renamed or {}),
-                                keeps_snapshot, uses_snapshots)
+                                keeps_snapshot, uses_snapshots, uses_patterns)
         return fn
 
     return deco

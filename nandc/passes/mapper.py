@@ -49,6 +49,7 @@ from nandc.synth.choices import ChoiceNetwork, build_choices
 from nandc.synth.cost import INFINITE, cut_cost_tables
 from nandc.synth.cuts import iter_cuts
 from nandc.synth.library import Program, shipped_programs
+from nandc.synth.simulation import PatternPool
 from nandc.passes.options import Progress, check_choice, parse_params, report, check_params
 from nandc.synth.truth import MASK, VAR, p_canonical
 
@@ -462,7 +463,7 @@ def _build(circuit: Circuit, choice: list, refs: list[int]) -> NandNetlist:
 
 
 def _map_structure(circuit: Circuit, snapshots, p: MapParams, progress: Progress | None, notes: dict,
-                   label: str) -> NandNetlist:
+                   label: str, pool: PatternPool | None = None) -> NandNetlist:
     """The smallest cover of ``circuit`` (after its inverter cover) from every start, and
     across the structural choices of ``snapshots`` if any; figures go to ``notes``."""
     f0, _, _ = circuit.arrays()
@@ -471,7 +472,7 @@ def _map_structure(circuit: Circuit, snapshots, p: MapParams, progress: Progress
     network = None
     if snapshots:
         report(progress, "map: choices", 0, len(ands))
-        network = build_choices(circuit, list(snapshots))
+        network = build_choices(circuit, list(snapshots), pool=pool)
         report(progress, "map: choices", len(ands), len(ands))
         notes.update({f"{label}choice_members": network.num_members,
                       f"{label}choice_cycles": network.stats["rejected_cycle"]})
@@ -498,14 +499,16 @@ def _map_structure(circuit: Circuit, snapshots, p: MapParams, progress: Progress
 
 @register("map", "NAND2 technology mapping: cover by the smallest NAND2 programs of 4-input cuts, "
           "choosing every node's polarity", produces="netlist", params=MapParams, progress=True,
-          uses_snapshots=True)
+          uses_snapshots=True, uses_patterns=True)
 def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
-             snapshots: tuple[Circuit, ...] = ()) -> tuple[NandNetlist, Stats]:
+             snapshots: tuple[Circuit, ...] = (), patterns: PatternPool | None = None) -> tuple[NandNetlist, Stats]:
     """Cover ``circuit`` by NAND2 programs of its cuts (see the module docstring).
 
     With ``choices=true``, ``snapshots`` (other structures of the same circuit:
     same inputs and outputs) are structural choices: each node may be
-    covered by the cuts of any structure proved equal to it.
+    covered by the cuts of any structure proved equal to it; ``patterns``:
+    counterexamples of earlier passes, which tell look-alike nodes of the
+    structures apart before SAT is asked.
 
     Requires: a valid Circuit.  Ensures: a NandNetlist computing the same
     function on every output bus, with the same input order and buses;
@@ -529,14 +532,14 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
     if p.choice_max_nodes:  # structures too large to merge cheaply are left out
         snapshots = tuple(x for x in snapshots if x.num_ands <= p.choice_max_nodes)
     use_choices = p.choices and snapshots and (not p.choice_max_nodes or len(ands) <= p.choice_max_nodes)
-    net = _map_structure(circuit, snapshots if use_choices else (), p, progress, notes, "")
+    net = _map_structure(circuit, snapshots if use_choices else (), p, progress, notes, "", patterns)
     if use_choices and p.swap and snapshots[-1].structural_hash() != source.structural_hash():
         # the newest snapshot as the main structure and the circuit among the choices: the main
         # structure decides which members can join (no cycles through it), so the roles matter
         other = snapshots[-1]
         if p.cover_rounds:
             other, _ = inverter_cover(other, p.cover_rounds, progress)
-        swapped = _map_structure(other, (circuit, *snapshots[:-1]), p, progress, notes, "swap_")
+        swapped = _map_structure(other, (circuit, *snapshots[:-1]), p, progress, notes, "swap_", patterns)
         if swapped.num_gates < net.num_gates:
             net = swapped
     direct, _ = lower_to_nand(circuit)

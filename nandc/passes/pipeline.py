@@ -19,10 +19,14 @@ produce a netlist.  A ``snapshot`` step keeps the circuit as it is then, a
 *branch* ``{...}`` runs its steps on the current circuit and keeps their
 result while the pipeline goes on with the circuit as it was, and
 ``map[choices=true]`` maps across the kept structures (structural choices,
-the newest :data:`MAX_SNAPSHOTS`).  Passes are pure functions, so in a
-pipeline with a branch, a step (a pass, a loop or a group) that already ran
-on a structurally equal circuit in this run is not run again: its result is
-reused.
+the newest :data:`MAX_SNAPSHOTS`).  Passes that simulate (``sweep``, and
+``map`` for its choices) share the counterexamples SAT found earlier in the
+run (a :class:`~nandc.synth.simulation.PatternPool`), so the same look-alike
+pairs are not disproved again and again.  Passes are otherwise pure
+functions, so in a pipeline with a branch, a step (a pass, a loop or a group)
+that already ran on a structurally equal circuit in this run is not run
+again: its result is reused (a result is correct whatever patterns it was
+found with).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from nandc.ir.circuit import Circuit
 from nandc.ir.netlist import NandNetlist
 from nandc.passes.base import PassInfo, Stats, get_pass, renamed_params
 from nandc.passes.options import Progress
+from nandc.synth.simulation import PatternPool
 
 __all__ = ["PRESETS", "MAX_ITERATIONS", "MAX_SNAPSHOTS", "PassStep", "Loop", "Branch", "parse_pipeline", "parse_steps",
            "run_pipeline"]
@@ -283,6 +288,7 @@ class _Run:
     converged: set = field(default_factory=set)  # (loop body key, structural hash) at a fixpoint
     snapshots: list = field(default_factory=list)  # circuits kept by passes with ``keeps_snapshot``
     results: dict = field(default_factory=dict)  # (step key, structural hash of its input) -> its result
+    patterns: PatternPool = field(default_factory=PatternPool)  # counterexamples, for passes with ``uses_patterns``
 
 
 def _run(steps: tuple[Step, ...], obj, run: _Run, memoize: bool = False):
@@ -312,6 +318,8 @@ def _run(steps: tuple[Step, ...], obj, run: _Run, memoize: bool = False):
             kwargs["progress"] = run.progress
         if step.info.uses_snapshots:
             kwargs["snapshots"] = tuple(run.snapshots)
+        if step.info.uses_patterns:
+            kwargs["patterns"] = run.patterns
         obj, stats = step.info.run(obj, params, **kwargs)
         if step.info.keeps_snapshot:
             _keep_snapshot(run, obj)

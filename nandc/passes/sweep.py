@@ -16,6 +16,12 @@ proves ``x == y`` for every value of those nodes, hence for every input
 window reached the inputs; it then becomes a simulation pattern of the next
 round, which re-checks the classes it split.  An unproved candidate is
 simply not merged, so the pass is sound whatever its budgets.
+
+In a pipeline the counterexamples also go to the run's
+:class:`~nandc.synth.simulation.PatternPool`, and every sweep simulates the
+pool's patterns along with its random words: the pairs an earlier sweep
+disproved are told apart by simulation (and their classes stay open to the
+merges SAT can prove).
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from nandc.passes.base import Stats, pass_stats, register
 from nandc.synth.rebuild import append_copies, rebuild, start_copy
 from nandc.passes.options import Progress, parse_params, report, check_params
 from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
-from nandc.synth.simulation import ALL_ONES, level_plan, random_patterns, signature_keys, simulate_nodes
+from nandc.synth.simulation import (ALL_ONES, PatternPool, level_plan, random_patterns, signature_keys,
+                                    simulate_nodes)
 
 __all__ = ["SweepParams", "sweep"]
 
@@ -244,9 +251,13 @@ def _counterexample_words(cexs: list[dict[int, bool]], num_inputs: int, rng: np.
 
 
 @register("sweep", "SAT sweeping: merge nodes proved equivalent (candidates from random simulation)",
-          params=SweepParams, progress=True)
-def sweep(circuit: Circuit, params=None, progress: Progress | None = None) -> tuple[Circuit, Stats]:
+          params=SweepParams, progress=True, uses_patterns=True)
+def sweep(circuit: Circuit, params=None, progress: Progress | None = None,
+          patterns: PatternPool | None = None) -> tuple[Circuit, Stats]:
     """Merge functionally equivalent nodes and replace constant nodes by constants.
+
+    ``patterns``: counterexamples of earlier passes, simulated along with the
+    random words; the counterexamples found here are added to it.
 
     Requires: a valid Circuit.  Ensures: the same function on every output;
     every merge was proved by SAT (or is structural), so no budget affects
@@ -258,7 +269,8 @@ def sweep(circuit: Circuit, params=None, progress: Progress | None = None) -> tu
     t0 = time.perf_counter()
     rng = np.random.default_rng(p.seed)
     num_inputs = len(circuit.input_literals())
-    patterns = random_patterns(num_inputs, max(1, p.words), rng)
+    pool = patterns if patterns is not None else PatternPool()
+    patterns = np.concatenate([random_patterns(num_inputs, max(1, p.words), rng), pool.words(num_inputs)], axis=1)
     notes = {"structural": 0, "proved": 0, "disproved": 0, "unknown": 0, "sat_calls": 0, "rounds": 0}
     simulated = _signatures(circuit, patterns)
     if p.min_duplicates > 0.0:
@@ -268,6 +280,7 @@ def sweep(circuit: Circuit, params=None, progress: Progress | None = None) -> tu
     current = circuit
     for round_no in range(1, max(1, p.rounds) + 1):
         res = _sweep_round(current, patterns, p, round_no, progress, simulated)
+        pool.add(num_inputs, res.counterexamples)
         simulated = None
         current = res.circuit
         notes["rounds"] = round_no

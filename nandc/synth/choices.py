@@ -38,7 +38,7 @@ import numpy as np
 from nandc.errors import NandcError
 from nandc.ir.circuit import Circuit
 from nandc.synth.fraig import EQUAL, WindowSolver
-from nandc.synth.simulation import level_plan, random_patterns, signature_keys, simulate_nodes
+from nandc.synth.simulation import PatternPool, level_plan, random_patterns, signature_keys, simulate_nodes
 
 __all__ = ["ChoiceParams", "ChoiceNetwork", "build_choices"]
 
@@ -93,8 +93,10 @@ def _check_interface(main: Circuit, other: Circuit, index: int) -> None:
                          f"{[(b.name, b.width) for b in main.output_buses.values()]}")
 
 
-def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoiceParams | None = None) -> ChoiceNetwork:
-    """The choice network of ``main`` and ``alternatives`` (see the module docstring).
+def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoiceParams | None = None,
+                  pool: PatternPool | None = None) -> ChoiceNetwork:
+    """The choice network of ``main`` and ``alternatives`` (see the module docstring);
+    ``pool``: counterexamples found earlier, simulated along with the random patterns.
 
     Requires: every alternative has ``main``'s inputs (in ``input_literals``
     order) and output bus widths, and computes the same function (unproved
@@ -106,7 +108,10 @@ def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoicePara
     for i, alt in enumerate(alternatives, 1):
         _check_interface(main, alt, i)
     rng = np.random.default_rng(p.seed)
-    patterns = random_patterns(len(main.input_literals()), max(1, p.words), rng)
+    num_inputs = len(main.input_literals())
+    patterns = random_patterns(num_inputs, max(1, p.words), rng)
+    if pool is not None:
+        patterns = np.concatenate([patterns, pool.words(num_inputs)], axis=1)
     new, input_map = main.copy_interface()
     main_inputs = [input_map[lit >> 1] for lit in main.input_literals()]
     solver = WindowSolver(new, p.window, p.conflicts, capacity=4 * sum(s.num_nodes for s in [main, *alternatives]))

@@ -9,10 +9,14 @@ its width.
 Patterns are random words of mixed densities (:func:`random_patterns`): a
 popcount threshold of 256 inputs is almost never reached by fair coin flips,
 so some words set a bit with probability 1/32, 1/8, 7/8 or 31/32.
+
+A :class:`PatternPool` remembers the counterexamples SAT found in one pass
+for the passes after it, which simulate them along with their random words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +26,8 @@ from nandc.ir.circuit import Circuit
 __all__ = [
     "ALL_ONES",
     "LevelPlan",
+    "POOL_PATTERNS",
+    "PatternPool",
     "level_plan",
     "random_patterns",
     "simulate_nodes",
@@ -33,6 +39,59 @@ ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 # probability of a 1 in each successive pattern word (cycled)
 _DENSITIES = (0.5, 0.5, 0.5, 0.5, 0.125, 0.875, 0.03125, 0.96875,
               0.5, 0.5, 0.25, 0.75, 0.0625, 0.9375, 0.5, 0.5)
+
+
+#: Patterns a :class:`PatternPool` keeps (the newest): four words.
+POOL_PATTERNS = 256
+
+
+class PatternPool:
+    """Counterexamples remembered across the passes of one pipeline run.
+
+    A SAT sweep disproves a candidate pair with an input pattern on which the
+    two nodes differ.  The passes after it keep the circuit's inputs, in order,
+    and most of its functions, so the same pattern tells the same functions
+    apart there too: a later sweep simulates the pool's patterns along with its
+    random ones and does not send those pairs to SAT again (the loops of
+    ``-O3`` sweep the same look-alikes after every rewrite; on
+    ``ternary_mlp.fc1.absmax`` 55-64 of them per sweep, each a failed proof
+    that also barred its class from further merges).
+
+    Keeps the newest ``capacity`` patterns; a circuit with another number of
+    inputs empties it.
+    """
+
+    def __init__(self, capacity: int = POOL_PATTERNS):
+        self.capacity = capacity
+        self.num_inputs = -1
+        self._rows: list[np.ndarray] = []  # one bool vector per pattern, oldest first
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, num_inputs: int, patterns: Iterable[Mapping[int, bool]]) -> None:
+        """Remember ``patterns``, each ``{input position: value}`` (positions it leaves out are 0),
+        for circuits of ``num_inputs`` inputs."""
+        if num_inputs != self.num_inputs:
+            self.num_inputs, self._rows = num_inputs, []
+        for pattern in patterns:
+            row = np.zeros(num_inputs, dtype=bool)
+            for i, value in pattern.items():
+                row[i] = value
+            self._rows.append(row)
+        del self._rows[: max(0, len(self._rows) - self.capacity)]
+
+    def words(self, num_inputs: int) -> np.ndarray:
+        """``(num_inputs, k)`` uint64 words holding every kept pattern once (the unused bits of
+        the last word repeat the first patterns); ``k == 0`` when none was kept for
+        ``num_inputs`` inputs."""
+        if num_inputs != self.num_inputs or not self._rows:
+            return np.zeros((num_inputs, 0), dtype=np.uint64)
+        k = -(-len(self._rows) // 64)
+        rows = np.resize(np.array(self._rows, dtype=np.uint64).reshape(len(self._rows), num_inputs),
+                         (64 * k, num_inputs))
+        shifted = rows.reshape(k, 64, num_inputs) << np.arange(64, dtype=np.uint64)[None, :, None]
+        return np.bitwise_or.reduce(shifted, axis=1).T.copy()
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.synth.equiv import check_equivalence
-from nandc.passes import PASSES
+from nandc.passes import PASSES, run_pipeline
 from nandc.passes.base import size_of
 from nandc.passes.sweep import SweepParams, sweep
+from nandc.synth.simulation import PatternPool
 from nandc.synth.fraig import DIFFERENT, EQUAL, RECYCLE_CALLS, UNKNOWN, ConeSolver, WindowSolver, _Strategy
-from tests.strategies import circuits, random_circuit, examples
+from tests.strategies import circuits, examples, random_circuit, rare_detector
 
 EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
 
@@ -79,6 +80,23 @@ def test_min_duplicates_sweeps_only_a_circuit_that_much_duplicated():
     new, stats = sweep(c, {"min_duplicates": 0.4})
     assert check_equivalence(c, new) and new.num_ands == 2 and stats.notes["duplicates"] == 0.4
     assert sweep(c)[0].structural_hash() == new.structural_hash()  # 0: always sweep, as before
+
+
+def test_counterexamples_go_to_the_pool_and_later_sweeps_simulate_them():
+    c = rare_detector()
+    alone = [sweep(c)[1].notes["disproved"] for _ in range(3)]
+    # without a pool, every sweep disproves the same look-alike (the lowest; a class with a failed
+    # check is not checked again in that sweep)
+    assert alone == [1, 1, 1]
+    pool = PatternPool()
+    first = sweep(c, patterns=pool)[1].notes
+    assert first["disproved"] == 1 and len(pool) == 1
+    # each later sweep sees the look-alikes the pool's patterns set to 1 for what they are
+    rest = [sweep(c, patterns=pool)[1].notes for _ in range(c.num_ands)]
+    assert rest[-1]["disproved"] == rest[-1]["sat_calls"] == 0 and len(pool) <= c.num_ands
+    # a pipeline hands all its sweeps one pool
+    _, history = run_pipeline(c, ";".join(["sweep"] * (c.num_ands + 1)))
+    assert history[-1].notes["disproved"] == 0
 
 
 def test_large_random_circuit_with_counterexample_rounds():

@@ -21,8 +21,8 @@ from nandc.passes.mapper import nand_map
 from nandc.synth.choices import build_choices
 from nandc.synth.cuts import enumerate_cuts
 from nandc.synth.equiv import check_equivalence
-from nandc.synth.simulation import level_plan, random_patterns, simulate_nodes
-from tests.strategies import circuits, examples, random_circuit
+from nandc.synth.simulation import PatternPool, level_plan, random_patterns, simulate_nodes
+from tests.strategies import circuits, examples, random_circuit, rare_detector
 
 RESTRUCTURE = "cleanup;sweep;rewrite;balance;refactor;rewrite"
 
@@ -117,6 +117,20 @@ def test_a_wrong_snapshot_adds_no_wrong_member():
     _check_network(c, main, net)
     mapped, _ = nand_map(main, {"choices": True}, snapshots=(wrong,))
     assert check_equivalence(c, mapped, method="sat")
+
+
+def test_choices_simulate_the_pool_of_counterexamples():
+    c = rare_detector()
+    alt, _ = run_pipeline(c, "balance")
+    assert alt.structural_hash() != c.structural_hash()
+    plain = build_choices(c, [alt])
+    assert plain.stats["unproved"] > 0  # nodes that look like the constant 0, in vain sent to SAT
+    key = {i: i % 3 == 0 for i in range(c.num_inputs)}  # the pattern that sets them all
+    pool = PatternPool()
+    pool.add(c.num_inputs, [key] + [{**key, k: not key[k]} for k in key])  # and its neighbours tell them apart
+    pooled = build_choices(c, [alt], pool=pool)
+    assert pooled.stats["unproved"] == 0 and pooled.stats["proved"] >= plain.stats["proved"]
+    _check_network(c, c, pooled)
 
 
 def test_snapshot_with_other_inputs_is_refused():

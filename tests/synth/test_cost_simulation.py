@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from nandc.ir.evaluate import simulate_circuit
 from nandc.passes import lower_to_nand
 from nandc.synth.cost import nand_cost, phase_use
-from nandc.synth.simulation import level_plan, random_patterns, signature_keys, simulate_nodes
+from nandc.synth.simulation import PatternPool, level_plan, random_patterns, signature_keys, simulate_nodes
 from tests.strategies import circuits, examples
 
 
@@ -49,3 +49,30 @@ def test_pattern_densities():
     words = random_patterns(2000, 8, np.random.default_rng(0))
     ones = [np.unpackbits(np.ascontiguousarray(words[:, w]).view(np.uint8)).mean() for w in range(8)]
     assert abs(ones[0] - 0.5) < 0.02 and ones[6] < 0.05 and ones[7] > 0.95
+
+
+def _pattern_of(words: np.ndarray, j: int) -> list[bool]:
+    """Pattern ``j`` of ``(num_inputs, k)`` pattern words: bit ``j % 64`` of word ``j // 64``."""
+    return [bool((int(w) >> (j % 64)) & 1) for w in words[:, j // 64]]
+
+
+def test_a_pattern_pool_holds_every_pattern_it_keeps():
+    rng = np.random.default_rng(3)
+    pool = PatternPool(capacity=100)
+    rows = [rng.random(5) < 0.5 for _ in range(70)]
+    pool.add(5, [{i: bool(v) for i, v in enumerate(r) if v} for r in rows[:30]])  # 0s left out
+    pool.add(5, [dict(enumerate(r.tolist())) for r in rows[30:]])
+    words = pool.words(5)
+    assert words.shape == (5, 2) and words.dtype == np.uint64 and len(pool) == 70
+    assert all(_pattern_of(words, j) == rows[j].tolist() for j in range(70))
+    assert all(_pattern_of(words, j) == rows[j - 70].tolist() for j in range(70, 128))  # spare bits: the first ones again
+
+
+def test_a_pattern_pool_keeps_the_newest_and_forgets_another_input_count():
+    pool = PatternPool(capacity=3)
+    pool.add(2, [{0: True}, {1: True}, {0: True, 1: True}, {}])
+    assert len(pool) == 3 and _pattern_of(pool.words(2), 0) == [False, True]  # the first one is gone
+    assert _pattern_of(pool.words(2), 2) == [False, False]
+    assert pool.words(3).shape == (3, 0)  # nothing kept for another circuit
+    pool.add(3, [{2: True}])
+    assert len(pool) == 1 and pool.words(2).shape == (2, 0)
