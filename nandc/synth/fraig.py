@@ -147,6 +147,66 @@ class ConeSolver:
             self.solver = None
 
 
+#: Leaves of the cut :class:`LocalProver` compares two literals over (0: no local proofs).
+LOCAL_LEAVES = 10
+
+
+class LocalProver:
+    """Two literals of a circuit compared by exact tables over a reconvergent cut of both
+    (at most ``leaves`` leaves; the compiled :func:`nandc.synth.kernels.pair_check`), before
+    any SAT call: equal tables prove the literals equal; different tables over leaves that
+    are all inputs are a counterexample; anything else says nothing.
+
+    Most merges of a sweep are local: the two cones differ in a few nodes above shared ones
+    (sweeping ``ternary_mlp.fc1.absmax``, 57% of 300 sampled proved merges are proved this way
+    at 10 leaves, each in microseconds where a SAT call with its encoding costs 30-150).
+    Scratch arrays grow with the circuit (which may grow between calls)."""
+
+    def __init__(self, leaves: int = LOCAL_LEAVES):
+        import numpy as np
+
+        from nandc.synth import kernels
+
+        self._np, self._kernels = np, kernels
+        self.leaves = leaves
+        self.stamp = 0
+        self._size = 0
+        rows = leaves + kernels._MAX_CONE + 2
+        self.lv = np.zeros(leaves + 2, dtype=np.int64)
+        self.inner = np.zeros(rows, dtype=np.int64)
+        self.stack = np.zeros(2 * rows + 4, dtype=np.int64)
+        self.tables = np.zeros((rows, max(1, (1 << leaves) >> 6)), dtype=np.uint64)
+        self._grow(1024)
+
+    def _grow(self, size: int) -> None:
+        np = self._np
+        size = max(size, 2 * self._size)
+        self.vis = np.zeros(size, dtype=np.int64)
+        self.mark = np.zeros(size, dtype=np.int64)
+        self.slot = np.zeros(size, dtype=np.int64)
+        self._size = size
+        self.stamp = 0
+
+    def check(self, circuit: Circuit, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
+        """``(EQUAL, None)``, ``(DIFFERENT, {input node: value})`` or ``(UNKNOWN, None)`` for literals
+        ``x`` and ``y`` of ``circuit`` (``y`` may be a constant)."""
+        f0, f1 = circuit.fanin_views()
+        if len(f0) > self._size:
+            self._grow(len(f0))
+        self.stamp += 1
+        np = self._np
+        a0 = np.frombuffer(f0, dtype=np.uint32)
+        a1 = np.frombuffer(f1, dtype=np.uint32)
+        verdict, minterm, nl = self._kernels.pair_check(x, y, a0, a1, self.leaves, self.vis, self.mark, self.stamp,
+                                                         self.lv, self.inner, self.stack, self.tables, self.slot)
+        del a0, a1  # release the buffers: the circuit's arrays must stay free to grow
+        if verdict == 1:
+            return EQUAL, None
+        if verdict == 0:
+            return DIFFERENT, {int(self.lv[i]): bool((minterm >> i) & 1) for i in range(nl)}
+        return UNKNOWN, None
+
+
 #: Tries a SAT strategy gets before it is judged, and the share of them that must succeed.
 TRIAL_TRIES, TRIAL_SHARE = 64, 8
 
@@ -237,6 +297,13 @@ class WindowSolver:
         self.window_tries = 0
         self.window_answers = 0
         self.fallback = _Strategy()
+        self.local: LocalProver | None = None
+        self.local_answers = 0
+        if not persistent and LOCAL_LEAVES:
+            from nandc.synth.compiled import use_compiled
+
+            if use_compiled(circuit.num_ands):
+                self.local = LocalProver(LOCAL_LEAVES)
 
     def _collect(self, roots: set[int], limit: int) -> tuple[list[int], bool]:
         """Nodes of the union cone of ``roots``, highest first, expanding at most
@@ -322,6 +389,11 @@ class WindowSolver:
         Returns ``(EQUAL, None)`` (proved), ``(DIFFERENT, {input node: value})``
         (a real counterexample), or ``(UNKNOWN, None)``.
         """
+        if self.local is not None:
+            verdict, cex = self.local.check(self.circuit, x, y)
+            if verdict != UNKNOWN:
+                self.local_answers += 1
+                return verdict, cex
         if self.persistent or not _poor(self.window_tries, self.window_answers):
             self.window_tries += 1
             verdict, cex = self._window_check(x, y)

@@ -26,6 +26,10 @@ same way, and the state the sweep keeps (pinned divisors, dead and changed
 nodes, don't-care roots, the replacements so far); tests compare the
 replacements with the Python loop's.
 
+Local proofs of equivalence (:func:`pair_check`, under
+:class:`nandc.synth.fraig.WindowSolver`): two literals compared by exact
+tables over a reconvergent cut of both.
+
 The ``restructure`` pass's AND-count rewriting (:func:`and_rewrite_decisions`,
 the choices of :func:`nandc.synth.andopt.rewrite_choices`) and a filter of
 its refactoring's nodes (:func:`and_refactor_sizes`: the nodes whose cut or
@@ -38,7 +42,7 @@ import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
            "rewrite_decisions", "program_arrays", "refactor_saved", "resub_decisions",
-           "and_rewrite_decisions", "free_tables", "and_refactor_sizes"]
+           "and_rewrite_decisions", "free_tables", "and_refactor_sizes", "pair_check"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
@@ -1024,6 +1028,137 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
         slot[u] = nl + j
         order[nl + j] = u
     return nl, ni, words, lastmask, True
+
+
+# ---------------------------------------------------------------------- local proofs of equivalence
+@njit(cache=True, nogil=True)
+def _pair_cut(rx, ry, f0, f1, k, vis, stamp, lv):
+    """A reconvergent cut of the two nodes ``rx`` and ``ry`` together (as :func:`_reconvergent`
+    grows one of a node, starting from the two nodes themselves as leaves): its leaves in
+    ``lv[:nl]`` (unsorted); returns ``(nl, expansions)``."""
+    nl = 0
+    for u in (rx, ry):
+        if u:
+            nl = _add_leaf(lv, nl, u)
+            vis[u] = stamp
+    inner = 0
+    while inner < _MAX_CONE:
+        best = -1
+        best_cost = k + 1
+        for i in range(nl):
+            x = lv[i]
+            if f0[x] == 0:
+                continue
+            cnt = 0
+            for side in range(2):
+                u = (f0[x] if side == 0 else f1[x]) >> 1
+                if u and vis[u] != stamp:
+                    cnt += 1
+            cost = cnt - 1
+            if cost < best_cost or (cost == best_cost and x > best):
+                best = x
+                best_cost = cost
+        if best < 0 or nl + best_cost > k:
+            return nl, inner
+        for i in range(nl):
+            if lv[i] == best:
+                lv[i] = lv[nl - 1]
+                nl -= 1
+                break
+        inner += 1
+        for side in range(2):
+            u = (f0[best] if side == 0 else f1[best]) >> 1
+            if u and vis[u] != stamp:
+                lv[nl] = u
+                nl += 1
+                vis[u] = stamp
+    return nl, inner
+
+
+@njit(cache=True, nogil=True)
+def pair_check(x, y, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot):
+    """Literals ``x`` and ``y`` (``y`` may be a constant) compared as functions of a reconvergent
+    cut of both (at most ``k`` leaves, sorted in ``lv[:nl]``), by exact tables.
+
+    Returns ``(verdict, minterm, nl)``: verdict 1 when the tables are equal (then ``x == y`` for
+    every value of the leaves, hence for every input: a proof); 0 when they differ on ``minterm``
+    (leaf ``i`` is bit ``i`` of it) and every leaf is an input (a counterexample); -1 otherwise
+    (they differ but the leaves may not take that value, or the cut is too large for the scratch
+    arrays).  ``vis`` and ``mark`` hold stamps per node, ``stamp`` a value no earlier call used;
+    ``tables`` has room for ``k + _MAX_CONE + 2`` rows of ``max(1, 2 ** k / 64)`` words."""
+    rx = x >> 1
+    ry = y >> 1
+    nl, _ = _pair_cut(rx, ry, f0, f1, k, vis, stamp, lv)
+    _sort(lv, nl)
+    for i in range(nl):
+        mark[lv[i]] = stamp
+    mark[0] = stamp
+    ni = 0
+    top = 0
+    for r in (rx, ry):
+        if mark[r] != stamp:
+            stack[top] = r
+            top += 1
+    while top:
+        top -= 1
+        u = stack[top]
+        if mark[u] == stamp:
+            continue
+        mark[u] = stamp
+        inner[ni] = u
+        ni += 1
+        stack[top] = f0[u] >> 1
+        stack[top + 1] = f1[u] >> 1
+        top += 2
+    if nl > k or nl + ni + 1 > tables.shape[0]:
+        return -1, 0, nl
+    _sort(inner, ni)
+    words = max(1, (1 << nl) >> 6)
+    lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
+    slot[0] = nl + ni  # the constant's row: all zeros
+    for w in range(words):
+        tables[nl + ni, w] = np.uint64(0)
+    for i in range(nl):
+        slot[lv[i]] = i
+        for w in range(words):
+            if i < 6:
+                tables[i, w] = _VAR_WORDS[i] & lastmask
+            else:
+                tables[i, w] = np.uint64(_ONES) if (w >> (i - 6)) & 1 else np.uint64(0)
+    for j in range(ni):
+        u = inner[j]
+        a, b = f0[u], f1[u]
+        sa, sb = slot[a >> 1], slot[b >> 1]
+        for w in range(words):
+            ta = tables[sa, w]
+            tb = tables[sb, w]
+            if a & 1:
+                ta = ~ta & lastmask
+            if b & 1:
+                tb = ~tb & lastmask
+            tables[nl + j, w] = ta & tb
+        slot[u] = nl + j
+    sx, sy = slot[rx], slot[ry]
+    all_inputs = True
+    for i in range(nl):
+        if f0[lv[i]] != 0:
+            all_inputs = False
+    for w in range(words):
+        tx = tables[sx, w]
+        ty = tables[sy, w]
+        if x & 1:
+            tx = ~tx & lastmask
+        if y & 1:
+            ty = ~ty & lastmask
+        d = tx ^ ty
+        if d:
+            if not all_inputs:
+                return -1, 0, nl
+            bit = 0
+            while not (d >> np.uint64(bit)) & np.uint64(1):
+                bit += 1
+            return 0, w * 64 + bit, nl
+    return 1, 0, nl
 
 
 # ---------------------------------------------------------------------- resubstitution's decisions

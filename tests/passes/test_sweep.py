@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
@@ -12,7 +14,9 @@ from nandc.passes import PASSES, run_pipeline
 from nandc.passes.base import size_of
 from nandc.passes.sweep import SweepParams, sweep
 from nandc.synth.simulation import PatternPool
-from nandc.synth.fraig import DIFFERENT, EQUAL, RECYCLE_CALLS, UNKNOWN, ConeSolver, WindowSolver, _Strategy
+from nandc.synth.fraig import DIFFERENT, EQUAL, RECYCLE_CALLS, UNKNOWN, ConeSolver, LocalProver, WindowSolver, _Strategy
+from nandc.synth import fraig
+from nandc.synth.simulation import level_plan, simulate_nodes
 from tests.strategies import circuits, examples, random_circuit, rare_detector
 
 EQUIVALENCE = settings(max_examples=examples(200), deadline=None)
@@ -106,15 +110,104 @@ def test_large_random_circuit_with_counterexample_rounds():
     assert stats.notes["rounds"] >= 1 and size_of(new) <= size_of(c)
 
 
-def test_window_solver_answers():
+@pytest.mark.parametrize("local", [True, False])
+def test_window_solver_answers(local):
     c = _xor_two_ways()
     y = c.output_buses["y"].bits
     solver = WindowSolver(c, window=2, conflicts=100)
+    if not local:
+        solver.local = None
     assert solver.check(y[0], y[1] ^ 1)[0] == EQUAL
     verdict, cex = solver.check(y[0], c.input_buses["x"].bits[0])
     assert verdict == DIFFERENT and set(cex) == {n >> 1 for n in c.input_buses["x"].bits}
     a, b = (bool(cex[n >> 1]) for n in c.input_buses["x"].bits)
     assert (a != b) != a  # the assignment really distinguishes xor(a, b) from a
+    assert solver.local_answers == (2 if local else 0) and solver.calls == (0 if local else 4)
+
+
+def _node_values(c: Circuit, patterns: np.ndarray) -> np.ndarray:
+    """Every node's value words under ``patterns`` (one row per input of ``input_literals``)."""
+    plan = level_plan(c)
+    return simulate_nodes(plan, patterns)
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=10, max_ops=80), st.data())
+def test_local_proofs_and_counterexamples_are_right(c, data):
+    """The local prover's verdicts against exhaustive simulation: EQUAL only for equal
+    literals, DIFFERENT only with an assignment that tells them apart; twins built
+    equal to AND nodes (``v`` as ``(v & a) | (a & b)`` for ``v = a & b``) are proved."""
+    prover = LocalProver(leaves=data.draw(st.sampled_from([4, 6, 10])))
+    f0, f1 = c.fanin_views()
+    twins = []
+    for v in [v for v in range(c.num_nodes) if f0[v]][:5]:
+        a, b = f0[v], f1[v]
+        twins.append((c.or_(c.and_(2 * v, a), c.and_(a, b)), 2 * v))
+    for w, v in twins:
+        assert w == v or prover.check(c, w, v)[0] == EQUAL
+        assert w == v or prover.check(c, w ^ 1, v)[0] != EQUAL
+    n = c.num_inputs
+    index = np.arange(max(64, 1 << n), dtype=np.uint64) % np.uint64(1 << n)  # pattern p: input i is bit i of p
+    bits = (index[None, :] >> np.arange(n, dtype=np.uint64)[:, None]) & np.uint64(1)
+    patterns = np.bitwise_or.reduce(bits.reshape(n, -1, 64) << np.arange(64, dtype=np.uint64), axis=2)
+    values = _node_values(c, patterns)
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    used = (1 << n) if n < 6 else 64
+    care = np.uint64((1 << used) - 1) if used < 64 else ones
+
+    def value(lit):
+        v = values[lit >> 1] ^ (ones if lit & 1 else np.uint64(0))
+        return v & care
+
+    ands = [v for v in range(c.num_nodes) if c.fanin_views()[0][v]]
+    for _ in range(20):
+        if not ands:
+            break
+        x = 2 * data.draw(st.sampled_from(ands)) + data.draw(st.integers(0, 1))
+        y = data.draw(st.sampled_from([0, 1] + [2 * v + p for v in range(1, c.num_nodes) for p in (0, 1)]))
+        if x >> 1 == y >> 1:
+            continue
+        verdict, cex = prover.check(c, x, y)
+        if verdict == EQUAL:
+            assert np.array_equal(value(x), value(y))
+        elif verdict == DIFFERENT:
+            inputs = [lit >> 1 for lit in c.input_literals()]
+            assert set(cex) <= set(inputs)
+            index = sum(int(cex.get(u, False)) << i for i, u in enumerate(inputs))
+            word, bit = divmod(index, 64)
+
+            def bit_of(lit):
+                return (((int(values[lit >> 1][word]) >> bit) & 1) if lit >> 1 else 0) ^ (lit & 1)
+
+            assert bit_of(x) != bit_of(y)
+
+
+def _xors_two_ways(n: int = 12, count: int = 40, seed: int = 5) -> Circuit:
+    """``count`` random three-input XORs and majorities, each built twice, differently."""
+    rng = np.random.default_rng(seed)
+    c = Circuit("twice")
+    xs = c.add_input_bus("x", n)
+    outs = []
+    for _ in range(count):
+        a, b, d = (xs[i] for i in rng.choice(n, 3, replace=False))
+        outs.append(c.xor(c.xor(a, b), d))
+        t = c.nand(a, b)
+        ab = c.nand(c.nand(a, t), c.nand(b, t))  # xor(a, b), the four-NAND form
+        outs.append(c.or_(c.and_(ab, d ^ 1), c.and_(ab ^ 1, d)))
+        outs.append(c.maj(a, b, d))
+        outs.append(c.or_(c.and_(a, c.or_(b, d)), c.and_(b, d)))
+    c.set_output("y", outs)
+    return c
+
+
+def test_the_local_prover_spares_sat_calls_and_changes_no_merge(monkeypatch):
+    c = _xors_two_ways()
+    local, with_local = sweep(c)
+    monkeypatch.setattr(fraig, "LOCAL_LEAVES", 0)  # 0: no local proofs
+    plain, without = sweep(c)
+    assert local.structural_hash() == plain.structural_hash() and check_equivalence(c, local)
+    assert with_local.notes["proved"] == without.notes["proved"] > 0
+    assert with_local.notes["sat_calls"] < without.notes["sat_calls"]
 
 
 def _swept_both_ways(c, params):
@@ -216,6 +309,7 @@ def test_full_cones_are_paused_then_tried_again():
     c = _xor_two_ways()
     y = c.output_buses["y"].bits
     solver = WindowSolver(c, window=2, conflicts=100)
+    solver.local = None  # (it would prove this pair)
     solver.window_tries, solver.window_answers = 64, 0  # the windows have given up: every query goes to the cones
     calls = []
 
