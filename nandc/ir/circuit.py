@@ -242,7 +242,8 @@ class Circuit:
 
     @current_layer.setter
     def current_layer(self, name: str) -> None:
-        self._current_layer = self._layer_id(name)
+        idx = self._layers._index.get(name)  # (inline: copying passes set it for every node)
+        self._current_layer = idx if idx is not None else self._layers.id(name)
 
     @property
     def layer_names(self) -> list[str]:

@@ -143,8 +143,11 @@ def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoicePara
         if s_index == 0:
             main_lit = lit
             main_level = snap.levels().tolist()
+        current = -1
         for v in np.flatnonzero(live & (f0 != 0)).tolist():
-            new.current_layer = names[layl[v]]
+            if layl[v] != current:
+                current = layl[v]
+                new.current_layer = names[current]
             a, b = f0l[v], f1l[v]
             before = new.num_nodes
             x = new.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))

@@ -194,12 +194,9 @@ class LocalProver:
         if len(f0) > self._size:
             self._grow(len(f0))
         self.stamp += 1
-        np = self._np
-        a0 = np.frombuffer(f0, dtype=np.uint32)
-        a1 = np.frombuffer(f1, dtype=np.uint32)
-        verdict, minterm, nl = self._kernels.pair_check(x, y, a0, a1, self.leaves, self.vis, self.mark, self.stamp,
+        # the circuit's arrays themselves (numba reads buffers; holding a numpy view would keep them from growing)
+        verdict, minterm, nl = self._kernels.pair_check(x, y, f0, f1, self.leaves, self.vis, self.mark, self.stamp,
                                                          self.lv, self.inner, self.stack, self.tables, self.slot)
-        del a0, a1  # release the buffers: the circuit's arrays must stay free to grow
         if verdict == 1:
             return EQUAL, None
         if verdict == 0:
