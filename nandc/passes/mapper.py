@@ -36,6 +36,7 @@ too and the smaller netlist kept, so choices never cost gates.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -392,6 +393,7 @@ class _Builder:
         return s
 
 
+@lru_cache(maxsize=1 << 16)  # every 4-input table: a cover asks for the same few thousand
 def _program(table: int) -> tuple[Program, tuple[int, ...]]:
     """The shipped program of ``table``'s class and the permutation relating them
     (variable ``perm[i]`` of the program is variable ``i`` of ``table``)."""

@@ -19,8 +19,8 @@ produce a netlist.  A ``snapshot`` step keeps the circuit as it is then, a
 *branch* ``{...}`` runs its steps on the current circuit and keeps their
 result while the pipeline goes on with the circuit as it was, and
 ``map[choices=true]`` maps across the kept structures (structural choices,
-the newest :data:`MAX_SNAPSHOTS`).  Passes that simulate (``sweep``, and
-``map`` for its choices) share the counterexamples SAT found earlier in the
+the newest :data:`MAX_SNAPSHOTS`).  Passes that simulate (``sweep``, ``sums``'
+sweeps, and ``map`` for its choices) share the counterexamples SAT found earlier in the
 run (a :class:`~nandc.synth.simulation.PatternPool`), so the same look-alike
 pairs are not disproved again and again.  Passes are otherwise pure
 functions, so in a pipeline with a branch, a step (a pass, a loop or a group)

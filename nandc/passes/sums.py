@@ -46,6 +46,7 @@ from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import check_params, parse_params
 from nandc.synth.cost import nand_cost
 from nandc.synth.rebuild import start_copy
+from nandc.synth.simulation import PatternPool
 from nandc.synth.wordsums import WordSum, find_layer_word_sums
 
 __all__ = ["SumsParams", "sums", "plan_base", "rebuild_words", "MIN_LEAVES"]
@@ -266,9 +267,11 @@ def _same_outputs(a: Circuit, b: Circuit, words_: int = 32, seed: int = 0) -> bo
 
 # ---------------------------------------------------------------------- the pass
 @register("sums", "recover weighted sums from adder networks; words over the same inputs share a base sum",
-          params=SumsParams)
-def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
+          params=SumsParams, uses_patterns=True)
+def sums(circuit: Circuit, params=None, patterns: PatternPool | None = None) -> tuple[Circuit, Stats]:
     """Rebuild groups of words over common leaves as a shared base plus differences.
+
+    ``patterns``: counterexamples for its sweeps (``sweep=true``), as :func:`~nandc.passes.sweep.sweep` takes them.
 
     Requires: a valid Circuit.  Ensures: the same function on every output; a
     NAND2 cost no higher than the input's; new nodes carry the layer of the
@@ -317,7 +320,7 @@ def sums(circuit: Circuit, params=None) -> tuple[Circuit, Stats]:
         if kept:
             _checked(circuit, result)
     if p.sweep:
-        result, best_cost = _swept_choice(circuit, result, kept, notes)
+        result, best_cost = _swept_choice(circuit, result, kept, notes, patterns)
     return result, pass_stats("sums", circuit, result, t0, before, best_cost, **notes)
 
 
@@ -341,7 +344,8 @@ def _checked(circuit: Circuit, rebuilt: Circuit) -> Circuit:
     return rebuilt
 
 
-def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict) -> tuple[Circuit, int]:
+def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict,
+                  patterns: PatternPool | None = None) -> tuple[Circuit, int]:
     """The smaller of ``circuit`` and ``rebuilt``, each SAT-swept (only ``circuit`` when they are one).
 
     Layer by layer: a layer's groups are kept only where the layer has fewer AND nodes in the swept
@@ -349,17 +353,17 @@ def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict) -
     on a wide one); the circuit is rebuilt and swept once more when that leaves some groups out."""
     from nandc.passes.sweep import sweep
 
-    plain = sweep(circuit)[0]
+    plain = sweep(circuit, patterns=patterns)[0]
     plain_cost = nand_cost(plain)
     if rebuilt is circuit:
         return plain, plain_cost
-    swept = sweep(rebuilt)[0]
+    swept = sweep(rebuilt, patterns=patterns)[0]
     before, after = _layer_sizes(plain), _layer_sizes(swept)
     lay, names = circuit.arrays()[2], circuit.layer_names
     layers = [names[_layer_of(lay, words_[0])] for words_, *_ in kept]
     better = [g for g, name in zip(kept, layers) if after.get(name, 0) < before.get(name, 0)]
     if better and len(better) < len(kept):
-        swept = sweep(_checked(circuit, rebuild_words(circuit, better)))[0]
+        swept = sweep(_checked(circuit, rebuild_words(circuit, better)), patterns=patterns)[0]
     if better:
         cost = nand_cost(swept)
         if cost < plain_cost:
