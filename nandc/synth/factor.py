@@ -19,7 +19,7 @@ from nandc.synth.library import Program
 from nandc.synth.resynth import program_from_circuit
 from nandc.synth.truth import variable_table
 
-__all__ = ["Cube", "MAX_CONE", "reconvergent_cut", "cone_table", "minimize_cover", "isop", "factor", "build_form",
+__all__ = ["Cube", "MAX_CONE", "reconvergent_cut", "pair_cut", "cone_table", "minimize_cover", "isop", "factor", "build_form",
            "cover_program", "support_size"]
 
 Cube = tuple[int, ...]  # per variable: 0 (complemented), 1 (positive), 2 (absent)
@@ -38,8 +38,21 @@ def reconvergent_cut(v: int, f0: list[int], f1: list[int], k: int) -> tuple[int,
     holds fewer than :data:`MAX_CONE` AND nodes."""
     leaves = {f0[v] >> 1, f1[v] >> 1}
     leaves.discard(0)
-    visited = {v} | leaves
-    inner = 1  # AND nodes in the cone: v and the expanded leaves
+    return _grow_cut(leaves, {v} | leaves, 1, f0, f1, k)
+
+
+def pair_cut(x: int, y: int, f0: list[int], f1: list[int], k: int) -> tuple[int, ...]:
+    """Leaves (increasing) of a cut of nodes ``x`` and ``y`` together, grown as
+    :func:`reconvergent_cut` grows one from the two nodes themselves (the
+    constant is never a leaf)."""
+    leaves = {x, y}
+    leaves.discard(0)
+    return _grow_cut(leaves, set(leaves), 0, f0, f1, k)
+
+
+def _grow_cut(leaves: set[int], visited: set[int], inner: int, f0, f1, k: int) -> tuple[int, ...]:
+    """Expand the leaf that adds the fewest new leaves (ties: the highest node) while the cut
+    keeps at most ``k`` leaves and the cone (``inner`` AND nodes so far) fewer than :data:`MAX_CONE`."""
     while inner < MAX_CONE:
         best, best_cost = -1, k + 1
         for x in leaves:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 
 from nandc.ir.circuit import Circuit
+from nandc.synth.factor import MAX_CONE, cone_table, pair_cut
 
 __all__ = ["SAT_SOLVER", "EQUAL", "DIFFERENT", "UNKNOWN", "ConeSolver", "WindowSolver"]
 
@@ -153,30 +154,31 @@ LOCAL_LEAVES = 10
 
 class LocalProver:
     """Two literals of a circuit compared by exact tables over a reconvergent cut of both
-    (at most ``leaves`` leaves; the compiled :func:`nandc.synth.kernels.pair_check`), before
-    any SAT call: equal tables prove the literals equal; different tables over leaves that
-    are all inputs are a counterexample; anything else says nothing.
+    (at most ``leaves`` leaves, :func:`nandc.synth.factor.pair_cut`), before any SAT call:
+    equal tables prove the literals equal; different tables over leaves that are all inputs
+    are a counterexample; anything else says nothing.
 
     Most merges of a sweep are local: the two cones differ in a few nodes above shared ones
     (sweeping ``ternary_mlp.fc1.absmax``, 57% of 300 sampled proved merges are proved this way
     at 10 leaves, each in microseconds where a SAT call with its encoding costs 30-150).
-    Scratch arrays grow with the circuit (which may grow between calls)."""
+    ``compiled``: by :func:`nandc.synth.kernels.pair_check` (the same answers as the Python
+    loop here; its scratch arrays grow with the circuit, which may grow between calls)."""
 
-    def __init__(self, leaves: int = LOCAL_LEAVES):
-        import numpy as np
-
-        from nandc.synth import kernels
-
-        self._np, self._kernels = np, kernels
+    def __init__(self, leaves: int = LOCAL_LEAVES, compiled: bool = True):
         self.leaves = leaves
-        self.stamp = 0
-        self._size = 0
-        rows = leaves + kernels._MAX_CONE + 2
-        self.lv = np.zeros(leaves + 2, dtype=np.int64)
-        self.inner = np.zeros(rows, dtype=np.int64)
-        self.stack = np.zeros(2 * rows + 4, dtype=np.int64)
-        self.tables = np.zeros((rows, max(1, (1 << leaves) >> 6)), dtype=np.uint64)
-        self._grow(1024)
+        self.compiled = compiled
+        self.rows = leaves + MAX_CONE + 2  # nodes a table holds: leaves, the cone, the constant
+        if compiled:
+            import numpy as np
+
+            self._np = np
+            self.stamp = 0
+            self._size = 0
+            self.lv = np.zeros(leaves + 2, dtype=np.int64)
+            self.inner = np.zeros(self.rows, dtype=np.int64)
+            self.stack = np.zeros(2 * self.rows + 4, dtype=np.int64)
+            self.tables = np.zeros((self.rows, max(1, (1 << leaves) >> 6)), dtype=np.uint64)
+            self._grow(1024)
 
     def _grow(self, size: int) -> None:
         np = self._np
@@ -191,27 +193,61 @@ class LocalProver:
         """``(EQUAL, None)``, ``(DIFFERENT, {input node: value})`` or ``(UNKNOWN, None)`` for literals
         ``x`` and ``y`` of ``circuit`` (``y`` may be a constant)."""
         f0, f1 = circuit.fanin_views()
-        if len(f0) > self._size:
-            self._grow(len(f0))
-        self.stamp += 1
-        # the circuit's arrays themselves (numba reads buffers; holding a numpy view would keep them from growing)
-        verdict, minterm, nl = self._kernels.pair_check(x, y, f0, f1, self.leaves, self.vis, self.mark, self.stamp,
-                                                         self.lv, self.inner, self.stack, self.tables, self.slot)
+        if self.compiled:
+            from nandc.synth import kernels
+
+            if len(f0) > self._size:
+                self._grow(len(f0))
+            self.stamp += 1
+            # the circuit's arrays themselves (numba reads buffers; a numpy view would keep them from growing)
+            verdict, minterm, nl = kernels.pair_check(x, y, f0, f1, self.leaves, self.vis, self.mark, self.stamp,
+                                                      self.lv, self.inner, self.stack, self.tables, self.slot)
+            leaves = self.lv[:nl].tolist()
+        else:
+            verdict, minterm, leaves = self._check_python(x, y, f0, f1)
         if verdict == 1:
             return EQUAL, None
         if verdict == 0:
-            return DIFFERENT, {int(self.lv[i]): bool((minterm >> i) & 1) for i in range(nl)}
+            return DIFFERENT, {u: bool((minterm >> i) & 1) for i, u in enumerate(leaves)}
         return UNKNOWN, None
+
+    def _check_python(self, x: int, y: int, f0, f1) -> tuple[int, int, list[int]]:
+        """:func:`nandc.synth.kernels.pair_check`'s ``(verdict, minterm, leaves)``, in Python."""
+        leaves = pair_cut(x >> 1, y >> 1, f0, f1, self.leaves)
+        inner, stack = set(), [r for r in (x >> 1, y >> 1) if r and r not in leaves]
+        while stack:
+            u = stack.pop()
+            if u in inner or u in leaves or not u:
+                continue
+            inner.add(u)
+            stack += [f0[u] >> 1, f1[u] >> 1]
+        nl = len(leaves)
+        if nl > self.leaves or nl + len(inner) + 1 > self.rows:
+            return -1, 0, list(leaves)
+        mask = (1 << (1 << nl)) - 1
+        tx = cone_table(x >> 1, leaves, f0, f1) ^ (mask if x & 1 else 0)
+        ty = (cone_table(y >> 1, leaves, f0, f1) if y >> 1 else 0) ^ (mask if y & 1 else 0)
+        if tx == ty:
+            return 1, 0, list(leaves)
+        if any(f0[u] for u in leaves):
+            return -1, 0, list(leaves)
+        d = tx ^ ty
+        return 0, (d & -d).bit_length() - 1, list(leaves)
 
 
 #: Tries a SAT strategy gets before it is judged, and the share of them that must succeed.
 TRIAL_TRIES, TRIAL_SHARE = 64, 8
 
 
-def _poor(tries: int, successes: int) -> bool:
+#: Tries the windows get before they are judged when local proofs come first: what is left to
+#: them then is rarely theirs either (-O3 on ternary_mlp.fc1.absmax: 455 windows, none answered).
+LOCAL_TRIAL_TRIES = 16
+
+
+def _poor(tries: int, successes: int, trial: int = TRIAL_TRIES) -> bool:
     """Whether the windows have answered too rarely to be worth trying again
-    (after 64 tries, fewer than one answer in eight over all of them)."""
-    return tries >= TRIAL_TRIES and TRIAL_SHARE * successes < tries
+    (after ``trial`` tries, fewer than one answer in eight over all of them)."""
+    return tries >= trial and TRIAL_SHARE * successes < tries
 
 
 class _Strategy:
@@ -299,8 +335,7 @@ class WindowSolver:
         if not persistent and LOCAL_LEAVES:
             from nandc.synth.compiled import use_compiled
 
-            if use_compiled(circuit.num_ands):
-                self.local = LocalProver(LOCAL_LEAVES)
+            self.local = LocalProver(LOCAL_LEAVES, compiled=use_compiled(circuit.num_ands))
 
     def _collect(self, roots: set[int], limit: int) -> tuple[list[int], bool]:
         """Nodes of the union cone of ``roots``, highest first, expanding at most
@@ -391,7 +426,8 @@ class WindowSolver:
             if verdict != UNKNOWN:
                 self.local_answers += 1
                 return verdict, cex
-        if self.persistent or not _poor(self.window_tries, self.window_answers):
+        trial = TRIAL_TRIES if self.local is None else LOCAL_TRIAL_TRIES
+        if self.persistent or not _poor(self.window_tries, self.window_answers, trial):
             self.window_tries += 1
             verdict, cex = self._window_check(x, y)
             if verdict != UNKNOWN:

@@ -920,7 +920,23 @@ def _reconvergent(v, f0, f1, k, vis, stamp, lv):
     vis[v] = stamp
     for i in range(nl):
         vis[lv[i]] = stamp
-    inner = 1
+    return _grow(nl, 1, f0, f1, k, vis, stamp, lv)
+
+
+@njit(cache=True, nogil=True)
+def _pair_cut(rx, ry, f0, f1, k, vis, stamp, lv):
+    """factor.pair_cut(rx, ry, f0, f1, k): its leaves in ``lv[:nl]`` (unsorted); returns ``nl``."""
+    nl = 0
+    for u in (rx, ry):
+        if u:
+            nl = _add_leaf(lv, nl, u)
+            vis[u] = stamp
+    return _grow(nl, 0, f0, f1, k, vis, stamp, lv)
+
+
+@njit(cache=True, nogil=True)
+def _grow(nl, inner, f0, f1, k, vis, stamp, lv):
+    """factor._grow_cut on the leaves ``lv[:nl]`` (visited nodes marked in ``vis``); the new ``nl``."""
     while inner < _MAX_CONE:
         best = -1
         best_cost = k + 1
@@ -1032,50 +1048,6 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
 
 # ---------------------------------------------------------------------- local proofs of equivalence
 @njit(cache=True, nogil=True)
-def _pair_cut(rx, ry, f0, f1, k, vis, stamp, lv):
-    """A reconvergent cut of the two nodes ``rx`` and ``ry`` together (as :func:`_reconvergent`
-    grows one of a node, starting from the two nodes themselves as leaves): its leaves in
-    ``lv[:nl]`` (unsorted); returns ``(nl, expansions)``."""
-    nl = 0
-    for u in (rx, ry):
-        if u:
-            nl = _add_leaf(lv, nl, u)
-            vis[u] = stamp
-    inner = 0
-    while inner < _MAX_CONE:
-        best = -1
-        best_cost = k + 1
-        for i in range(nl):
-            x = lv[i]
-            if f0[x] == 0:
-                continue
-            cnt = 0
-            for side in range(2):
-                u = (f0[x] if side == 0 else f1[x]) >> 1
-                if u and vis[u] != stamp:
-                    cnt += 1
-            cost = cnt - 1
-            if cost < best_cost or (cost == best_cost and x > best):
-                best = x
-                best_cost = cost
-        if best < 0 or nl + best_cost > k:
-            return nl, inner
-        for i in range(nl):
-            if lv[i] == best:
-                lv[i] = lv[nl - 1]
-                nl -= 1
-                break
-        inner += 1
-        for side in range(2):
-            u = (f0[best] if side == 0 else f1[best]) >> 1
-            if u and vis[u] != stamp:
-                lv[nl] = u
-                nl += 1
-                vis[u] = stamp
-    return nl, inner
-
-
-@njit(cache=True, nogil=True)
 def pair_check(x, y, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot):
     """Literals ``x`` and ``y`` (``y`` may be a constant) compared as functions of a reconvergent
     cut of both (at most ``k`` leaves, sorted in ``lv[:nl]``), by exact tables.
@@ -1088,7 +1060,7 @@ def pair_check(x, y, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot
     ``tables`` has room for ``k + _MAX_CONE + 2`` rows of ``max(1, 2 ** k / 64)`` words."""
     rx = x >> 1
     ry = y >> 1
-    nl, _ = _pair_cut(rx, ry, f0, f1, k, vis, stamp, lv)
+    nl = _pair_cut(rx, ry, f0, f1, k, vis, stamp, lv)
     _sort(lv, nl)
     for i in range(nl):
         mark[lv[i]] = stamp

@@ -137,7 +137,7 @@ def test_local_proofs_and_counterexamples_are_right(c, data):
     """The local prover's verdicts against exhaustive simulation: EQUAL only for equal
     literals, DIFFERENT only with an assignment that tells them apart; twins built
     equal to AND nodes (``v`` as ``(v & a) | (a & b)`` for ``v = a & b``) are proved."""
-    prover = LocalProver(leaves=data.draw(st.sampled_from([4, 6, 10])))
+    prover = LocalProver(leaves=data.draw(st.sampled_from([4, 6, 10])), compiled=False)  # (compiled: test_compiled_kernels)
     f0, f1 = c.fanin_views()
     twins = []
     for v in [v for v in range(c.num_nodes) if f0[v]][:5]:
@@ -182,7 +182,7 @@ def test_local_proofs_and_counterexamples_are_right(c, data):
             assert bit_of(x) != bit_of(y)
 
 
-def _xors_two_ways(n: int = 12, count: int = 40, seed: int = 5) -> Circuit:
+def _xors_two_ways(n: int = 12, count: int = 16, seed: int = 5) -> Circuit:
     """``count`` random three-input XORs and majorities, each built twice, differently."""
     rng = np.random.default_rng(seed)
     c = Circuit("twice")
@@ -202,6 +202,7 @@ def _xors_two_ways(n: int = 12, count: int = 40, seed: int = 5) -> Circuit:
 
 def test_the_local_prover_spares_sat_calls_and_changes_no_merge(monkeypatch):
     c = _xors_two_ways()
+    assert c.num_ands < 400  # the Python loops (the fast lane does not load the compiled ones)
     local, with_local = sweep(c)
     monkeypatch.setattr(fraig, "LOCAL_LEAVES", 0)  # 0: no local proofs
     plain, without = sweep(c)
@@ -326,6 +327,28 @@ def test_full_cones_are_paused_then_tried_again():
     verdicts = [solver.check(y[0], y[1] ^ 1)[0] for _ in range(block + pause + block)]
     assert verdicts == [UNKNOWN] * len(verdicts)
     assert len(calls) == 2 * block  # a poor block, the pause, then one more block
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_windows_are_judged_sooner_when_local_proofs_come_first(local, monkeypatch):
+    c = _xor_two_ways()
+    y = c.output_buses["y"].bits
+    solver = WindowSolver(c, window=2, conflicts=100)
+    windows = []
+
+    class Silent:  # local proofs and full cones that never decide
+        def check(self, *args):
+            return UNKNOWN, None
+
+        def close(self):
+            pass
+
+    solver.local = Silent() if local else None
+    solver.cones = Silent()
+    monkeypatch.setattr(solver, "_window_check", lambda x, t: windows.append(x) or (UNKNOWN, None))
+    for _ in range(100):
+        solver.check(y[0], y[1] ^ 1)
+    assert len(windows) == (fraig.LOCAL_TRIAL_TRIES if local else fraig.TRIAL_TRIES)
 
 
 def test_registered_with_parameters():

@@ -310,3 +310,41 @@ def test_cut_cone_limit_is_the_same_in_both_loops():
     with pytest.MonkeyPatch.context() as mp:
         ref, comp = _both(mp, lambda: resub_replacements(c, CostView(c), 8, 2, 80, 2))
     assert comp == ref
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=12, max_ops=80), st.sampled_from([2, 4, 6, 10]), st.data())
+def test_local_proofs_are_the_python_ones(c, leaves, data):
+    from nandc.synth.fraig import LocalProver
+
+    python, compiled_ = LocalProver(leaves, compiled=False), LocalProver(leaves, compiled=True)
+    f0 = c.fanin_views()[0]
+    ands = [v for v in range(c.num_nodes) if f0[v]]
+    for _ in range(20):
+        if not ands:
+            break
+        x = 2 * data.draw(st.sampled_from(ands)) + data.draw(st.integers(0, 1))
+        y = data.draw(st.integers(0, 2 * c.num_nodes - 1))
+        if x >> 1 == y >> 1:
+            continue
+        assert compiled_.check(c, x, y) == python.check(c, x, y)
+        c.and_(x, y ^ 1)  # the circuit grows between checks, as a sweep's copy does
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pair_cuts_are_the_python_cuts(seed):
+    import numpy as np
+
+    from nandc.synth import kernels
+    from nandc.synth.factor import pair_cut
+
+    c = random_circuit(seed, num_inputs=24, num_ops=600)
+    f0, f1 = c.fanin_views()
+    vis, lv = np.zeros(c.num_nodes, dtype=np.int64), np.zeros(16, dtype=np.int64)
+    ands = [v for v in range(c.num_nodes) if f0[v]]
+    stamp = 0
+    for x, y in zip(ands, ands[7:] + [0] * 7):
+        for k in (2, 5, 10):
+            stamp += 1
+            nl = kernels._pair_cut(x, y, f0, f1, k, vis, stamp, lv)
+            assert tuple(sorted(lv[:nl].tolist())) == pair_cut(x, y, f0, f1, k)
