@@ -998,13 +998,34 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
     too many nodes for the scratch arrays)."""
     nl = _reconvergent(root, f0, f1, k, vis, stamp, lv)
     _sort(lv, nl)
+    ni = _collect_inner(root, 0, f0, f1, nl, mark, stamp, lv, inner, stack)
+    _sort(inner, ni)
+    if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:
+        words = max(1, (1 << nl) >> 6)
+        lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
+        return nl, ni, words, lastmask, False
+    words, lastmask = _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot)
+    for i in range(nl):
+        order[i] = lv[i]
+    for j in range(ni):
+        order[nl + j] = inner[j]
+    return nl, ni, words, lastmask, True
+
+
+@njit(cache=True, nogil=True)
+def _collect_inner(r0, r1, f0, f1, nl, mark, stamp, lv, inner, stack):
+    """Mark the leaves ``lv[:nl]`` and the constant with ``stamp``, then collect in ``inner[:ni]``
+    (unsorted) the AND nodes above them that ``r0`` and ``r1`` reach (``r1 = 0``: only ``r0``'s);
+    returns ``ni``."""
     for i in range(nl):
         mark[lv[i]] = stamp
     mark[0] = stamp
     ni = 0
     top = 0
-    stack[top] = root
-    top += 1
+    for r in (r0, r1):
+        if mark[r] != stamp:
+            stack[top] = r
+            top += 1
     while top:
         top -= 1
         u = stack[top]
@@ -1016,15 +1037,18 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
         stack[top] = f0[u] >> 1
         stack[top + 1] = f1[u] >> 1
         top += 2
-    _sort(inner, ni)
+    return ni
+
+
+@njit(cache=True, nogil=True)
+def _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot):
+    """Exact tables over the leaves ``lv[:nl]``: row ``i`` leaf ``i``'s, row ``nl + j`` node
+    ``inner[j]``'s (``inner`` increasing); ``slot[node]`` = its row.  Returns ``(words, lastmask)``:
+    words per table (64-bit) and the mask of the last word's bits in use."""
     words = max(1, (1 << nl) >> 6)
     lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
-    if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:
-        return nl, ni, words, lastmask, False
     for i in range(nl):
-        x = lv[i]
-        slot[x] = i
-        order[i] = x
+        slot[lv[i]] = i
         for w in range(words):
             if i < 6:
                 tables[i, w] = _VAR_WORDS[i] & lastmask
@@ -1042,8 +1066,7 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
                 tb = ~tb & lastmask
             tables[nl + j, w] = ta & tb
         slot[u] = nl + j
-        order[nl + j] = u
-    return nl, ni, words, lastmask, True
+    return words, lastmask
 
 
 # ---------------------------------------------------------------------- local proofs of equivalence
@@ -1062,62 +1085,18 @@ def pair_check(x, y, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot
     ry = y >> 1
     nl = _pair_cut(rx, ry, f0, f1, k, vis, stamp, lv)
     _sort(lv, nl)
-    for i in range(nl):
-        mark[lv[i]] = stamp
-    mark[0] = stamp
-    ni = 0
-    top = 0
-    for r in (rx, ry):
-        if mark[r] != stamp:
-            stack[top] = r
-            top += 1
-    while top:
-        top -= 1
-        u = stack[top]
-        if mark[u] == stamp:
-            continue
-        mark[u] = stamp
-        inner[ni] = u
-        ni += 1
-        stack[top] = f0[u] >> 1
-        stack[top + 1] = f1[u] >> 1
-        top += 2
+    ni = _collect_inner(rx, ry, f0, f1, nl, mark, stamp, lv, inner, stack)
     if nl > k or nl + ni + 1 > tables.shape[0]:
         return -1, 0, nl
     _sort(inner, ni)
-    words = max(1, (1 << nl) >> 6)
-    lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
-    slot[0] = nl + ni  # the constant's row: all zeros
-    for w in range(words):
-        tables[nl + ni, w] = np.uint64(0)
-    for i in range(nl):
-        slot[lv[i]] = i
-        for w in range(words):
-            if i < 6:
-                tables[i, w] = _VAR_WORDS[i] & lastmask
-            else:
-                tables[i, w] = np.uint64(_ONES) if (w >> (i - 6)) & 1 else np.uint64(0)
-    for j in range(ni):
-        u = inner[j]
-        a, b = f0[u], f1[u]
-        sa, sb = slot[a >> 1], slot[b >> 1]
-        for w in range(words):
-            ta = tables[sa, w]
-            tb = tables[sb, w]
-            if a & 1:
-                ta = ~ta & lastmask
-            if b & 1:
-                tb = ~tb & lastmask
-            tables[nl + j, w] = ta & tb
-        slot[u] = nl + j
-    sx, sy = slot[rx], slot[ry]
+    words, lastmask = _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot)
     all_inputs = True
     for i in range(nl):
         if f0[lv[i]] != 0:
             all_inputs = False
     for w in range(words):
-        tx = tables[sx, w]
-        ty = tables[sy, w]
+        tx = tables[slot[rx], w]
+        ty = tables[slot[ry], w] if ry else np.uint64(0)
         if x & 1:
             tx = ~tx & lastmask
         if y & 1:
