@@ -1,7 +1,9 @@
 """SAT engine under the sweep pass and equivalence checking: is literal ``x`` equal to ``y``?
 
 :class:`WindowSolver` answers for two literals of one (possibly growing)
-circuit.  A small *window* first: the miter ``x != y`` encoded over at most
+circuit.  Without SAT first (:class:`LocalProver`, not in persistent proofs):
+exact tables of both over a reconvergent cut of the two, equal tables being
+a proof.  Then a small *window*: the miter ``x != y`` encoded over at most
 ``window`` AND nodes of the union of both cones, nearest the roots first;
 nodes whose fanins were not collected are free variables.  UNSAT proves
 ``x == y`` for every value of those nodes, hence for every input (sound).  A
@@ -18,7 +20,7 @@ import heapq
 from nandc.ir.circuit import Circuit
 from nandc.synth.factor import MAX_CONE, cone_table, pair_cut
 
-__all__ = ["SAT_SOLVER", "EQUAL", "DIFFERENT", "UNKNOWN", "ConeSolver", "WindowSolver"]
+__all__ = ["SAT_SOLVER", "EQUAL", "DIFFERENT", "UNKNOWN", "ConeSolver", "LocalProver", "WindowSolver"]
 
 #: The python-sat solver every engine uses (see :mod:`nandc.synth.equiv` for why MiniSat 2.2).
 SAT_SOLVER = "minisat22"
