@@ -175,6 +175,34 @@ def test_branches_and_snapshots_keep_structures_for_the_mapper(monkeypatch):
     assert len(seen["snapshots"]) == pipeline.MAX_SNAPSHOTS
 
 
+def test_one_pattern_pool_reaches_every_pass_that_asks_for_it(monkeypatch):
+    """sweep, sums and map are handed the run's PatternPool, the same object each time and a new
+    one in the next run; it holds the counterexamples of the run's sweeps."""
+    import dataclasses
+
+    from nandc.passes.base import PASSES
+    from nandc.synth.simulation import PatternPool
+    from tests.strategies import rare_detector
+
+    assert {name for name, info in PASSES.items() if info.uses_patterns} == {"sweep", "sums", "map"}
+    pools = []
+    for name in ("sweep", "sums", "map"):
+        real = PASSES[name]
+
+        def spy(circuit, params=None, _real=real, **kwargs):
+            pools.append((_real.name, kwargs["patterns"]))
+            return _real.run(circuit, params, **kwargs)
+
+        monkeypatch.setitem(PASSES, name, dataclasses.replace(real, run=spy))
+    c = rare_detector()
+    run_pipeline(c, "sweep;sums;sweep;map")
+    assert [n for n, _ in pools] == ["sweep", "sums", "sweep", "map"]
+    assert len({id(p) for _, p in pools}) == 1 and isinstance(pools[0][1], PatternPool)
+    assert len(pools[0][1]) >= 1  # the first sweep's counterexample
+    run_pipeline(c, "sweep")
+    assert pools[-1][1] is not pools[0][1]
+
+
 @pytest.mark.parametrize("text, message", [
     ("cleanup;{sweep;map}", "cannot run in a branch"),
     ("cleanup;{sweep", "expected '}'"),
