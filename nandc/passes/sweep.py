@@ -4,9 +4,10 @@ Random simulation proposes candidates: nodes whose values agree (up to
 complement) on every pattern, or are constant on every pattern.  The circuit
 is then copied node by node in topological order through the hash-consing
 constructor; a node whose copy is not structurally equal to the first copy
-of its candidate class is checked by SAT and merged when proved equal.
-Because lower nodes are merged first, most candidates become structurally
-equal by the time they are reached and need no SAT call at all.
+of its candidate class is checked (by exact tables over a small cut of both,
+then by SAT: :class:`~nandc.synth.fraig.WindowSolver`) and merged when proved
+equal.  Because lower nodes are merged first, most candidates become
+structurally equal by the time they are reached and need no check at all.
 
 SAT calls are *windowed*: the miter ``x != y`` is encoded over at most
 ``window`` AND nodes of the union of both cones, nearest the roots first;
@@ -260,7 +261,7 @@ def sweep(circuit: Circuit, params=None, progress: Progress | None = None,
     random words; the counterexamples found here are added to it.
 
     Requires: a valid Circuit.  Ensures: the same function on every output;
-    every merge was proved by SAT (or is structural), so no budget affects
+    every merge was proved (by exact tables over a cut, or by SAT) or is structural, so no budget affects
     correctness; the result is no larger than the input (it is rebuilt
     through the hash-consing constructor and dead nodes are dropped); layer
     tags of surviving nodes are kept.
