@@ -169,7 +169,7 @@ class LocalProver:
     def __init__(self, leaves: int = LOCAL_LEAVES, compiled: bool = True):
         self.leaves = leaves
         self.compiled = compiled
-        self.rows = leaves + MAX_CONE + 2  # nodes a table holds: leaves, the cone, the constant
+        self.rows = leaves + MAX_CONE + 2  # table rows: the leaves and the cone (and a spare, as in the kernel)
         if compiled:
             import numpy as np
 

@@ -1001,8 +1001,7 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
     ni = _collect_inner(root, 0, f0, f1, nl, mark, stamp, lv, inner, stack)
     _sort(inner, ni)
     if nl < 2 or nl > k or 17 * (nl + ni) > order.shape[0]:
-        words = max(1, (1 << nl) >> 6)
-        lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
+        words, lastmask = _word_shape(nl)
         return nl, ni, words, lastmask, False
     words, lastmask = _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot)
     for i in range(nl):
@@ -1010,6 +1009,14 @@ def _window_tables(root, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, 
     for j in range(ni):
         order[nl + j] = inner[j]
     return nl, ni, words, lastmask, True
+
+
+@njit(cache=True, nogil=True)
+def _word_shape(nl):
+    """``(words, lastmask)`` of a table over ``nl`` leaves: 64-bit words, and the bits of the last in use."""
+    words = max(1, (1 << nl) >> 6)
+    lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
+    return words, lastmask
 
 
 @njit(cache=True, nogil=True)
@@ -1045,8 +1052,7 @@ def _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot):
     """Exact tables over the leaves ``lv[:nl]``: row ``i`` leaf ``i``'s, row ``nl + j`` node
     ``inner[j]``'s (``inner`` increasing); ``slot[node]`` = its row.  Returns ``(words, lastmask)``:
     words per table (64-bit) and the mask of the last word's bits in use."""
-    words = max(1, (1 << nl) >> 6)
-    lastmask = np.uint64(_ONES) if nl >= 6 else np.uint64((1 << (1 << nl)) - 1)
+    words, lastmask = _word_shape(nl)
     for i in range(nl):
         slot[lv[i]] = i
         for w in range(words):
