@@ -278,9 +278,29 @@ def _recover(cover: _Cover, ands: list[int], all_cuts, costs, neg, p: MapParams,
     report(progress, stage, len(ands), len(ands))
 
 
+class _Built:
+    """A recovered cover and its netlist: ``gates`` its NAND2 gates; :meth:`netlist` the netlist
+    (built on demand where the gates were counted without building it), :meth:`choices` the
+    choices and reference counts per literal."""
+
+    def __init__(self, circuit: Circuit, gates: int, choice, refs, arrays: bool, net: NandNetlist | None = None):
+        self.circuit, self.gates, self._choice, self._refs, self._arrays, self._net = (
+            circuit, gates, choice, refs, arrays, net)
+
+    def choices(self) -> tuple[list, list[int]]:
+        if self._arrays:  # choice arrays: made into objects once
+            self._choice, self._refs, self._arrays = _choice_objects(self._choice, self._refs), self._refs.tolist(), False
+        return self._choice, self._refs
+
+    def netlist(self) -> NandNetlist:
+        if self._net is None:
+            self._net = _build(self.circuit, *self.choices())
+        return self._net
+
+
 def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None,
             choices: ChoiceNetwork | None = None, seed: dict[int, _Choice] | None = None):
-    """``(start, choices, reference counts)`` of the recovered cover from each start
+    """``(start, cover)`` (a :class:`_Built`) of the recovered cover from each start
     (``"direct"``, ``"flow"``, or ``"seed"``: the choices of ``seed``, a cover
     closed under inputs, where it has them and least area flow elsewhere)."""
     from nandc.synth.compiled import use_compiled
@@ -302,7 +322,8 @@ def _covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: P
             cover.ref(lit)
         for round_no in range(1, p.rounds + 1):
             _recover(cover, ands, all_cuts, costs, neg, p, round_no, progress)
-        yield start, choice, cover.refs
+        net = _build(circuit, choice, cover.refs)
+        yield start, _Built(circuit, net.num_gates, choice, cover.refs, False, net)
 
 
 def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, progress: Progress | None,
@@ -326,6 +347,7 @@ def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, pr
     flow_choice = kernels.area_flow(n, order, np.asarray(circuit.inputs, dtype=np.int64), fanout, cuts, costs, neg)
     report(progress, "map: cuts", len(ands), len(ands))
     outputs = circuit.output_literals()
+    programs = kernels.program_arrays(shipped_programs())
     for start in starts:
         choice = tuple(a.copy() for a in flow_choice)
         if start == "direct":
@@ -337,7 +359,10 @@ def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, pr
             report(progress, f"map: recovery {round_no}", 0, len(ands))
             kernels.recover_round(order, cuts, costs, neg, choice, refs)
             report(progress, f"map: recovery {round_no}", len(ands), len(ands))
-        yield start, _choice_objects(choice, refs), refs.tolist()
+        cover = _Built(circuit, kernels.cover_gates(refs, choice, circuit.inputs, programs), choice, refs, True)
+        if cover.gates < 0:  # not buildable: the builder says why
+            cover.netlist()
+        yield start, cover
 
 
 def _set_choices(choice, seed: dict[int, _Choice]) -> None:
@@ -465,7 +490,7 @@ def _build(circuit: Circuit, choice: list, refs: list[int]) -> NandNetlist:
 
 
 def _map_structure(circuit: Circuit, snapshots, p: MapParams, progress: Progress | None, notes: dict,
-                   label: str, pool: PatternPool | None = None) -> NandNetlist:
+                   label: str, pool: PatternPool | None = None) -> _Built:
     """The smallest cover of ``circuit`` (after its inverter cover) from every start, and
     across the structural choices of ``snapshots`` if any; figures go to ``notes``."""
     f0, _, _ = circuit.arrays()
@@ -478,25 +503,23 @@ def _map_structure(circuit: Circuit, snapshots, p: MapParams, progress: Progress
         report(progress, "map: choices", len(ands), len(ands))
         notes.update({f"{label}choice_members": network.num_members,
                       f"{label}choice_cycles": network.stats["rejected_cycle"]})
-    net, best_plain = None, None
-    for start, choice, refs in _covers(circuit, ands, p, starts, progress):
-        mapped = _build(circuit, choice, refs)
-        notes[f"{label}from_{start}"] = mapped.num_gates
-        if net is None or mapped.num_gates < net.num_gates:
-            net, best_plain = mapped, (choice, refs)
+    best = None
+    for start, cover in _covers(circuit, ands, p, starts, progress):
+        notes[f"{label}from_{start}"] = cover.gates
+        if best is None or cover.gates < best.gates:
+            best = cover
     if network is not None and network.num_members:
         # from the plain cover too: area recovery never adds gates, so the choices can only improve on it
         # (only while every main node kept its own copy: a node merged into an earlier one would bring its
         # cut's leaves to that node, which may read it, a cycle)
-        seed = _translate(*best_plain, network.main_literal) if not network.stats["main_merged"] else None
+        seed = _translate(*best.choices(), network.main_literal) if not network.stats["main_merged"] else None
         p_choices = replace(p, cuts_per_node=max(p.cuts_per_node, p.choice_cuts))
-        for start, choice, refs in _covers(network.circuit, network.reps, p_choices,
-                                           starts + (("seed",) if seed else ()), progress, network, seed):
-            mapped = _build(network.circuit, choice, refs)
-            notes[f"{label}choices_from_{start}"] = mapped.num_gates
-            if mapped.num_gates < net.num_gates:
-                net = mapped
-    return net
+        for start, cover in _covers(network.circuit, network.reps, p_choices,
+                                    starts + (("seed",) if seed else ()), progress, network, seed):
+            notes[f"{label}choices_from_{start}"] = cover.gates
+            if cover.gates < best.gates:
+                best = cover
+    return best
 
 
 @register("map", "NAND2 technology mapping: cover by the smallest NAND2 programs of 4-input cuts, "
@@ -534,7 +557,7 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
     if p.choice_max_nodes:  # structures too large to merge cheaply are left out
         snapshots = tuple(x for x in snapshots if x.num_ands <= p.choice_max_nodes)
     use_choices = p.choices and snapshots and (not p.choice_max_nodes or len(ands) <= p.choice_max_nodes)
-    net = _map_structure(circuit, snapshots if use_choices else (), p, progress, notes, "", patterns)
+    best = _map_structure(circuit, snapshots if use_choices else (), p, progress, notes, "", patterns)
     if use_choices and p.swap and snapshots[-1].structural_hash() != source.structural_hash():
         # the newest snapshot as the main structure and the circuit among the choices: the main
         # structure decides which members can join (no cycles through it), so the roles matter
@@ -542,10 +565,9 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
         if p.cover_rounds:
             other, _ = inverter_cover(other, p.cover_rounds, progress)
         swapped = _map_structure(other, (circuit, *snapshots[:-1]), p, progress, notes, "swap_", patterns)
-        if swapped.num_gates < net.num_gates:
-            net = swapped
+        if swapped.gates < best.gates:
+            best = swapped
     direct, _ = lower_to_nand(circuit)
     notes["literal"] = direct.num_gates
-    if direct.num_gates <= net.num_gates:
-        net = direct
+    net = direct if direct.num_gates <= best.gates else best.netlist()
     return net, pass_stats("map", source, net, t0, **notes)

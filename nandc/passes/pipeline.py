@@ -31,9 +31,11 @@ found with).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable, Iterator, Union
 
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
@@ -362,9 +364,39 @@ def run_pipeline(circuit: Circuit, pipeline: str,
     """
     run = _Run([], on_stats, progress)
     steps = parse_steps(pipeline)
-    # results are remembered only where a branch may repeat the main line's steps (they hold circuits)
-    result = _run(steps, circuit, run, memoize=_has_branch(steps))
+    with sparse_collections():
+        # results are remembered only where a branch may repeat the main line's steps (they hold circuits)
+        result = _run(steps, circuit, run, memoize=_has_branch(steps))
     return result, run.history
+
+
+#: Allocations between two young-generation collections of Python's cyclic collector during a run
+#: (Python's default: 700).
+GC_THRESHOLD = 100_000
+
+
+@contextlib.contextmanager
+def sparse_collections() -> Iterator[None]:
+    """Run with fewer, cheaper cyclic garbage collections.  The passes allocate millions of
+    short-lived lists, tuples and dicts, none of them in reference cycles, and Python's collector
+    rescans the survivors every 700 allocations; where a traced model, torch and its modules are
+    loaded, every full collection also walks all of their objects.  Inside, the objects made before
+    are frozen (:func:`gc.freeze`: kept out of every collection) unless some are frozen already
+    (the caller's own use, or an outer run), and the young generation is collected every
+    :data:`GC_THRESHOLD` allocations.  On ``ternary_mlp.fc1.absmax`` (22k AND nodes), ``-O3``
+    spent 0.1-0.2 s of its 1.3 s in collections run alone, about 0.5 s of 1.8 s beside the
+    example models.  Both are restored on the way out."""
+    threshold = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        if freeze:
+            gc.unfreeze()
 
 
 def _has_branch(steps: tuple[Step, ...]) -> bool:

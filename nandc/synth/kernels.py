@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
-           "rewrite_decisions", "program_arrays", "refactor_saved", "resub_decisions",
+           "cover_gates", "canon_arrays", "rewrite_decisions", "program_arrays", "refactor_saved", "resub_decisions",
            "and_rewrite_decisions", "free_tables", "and_refactor_sizes", "pair_check"]
 
 _MASK = 0xFFFF
@@ -613,6 +613,126 @@ def recover_round(ands, cuts, costs: np.ndarray, neg: np.ndarray, choice, refs) 
                     gates, nin, ins, tab, refs)
 
 
+@njit(cache=True, nogil=True)
+def _gate(a, b, keys_a, keys_b, vals, mask, nxt):
+    """The signal of ``NAND(a, b)`` in the open-addressed table of built gates (``NAND`` is symmetric);
+    a new gate takes signal ``nxt[0]``, which then moves on."""
+    if a > b:
+        a, b = b, a
+    h = ((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & mask
+    while keys_a[h] >= 0:
+        if keys_a[h] == a and keys_b[h] == b:
+            return vals[h]
+        h = (h + 1) & mask
+    keys_a[h] = a
+    keys_b[h] = b
+    vals[h] = nxt[0]
+    nxt[0] += 1
+    return vals[h]
+
+
+@njit(cache=True, nogil=True)
+def _cover_gates_kernel(refs, nin, ins, tab, inputs, canon, perm_index, perms, prog_of, ngates, pgates,
+                        wire, capacity):
+    size = refs.shape[0]
+    signal = np.full(size, -1, np.int64)
+    signal[0] = 0
+    signal[1] = 1
+    nxt = np.zeros(1, np.int64)
+    nxt[0] = 2
+    for i in range(inputs.shape[0]):
+        signal[2 * inputs[i]] = nxt[0]
+        nxt[0] += 1
+    first_gate = nxt[0]
+    mask = 1
+    while mask < 2 * capacity + 16:
+        mask *= 2
+    keys_a = np.full(mask, -1, np.int64)
+    keys_b = np.zeros(mask, np.int64)
+    vals = np.zeros(mask, np.int64)
+    mask -= 1
+    limit = 4 * size + 16
+    stack = np.zeros(limit + 8, np.int64)
+    sig = np.zeros(4 + pgates.shape[1], np.int64)
+    for lit in range(size):
+        if refs[lit] <= 0 or signal[lit] >= 0:
+            continue
+        top = 1
+        stack[0] = lit
+        while top:
+            x = stack[top - 1]
+            if signal[x] >= 0:
+                top -= 1
+                continue
+            pending = False
+            for i in range(nin[x]):
+                y = ins[x, i]
+                if signal[y] < 0:
+                    stack[top] = y
+                    top += 1
+                    pending = True
+            if pending:
+                if top > limit:
+                    return -1  # a literal read through itself
+                continue
+            top -= 1
+            t = tab[x]
+            if t < 0:
+                if nin[x] != 1:
+                    return -2  # a wire that is no input or constant
+                s = signal[ins[x, 0]]
+                signal[x] = _gate(s, s, keys_a, keys_b, vals, mask, nxt)
+                continue
+            if nin[x] == 0:
+                signal[x] = 1 if t == _MASK else 0
+                continue
+            c = canon[t]
+            pi = perm_index[t]
+            for i in range(4):
+                sig[i] = 0
+            for i in range(nin[x]):
+                sig[perms[pi, i]] = signal[ins[x, i]]
+            if c == wire:
+                signal[x] = sig[0]
+                continue
+            pr = prog_of[c]
+            if pr < 0:
+                return -2  # no program (a constant table with inputs)
+            for g in range(ngates[pr]):
+                sig[4 + g] = _gate(sig[pgates[pr, g, 0]], sig[pgates[pr, g, 1]], keys_a, keys_b, vals, mask, nxt)
+            signal[x] = sig[3 + ngates[pr]]
+    return nxt[0] - first_gate
+
+
+def cover_gates(refs, choice, inputs, programs) -> int:
+    """NAND2 gates of the netlist the mapper builds from a cover (choice arrays and reference
+    counts), counted without building it: the same programs read in the same phases, gates hashed
+    as the netlist's builder hashes them.  ``inputs``: the circuit's input nodes; ``programs``:
+    :func:`program_arrays` of the shipped library.  Negative when the cover cannot be built (a
+    literal read through itself, a choice without a program): the builder then says why."""
+    _, nin, ins, tab = choice
+    canon, perm_index, perms = canon_arrays()
+    prog_of, ngates, pgates = programs
+    capacity = int(choice[0][refs > 0].sum())
+    return int(_cover_gates_kernel(np.asarray(refs, np.int64), nin, ins, tab, np.asarray(inputs, np.int64),
+                                   canon, perm_index, perms, prog_of, ngates, pgates, _VAR0, capacity))
+
+
+def canon_arrays():
+    """``(canon, perm_index, perms)`` of :func:`nandc.synth.truth.p_canonical` as arrays: per 4-input
+    table its canonical table and the index of the permutation (a row of ``perms``) reaching it."""
+    global _CANON_ARRAYS
+    if _CANON_ARRAYS is None:
+        from nandc.synth.truth import PERMS, _canonical_tables
+
+        best, perm_index = _canonical_tables()
+        _CANON_ARRAYS = (best.astype(np.int64), perm_index.astype(np.int64), np.array(PERMS, dtype=np.int64))
+    return _CANON_ARRAYS
+
+
+_CANON_ARRAYS = None
+
+
 # ---------------------------------------------------------------------- rewriting's decisions
 @njit(cache=True, nogil=True)
 def _lookup_and(a, b, htab, hmask, f0, f1):
@@ -851,13 +971,8 @@ def rewrite_decisions(nodes, cuts, f0, f1, refs, pos, neg_reads, free, hash_tabl
     arrays; ``kind`` 0: none, 1: a program, 2: a constant.
     """
     from nandc.synth.cost import cut_cost_arrays
-    from nandc.synth.truth import PERMS, _canonical_tables
 
-    global _CANON_ARRAYS
-    if _CANON_ARRAYS is None:
-        best, perm_index = _canonical_tables()
-        _CANON_ARRAYS = (best.astype(np.int64), perm_index.astype(np.int64), np.array(PERMS, dtype=np.int64))
-    canon, perm_index, perms = _CANON_ARRAYS
+    canon, perm_index, perms = canon_arrays()
     negtab, _ = cut_cost_arrays()
     leaves, nleaf, table, ncut = cuts
     n = len(f0)
@@ -872,16 +987,15 @@ def rewrite_decisions(nodes, cuts, f0, f1, refs, pos, neg_reads, free, hash_tabl
     return rep
 
 
-_CANON_ARRAYS = None
-
-
 def program_arrays(programs: dict):
     """``(prog_of, ngates, gates)``: per canonical table the index of its program in
     ``programs`` (``{canon: Program}``; -1: none), each program's gate count,
-    and its gates (``gates[p, i] = (j, k)``).  Remembered for the last dict given."""
-    global _PROGRAM_ARRAYS
-    if _PROGRAM_ARRAYS is not None and _PROGRAM_ARRAYS[0] is programs:
-        return _PROGRAM_ARRAYS[1]
+    and its gates (``gates[p, i] = (j, k)``).  Remembered for the last few dicts given
+    (the mapper's library and rewriting's, used in turn)."""
+    key = id(programs)
+    got = _PROGRAM_ARRAYS.get(key)
+    if got is not None and got[0] is programs:
+        return got[1]
     items = list(programs.items())
     width = max([len(p.gates) for _, p in items] + [1])
     prog_of = np.full(1 << 16, -1, np.int64)
@@ -889,11 +1003,13 @@ def program_arrays(programs: dict):
     ngates = np.array([len(p.gates) for _, p in items] + [0], np.int64)
     rows = [list(p.gates) + [(0, 0)] * (width - len(p.gates)) for _, p in items] + [[(0, 0)] * width]
     gates = np.array(rows, np.int64).reshape(len(items) + 1, width, 2)
-    _PROGRAM_ARRAYS = (programs, (prog_of, ngates, gates))
-    return _PROGRAM_ARRAYS[1]
+    if len(_PROGRAM_ARRAYS) >= 4:
+        _PROGRAM_ARRAYS.pop(next(iter(_PROGRAM_ARRAYS)))
+    _PROGRAM_ARRAYS[key] = (programs, (prog_of, ngates, gates))
+    return _PROGRAM_ARRAYS[key][1]
 
 
-_PROGRAM_ARRAYS = None
+_PROGRAM_ARRAYS: dict = {}  # id of a dict of programs -> (the dict, its arrays)
 
 
 # ---------------------------------------------------------------------- refactoring's candidates

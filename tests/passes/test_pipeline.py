@@ -226,3 +226,39 @@ def test_a_step_that_ran_on_an_equal_circuit_is_reused_not_rerun():
     assert out.structural_hash() == alone.structural_hash()
     assert ran[:-1] == [s.pass_name for s in alone_stats][:-1]
     assert check_equivalence(c, out)
+
+
+def test_runs_collect_garbage_sparsely_and_restore_the_collector(monkeypatch):
+    import gc
+
+    from nandc.passes import base
+    from nandc.passes.pipeline import GC_THRESHOLD, sparse_collections
+
+    seen = []
+
+    def probe(circuit, params=None):
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count()))
+        return circuit, base.pass_stats("_gc_probe", circuit, circuit, 0.0)
+
+    monkeypatch.setitem(base.PASSES, "_gc_probe", base.PassInfo("_gc_probe", "the collector's settings", probe,
+                                                               "circuit"))
+    c = Circuit("t")
+    x = c.add_input_bus("x", 2)
+    c.set_output("y", [c.and_(x[0], x[1])])
+    threshold, frozen_before = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        run_pipeline(c, "_gc_probe")
+        assert seen[0][0] == max(threshold[0], GC_THRESHOLD) and seen[0][1] > 0
+        assert gc.get_threshold() == threshold and gc.get_freeze_count() == frozen_before
+        # objects the caller froze stay frozen: the run neither freezes more nor thaws them
+        gc.freeze()  # (more of them: a freeze count stays positive)
+        frozen = gc.get_freeze_count()
+        with sparse_collections():
+            assert gc.get_freeze_count() == frozen
+            run_pipeline(c, "_gc_probe")  # nested: leaves the outer settings alone
+            assert gc.get_threshold()[0] == max(threshold[0], GC_THRESHOLD)
+        assert gc.get_freeze_count() == frozen and gc.get_threshold() == threshold
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
+        gc.set_threshold(*threshold)

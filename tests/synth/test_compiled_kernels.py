@@ -78,6 +78,28 @@ def test_mapper_covers_agree_on_small_circuits(c, start, rounds):
     assert check_equivalence(c, got)
 
 
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=8, max_ops=60), st.integers(0, 2))
+def test_counted_cover_gates_are_the_built_netlists_gates(c, rounds):
+    # the compiled covers count their netlist's gates (hashed as the builder hashes them) and build
+    # only the smallest cover; every count must be what building that cover gives
+    import numpy as np
+
+    from nandc.passes import mapper
+
+    f0 = c.arrays()[0]
+    ands = np.flatnonzero(c.reachable() & (f0 != 0)).tolist()
+    p = mapper.MapParams(rounds=rounds, cuts_per_node=4)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(compiled, "MIN_NODES", 0)
+        covers = list(mapper._covers(c, ands, p, ("direct", "flow"), None))
+    assert [start for start, _ in covers] == ["direct", "flow"]
+    for _, cover in covers:
+        net = mapper._build(c, *cover.choices())
+        assert cover.gates == net.num_gates == cover.netlist().num_gates
+        assert check_equivalence(c, net)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("scope", ["all", "inverters"])
 def test_rewrite_decisions_are_the_python_decisions(monkeypatch, seed, scope):
