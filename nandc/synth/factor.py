@@ -185,28 +185,42 @@ def isop(lower: int, upper: int, k: int) -> tuple[tuple[Cube, ...], int]:
     return cover(lower & full, upper & full, k)
 
 
-# A factored form: ("lit", var, positive) | ("and", parts) | ("or", parts) | ("const", value)
-def factor(cubes: list[Cube]) -> tuple:
-    """An algebraically factored form of a sum of ``cubes``."""
+# A factored form: ("lit", var, positive) | ("and", parts) | ("or", parts) | ("const", value); parts: a tuple
+def factor(cubes) -> tuple:
+    """An algebraically factored form of a sum of ``cubes``: the literal in most cubes (ties: the
+    lowest variable, then the phase met first) times the factored rest of its cubes, plus the
+    factored other cubes.  Remembered by the cubes (refactoring factors the same covers over and
+    over, and the sub-sums recur: ternary_mlp.argmax, 22k calls for 4k different sums)."""
+    return _factor(tuple(cubes))
+
+
+@lru_cache(maxsize=1 << 16)
+def _factor(cubes: tuple[Cube, ...]) -> tuple:
     if not cubes:
         return ("const", 0)
-    if any(all(x == 2 for x in c) for c in cubes):
+    if (2,) * len(cubes[0]) in cubes:  # a cube of no literal: the sum is 1
         return ("const", 1)
     if len(cubes) == 1:
-        lits = [("lit", i, x) for i, x in enumerate(cubes[0]) if x != 2]
+        lits = tuple(("lit", i, x) for i, x in enumerate(cubes[0]) if x != 2)
         return lits[0] if len(lits) == 1 else ("and", lits)
     counts: dict[tuple[int, int], int] = {}
     for c in cubes:
         for i, x in enumerate(c):
             if x != 2:
                 counts[(i, x)] = counts.get((i, x), 0) + 1
-    (var, phase), n = max(counts.items(), key=lambda item: (item[1], -item[0][0]))
+    (var, phase), n = max(counts.items(), key=_literal_rank)
     if n == 1:
-        return ("or", [factor([c]) for c in cubes])
-    with_lit = [c[:var] + (2,) + c[var + 1:] for c in cubes if c[var] == phase]
-    rest = [c for c in cubes if c[var] != phase]
-    term = ("and", [("lit", var, phase), factor(with_lit)])
-    return term if not rest else ("or", [term, factor(rest)])
+        return ("or", tuple(_factor((c,)) for c in cubes))
+    with_lit = tuple(c[:var] + (2,) + c[var + 1:] for c in cubes if c[var] == phase)
+    rest = tuple(c for c in cubes if c[var] != phase)
+    term = ("and", (("lit", var, phase), _factor(with_lit)))
+    return term if not rest else ("or", (term, _factor(rest)))
+
+
+def _literal_rank(item: tuple[tuple[int, int], int]) -> tuple[int, int]:
+    """The order :func:`factor` picks its literal by: most cubes, then the lowest variable."""
+    (var, _), n = item
+    return n, -var
 
 
 def build_form(c: Circuit, form: tuple, variables: list[int]) -> int:
