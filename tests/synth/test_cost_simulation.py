@@ -18,6 +18,19 @@ def test_nand_cost_is_the_lowered_gate_count(c):
     assert nand_cost(c) == lower_to_nand(c)[0].num_gates
 
 
+def test_remembered_nand_cost_follows_new_nodes_and_outputs():
+    from nandc.ir.circuit import Circuit
+
+    c = Circuit("t")
+    x = c.add_input_bus("x", 3)
+    c.set_output("y", [c.and_(x[0], x[1])])
+    assert nand_cost(c) == lower_to_nand(c)[0].num_gates == 2  # NAND and its inverter
+    c.set_output("y", [c.and_(x[0], x[1]) ^ 1])  # the outputs changed: no inverter now
+    assert nand_cost(c) == lower_to_nand(c)[0].num_gates == 1
+    c.set_output("y", [c.and_(c.and_(x[0], x[1]), x[2]) ^ 1])  # a node added
+    assert nand_cost(c) == lower_to_nand(c)[0].num_gates == 3
+
+
 @settings(max_examples=examples(100), deadline=None)
 @given(circuits(max_inputs=12, max_ops=60))
 def test_phase_use_counts_reads(c):
