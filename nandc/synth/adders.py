@@ -63,6 +63,9 @@ def _polarity_tables(base: int, leaves: int) -> dict[int, tuple[int, int]]:
 
 _MAJ_TABLES = _polarity_tables(_MAJ, 3)
 _AND_TABLES = _polarity_tables(_AND, 2)
+#: Per leaf count, every table :func:`adder_tables` notes a cut of.
+_ADDER_TABLES = {3: sorted({_XOR3, _XOR3 ^ MASK} | set(_MAJ_TABLES)),
+                 2: sorted({_XOR2, _XOR2 ^ MASK} | set(_AND_TABLES))}
 
 # an adder: (leaves, sum node, sum negation q, carry node, leaf mask p, carry negation r), meaning
 # sum == xor(leaves) ^ q and carry == maj/and(leaf_i ^ p_i) ^ r as functions of the plain leaf nodes
@@ -86,15 +89,13 @@ def adder_tables(circuit: Circuit, limit: int = 10, every: bool = False
     f0, f1, _ = circuit.arrays()
     ands = list(circuit.and_nodes())
     if use_compiled(len(ands)):  # the same cuts by the compiled loops
-        from nandc.synth import kernels
-
-        cuts = dict(kernels.cut_lists(kernels.cut_arrays(f0, f1, ands, 3, limit), ands))
+        cuts = _adder_cuts(f0, f1, ands, limit)
     else:
-        cuts = enumerate_cuts(f0.tolist(), f1.tolist(), ands, k=3, limit=limit)
+        cuts = enumerate_cuts(f0.tolist(), f1.tolist(), ands, k=3, limit=limit).items()
     xors: dict[tuple[int, ...], tuple[int, int]] = {}
     carries: dict[tuple[int, ...], list[tuple[int, int, int]]] = {}
     constants: dict[int, int] = {}
-    for v, vcuts in cuts.items():
+    for v, vcuts in cuts:
         for leaves, tt in vcuts:
             n = len(leaves)
             if n == 0:
@@ -110,6 +111,26 @@ def adder_tables(circuit: Circuit, limit: int = 10, every: bool = False
                 elif tt in _AND_TABLES:
                     carries.setdefault(leaves, []).append((v,) + _AND_TABLES[tt])
     return xors, carries, constants
+
+
+def _adder_cuts(f0, f1, ands: list[int], limit: int):
+    """``(node, [(leaves, table), ...])`` as :func:`enumerate_cuts` gives them (3 leaves at most,
+    ``limit`` per node, by the compiled loops), of only the cuts :func:`adder_tables` reads: no
+    leaf, or 2 or 3 leaves under an XOR, majority or AND-type table; in the same order (most cuts
+    are none of these, and making Python tuples of them all was most of the time)."""
+    from nandc.synth import kernels
+
+    leaves, nleaf, table, ncut = kernels.cut_arrays(f0, f1, ands, 3, limit)
+    rows = np.asarray(ands, dtype=np.int64)
+    nl, tt = nleaf[rows], table[rows]
+    keep = np.arange(nl.shape[1])[None, :] < ncut[rows][:, None]
+    keep &= (nl == 0) | ((nl == 3) & np.isin(tt, _ADDER_TABLES[3])) | ((nl == 2) & np.isin(tt, _ADDER_TABLES[2]))
+    out: dict[int, list] = {}
+    for i, c in zip(*(a.tolist() for a in np.nonzero(keep))):
+        v = ands[i]
+        n = int(nl[i, c])
+        out.setdefault(v, []).append((tuple(leaves[v, c, :n].tolist()), int(tt[i, c])))
+    return out.items()
 
 
 def _note_xor(xors: dict, leaves: tuple[int, ...], found: tuple[int, int], every: bool) -> None:

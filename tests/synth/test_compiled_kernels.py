@@ -197,7 +197,7 @@ def test_adders_are_the_python_adders(monkeypatch):
     import random
 
     from nandc.ir.circuit import Circuit
-    from nandc.synth.adders import adder_certificate, find_adders
+    from nandc.synth.adders import adder_certificate, adder_tables, find_adders
     from tests.foreign import ge, tree_count
 
     rng = random.Random(3)
@@ -209,6 +209,9 @@ def test_adders_are_the_python_adders(monkeypatch):
     for circuit in (c, random_circuit(8, num_inputs=16, num_ops=600)):
         ref, got = _both(monkeypatch, lambda: find_adders(circuit))
         assert got == ref and (ref[0] or circuit is not c)  # the same adders (the neuron's: full adders)
+        # the cuts they come from, every XOR of each leaf set included, in the same order
+        ref, got = _both(monkeypatch, lambda: adder_tables(circuit, every=True))
+        assert got == ref and all(ref[:2])
     ref, got = _both(monkeypatch, lambda: adder_certificate(c, root, phases, 17))
     assert ref is True and got is True
 
