@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Union
 
@@ -382,21 +383,32 @@ def sparse_collections() -> Iterator[None]:
     rescans the survivors every 700 allocations; where a traced model, torch and its modules are
     loaded, every full collection also walks all of their objects.  Inside, the objects made before
     are frozen (:func:`gc.freeze`: kept out of every collection) unless some are frozen already
-    (the caller's own use, or an outer run), and the young generation is collected every
-    :data:`GC_THRESHOLD` allocations.  On ``ternary_mlp.fc1.absmax`` (22k AND nodes), ``-O3``
-    spent 0.1-0.2 s of its 1.3 s in collections run alone, about 0.5 s of 1.8 s beside the
-    example models.  Both are restored on the way out."""
-    threshold = gc.get_threshold()
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+    (the caller's own use), and the young generation is collected every :data:`GC_THRESHOLD`
+    allocations.  On ``ternary_mlp.fc1.absmax`` (22k AND nodes), ``-O3`` spent 0.1-0.2 s of its
+    1.3 s in collections run alone, about 0.6 s of 1.8 s beside the example models.  The first of
+    nested or concurrent runs (threads) changes the settings and the last one out restores them."""
+    with _GC_LOCK:
+        if not _GC_STATE["depth"]:
+            threshold = gc.get_threshold()
+            freeze = gc.get_freeze_count() == 0
+            if freeze:
+                gc.freeze()
+            gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+            _GC_STATE.update(threshold=threshold, freeze=freeze)
+        _GC_STATE["depth"] += 1
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        if freeze:
-            gc.unfreeze()
+        with _GC_LOCK:
+            _GC_STATE["depth"] -= 1
+            if not _GC_STATE["depth"]:
+                gc.set_threshold(*_GC_STATE["threshold"])
+                if _GC_STATE["freeze"]:
+                    gc.unfreeze()
+
+
+_GC_LOCK = threading.Lock()
+_GC_STATE: dict = {"depth": 0}  # runs inside sparse_collections; the settings the first one found
 
 
 def _has_branch(steps: tuple[Step, ...]) -> bool:
