@@ -24,7 +24,10 @@ The mapping runs in three steps, as area-oriented mappers do:
    repeated ``rounds`` times.
 
 The netlist is then built with structural hashing of its gates, and the
-pass keeps it only if it is smaller than the literal translation.
+pass keeps it only if it is smaller than the literal translation.  Every
+cover is priced by that netlist's gate count; the compiled loops count it
+without building the netlist (:func:`nandc.synth.kernels.cover_gates`), so
+that of the ten or so covers of a mapping only the smallest is built.
 
 With ``choices=true`` and structures kept by earlier ``snapshot`` steps,
 the cover is computed on the choice network of :mod:`nandc.synth.choices`:
@@ -289,7 +292,8 @@ class _Built:
 
     def choices(self) -> tuple[list, list[int]]:
         if self._arrays:  # choice arrays: made into objects once
-            self._choice, self._refs, self._arrays = _choice_objects(self._choice, self._refs), self._refs.tolist(), False
+            self._choice = _choice_objects(self._choice, self._refs)
+            self._refs, self._arrays = self._refs.tolist(), False
         return self._choice, self._refs
 
     def netlist(self) -> NandNetlist:
