@@ -26,7 +26,7 @@ import math
 import re
 from array import array
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -610,18 +610,15 @@ class Circuit:
     def reachable(self, roots: Iterable[int] | None = None) -> np.ndarray:
         """Boolean mask of nodes in the transitive fanin of ``roots`` (default: outputs).
 
-        The mask of the outputs is remembered until a node is added or the
-        outputs change (nodes never change once added), since every pass asks
+        The mask of the outputs is :meth:`remembered`, since every pass asks
         for it several times; each call returns a fresh array.
         """
-        f0l, f1l = self._f0, self._f1  # array('I'): indexed like lists, no copy
-        key = None
         if roots is None:
-            roots = self.output_literals()
-            key = (len(f0l), tuple(roots))
-            memo = self.__dict__.get("_reachable_memo")
-            if memo is not None and memo[0] == key:
-                return memo[1].copy()
+            return self.remembered("reachable", lambda: self._fanin_mask(self.output_literals())).copy()
+        return self._fanin_mask(roots)
+
+    def _fanin_mask(self, roots: Iterable[int]) -> np.ndarray:
+        f0l, f1l = self._f0, self._f1  # array('I'): indexed like lists, no copy
         mark = bytearray(len(f0l))
         stack = [lit >> 1 for lit in roots]
         while stack:
@@ -632,10 +629,21 @@ class Circuit:
             if f0l[n]:
                 stack.append(f0l[n] >> 1)
                 stack.append(f1l[n] >> 1)
-        out = np.frombuffer(bytes(mark), dtype=np.uint8).astype(bool)
-        if key is not None:
-            self._reachable_memo = (key, out.copy())
-        return out
+        return np.frombuffer(bytes(mark), dtype=np.uint8).astype(bool)
+
+    def remembered(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered under ``name`` until a node is added or the outputs change
+        (nodes never change once added): for facts of the whole circuit, such as its live nodes
+        or its NAND2 cost, that the passes of a pipeline ask for again and again.  The value is
+        shared between callers: they must not change it."""
+        key = (len(self._f0), tuple(self.output_literals()))
+        memo = self.__dict__.setdefault("_remembered", {})
+        got = memo.get(name)
+        if got is not None and got[0] == key:
+            return got[1]
+        value = compute()
+        memo[name] = (key, value)
+        return value
 
     def to_networkx(self):
         """A ``networkx.DiGraph`` view (node -> fanout edges, attribute ``complemented``).

@@ -59,16 +59,10 @@ def phase_use(circuit: Circuit) -> PhaseUse:
 def nand_cost(circuit: Circuit, use: PhaseUse | None = None) -> int:
     """NAND2 gates the direct lowering of ``circuit`` produces (inverters included).
 
-    Without ``use``, remembered on the circuit until a node is added or the outputs change (nodes
-    never change once added, as for :meth:`Circuit.reachable`): a pipeline asks for the cost of
-    each circuit before and after every pass and in every loop."""
-    key = None
+    Without ``use``, :meth:`Circuit.remembered` (a pipeline asks for the cost of each circuit
+    before and after every pass and in every loop)."""
     if use is None:
-        key = (circuit.num_nodes, tuple(circuit.output_literals()))
-        memo = circuit.__dict__.get("_nand_cost_memo")
-        if memo is not None and memo[0] == key:
-            return memo[1]
-        use = phase_use(circuit)
+        return circuit.remembered("nand_cost", lambda: nand_cost(circuit, phase_use(circuit)))
     f0, _, _ = circuit.arrays()
     is_and = f0 != 0
     is_and[0] = False
@@ -76,8 +70,6 @@ def nand_cost(circuit: Circuit, use: PhaseUse | None = None) -> int:
     is_input[0] = False
     ands = int((use.live & is_and).sum())
     inverters = int(((use.pos > 0) & is_and).sum() + ((use.neg > 0) & is_input).sum())
-    if key is not None:
-        circuit._nand_cost_memo = (key, ands + inverters)
     return ands + inverters
 
 
