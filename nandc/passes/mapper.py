@@ -364,8 +364,8 @@ def _compiled_covers(circuit: Circuit, ands: list[int], p: MapParams, starts, pr
             kernels.recover_round(order, cuts, costs, neg, choice, refs)
             report(progress, f"map: recovery {round_no}", len(ands), len(ands))
         cover = _Built(circuit, kernels.cover_gates(refs, choice, circuit.inputs, programs), choice, refs, True)
-        if cover.gates < 0:  # not buildable: the builder says why
-            cover.netlist()
+        if cover.gates < 0:  # not buildable: the builder says why (or, should it build, gives the count)
+            cover.gates = cover.netlist().num_gates
         yield start, cover
 
 
