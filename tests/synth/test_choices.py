@@ -192,3 +192,23 @@ def test_swapped_roles_are_equivalent_and_never_worse():
     assert "swap_choice_members" in stats.notes and "swap_choice_members" not in once_stats.notes
     assert both.num_gates <= once.num_gates
     assert check_equivalence(c, both, method="sat")
+
+
+def test_swapped_choices_only_where_the_swapped_structure_maps_close_to_the_best(monkeypatch):
+    from nandc.passes import mapper
+
+    c = random_circuit(8, num_inputs=16, num_ops=300)
+    start, _ = run_pipeline(c, "cleanup")
+    main, _ = run_pipeline(c, RESTRUCTURE)
+    other, _ = run_pipeline(c, "cleanup;sweep;balance;rewrite;refactor[min_saved=1]")
+    once, _ = nand_map(main, {"choices": True}, snapshots=(start, other))
+    for slack in (mapper.SWAP_SLACK, -0.5):
+        monkeypatch.setattr(mapper, "SWAP_SLACK", slack)
+        net, stats = nand_map(main, {"choices": True, "swap": True}, snapshots=(start, other))
+        notes = stats.notes
+        best = min(v for k, v in notes.items() if "from_" in k and not k.startswith("swap_"))
+        plain = min(notes["swap_from_direct"], notes["swap_from_flow"])
+        assert ("swap_choice_members" in notes) == (plain <= int(best * (1 + slack)))
+        assert net.num_gates <= once.num_gates
+        assert check_equivalence(c, net, method="sat")
+    assert "swap_choice_members" not in notes  # a negative slack: never within it
