@@ -57,7 +57,7 @@ from nandc.synth.simulation import PatternPool
 from nandc.passes.options import Progress, check_choice, parse_params, report, check_params
 from nandc.synth.truth import MASK, VAR, p_canonical
 
-__all__ = ["MapParams", "nand_map"]
+__all__ = ["MapParams", "mapped_gates", "nand_map"]
 
 _WIRE = ()  # inputs of a choice that needs no gate and reads nothing (input, constant)
 
@@ -553,22 +553,51 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
     gates tagged with the layer of the AND node they implement (an
     inverter of a primary input with the layer of a reader).
     """
-    from nandc.passes.nand import inverter_cover, lower_to_nand
+    from nandc.passes.nand import lower_to_nand
 
     p = parse_params(MapParams, params, "map")
     t0 = time.perf_counter()
+    f0, _, _ = circuit.arrays()
+    ands = int(np.count_nonzero(circuit.reachable() & (f0 != 0)))
+    if p.max_nodes and ands > p.max_nodes:
+        net, s = lower_to_nand(circuit, {"cover": True, "rounds": p.cover_rounds}, progress=progress)
+        return net, pass_stats("map", circuit, net, t0, s.nand2_before, too_large=ands, **s.notes)
+    covered, best, notes = _best_cover(circuit, p, progress, snapshots, patterns)
+    direct, _ = lower_to_nand(covered)
+    notes["literal"] = direct.num_gates
+    net = direct if direct.num_gates <= best.gates else best.netlist()
+    return net, pass_stats("map", circuit, net, t0, **notes)
+
+
+def mapped_gates(circuit: Circuit, params=None) -> int:
+    """The NAND2 gates of :func:`nand_map`'s netlist of ``circuit`` (no snapshots, no patterns),
+    counted without building it: for passes that compare structures by their mapping."""
+    from nandc.passes.nand import lower_to_nand
+    from nandc.synth.cost import nand_cost
+
+    p = parse_params(MapParams, params, "map")
+    f0, _, _ = circuit.arrays()
+    if p.max_nodes and np.count_nonzero(circuit.reachable() & (f0 != 0)) > p.max_nodes:
+        return lower_to_nand(circuit, {"cover": True, "rounds": p.cover_rounds})[0].num_gates
+    covered, best, _ = _best_cover(circuit, p, None, (), None)
+    return min(nand_cost(covered), best.gates)
+
+
+def _best_cover(circuit: Circuit, p: MapParams, progress: Progress | None, snapshots, patterns):
+    """``(covered, best, notes)``: ``circuit`` after its inverter cover, the smallest cover of it
+    (from every start, across the choices of ``snapshots`` and with the roles swapped as ``p``
+    says) and the figures of the covers tried."""
+    from nandc.passes.nand import inverter_cover
+
     source = circuit
     f0, _, _ = circuit.arrays()
-    ands = np.flatnonzero(circuit.reachable() & (f0 != 0)).tolist()
-    if p.max_nodes and len(ands) > p.max_nodes:
-        net, s = lower_to_nand(circuit, {"cover": True, "rounds": p.cover_rounds}, progress=progress)
-        return net, pass_stats("map", source, net, t0, s.nand2_before, too_large=len(ands), **s.notes)
+    ands = int(np.count_nonzero(circuit.reachable() & (f0 != 0)))
     if p.cover_rounds:
         circuit, _ = inverter_cover(circuit, p.cover_rounds, progress)
     notes: dict = {}
     if p.choice_max_nodes:  # structures too large to merge cheaply are left out
         snapshots = tuple(x for x in snapshots if x.num_ands <= p.choice_max_nodes)
-    use_choices = p.choices and snapshots and (not p.choice_max_nodes or len(ands) <= p.choice_max_nodes)
+    use_choices = p.choices and snapshots and (not p.choice_max_nodes or ands <= p.choice_max_nodes)
     best = _map_structure(circuit, snapshots if use_choices else (), p, progress, notes, "", patterns)
     if use_choices and p.swap and snapshots[-1].structural_hash() != source.structural_hash():
         # the newest snapshot as the main structure and the circuit among the choices: the main
@@ -580,7 +609,4 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
                                  bound=int(best.gates * (1 + SWAP_SLACK)))
         if swapped.gates < best.gates:
             best = swapped
-    direct, _ = lower_to_nand(circuit)
-    notes["literal"] = direct.num_gates
-    net = direct if direct.num_gates <= best.gates else best.netlist()
-    return net, pass_stats("map", source, net, t0, **notes)
+    return circuit, best, notes

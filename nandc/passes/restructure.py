@@ -228,7 +228,6 @@ GUARD_MAP = {"cover_rounds": 0, "rounds": 1}
 
 def _mapped(circuit: Circuit) -> int:
     """NAND2 gates of the guard's mapping of ``circuit`` (:data:`GUARD_MAP`)."""
-    from nandc.passes.mapper import nand_map
+    from nandc.passes.mapper import mapped_gates
 
-    net, _ = nand_map(circuit, GUARD_MAP)
-    return net.num_gates
+    return mapped_gates(circuit, GUARD_MAP)

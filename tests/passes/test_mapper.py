@@ -9,7 +9,7 @@ from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.synth.equiv import check_equivalence
 from nandc.passes import PASSES, lower_to_nand, run_pipeline
-from nandc.passes.mapper import _program, nand_map
+from nandc.passes.mapper import _program, mapped_gates, nand_map
 from nandc.synth.cost import INFINITE, cut_cost_tables as cost_tables
 from nandc.synth.truth import MASK, VAR
 from tests.strategies import circuits, random_circuit, examples
@@ -55,6 +55,19 @@ def test_larger_random_circuit_is_smaller_and_mapped_deterministically():
     assert check_equivalence(c, first, method="sat")
     assert first.num_gates < 0.95 * lower_to_nand(c)[0].num_gates  # 820 against 888 when written
     assert first.structural_hash() == second.structural_hash()
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(circuits(max_inputs=10, max_ops=60), st.sampled_from([{}, {"cover_rounds": 0, "rounds": 1},
+                                                             {"start": "flow"}, {"max_nodes": 5}]))
+def test_mapped_gates_is_the_netlists_count_without_building_it(c, params):
+    assert mapped_gates(c, params) == nand_map(c, params)[0].num_gates
+
+
+def test_mapped_gates_of_circuits_the_compiled_loops_map():
+    for seed in range(3):
+        c = random_circuit(seed, num_inputs=24, num_ops=600)
+        assert mapped_gates(c) == nand_map(c)[0].num_gates
 
 
 def test_too_large_circuits_are_lowered_directly():
