@@ -46,7 +46,7 @@ from nandc.passes.base import Stats, pass_stats, register
 from nandc.passes.options import Progress, parse_params, report, check_params
 from nandc.synth.andopt import and_count, apply_if_fewer, compiled_rewrite_choices, refactor_choices, rewrite_choices
 from nandc.synth.cost import CostView
-from nandc.synth.rebuild import rebuild
+from nandc.synth.rebuild import cleaned
 
 __all__ = ["RestructureParams", "restructure", "STEPS", "DC2", "SCRIPT"]
 
@@ -164,7 +164,7 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
     steps = str(p.script).split(".")
     start = and_count(circuit)
     if p.max_nodes and start > p.max_nodes:
-        new = rebuild(circuit)[0]
+        new = cleaned(circuit)
         return new, pass_stats("restructure", circuit, new, t0, skipped=True)
     variants = [None if x == "any" else int(x) for x in str(p.slacks).split(".")]
     lean = bool(p.lean_above) and start > p.lean_above
@@ -181,7 +181,7 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
         return before_cache[0]
 
     for slack in variants:
-        current = rebuild(circuit)[0]
+        current = cleaned(circuit)
         forecast = None  # (circuit, its mapped gates)
         for count in range(rounds):
             before = and_count(current)
@@ -208,7 +208,7 @@ def restructure(circuit: Circuit, params=None, progress: Progress | None = None)
         best = min(tried, key=lambda i: mapped[i], default=None)
         keep = best is not None and mapped[best] < mapped_before() * (1 - p.min_gain)
         notes.update(mapped_before=before_cache[0] if before_cache else None, mapped_after=mapped)
-        current = results[best] if keep else rebuild(circuit)[0]
+        current = results[best] if keep else cleaned(circuit)
     else:
         current = min(results, key=and_count)
     notes["ands_after"] = and_count(current)

@@ -35,7 +35,7 @@ import numpy as np
 from nandc.errors import PassError
 from nandc.ir.circuit import Circuit
 from nandc.passes.base import Stats, pass_stats, register
-from nandc.synth.rebuild import append_copies, rebuild, start_copy
+from nandc.synth.rebuild import append_copies, cleaned, start_copy
 from nandc.passes.options import Progress, parse_params, report, check_params
 from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
 from nandc.synth.simulation import (ALL_ONES, PatternPool, level_plan, random_patterns, signature_keys,
@@ -291,5 +291,5 @@ def sweep(circuit: Circuit, params=None, progress: Progress | None = None,
             break
         extra = _counterexample_words(res.counterexamples[:MAX_NEW_WORDS], num_inputs, rng)
         patterns = np.concatenate([patterns, extra], axis=1)
-    current, _ = rebuild(current)
+    current = cleaned(current)
     return current, pass_stats("sweep", circuit, current, t0, **notes)

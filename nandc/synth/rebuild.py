@@ -10,7 +10,7 @@ import numpy as np
 
 from nandc.ir.circuit import Circuit
 
-__all__ = ["append_copies", "rebuild", "start_copy"]
+__all__ = ["append_copies", "cleaned", "rebuild", "rebuilt_as_is", "start_copy"]
 
 
 def start_copy(circuit: Circuit) -> tuple[Circuit, list[int]]:
@@ -68,6 +68,36 @@ def rebuild(circuit: Circuit, literal_of: list[int] | None = None,
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
     return new, lit
+
+
+def rebuilt_as_is(circuit: Circuit) -> bool:
+    """Whether :func:`rebuild` gives ``circuit`` back node for node: its inputs are numbered first,
+    in the order :meth:`~nandc.ir.circuit.Circuit.copy_interface` adds them; every AND node is live,
+    has two fanins of different non-constant nodes in order, and is the only node reading its pair
+    (so nothing folds or merges); and the layers are named in the order of their first nodes."""
+    f0, f1, lay = circuit.arrays()
+    k = circuit.num_inputs
+    order = [b >> 1 for bus in circuit.input_buses.values() for b in bus.bits]
+    seen = set(order)
+    order += [n for n in circuit.inputs if n not in seen]
+    if order != list(range(1, k + 1)):
+        return False
+    a, b = f0[k + 1:], f1[k + 1:]
+    if (not np.all(a != 0) or int(np.count_nonzero(circuit.reachable()[k + 1:])) != len(a)
+            or np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1))
+            or len(np.unique(a * (2 * circuit.num_nodes) + b)) != len(a)):
+        return False
+    ids = lay[k + 1:]
+    first = np.unique(ids, return_index=True)[1]
+    used = ids[np.sort(first)].tolist()
+    names = circuit.layer_names
+    return names == [names[0]] + [names[i] for i in used if i != 0]
+
+
+def cleaned(circuit: Circuit) -> Circuit:
+    """``rebuild(circuit)[0]``, or ``circuit`` itself where that copy would be the same circuit
+    (:func:`rebuilt_as_is`): passes that change nothing return their input without copying it."""
+    return circuit if rebuilt_as_is(circuit) else rebuild(circuit)[0]
 
 
 def _compact(circuit: Circuit) -> tuple[Circuit, list[int]] | None:

@@ -16,10 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-import numpy as np
-
 from nandc.ir.circuit import Circuit
-from nandc.synth.rebuild import rebuild, start_copy
+from nandc.synth.rebuild import cleaned, start_copy
 from nandc.synth.cost import CostView, nand_cost
 from nandc.synth.library import Program
 from nandc.synth.progress import Progress, report
@@ -115,23 +113,7 @@ def build(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -> 
     new.current_layer = ""
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
-    return new if _rebuilt_as_is(new) else rebuild(new)[0]
-
-
-def _rebuilt_as_is(c: Circuit) -> bool:
-    """Whether :func:`rebuild` would give ``c`` back node for node: every AND node is live
-    and the layer names are in the order of their first nodes (``c`` was made by
-    ``copy_interface`` and ``and_``, so its nodes are hash-consed and its inputs come first).
-    Building a replaced circuit seldom leaves a node dead, and then the second copy is saved."""
-    f0, _, lay = c.arrays()
-    is_and = f0 != 0
-    if int(np.count_nonzero(c.reachable() & is_and)) != c.num_ands:
-        return False
-    ids = lay[is_and]
-    first = np.unique(ids, return_index=True)[1]
-    used = ids[np.sort(first)].tolist()
-    names = c.layer_names
-    return names == [names[0]] + [names[i] for i in used if i != 0]
+    return cleaned(new)  # seldom a node left dead: then a second copy
 
 
 def program_from_circuit(scratch: Circuit, root: int) -> Program | None:
@@ -173,12 +155,12 @@ def program_from_circuit(scratch: Circuit, root: int) -> Program | None:
 
 def apply_if_cheaper(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -> tuple[Circuit, int, int]:
     """``(result, cost_before, cost_after)``: the circuit rebuilt with ``replaced`` if
-    that lowers its NAND2 cost, else its cleaned copy."""
+    that lowers its NAND2 cost, else its cleaned copy (itself when that is the same circuit)."""
     before = nand_cost(circuit)
     if replaced:
         new = build(circuit, ctx, replaced)
         after = nand_cost(new)
         if after < before:
             return new, before, after
-    new = rebuild(circuit)[0]
+    new = cleaned(circuit)
     return new, before, nand_cost(new)
