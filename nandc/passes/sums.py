@@ -346,14 +346,15 @@ def _checked(circuit: Circuit, rebuilt: Circuit) -> Circuit:
 
 def _swept_choice(circuit: Circuit, rebuilt: Circuit, kept: list, notes: dict,
                   patterns: PatternPool | None = None) -> tuple[Circuit, int]:
-    """The smaller of ``circuit`` and ``rebuilt``, each SAT-swept (only ``circuit`` when they are one).
+    """The smaller of ``circuit`` and ``rebuilt``, each SAT-swept (only ``circuit`` when they are one;
+    not ``circuit`` when a sweep made it).
 
     Layer by layer: a layer's groups are kept only where the layer has fewer AND nodes in the swept
     rebuild than in the swept input (in a whole MLP, the base wins on a narrow layer and sweeping
     on a wide one); the circuit is rebuilt and swept once more when that leaves some groups out."""
-    from nandc.passes.sweep import sweep
+    from nandc.passes.sweep import sweep, swept
 
-    plain = sweep(circuit, patterns=patterns)[0]
+    plain = circuit if swept(circuit) else sweep(circuit, patterns=patterns)[0]  # swept just before: as it is
     plain_cost = nand_cost(plain)
     if rebuilt is circuit:
         return plain, plain_cost

@@ -41,7 +41,7 @@ from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
 from nandc.synth.simulation import (ALL_ONES, PatternPool, level_plan, random_patterns, signature_keys,
                                     simulate_nodes)
 
-__all__ = ["SweepParams", "sweep"]
+__all__ = ["SweepParams", "sweep", "swept"]
 
 MAX_NEW_WORDS = 64  # counterexample words added to the simulation per round
 MIN_NEW_PATTERNS = 64  # fewer counterexamples than this do not justify another round
@@ -292,4 +292,15 @@ def sweep(circuit: Circuit, params=None, progress: Progress | None = None,
         extra = _counterexample_words(res.counterexamples[:MAX_NEW_WORDS], num_inputs, rng)
         patterns = np.concatenate([patterns, extra], axis=1)
     current = cleaned(current)
+    current.remembered(SWEPT, lambda: True)
     return current, pass_stats("sweep", circuit, current, t0, **notes)
+
+
+#: The name under which a sweep's result remembers (:meth:`Circuit.remembered`) that it is one.
+SWEPT = "swept"
+
+
+def swept(circuit: Circuit) -> bool:
+    """Whether ``circuit`` is the result of a :func:`sweep` (and no node was added to it since):
+    sweeping it again would find little to merge."""
+    return bool(circuit.remembered(SWEPT, lambda: False))

@@ -267,6 +267,31 @@ def test_with_sweep_the_smaller_of_both_swept_circuits_is_kept(n_in, n_out, rebu
     _exhaustive_equal(c, out)
 
 
+def test_with_sweep_a_swept_input_is_not_swept_again(monkeypatch):
+    from nandc.passes import sweep as sweep_module
+
+    c = _dense(16, 48, _choice((-1, 1)), 1)
+    swept, _ = sweep_module.sweep(c)
+    assert sweep_module.swept(swept) and not sweep_module.swept(c)
+    calls = []
+    real = sweep_module.sweep
+    monkeypatch.setattr(sweep_module, "sweep", lambda circuit, *a, **k: calls.append(circuit) or real(circuit, *a, **k))
+    out, stats = sums(swept, {"sweep": True})
+    assert swept not in calls and nand_cost(out) <= nand_cost(swept)
+    _exhaustive_equal(c, out)
+    sums(c, {"sweep": True})
+    assert c in calls  # not swept: swept here
+
+
+def test_a_circuit_grown_after_its_sweep_is_not_taken_for_swept():
+    from nandc.passes.sweep import sweep, swept
+
+    out, _ = sweep(_dense(8, 2, _choice((-1, 1)), 1))
+    assert swept(out)
+    out.and_(out.input_literals()[0], out.input_literals()[1] ^ 1)
+    assert not swept(out)
+
+
 def test_a_layer_whose_words_the_next_layer_adds_is_still_rebuilt():
     # the words of "fc1" are leaves of "fc2"'s words: parts of those across layers, words of their own within
     c, fc, (nxt,), _ = layered_sums(2, 16, 8, 1, skip_low=1)
