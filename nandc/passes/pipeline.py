@@ -365,7 +365,7 @@ def run_pipeline(circuit: Circuit, pipeline: str,
     """
     run = _Run([], on_stats, progress)
     steps = parse_steps(pipeline)
-    with sparse_collections():
+    with sparse_collections(), single_threaded_blas():
         # results are remembered only where a branch may repeat the main line's steps (they hold circuits)
         result = _run(steps, circuit, run, memoize=_has_branch(steps))
     return result, run.history
@@ -409,6 +409,43 @@ def sparse_collections() -> Iterator[None]:
 
 _GC_LOCK = threading.Lock()
 _GC_STATE: dict = {"depth": 0}  # runs inside sparse_collections; the settings the first one found
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run with one BLAS thread (:mod:`threadpoolctl`).  A few passes multiply small float
+    matrices (``recover``'s probes of threshold hypotheses); numpy's OpenBLAS then wakes a worker
+    thread per core, which spins waiting for more work long after the product is done.  On two cores
+    that spinning took 0.1 s of CPU per ``-O3`` run of ``ternary_mlp.fc1.absmax`` (0.9 s) and slowed
+    the main thread by as much.  The first of nested or concurrent runs sets the limit and the last
+    one out restores the library's own."""
+    with _GC_LOCK:
+        if not _BLAS_STATE["depth"]:
+            _BLAS_STATE["limit"] = _blas_limit()
+        _BLAS_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _BLAS_STATE["depth"] -= 1
+            if not _BLAS_STATE["depth"] and _BLAS_STATE["limit"] is not None:
+                _BLAS_STATE["limit"].restore_original_limits()
+                _BLAS_STATE["limit"] = None
+
+
+def _blas_limit():
+    """A :mod:`threadpoolctl` limit of the loaded BLAS libraries to one thread (None without
+    threadpoolctl)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    if _BLAS_STATE.get("controller") is None:
+        _BLAS_STATE["controller"] = ThreadpoolController()
+    return _BLAS_STATE["controller"].limit(limits=1, user_api="blas")
+
+
+_BLAS_STATE: dict = {"depth": 0, "limit": None}  # runs inside single_threaded_blas; their limit
 
 
 def _has_branch(steps: tuple[Step, ...]) -> bool:

@@ -271,3 +271,39 @@ def test_runs_collect_garbage_sparsely_and_restore_the_collector(monkeypatch):
         if not frozen_before:
             gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_runs_use_one_blas_thread_and_restore_the_librarys_own(monkeypatch):
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from nandc.passes import base
+    from nandc.passes.pipeline import single_threaded_blas
+
+    np.ones((4, 4), np.float32) @ np.ones((4, 4), np.float32)  # BLAS loaded and used
+
+    def blas_threads():
+        return sorted(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+
+    seen = []
+
+    def probe(circuit, params=None):
+        seen.append(blas_threads())
+        return circuit, base.pass_stats("_blas_probe", circuit, circuit, 0.0)
+
+    monkeypatch.setitem(base.PASSES, "_blas_probe", base.PassInfo("_blas_probe", "BLAS threads", probe, "circuit"))
+    c = Circuit("t")
+    x = c.add_input_bus("x", 2)
+    c.set_output("y", [c.and_(x[0], x[1])])
+    with threadpool_limits(limits=2, user_api="blas"):  # two threads, whatever the machine's cores
+        before = blas_threads()
+        assert before and set(before) == {2}  # numpy's BLAS is there to limit
+        run_pipeline(c, "_blas_probe")
+        assert seen[-1] == [1] * len(before) and blas_threads() == before
+        first, second = single_threaded_blas(), single_threaded_blas()  # concurrent runs leave in any order
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert blas_threads() == [1] * len(before)
+        second.__exit__(None, None, None)
+        assert blas_threads() == before
