@@ -146,7 +146,7 @@ def test_stats_carry_the_nand2_objective():
 def test_branches_and_snapshots_keep_structures_for_the_mapper(monkeypatch):
     """A branch {...} runs on the current circuit and keeps its result; the main line goes on
     with the circuit as it was; snapshot keeps the current circuit; map receives them, newest last."""
-    from nandc.passes import mapper, pipeline
+    from nandc.passes import pipeline
     from nandc.passes.base import PASSES
     from tests.strategies import random_circuit
 
