@@ -3,7 +3,10 @@
 :class:`WindowSolver` answers for two literals of one (possibly growing)
 circuit.  Without SAT first (:class:`LocalProver`, not in persistent proofs):
 exact tables of both over a reconvergent cut of the two, equal tables being
-a proof.  Then a small *window*: the miter ``x != y`` encoded over at most
+a proof.  Then, where the caller marks *stop* nodes (signals many others read: a maximum, a
+scale), exact tables over the cut that stops at them and at the inputs: the leaf values on which
+the two differ are asked of SAT one by one, once per cut (an impossible value is a satisfiability
+don't care, and a possible one a counterexample).  Then a small *window*: the miter ``x != y`` encoded over at most
 ``window`` AND nodes of the union of both cones, nearest the roots first;
 nodes whose fanins were not collected are free variables.  UNSAT proves
 ``x == y`` for every value of those nodes, hence for every input (sound).  A
@@ -144,6 +147,26 @@ class ConeSolver:
             self.solver.add_clause([lx, -ly])
         return EQUAL, None
 
+    def reach(self, leaves: list[int], minterm: int) -> tuple[bool | None, dict[int, bool] | None]:
+        """Whether some input gives the nodes ``leaves`` the values ``minterm`` (leaf ``i`` is bit ``i``):
+        ``(False, None)`` proved impossible, ``(True, {input node: value})`` an input that does,
+        ``(None, None)`` undecided within the conflict budget."""
+        if self.solver is None or len(self.var) > self.capacity:
+            self._reset()
+        for u in leaves:
+            self._load(u)
+        var = self.var
+        assumptions = [var[u] if (minterm >> i) & 1 else -var[u] for i, u in enumerate(leaves)]
+        if self.conflicts is None:
+            answer = self.solver.solve(assumptions=assumptions)
+        else:
+            self.solver.conf_budget(self.conflicts)
+            answer = self.solver.solve_limited(assumptions=assumptions)
+        if not answer:
+            return answer, None
+        model = self.solver.get_model()
+        return True, {v: model[g - 1] > 0 for v, g in self.input_vars}
+
     def close(self) -> None:
         if self.solver is not None:
             self.solver.delete()
@@ -152,6 +175,9 @@ class ConeSolver:
 
 #: Leaves of the cut :class:`LocalProver` compares two literals over (0: no local proofs).
 LOCAL_LEAVES = 10
+#: Values of a stop cut's leaves on which two literals may differ for :meth:`WindowSolver.check` to ask
+#: whether the leaves can take them.
+MAX_MINTERMS = 64
 
 
 class LocalProver:
@@ -180,6 +206,7 @@ class LocalProver:
             self.inner = np.zeros(self.rows, dtype=np.int64)
             self.stack = np.zeros(2 * self.rows + 4, dtype=np.int64)
             self.tables = np.zeros((self.rows, max(1, (1 << leaves) >> 6)), dtype=np.uint64)
+            self.diff = np.zeros(max(1, (1 << leaves) >> 6), dtype=np.uint64)
             self._grow(1024)
 
     def _grow(self, size: int) -> None:
@@ -212,6 +239,33 @@ class LocalProver:
         if verdict == 0:
             return DIFFERENT, {u: bool((minterm >> i) & 1) for i, u in enumerate(leaves)}
         return UNKNOWN, None
+
+    def stop_diff(self, circuit: Circuit, x: int, y: int, stops) -> tuple[list[int], list[int]] | None:
+        """``(leaves, minterms)``: ``x`` and ``y`` as functions of the cut that stops at inputs and at the
+        nodes ``stops`` marks (:func:`nandc.synth.kernels.stop_cut_diff`), and the values of those leaves
+        (leaf ``i`` is bit ``i``) on which the two differ (at most :data:`MAX_MINTERMS`); None when the
+        cut is too large, the two differ on more values, or there are no compiled loops."""
+        if not self.compiled:
+            return None
+        from nandc.synth import kernels
+
+        f0, f1 = circuit.fanin_views()
+        if len(f0) > self._size:
+            self._grow(len(f0))
+        self.stamp += 1
+        nl, words = kernels.stop_cut_diff(x, y, f0, f1, self.leaves, stops, self.vis, self.stamp, self.lv,
+                                          self.inner, self.stack, self.tables, self.slot, self.diff)
+        if nl < 0:
+            return None
+        minterms: list[int] = []
+        for w, word in enumerate(self.diff[:words].tolist()):
+            while word:
+                low = word & -word
+                minterms.append(64 * w + low.bit_length() - 1)
+                if len(minterms) > MAX_MINTERMS:
+                    return None
+                word ^= low
+        return self.lv[:nl].tolist(), minterms
 
     def _check_python(self, x: int, y: int, f0, f1) -> tuple[int, int, list[int]]:
         """:func:`nandc.synth.kernels.pair_check`'s ``(verdict, minterm, leaves)``, in Python."""
@@ -307,7 +361,9 @@ class _Strategy:
 class WindowSolver:
     """SAT checks of ``x == y`` between literals of a (growing) circuit.
 
-    A small window first (cheap, proves most local equivalences); if it is
+    Local proofs first (:class:`LocalProver`); then, with :attr:`stops` set, the cut
+    that stops there (:meth:`_stop_check`, paused like the full cones when it rarely
+    answers); then a small window (cheap, proves most local equivalences); if it is
     inconclusive, the full cones in a shared incremental solver that holds
     up to ``capacity`` nodes.  Windows are dropped for good once they
     answer rarely (:func:`_poor`: equivalences are global, the constants of a
@@ -334,6 +390,13 @@ class WindowSolver:
         self.fallback = _Strategy()
         self.local: LocalProver | None = None
         self.local_answers = 0
+        #: Nodes that stop cuts (None: no stop cuts), set by the caller (see :meth:`check`), and what SAT
+        #: said of the values of each stop cut's leaves (tuple of leaves -> {minterm: None, proved
+        #: impossible, or an input that gives it}).
+        self.stops = None
+        self.leaf_values: dict[tuple[int, ...], dict[int, dict[int, bool] | None]] = {}
+        self.stop_cuts = _Strategy()
+        self.stop_answers = 0
         if not persistent and LOCAL_LEAVES:
             from nandc.synth.compiled import use_compiled
 
@@ -416,6 +479,36 @@ class WindowSolver:
         a solver over the copy would have given."""
         self.circuit = circuit
         self.cones.renumber(circuit, node_literal)
+        moved = {}
+        for leaves, values in self.leaf_values.items():
+            lits = [node_literal[u] for u in leaves]
+            if all(lit >= 0 and not lit & 1 for lit in lits):  # (copies keep their order: so do the bits)
+                moved[tuple(lit >> 1 for lit in lits)] = {m: None if cex is None else {node_literal[u] >> 1: b for u, b in cex.items()}
+                                                           for m, cex in values.items()}
+        self.leaf_values = moved
+
+    def _stop_check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
+        """``x`` against ``y`` over the cut that stops at :attr:`stops`: equal tables, or tables that
+        differ only on values of the leaves proved impossible (a satisfiability don't care: an
+        equivalence that holds because signals read all over the circuit are related, as every
+        quantized value is at most the maximum it is divided by), prove them equal; an input that
+        gives the leaves one of those values tells them apart."""
+        got = self.local.stop_diff(self.circuit, x, y, self.stops)
+        if got is None:
+            return UNKNOWN, None
+        leaves, minterms = got
+        known = self.leaf_values.setdefault(tuple(leaves), {})  # minterm -> None (impossible) or an input
+        for m in minterms:
+            if m not in known:
+                self.calls += 1
+                answer, cex = self.cones.reach(leaves, m)
+                if answer is None:
+                    return UNKNOWN, None
+                known[m] = cex
+            if known[m] is not None:
+                return DIFFERENT, known[m]
+        return EQUAL, None
+        return UNKNOWN, None
 
     def check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
         """Whether literals ``x`` and ``y`` (``y`` may be a constant) are equal.
@@ -427,6 +520,12 @@ class WindowSolver:
             verdict, cex = self.local.check(self.circuit, x, y)
             if verdict != UNKNOWN:
                 self.local_answers += 1
+                return verdict, cex
+        if self.stops is not None and self.local is not None and self.stop_cuts.wanted():
+            verdict, cex = self._stop_check(x, y)
+            self.stop_cuts.record(verdict != UNKNOWN)
+            if verdict != UNKNOWN:
+                self.stop_answers += 1
                 return verdict, cex
         trial = TRIAL_TRIES if self.local is None else LOCAL_TRIAL_TRIES
         if self.persistent or not _poor(self.window_tries, self.window_answers, trial):

@@ -42,7 +42,7 @@ import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
            "cover_gates", "canon_arrays", "rewrite_decisions", "program_arrays", "refactor_saved", "resub_decisions",
-           "and_rewrite_decisions", "free_tables", "and_refactor_sizes", "pair_check"]
+           "and_rewrite_decisions", "free_tables", "and_refactor_sizes", "pair_check", "stop_cut_diff"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
@@ -1232,6 +1232,60 @@ def pair_check(x, y, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot
                 bit += 1
             return 0, w * 64 + bit, nl
     return 1, 0, nl
+
+
+@njit(cache=True, nogil=True)
+def stop_cut_diff(x, y, f0, f1, k, stops, vis, stamp, lv, inner, stack, tables, slot, diff):
+    """Literals ``x`` and ``y`` (``y`` may be a constant) as functions of the cut that stops at
+    inputs and at the nodes marked in ``stops`` (not at the two roots themselves): its leaves
+    sorted in ``lv[:nl]``, and ``diff[:words]`` the table over them of where the two differ.
+
+    Returns ``(nl, words)``, or ``(-1, 0)`` when the cut has more than ``k`` leaves or its cone more
+    than ``_MAX_CONE`` AND nodes (or rows than ``tables`` holds).  ``vis`` holds stamps per node,
+    ``stamp`` a value no earlier call used."""
+    rx = x >> 1
+    ry = y >> 1
+    nl = 0
+    ni = 0
+    top = 0
+    vis[0] = stamp
+    for r in (rx, ry):
+        if r and vis[r] != stamp:
+            stack[top] = r
+            top += 1
+    while top:
+        top -= 1
+        u = stack[top]
+        if vis[u] == stamp:
+            continue
+        vis[u] = stamp
+        if f0[u] == 0 or (stops[u] and u != rx and u != ry):
+            if nl == k:
+                return -1, 0
+            lv[nl] = u
+            nl += 1
+            continue
+        if ni == _MAX_CONE or nl + ni + 2 > tables.shape[0]:
+            return -1, 0
+        inner[ni] = u
+        ni += 1
+        for side in range(2):
+            w = (f0[u] if side == 0 else f1[u]) >> 1
+            if vis[w] != stamp:
+                stack[top] = w
+                top += 1
+    _sort(lv, nl)
+    _sort(inner, ni)
+    words, lastmask = _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot)
+    for w in range(words):
+        tx = tables[slot[rx], w] if rx else np.uint64(0)
+        ty = tables[slot[ry], w] if ry else np.uint64(0)
+        if x & 1:
+            tx = ~tx & lastmask
+        if y & 1:
+            ty = ~ty & lastmask
+        diff[w] = tx ^ ty
+    return nl, words
 
 
 # ---------------------------------------------------------------------- resubstitution's decisions

@@ -372,3 +372,97 @@ def test_progress_is_reported():
     seen = []
     sweep(random_circuit(3, 10, 200), SweepParams(), progress=lambda *a: seen.append(a))
     assert seen and seen[0][0] == "sweep round 1" and all(done <= total for _, done, total in seen)
+
+
+def _exhaustive_values(c: Circuit):
+    """Every node's values over every input pattern (input ``i`` is bit ``i`` of the pattern) and a
+    function giving literal ``lit``'s value on the pattern an assignment ``{input node: bool}`` makes."""
+    n = c.num_inputs
+    index = np.arange(max(64, 1 << n), dtype=np.uint64) % np.uint64(1 << n)
+    bits = (index[None, :] >> np.arange(n, dtype=np.uint64)[:, None]) & np.uint64(1)
+    patterns = np.bitwise_or.reduce(bits.reshape(n, -1, 64) << np.arange(64, dtype=np.uint64), axis=2)
+    values = _node_values(c, patterns)
+    inputs = [lit >> 1 for lit in c.input_literals()]
+
+    def at(lit, cex):
+        word, bit = divmod(sum(int(cex.get(u, False)) << i for i, u in enumerate(inputs)), 64)
+        return (((int(values[lit >> 1][word]) >> bit) & 1) if lit >> 1 else 0) ^ (lit & 1)
+
+    return values, at
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=10, max_ops=80), st.data())
+def test_stop_cut_verdicts_are_right(c, data):
+    """Over a cut that stops at arbitrary nodes, with the leaf values SAT proves impossible: EQUAL only
+    for equal literals, DIFFERENT only with an assignment that tells them apart (exhaustive simulation)."""
+    import nandc.synth.kernels  # noqa: F401  (the compiled loops: stop cuts have no Python loop)
+
+    f0, f1 = c.fanin_views()
+    twins = []
+    for v in [v for v in range(c.num_nodes) if f0[v]][:5]:  # built equal to AND nodes: proved or undecided
+        a, b = f0[v], f1[v]
+        twins.append((c.or_(c.and_(2 * v, a), c.and_(a, b)), 2 * v))
+    solver = WindowSolver(c, 32, 1000)
+    assert solver.local is not None and solver.local.compiled
+    solver.stops = np.array(data.draw(st.lists(st.booleans(), min_size=c.num_nodes, max_size=c.num_nodes)), dtype=bool)
+    for w, v in twins:
+        assert w == v or solver._stop_check(w, v)[0] != DIFFERENT
+        assert w == v or solver._stop_check(w ^ 1, v)[0] != EQUAL
+    values, at = _exhaustive_values(c)
+    n = c.num_inputs
+    care = np.uint64((1 << (1 << n)) - 1) if n < 6 else np.uint64(0xFFFFFFFFFFFFFFFF)
+    ands = [v for v in range(c.num_nodes) if c.fanin_views()[0][v]]
+    for _ in range(20):
+        if not ands:
+            break
+        x = 2 * data.draw(st.sampled_from(ands)) + data.draw(st.integers(0, 1))
+        y = data.draw(st.sampled_from([0, 1] + [2 * v + p for v in range(1, c.num_nodes) for p in (0, 1)]))
+        if x >> 1 == y >> 1:
+            continue
+        verdict, cex = solver._stop_check(x, y)
+        if verdict == EQUAL:
+            vx, vy = (values[lit >> 1] ^ np.uint64(0xFFFFFFFFFFFFFFFF if lit & 1 else 0) if lit >> 1 else
+                      np.full(values.shape[1], np.uint64(0xFFFFFFFFFFFFFFFF if lit & 1 else 0)) for lit in (x, y))
+            assert np.array_equal(vx[:1] & care, vy[:1] & care) and np.array_equal(vx[1:], vy[1:])
+        elif verdict == DIFFERENT:
+            assert at(x, cex) != at(y, cex)
+    solver.close()
+
+
+def _below_the_maximum(words: int = 12, width: int = 2) -> Circuit:
+    """Words and their maximum; per word, whether it exceeds the maximum (never) and whether it
+    equals it, built twice: as ``w >= top`` and as ``not (w < top)`` (equal given ``w <= top`` only)."""
+    from nandc.ir import words as W
+
+    c = Circuit("below")
+    ws = [W.Word(tuple(c.add_input_bus(f"x{j}", width)), False) for j in range(words)]
+    top = W.maximum_many(c, ws)
+    over = [W.compare(c, w, top, ">") for w in ws]
+    reach = [W.compare(c, w, top, ">=") for w in ws] + [W.compare(c, w, top, "==") for w in ws]
+    c.set_output("y", over + reach)
+    return c
+
+
+def test_stop_cuts_prove_what_rests_on_signals_read_all_over(monkeypatch):
+    from nandc.passes import sweep as sweep_module
+
+    c = _below_the_maximum()
+    answers = []
+    real = WindowSolver._stop_check
+
+    def counted(self, x, y):
+        got = real(self, x, y)
+        answers.append(got[0])
+        return got
+
+    monkeypatch.setattr(WindowSolver, "_stop_check", counted)
+    monkeypatch.setattr(sweep_module, "STOP_FANOUT", 6)  # the maximum's bits: read by every comparison
+    import nandc.synth.kernels  # noqa: F401  (the compiled loops, on a small circuit)
+
+    out, stats = sweep(c)
+    assert check_equivalence(c, out, method="sat")
+    y = out.output_buses["y"].bits
+    assert all(lit == 0 for lit in y[:12])  # no word exceeds the maximum
+    assert EQUAL in answers and stats.notes["proved"] > 0
+    assert len(set(y[12:24]) | set(y[24:])) < 24  # ">=" and "==" merged: equal below the maximum
