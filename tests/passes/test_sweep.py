@@ -131,6 +131,17 @@ def _node_values(c: Circuit, patterns: np.ndarray) -> np.ndarray:
     return simulate_nodes(plan, patterns)
 
 
+def _drawn_pairs(c: Circuit, data, count: int = 20):
+    """Up to ``count`` pairs ``(x, y)`` of literals to compare: ``x`` of an AND node, ``y`` of any other node
+    or a constant."""
+    ands = [v for v in range(c.num_nodes) if c.fanin_views()[0][v]]
+    for _ in range(count if ands else 0):
+        x = 2 * data.draw(st.sampled_from(ands)) + data.draw(st.integers(0, 1))
+        y = data.draw(st.sampled_from([0, 1] + [2 * v + p for v in range(1, c.num_nodes) for p in (0, 1)]))
+        if x >> 1 != y >> 1:
+            yield x, y
+
+
 @settings(max_examples=examples(60), deadline=None)
 @given(circuits(max_inputs=10, max_ops=80), st.data())
 def test_local_proofs_and_counterexamples_are_right(c, data):
@@ -159,14 +170,7 @@ def test_local_proofs_and_counterexamples_are_right(c, data):
         v = values[lit >> 1] ^ (ones if lit & 1 else np.uint64(0))
         return v & care
 
-    ands = [v for v in range(c.num_nodes) if c.fanin_views()[0][v]]
-    for _ in range(20):
-        if not ands:
-            break
-        x = 2 * data.draw(st.sampled_from(ands)) + data.draw(st.integers(0, 1))
-        y = data.draw(st.sampled_from([0, 1] + [2 * v + p for v in range(1, c.num_nodes) for p in (0, 1)]))
-        if x >> 1 == y >> 1:
-            continue
+    for x, y in _drawn_pairs(c, data):
         verdict, cex = prover.check(c, x, y)
         if verdict == EQUAL:
             assert np.array_equal(value(x), value(y))
@@ -412,14 +416,7 @@ def test_stop_cut_verdicts_are_right(c, data):
     values, at = _exhaustive_values(c)
     n = c.num_inputs
     care = np.uint64((1 << (1 << n)) - 1) if n < 6 else np.uint64(0xFFFFFFFFFFFFFFFF)
-    ands = [v for v in range(c.num_nodes) if c.fanin_views()[0][v]]
-    for _ in range(20):
-        if not ands:
-            break
-        x = 2 * data.draw(st.sampled_from(ands)) + data.draw(st.integers(0, 1))
-        y = data.draw(st.sampled_from([0, 1] + [2 * v + p for v in range(1, c.num_nodes) for p in (0, 1)]))
-        if x >> 1 == y >> 1:
-            continue
+    for x, y in _drawn_pairs(c, data):
         verdict, cex = solver._stop_check(x, y)
         if verdict == EQUAL:
             vx, vy = (values[lit >> 1] ^ np.uint64(0xFFFFFFFFFFFFFFFF if lit & 1 else 0) if lit >> 1 else
