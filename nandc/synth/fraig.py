@@ -396,6 +396,8 @@ class WindowSolver:
         self.stops = None
         self.leaf_values: dict[tuple[int, ...], dict[int, dict[int, bool] | None]] = {}
         self.stop_cuts = _Strategy()
+        self.leaf_solver: ConeSolver | None = None  # the stop cuts' queries (apart: the cone queries' solver
+        # then holds what it held without them)
         self.stop_answers = 0
         if not persistent and LOCAL_LEAVES:
             from nandc.synth.compiled import use_compiled
@@ -479,6 +481,8 @@ class WindowSolver:
         a solver over the copy would have given."""
         self.circuit = circuit
         self.cones.renumber(circuit, node_literal)
+        if self.leaf_solver is not None:
+            self.leaf_solver.renumber(circuit, node_literal)
         moved = {}
         for leaves, values in self.leaf_values.items():
             lits = [node_literal[u] for u in leaves]
@@ -501,7 +505,10 @@ class WindowSolver:
         for m in minterms:
             if m not in known:
                 self.calls += 1
-                answer, cex = self.cones.reach(leaves, m)
+                if self.leaf_solver is None:
+                    self.leaf_solver = ConeSolver(self.circuit, self.conflicts, capacity=self.cones.capacity,
+                                                  recycle=RECYCLE_SIZE)
+                answer, cex = self.leaf_solver.reach(leaves, m)
                 if answer is None:
                     return UNKNOWN, None
                 known[m] = cex
@@ -543,3 +550,5 @@ class WindowSolver:
 
     def close(self) -> None:
         self.cones.close()
+        if self.leaf_solver is not None:
+            self.leaf_solver.close()
