@@ -487,8 +487,9 @@ class WindowSolver:
         for leaves, values in self.leaf_values.items():
             lits = [node_literal[u] for u in leaves]
             if all(lit >= 0 and not lit & 1 for lit in lits):  # (copies keep their order: so do the bits)
-                moved[tuple(lit >> 1 for lit in lits)] = {m: None if cex is None else {node_literal[u] >> 1: b for u, b in cex.items()}
-                                                           for m, cex in values.items()}
+                moved[tuple(lit >> 1 for lit in lits)] = {
+                    m: None if cex is None else {node_literal[u] >> 1: b for u, b in cex.items()}
+                    for m, cex in values.items()}
         self.leaf_values = moved
 
     def _stop_check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
