@@ -244,9 +244,7 @@ class LocalProver:
         """``(leaves, minterms)``: ``x`` and ``y`` as functions of the cut that stops at inputs and at the
         nodes ``stops`` marks (:func:`nandc.synth.kernels.stop_cut_diff`), and the values of those leaves
         (leaf ``i`` is bit ``i``) on which the two differ (at most :data:`MAX_MINTERMS`); None when the
-        cut is too large, the two differ on more values, or there are no compiled loops."""
-        if not self.compiled:
-            return None
+        cut is too large or the two differ on more values.  Only with the compiled loops."""
         from nandc.synth import kernels
 
         f0, f1 = circuit.fanin_views()
@@ -398,7 +396,6 @@ class WindowSolver:
         self.stop_cuts = _Strategy()
         self.leaf_solver: ConeSolver | None = None  # the stop cuts' queries (apart: the cone queries' solver
         # then holds what it held without them)
-        self.stop_answers = 0
         if not persistent and LOCAL_LEAVES:
             from nandc.synth.compiled import use_compiled
 
@@ -516,7 +513,6 @@ class WindowSolver:
             if known[m] is not None:
                 return DIFFERENT, known[m]
         return EQUAL, None
-        return UNKNOWN, None
 
     def check(self, x: int, y: int) -> tuple[str, dict[int, bool] | None]:
         """Whether literals ``x`` and ``y`` (``y`` may be a constant) are equal.
@@ -529,11 +525,10 @@ class WindowSolver:
             if verdict != UNKNOWN:
                 self.local_answers += 1
                 return verdict, cex
-        if self.stops is not None and self.local is not None and self.stop_cuts.wanted():
+        if self.stops is not None and self.local is not None and self.local.compiled and self.stop_cuts.wanted():
             verdict, cex = self._stop_check(x, y)
             self.stop_cuts.record(verdict != UNKNOWN)
             if verdict != UNKNOWN:
-                self.stop_answers += 1
                 return verdict, cex
         trial = TRIAL_TRIES if self.local is None else LOCAL_TRIAL_TRIES
         if self.persistent or not _poor(self.window_tries, self.window_answers, trial):
