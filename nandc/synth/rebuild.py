@@ -83,9 +83,7 @@ def rebuilt_as_is(circuit: Circuit) -> bool:
     if order != list(range(1, k + 1)):
         return False
     a, b = f0[k + 1:], f1[k + 1:]
-    if (not np.all(a != 0) or int(np.count_nonzero(circuit.reachable()[k + 1:])) != len(a)
-            or np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1))
-            or len(np.unique(a * (2 * circuit.num_nodes) + b)) != len(a)):
+    if int(np.count_nonzero(circuit.reachable()[k + 1:])) != len(a) or not _hash_consed(a, b, circuit.num_nodes):
         return False
     ids = lay[k + 1:]
     first = np.unique(ids, return_index=True)[1]
@@ -109,9 +107,7 @@ def _compact(circuit: Circuit) -> tuple[Circuit, list[int]] | None:
     f0, f1, lay = circuit.arrays()
     live = circuit.reachable() & (f0 != 0)
     ands = np.flatnonzero(live)
-    a, b = f0[ands], f1[ands]
-    if (np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1))
-            or len(np.unique(a * (2 * circuit.num_nodes) + b)) != len(ands)):
+    if not _hash_consed(f0[ands], f1[ands], circuit.num_nodes):
         return None
     new, first = start_copy(circuit)
     lit = np.array(first, dtype=np.int64)
@@ -120,6 +116,13 @@ def _compact(circuit: Circuit) -> tuple[Circuit, list[int]] | None:
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit_list[x >> 1] ^ (x & 1) for x in bus.bits], bus.shape, bus.signed)
     return new, lit_list
+
+
+def _hash_consed(a: np.ndarray, b: np.ndarray, num_nodes: int) -> bool:
+    """Whether AND nodes of fanins ``a``, ``b`` are as ``and_`` leaves them: fanins ordered,
+    non-constant, of two different nodes, and no two nodes alike (nothing would fold or merge)."""
+    return not (np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1))
+                or len(np.unique(a * (2 * num_nodes) + b)) != len(a))
 
 
 def append_copies(new: Circuit, circuit: Circuit, nodes: np.ndarray, lit: np.ndarray) -> None:
