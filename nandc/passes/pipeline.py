@@ -376,8 +376,74 @@ def run_pipeline(circuit: Circuit, pipeline: str,
 GC_THRESHOLD = 100_000
 
 
-@contextlib.contextmanager
-def sparse_collections() -> Iterator[None]:
+class _SharedSetting:
+    """A process-wide setting that the first of nested or concurrent runs (threads) makes and the
+    last one out undoes, whatever order they leave in: ``apply()`` makes it and returns what
+    ``restore(saved)`` needs to undo it."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, apply: Callable[[], Any], restore: Callable[[Any], None]):
+        self.apply, self.restore = apply, restore
+        self.depth = 0
+        self.saved: Any = None  # what the first run in found, while runs are in
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if not self.depth:
+                self.saved = self.apply()
+            self.depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.depth -= 1
+                if not self.depth:
+                    self.restore(self.saved)
+                    self.saved = None
+
+
+def _sparse_gc() -> tuple[tuple[int, ...], bool]:
+    threshold = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+    return threshold, freeze
+
+
+def _restore_gc(saved: tuple[tuple[int, ...], bool]) -> None:
+    threshold, freeze = saved
+    gc.set_threshold(*threshold)
+    if freeze:
+        gc.unfreeze()
+
+
+def _blas_limit():
+    """A :mod:`threadpoolctl` limit of the loaded BLAS libraries to one thread (None without
+    threadpoolctl)."""
+    global _BLAS_CONTROLLER
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def _restore_blas(limit) -> None:
+    if limit is not None:
+        limit.restore_original_limits()
+
+
+_BLAS_CONTROLLER = None  # the BLAS libraries threadpoolctl found (it looks once)
+_GC_SETTING = _SharedSetting(_sparse_gc, _restore_gc)  # saved: (the collector's thresholds, whether it froze)
+_BLAS_SETTING = _SharedSetting(_blas_limit, _restore_blas)
+
+
+def sparse_collections():
     """Run with fewer, cheaper cyclic garbage collections.  The passes allocate millions of
     short-lived lists, tuples and dicts, none of them in reference cycles, and Python's collector
     rescans the survivors every 700 allocations; where a traced model, torch and its modules are
@@ -387,65 +453,17 @@ def sparse_collections() -> Iterator[None]:
     allocations.  On ``ternary_mlp.fc1.absmax`` (22k AND nodes), ``-O3`` spent 0.1-0.2 s of its
     1.3 s in collections run alone, about 0.6 s of 1.8 s beside the example models.  The first of
     nested or concurrent runs (threads) changes the settings and the last one out restores them."""
-    with _GC_LOCK:
-        if not _GC_STATE["depth"]:
-            threshold = gc.get_threshold()
-            freeze = gc.get_freeze_count() == 0
-            if freeze:
-                gc.freeze()
-            gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
-            _GC_STATE.update(threshold=threshold, freeze=freeze)
-        _GC_STATE["depth"] += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _GC_STATE["depth"] -= 1
-            if not _GC_STATE["depth"]:
-                gc.set_threshold(*_GC_STATE["threshold"])
-                if _GC_STATE["freeze"]:
-                    gc.unfreeze()
+    return _GC_SETTING.held()
 
 
-_GC_LOCK = threading.Lock()
-_GC_STATE: dict = {"depth": 0}  # runs inside sparse_collections; the settings the first one found
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
+def single_threaded_blas():
     """Run with one BLAS thread (:mod:`threadpoolctl`).  A few passes multiply small float
     matrices (``recover``'s probes of threshold hypotheses); numpy's OpenBLAS then wakes a worker
     thread per core, which spins waiting for more work long after the product is done.  On two cores
     that spinning took 0.1 s of CPU per ``-O3`` run of ``ternary_mlp.fc1.absmax`` (0.9 s) and slowed
     the main thread by as much.  The first of nested or concurrent runs sets the limit and the last
     one out restores the library's own."""
-    with _GC_LOCK:
-        if not _BLAS_STATE["depth"]:
-            _BLAS_STATE["limit"] = _blas_limit()
-        _BLAS_STATE["depth"] += 1
-    try:
-        yield
-    finally:
-        with _GC_LOCK:
-            _BLAS_STATE["depth"] -= 1
-            if not _BLAS_STATE["depth"] and _BLAS_STATE["limit"] is not None:
-                _BLAS_STATE["limit"].restore_original_limits()
-                _BLAS_STATE["limit"] = None
-
-
-def _blas_limit():
-    """A :mod:`threadpoolctl` limit of the loaded BLAS libraries to one thread (None without
-    threadpoolctl)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - a dependency
-        return None
-    if _BLAS_STATE.get("controller") is None:
-        _BLAS_STATE["controller"] = ThreadpoolController()
-    return _BLAS_STATE["controller"].limit(limits=1, user_api="blas")
-
-
-_BLAS_STATE: dict = {"depth": 0, "limit": None}  # runs inside single_threaded_blas; their limit
+    return _BLAS_SETTING.held()
 
 
 def _has_branch(steps: tuple[Step, ...]) -> bool:

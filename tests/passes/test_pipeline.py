@@ -255,7 +255,7 @@ def test_runs_collect_garbage_sparsely_and_restore_the_collector(monkeypatch):
         frozen = gc.get_freeze_count()
         with sparse_collections():
             # (a frozen object may be freed meanwhile: the count can only fall, unless the run froze more)
-            assert gc.get_freeze_count() <= frozen and not pipeline._GC_STATE["freeze"]
+            assert gc.get_freeze_count() <= frozen and not pipeline._GC_SETTING.saved[1]  # (the run froze nothing)
             run_pipeline(c, "_gc_probe")  # nested: leaves the outer settings alone
             assert gc.get_threshold()[0] == max(threshold[0], GC_THRESHOLD)
         assert 0 < gc.get_freeze_count() <= frozen and gc.get_threshold() == threshold
