@@ -557,12 +557,11 @@ def nand_map(circuit: Circuit, params=None, progress: Progress | None = None,
 
     p = parse_params(MapParams, params, "map")
     t0 = time.perf_counter()
-    f0, _, _ = circuit.arrays()
-    ands = int(np.count_nonzero(circuit.reachable() & (f0 != 0)))
+    ands = _live_ands(circuit)
     if p.max_nodes and ands > p.max_nodes:
         net, s = lower_to_nand(circuit, {"cover": True, "rounds": p.cover_rounds}, progress=progress)
         return net, pass_stats("map", circuit, net, t0, s.nand2_before, too_large=ands, **s.notes)
-    covered, best, notes = _best_cover(circuit, p, progress, snapshots, patterns)
+    covered, best, notes = _best_cover(circuit, ands, p, progress, snapshots, patterns)
     direct, _ = lower_to_nand(covered)
     notes["literal"] = direct.num_gates
     net = direct if direct.num_gates <= best.gates else best.netlist()
@@ -576,22 +575,26 @@ def mapped_gates(circuit: Circuit, params=None) -> int:
     from nandc.synth.cost import nand_cost
 
     p = parse_params(MapParams, params, "map")
-    f0, _, _ = circuit.arrays()
-    if p.max_nodes and np.count_nonzero(circuit.reachable() & (f0 != 0)) > p.max_nodes:
+    ands = _live_ands(circuit)
+    if p.max_nodes and ands > p.max_nodes:
         return lower_to_nand(circuit, {"cover": True, "rounds": p.cover_rounds})[0].num_gates
-    covered, best, _ = _best_cover(circuit, p, None, (), None)
+    covered, best, _ = _best_cover(circuit, ands, p, None, (), None)
     return min(nand_cost(covered), best.gates)
 
 
-def _best_cover(circuit: Circuit, p: MapParams, progress: Progress | None, snapshots, patterns):
-    """``(covered, best, notes)``: ``circuit`` after its inverter cover, the smallest cover of it
-    (from every start, across the choices of ``snapshots`` and with the roles swapped as ``p``
-    says) and the figures of the covers tried."""
+def _live_ands(circuit: Circuit) -> int:
+    """The AND nodes the outputs reach."""
+    f0, _, _ = circuit.arrays()
+    return int(np.count_nonzero(circuit.reachable() & (f0 != 0)))
+
+
+def _best_cover(circuit: Circuit, ands: int, p: MapParams, progress: Progress | None, snapshots, patterns):
+    """``(covered, best, notes)``: ``circuit`` (of ``ands`` live AND nodes) after its inverter cover,
+    the smallest cover of it (from every start, across the choices of ``snapshots`` and with the roles
+    swapped as ``p`` says) and the figures of the covers tried."""
     from nandc.passes.nand import inverter_cover
 
     source = circuit
-    f0, _, _ = circuit.arrays()
-    ands = int(np.count_nonzero(circuit.reachable() & (f0 != 0)))
     if p.cover_rounds:
         circuit, _ = inverter_cover(circuit, p.cover_rounds, progress)
     notes: dict = {}
