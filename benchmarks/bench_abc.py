@@ -11,7 +11,10 @@ For every circuit of the suite, the same AIG is
 Both run on this machine, one after the other; times are CPU seconds
 (ABC's include reading the file; nandc's are the pipeline's, after one
 warm-up run on a small circuit that loads numba's compiled loops), which a
-shared machine inflates less than wall time.  ``--baseline DIR`` also runs the
+shared machine inflates less than wall time.  ``--repeat N`` runs each tool N
+times on each circuit and keeps the least time (the same for both; run-to-run
+noise on a shared machine reaches +-25%, and the least of a few runs is the
+figure least inflated by other work).  ``--baseline DIR`` also runs the
 nandc of another checkout (a git worktree of the commit before a change) on
 the same AIGER file in a fresh process, for a before/after table measured in
 one run (both then read the circuit back from the file).  The suite: every layer of the three
@@ -24,6 +27,7 @@ and 1024 inputs, 16- and 32-bit adders and an 8x8 multiplier.
     python benchmarks/bench_abc.py --only neuron,add    # names containing these
     python benchmarks/bench_abc.py --max-ands 100000    # skip the largest layers
     python benchmarks/bench_abc.py --abc-cache abc.json # reuse ABC results across runs
+    python benchmarks/bench_abc.py --repeat 3           # each time the least of three runs
     python benchmarks/bench_abc.py --baseline /tmp/base # before (that checkout) and after
     python benchmarks/bench_abc.py --baseline-passes "<pipeline>" --pass-time resub
         # before = another pipeline in this process; also the CPU seconds of one pass
@@ -191,44 +195,58 @@ def _self_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_abc(circuit, abc: str, workdir: Path, timeout: float) -> tuple[int, float]:
-    """NAND2 gates (inverters included) of ABC's mapping, and its CPU time (seconds)."""
+def run_abc(circuit, abc: str, workdir: Path, timeout: float, repeat: int = 1) -> tuple[int, float]:
+    """NAND2 gates (inverters included) of ABC's mapping, and its CPU time (seconds): the least
+    of ``repeat`` runs."""
     from nandc.ir.io import genlib_path, write
 
     path = workdir / f"{circuit.name}.aig"
     write(circuit, path, layers=False)
     script = f"read_library {genlib_path()}; read {path}; {ABC_SCRIPT}; print_gates"
-    t0 = _children_cpu()
-    out = subprocess.run([abc, "-c", script], capture_output=True, text=True, timeout=timeout)
-    seconds = _children_cpu() - t0
-    gates = 0
-    for cell in ("nand2", "inv"):
-        m = re.search(rf"^{cell}\s+Fanin\s*=\s*\d+\s+Instance\s*=\s*(\d+)", out.stdout, re.MULTILINE)
-        gates += int(m.group(1)) if m else 0
-    if "Instance" not in out.stdout and circuit.num_ands:
-        raise RuntimeError(f"ABC failed on {circuit.name}:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-    return gates, seconds
+    counts, times = set(), []
+    for _ in range(max(1, repeat)):
+        t0 = _children_cpu()
+        out = subprocess.run([abc, "-c", script], capture_output=True, text=True, timeout=timeout)
+        times.append(_children_cpu() - t0)
+        gates = 0
+        for cell in ("nand2", "inv"):
+            m = re.search(rf"^{cell}\s+Fanin\s*=\s*\d+\s+Instance\s*=\s*(\d+)", out.stdout, re.MULTILINE)
+            gates += int(m.group(1)) if m else 0
+        if "Instance" not in out.stdout and circuit.num_ands:
+            raise RuntimeError(f"ABC failed on {circuit.name}:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+        counts.add(gates)
+    if len(counts) > 1:
+        raise RuntimeError(f"ABC gave {sorted(counts)} gates on {circuit.name} in {repeat} runs")
+    return counts.pop(), min(times)
 
 
-def run_nandc(circuit, passes: str, with_stats: bool = False, timed: str | None = None):
-    """nandc's netlist of ``circuit`` and the CPU time (seconds) of the pipeline; with
-    ``with_stats`` also the passes' Stats; with ``timed`` (a pass name) also the CPU seconds
-    spent in the passes of that name (a third, or fourth, value)."""
+def run_nandc(circuit, passes: str, with_stats: bool = False, timed: str | None = None, repeat: int = 1):
+    """nandc's netlist of ``circuit`` and the CPU time (seconds) of the pipeline, the least of
+    ``repeat`` runs (which must give the same netlist); with ``with_stats`` also the passes'
+    Stats; with ``timed`` (a pass name) also the CPU seconds spent in the passes of that name in
+    the fastest run (a third, or fourth, value)."""
     from nandc.passes import run_pipeline
 
-    spent, last = [0.0], [_self_cpu()]
+    best = None
+    for _ in range(max(1, repeat)):
+        spent, last = [0.0], [_self_cpu()]
 
-    def on_stats(stats):
-        now = _self_cpu()
-        if stats.pass_name == timed:
-            spent[0] += now - last[0]
-        last[0] = now
+        def on_stats(stats):
+            now = _self_cpu()
+            if stats.pass_name == timed:
+                spent[0] += now - last[0]
+            last[0] = now
 
-    t0 = _self_cpu()
-    netlist, stats = run_pipeline(circuit, passes, on_stats=on_stats)
-    seconds = _self_cpu() - t0
-    out = (netlist, seconds) + ((stats,) if with_stats else ()) + ((spent[0],) if timed else ())
-    return out
+        t0 = _self_cpu()
+        netlist, stats = run_pipeline(circuit, passes, on_stats=on_stats)
+        seconds = _self_cpu() - t0
+        if best is not None and netlist.num_gates != best[0].num_gates:
+            raise RuntimeError(f"{passes} gave {best[0].num_gates} and then {netlist.num_gates} gates "
+                               f"on {circuit.name}: runs must repeat")
+        if best is None or seconds < best[1]:
+            best = (netlist, seconds, stats, spent[0])
+    netlist, seconds, stats, spent_s = best
+    return (netlist, seconds) + ((stats,) if with_stats else ()) + ((spent_s,) if timed else ())
 
 
 _BASELINE_SCRIPT = """
@@ -239,10 +257,13 @@ from nandc.passes import run_pipeline
 from nandc.passes.pipeline import PRESETS
 run_pipeline(read(sys.argv[3]), sys.argv[2])  # the warm-up: numba's loops loaded before the clock starts
 circuit = read(sys.argv[1])
-r = resource.getrusage(resource.RUSAGE_SELF); t0 = r.ru_utime + r.ru_stime
-net, _ = run_pipeline(circuit, sys.argv[2])
-r = resource.getrusage(resource.RUSAGE_SELF)
-print(net.num_gates, r.ru_utime + r.ru_stime - t0, nandc.__file__)
+times = []
+for _ in range(int(sys.argv[4])):
+    r = resource.getrusage(resource.RUSAGE_SELF); t0 = r.ru_utime + r.ru_stime
+    net, _ = run_pipeline(circuit, sys.argv[2])
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    times.append(r.ru_utime + r.ru_stime - t0)
+print(net.num_gates, min(times), nandc.__file__)
 """
 
 
@@ -268,8 +289,9 @@ def warm_up(passes: str) -> None:
     run_pipeline(warm_up_circuit(), passes)
 
 
-def run_baseline(circuit, checkout: str, passes: str, workdir: Path):
-    """``(circuit as read back from AIGER, NAND2 gates, pipeline CPU seconds)`` of the nandc in
+def run_baseline(circuit, checkout: str, passes: str, workdir: Path, repeat: int = 1):
+    """``(circuit as read back from AIGER, NAND2 gates, pipeline CPU seconds: the least of ``repeat``
+    runs)`` of the nandc in
     ``checkout`` (another git worktree: the "before" of a change), run in a fresh process on the
     AIGER file; the caller then runs its own nandc on the same read-back circuit.  The file keeps
     the layer tags (in its comments): passes that work layer by layer (``sums``) see a whole model
@@ -287,7 +309,8 @@ def run_baseline(circuit, checkout: str, passes: str, workdir: Path):
     root = str(Path(checkout).resolve())
     env = dict(os.environ, PYTHONPATH=root)
     # run in the checkout: ``python -c`` puts the working directory first on sys.path
-    out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT, str(path.resolve()), passes, str(warm.resolve())],
+    out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT, str(path.resolve()), passes, str(warm.resolve()),
+                          str(max(1, repeat))],
                          env=env, cwd=root, capture_output=True, text=True, check=True)
     gates, seconds, where = out.stdout.split()[-3:]
     if not where.startswith(root):
@@ -303,14 +326,14 @@ class AbcCache:
         self.path = path
         self.results: dict = json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
 
-    def figures(self, name: str, circuit, abc: str | None, workdir: Path, timeout: float):
-        """``(NAND2 gates, CPU seconds)`` of ABC on ``circuit``: cached, else run (``(None, None)``
-        when it is not cached and there is no ABC to run)."""
-        key = f"{name}:{circuit.num_ands}:cpu"
+    def figures(self, name: str, circuit, abc: str | None, workdir: Path, timeout: float, repeat: int = 1):
+        """``(NAND2 gates, CPU seconds)`` of ABC on ``circuit`` (the least time of ``repeat`` runs):
+        cached, else run (``(None, None)`` when it is not cached and there is no ABC to run)."""
+        key = f"{name}:{circuit.num_ands}:cpu" + (f":least-of-{repeat}" if repeat > 1 else "")
         if key not in self.results:
             if not abc:
                 return None, None
-            self.results[key] = list(run_abc(circuit, abc, workdir, timeout))
+            self.results[key] = list(run_abc(circuit, abc, workdir, timeout, repeat))
             if self.path:
                 Path(self.path).write_text(json.dumps(self.results, indent=1))
         gates, seconds = self.results[key]
@@ -423,6 +446,8 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--sat-limit", type=int, default=60000, help="prove equivalence up to this many AND nodes")
     p.add_argument("--conflicts", type=int, default=200000, help="SAT budget of the final equivalence query")
     p.add_argument("--baseline", default=None, help="checkout of the nandc to compare with (before/after columns)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="run each tool (ABC, nandc, the baseline) this many times per circuit and keep the least time")
     p.add_argument("--baseline-passes", default=None,
                    help="a second pipeline, run in this process, as the 'before' columns")
     p.add_argument("--pass-time", default=None, help="report the CPU seconds of this pass of --passes")
@@ -446,14 +471,14 @@ def main(argv=None) -> list[Row]:
                 continue
             if args.min_ands is not None and circuit.num_ands < args.min_ands:
                 continue
-            abc_gates, abc_s = cache.figures(name, circuit, abc, Path(tmp), args.abc_timeout)
+            abc_gates, abc_s = cache.figures(name, circuit, abc, Path(tmp), args.abc_timeout, args.repeat)
             base_gates = base_s = None
             if args.baseline:
-                circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
+                circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp), args.repeat)
             if args.baseline_passes:
-                base_net, base_s = run_nandc(circuit, args.baseline_passes)
+                base_net, base_s = run_nandc(circuit, args.baseline_passes, repeat=args.repeat)
                 base_gates = base_net.num_gates
-            netlist, seconds, pass_s = run_nandc(circuit, args.passes, timed=args.pass_time or "-")
+            netlist, seconds, pass_s = run_nandc(circuit, args.passes, timed=args.pass_time or "-", repeat=args.repeat)
             checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
                             netlist.num_gates, seconds, checked, base_gates, base_s,

@@ -200,6 +200,8 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--yosys", action="store_true", help="add a Yosys-synthesized neuron and binary layer")
     p.add_argument("--conflicts", type=int, default=200000, help="SAT budget of the final equivalence query")
     p.add_argument("--baseline", default=None, help="checkout of the nandc to compare with (before/after columns)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="run each tool (ABC, nandc, the baseline) this many times per circuit and keep the least time")
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
@@ -212,11 +214,11 @@ def main(argv=None) -> list[Row]:
         for group, name, circuit in suite(args.yosys, Path(tmp)):
             if only and not any(s in name for s in only):
                 continue
-            abc_gates, abc_s = cache.figures(name, circuit, abc, Path(tmp), args.abc_timeout)
+            abc_gates, abc_s = cache.figures(name, circuit, abc, Path(tmp), args.abc_timeout, args.repeat)
             base_gates = base_s = None
             if args.baseline:
-                circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp))
-            netlist, seconds, history = run_nandc(circuit, args.passes, with_stats=True)
+                circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp), args.repeat)
+            netlist, seconds, history = run_nandc(circuit, args.passes, with_stats=True, repeat=args.repeat)
             checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts) + recover_proofs(history)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
                             netlist.num_gates, seconds, checked, base_gates, base_s))
