@@ -199,14 +199,17 @@ class LocalProver:
         if compiled:
             import numpy as np
 
+            from nandc.synth import kernels
+
             self._np = np
+            self._kernels = kernels  # (looked up once: the checks run thousands of times per sweep)
             self.stamp = 0
             self._size = 0
             self.lv = np.zeros(leaves + 2, dtype=np.int64)
             self.inner = np.zeros(self.rows, dtype=np.int64)
             self.stack = np.zeros(2 * self.rows + 4, dtype=np.int64)
             self.tables = np.zeros((self.rows, max(1, (1 << leaves) >> 6)), dtype=np.uint64)
-            self.diff = np.zeros(max(1, (1 << leaves) >> 6), dtype=np.uint64)
+            self.minterms = np.zeros(MAX_MINTERMS, dtype=np.int64)
             self._grow(1024)
 
     def _grow(self, size: int) -> None:
@@ -223,14 +226,15 @@ class LocalProver:
         ``x`` and ``y`` of ``circuit`` (``y`` may be a constant)."""
         f0, f1 = circuit.fanin_views()
         if self.compiled:
-            from nandc.synth import kernels
-
             if len(f0) > self._size:
                 self._grow(len(f0))
             self.stamp += 1
             # the circuit's arrays themselves (numba reads buffers; a numpy view would keep them from growing)
-            verdict, minterm, nl = kernels.pair_check(x, y, f0, f1, self.leaves, self.vis, self.mark, self.stamp,
-                                                      self.lv, self.inner, self.stack, self.tables, self.slot)
+            verdict, minterm, nl = self._kernels.pair_check(x, y, f0, f1, self.leaves, self.vis, self.mark,
+                                                            self.stamp, self.lv, self.inner, self.stack, self.tables,
+                                                            self.slot)
+            if verdict != 0:
+                return (EQUAL, None) if verdict == 1 else (UNKNOWN, None)
             leaves = self.lv[:nl].tolist()
         else:
             verdict, minterm, leaves = self._check_python(x, y, f0, f1)
@@ -245,25 +249,15 @@ class LocalProver:
         nodes ``stops`` marks (:func:`nandc.synth.kernels.stop_cut_diff`), and the values of those leaves
         (leaf ``i`` is bit ``i``) on which the two differ (at most :data:`MAX_MINTERMS`); None when the
         cut is too large or the two differ on more values.  Only with the compiled loops."""
-        from nandc.synth import kernels
-
         f0, f1 = circuit.fanin_views()
         if len(f0) > self._size:
             self._grow(len(f0))
         self.stamp += 1
-        nl, words = kernels.stop_cut_diff(x, y, f0, f1, self.leaves, stops, self.vis, self.stamp, self.lv,
-                                          self.inner, self.stack, self.tables, self.slot, self.diff)
-        if nl < 0:
+        nl, nm = self._kernels.stop_cut_diff(x, y, f0, f1, self.leaves, stops, self.vis, self.stamp, self.lv,
+                                             self.inner, self.stack, self.tables, self.slot, self.minterms)
+        if nl < 0 or nm < 0:
             return None
-        minterms: list[int] = []
-        for w, word in enumerate(self.diff[:words].tolist()):
-            while word:
-                low = word & -word
-                minterms.append(64 * w + low.bit_length() - 1)
-                if len(minterms) > MAX_MINTERMS:
-                    return None
-                word ^= low
-        return self.lv[:nl].tolist(), minterms
+        return self.lv[:nl].tolist(), self.minterms[:nm].tolist()
 
     def _check_python(self, x: int, y: int, f0, f1) -> tuple[int, int, list[int]]:
         """:func:`nandc.synth.kernels.pair_check`'s ``(verdict, minterm, leaves)``, in Python."""

@@ -1235,13 +1235,15 @@ def pair_check(x, y, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot
 
 
 @njit(cache=True, nogil=True)
-def stop_cut_diff(x, y, f0, f1, k, stops, vis, stamp, lv, inner, stack, tables, slot, diff):
+def stop_cut_diff(x, y, f0, f1, k, stops, vis, stamp, lv, inner, stack, tables, slot, minterms):
     """Literals ``x`` and ``y`` (``y`` may be a constant) as functions of the cut that stops at
     inputs and at the nodes marked in ``stops`` (not at the two roots themselves): its leaves
-    sorted in ``lv[:nl]``, and ``diff[:words]`` the table over them of where the two differ.
+    sorted in ``lv[:nl]``, and in ``minterms[:nm]``, increasing, the values of the leaves (leaf
+    ``i`` is bit ``i``) on which the two differ.
 
-    Returns ``(nl, words)``, or ``(-1, 0)`` when the cut has more than ``k`` leaves or its cone more
-    than ``_MAX_CONE`` AND nodes (or rows than ``tables`` holds).  ``vis`` holds stamps per node,
+    Returns ``(nl, nm)``; ``nm`` is -1 when they differ on more values than ``minterms`` holds,
+    and ``(-1, 0)`` comes back when the cut has more than ``k`` leaves or its cone more than
+    ``_MAX_CONE`` AND nodes (or rows than ``tables`` holds).  ``vis`` holds stamps per node,
     ``stamp`` a value no earlier call used."""
     rx = x >> 1
     ry = y >> 1
@@ -1277,6 +1279,7 @@ def stop_cut_diff(x, y, f0, f1, k, stops, vis, stamp, lv, inner, stack, tables, 
     _sort(lv, nl)
     _sort(inner, ni)
     words, lastmask = _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot)
+    nm = 0
     for w in range(words):
         tx = tables[slot[rx], w] if rx else np.uint64(0)
         ty = tables[slot[ry], w] if ry else np.uint64(0)
@@ -1284,8 +1287,17 @@ def stop_cut_diff(x, y, f0, f1, k, stops, vis, stamp, lv, inner, stack, tables, 
             tx = ~tx & lastmask
         if y & 1:
             ty = ~ty & lastmask
-        diff[w] = tx ^ ty
-    return nl, words
+        d = tx ^ ty
+        bit = 0
+        while d:
+            if d & np.uint64(1):
+                if nm == minterms.shape[0]:
+                    return nl, -1
+                minterms[nm] = 64 * w + bit
+                nm += 1
+            d >>= np.uint64(1)
+            bit += 1
+    return nl, nm
 
 
 # ---------------------------------------------------------------------- resubstitution's decisions

@@ -427,6 +427,53 @@ def test_stop_cut_verdicts_are_right(c, data):
     solver.close()
 
 
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=10, max_ops=80), st.data())
+def test_stop_diff_lists_every_value_where_the_tables_differ(c, data):
+    """The compiled stop cut's minterms are exactly the values of its leaves on which the two literals'
+    tables (over those leaves, in Python) differ, in increasing order; None only for more than
+    MAX_MINTERMS of them (or a cut too large)."""
+    from nandc.synth.factor import cone_table
+
+    import nandc.synth.kernels  # noqa: F401
+
+    f0, f1 = c.fanin_views()
+    stops = np.array(data.draw(st.lists(st.booleans(), min_size=c.num_nodes, max_size=c.num_nodes)), dtype=bool)
+    local = LocalProver(compiled=True)
+    for x, y in _drawn_pairs(c, data):
+        got = local.stop_diff(c, x, y, stops)
+        if got is None:
+            continue
+        leaves, minterms = got
+        mask = (1 << (1 << len(leaves))) - 1
+        tx, ty = ((cone_table(lit >> 1, tuple(leaves), f0, f1) if lit >> 1 else 0) ^ (mask if lit & 1 else 0)
+                  for lit in (x, y))
+        d = tx ^ ty
+        assert minterms == [m for m in range(1 << len(leaves)) if (d >> m) & 1]
+        assert len(minterms) <= fraig.MAX_MINTERMS
+
+
+def test_stop_diff_gives_up_beyond_max_minterms():
+    """A parity of seven inputs against its complement differs on all 128 values of the leaves: too many
+    to ask about one by one.  Two literals over three inputs: every value where they differ listed."""
+    import nandc.synth.kernels  # noqa: F401
+
+    c = Circuit("many")
+    x = c.add_input_bus("x", 7)
+    parity = x[0]
+    for lit in x[1:]:
+        parity = c.xor(parity, lit)
+    a = c.xor(c.and_(x[0], x[1]), x[2])
+    b = c.and_(c.and_(x[0], x[1]), x[2])
+    c.set_output("y", [parity, a, b])
+    stops = np.zeros(c.num_nodes, dtype=bool)
+    local = LocalProver(compiled=True)
+    assert local.stop_diff(c, parity, parity ^ 1, stops) is None
+    leaves, minterms = local.stop_diff(c, parity, parity, stops)
+    assert len(leaves) == 7 and minterms == []
+    assert local.stop_diff(c, a, b, stops) == ([x[0] >> 1, x[1] >> 1, x[2] >> 1], [3, 4, 5, 6, 7])
+
+
 def _below_the_maximum(words: int = 12, width: int = 2) -> Circuit:
     """Words and their maximum; per word, whether it exceeds the maximum (never) and whether it
     equals it, built twice: as ``w >= top`` and as ``not (w < top)`` (equal given ``w <= top`` only)."""
