@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import math
 import re
+import sys
 from array import array
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -46,6 +47,16 @@ __all__ = [
 
 FALSE = 0
 TRUE = 1
+
+
+def _walks():
+    """:mod:`nandc.ir.walks` (the compiled whole-circuit walks) once numba is loaded, else None
+    (the Python walks: building and reading circuits never pays numba's import)."""
+    if "numba" not in sys.modules:
+        return None
+    from nandc.ir import walks
+
+    return walks
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.$]*$")
 _DEFAULT_LAYER = ""
@@ -444,6 +455,12 @@ class Circuit:
     def _grow_table(self, size: int | None = None) -> None:
         size = (self._mask + 1) * 2 if size is None else size
         mask = size - 1
+        walks = _walks()
+        if walks is not None:
+            table = array("i")
+            table.frombytes(walks.hash_slots(self._f0, self._f1, size).tobytes())
+            self._table, self._mask = table, mask
+            return
         f0_np = np.frombuffer(self._f0, dtype=np.uint32).astype(np.int64)
         f1_np = np.frombuffer(self._f1, dtype=np.uint32).astype(np.int64)
         nodes = np.nonzero(f0_np)[0]
@@ -590,6 +607,9 @@ class Circuit:
     # ------------------------------------------------------------------ analysis helpers
     def levels(self) -> np.ndarray:
         """Logic level of every node (inputs and constant 0, AND = 1 + max of fanins)."""
+        walks = _walks()
+        if walks is not None:
+            return walks.levels(self._f0, self._f1)
         f0, f1, _ = self.arrays()
         lev = [0] * len(f0)
         for n, (a, b) in enumerate(zip(f0.tolist(), f1.tolist())):
@@ -618,6 +638,9 @@ class Circuit:
         return self._fanin_mask(roots)
 
     def _fanin_mask(self, roots: Iterable[int]) -> np.ndarray:
+        walks = _walks()
+        if walks is not None:
+            return walks.fanin_mask(self._f0, self._f1, np.fromiter(roots, dtype=np.int64))
         f0l, f1l = self._f0, self._f1  # array('I'): indexed like lists, no copy
         mark = bytearray(len(f0l))
         stack = [lit >> 1 for lit in roots]

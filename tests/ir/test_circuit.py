@@ -311,6 +311,37 @@ def test_levels_depth_reachable():
     assert c.reachable([dead])[lit_node(dead)]
 
 
+@settings(max_examples=examples(60), deadline=None)
+@given(circuits(max_inputs=8, max_ops=60), st.data())
+def test_compiled_walks_give_the_python_walks(c, data):
+    """Once numba is loaded, live nodes, levels and the structural-hash table come from
+    nandc.ir.walks: the same arrays (the same table, slot for slot) as the Python walks."""
+    import nandc.ir.circuit as circuit_module
+    import nandc.ir.walks  # noqa: F401  (loads numba: the compiled walks are used)
+
+    roots = data.draw(st.lists(st.integers(0, 2 * c.num_nodes - 1), max_size=6))
+    size = 1 << data.draw(st.integers(0, 3)) + max(4, (2 * c.num_ands).bit_length())
+    assert circuit_module._walks() is not None
+    compiled = (c._fanin_mask(c.output_literals()), c._fanin_mask(roots), c.levels())
+    c._grow_table(size)
+    compiled_table = (bytes(c._table), c._mask)
+    saved = circuit_module._walks
+    circuit_module._walks = lambda: None
+    try:
+        python = (c._fanin_mask(c.output_literals()), c._fanin_mask(roots), c.levels())
+        c._grow_table(size)
+        python_table = (bytes(c._table), c._mask)
+    finally:
+        circuit_module._walks = saved
+    for got, want in zip(compiled, python):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert compiled_table == python_table
+    f0, f1, _ = c.arrays()
+    for n in range(1, c.num_nodes):
+        if f0[n]:
+            assert c.lookup_and(int(f0[n]), int(f1[n])) == 2 * n
+
+
 def test_remembered_reachable_follows_new_nodes_and_outputs():
     c = Circuit()
     a, b, d = c.add_input_bus("x", 3)
