@@ -416,7 +416,8 @@ class Circuit:
         as :meth:`and_` would create them one by one, for a copy that knows they fold, merge
         and exist nowhere yet: every pair ordered (``2 <= f0 < f1``), of two different nodes
         that exist or come earlier in the batch, and no pair twice nor already present.
-        Checked (a :class:`CircuitError` otherwise), then written in one go."""
+        Checked (a :class:`CircuitError` otherwise, and the circuit as it was), then written in
+        one go; the pairs are found unique while the structural-hash table is rebuilt."""
         f0 = np.asarray(f0, dtype=np.int64)
         f1 = np.asarray(f1, dtype=np.int64)
         count = len(f0)
@@ -424,18 +425,19 @@ class Circuit:
             return
         first = len(self._f0)
         own = 2 * (first + np.arange(count))  # each node's own literal: its fanins come before it
-        old = f1 < 2 * first  # pairs of nodes that exist already: they must not be a node already
-        if (np.any(f0 < 2) or np.any(f0 >= f1) or np.any((f0 >> 1) == (f1 >> 1)) or np.any(f1 >= own)
-                or len(np.unique(f0 * (2 * (first + count)) + f1)) != count
-                or any(self._slot(a, b)[0] for a, b in zip(f0[old].tolist(), f1[old].tolist()))):
+        if np.any(f0 < 2) or np.any(f0 >= f1) or np.any((f0 >> 1) == (f1 >> 1)) or np.any(f1 >= own):
             raise CircuitError("append_canonical: the pairs are not new, ordered pairs of earlier nodes")
-        ids = np.array([self._layer_id(name) for name in layers], dtype=np.int64)
+        table, mask = self._table, self._mask
         self._f0.extend(f0.tolist())
         self._f1.extend(f1.tolist())
+        # every node hashed again, in node order, as one-by-one creation leaves them
+        if self._grow_table(self._table_size(self._num_ands + count)):
+            del self._f0[first:], self._f1[first:]
+            self._table, self._mask = table, mask
+            raise CircuitError("append_canonical: the pairs are not new, ordered pairs of earlier nodes")
+        ids = np.array([self._layer_id(name) for name in layers], dtype=np.int64)
         self._layer.extend(ids[np.asarray(layer_of, dtype=np.int64)].tolist())
         self._num_ands += count
-        # every node hashed again, in node order, as one-by-one creation leaves them
-        self._grow_table(self._table_size(self._num_ands))
 
     def reserve(self, num_ands: int) -> None:
         """Size the structural-hash table for ``num_ands`` AND nodes in all, so that
@@ -452,27 +454,36 @@ class Circuit:
             size *= 2
         return size
 
-    def _grow_table(self, size: int | None = None) -> None:
+    def _grow_table(self, size: int | None = None) -> int:
+        """Rebuild the structural-hash table at ``size`` slots (default: twice the current), every AND
+        node inserted in node order; returns the first node whose pair an earlier node has (0 if none)."""
         size = (self._mask + 1) * 2 if size is None else size
         mask = size - 1
         walks = _walks()
         if walks is not None:
+            slots, duplicate = walks.hash_slots(self._f0, self._f1, size)
             table = array("i")
-            table.frombytes(walks.hash_slots(self._f0, self._f1, size).tobytes())
+            table.frombytes(slots.tobytes())
             self._table, self._mask = table, mask
-            return
-        f0_np = np.frombuffer(self._f0, dtype=np.uint32).astype(np.int64)
-        f1_np = np.frombuffer(self._f1, dtype=np.uint32).astype(np.int64)
+            return int(duplicate)
+        f0, f1 = self._f0, self._f1
+        f0_np = np.frombuffer(f0, dtype=np.uint32).astype(np.int64)
+        f1_np = np.frombuffer(f1, dtype=np.uint32).astype(np.int64)
         nodes = np.nonzero(f0_np)[0]
         hashes = ((f0_np[nodes] * 0x9E3779B1) ^ (f1_np[nodes] * 0x85EBCA77)) & mask
         del f0_np, f1_np
         table = array("i", bytes(4 * size))
+        duplicate = 0
         for n, h in zip(nodes.tolist(), hashes.tolist()):
             while table[h]:
+                u = table[h]
+                if not duplicate and f0[u] == f0[n] and f1[u] == f1[n]:
+                    duplicate = n
                 h = (h + 1) & mask
             table[h] = n
         self._table = table
         self._mask = mask
+        return duplicate
 
     def lookup_and(self, a: int, b: int) -> int | None:
         """The literal of ``a AND b`` if it needs no new node, else None."""

@@ -57,18 +57,23 @@ def levels(f0, f1):
 
 @njit(cache=True, nogil=True)
 def hash_slots(f0, f1, size):
-    """The structural-hash table of size ``size`` (a power of two) holding every AND node,
-    inserted in node order by linear probing from slot
-    ``((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & (size - 1)`` (int32 node ids, 0 = empty): the
-    table :meth:`~nandc.ir.circuit.Circuit.and_` builds one node at a time."""
+    """``(table, duplicate)``: the structural-hash table of size ``size`` (a power of two) holding
+    every AND node, inserted in node order by linear probing from slot
+    ``((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & (size - 1)`` (int32 node ids, 0 = empty), the table
+    :meth:`~nandc.ir.circuit.Circuit.and_` builds one node at a time; and the first node whose
+    fanins an earlier node has already (0 if none: then the table holds each pair once)."""
     mask = size - 1
     table = np.zeros(size, np.int32)
+    duplicate = 0
     for v in range(len(f0)):
         a = np.int64(f0[v])
         if a:
             b = np.int64(f1[v])
             h = ((a * 0x9E3779B1) ^ (b * 0x85EBCA77)) & mask
             while table[h]:
+                u = table[h]
+                if duplicate == 0 and f0[u] == a and f1[u] == b:
+                    duplicate = v
                 h = (h + 1) & mask
             table[h] = v
-    return table
+    return table, duplicate

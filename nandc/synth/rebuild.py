@@ -83,11 +83,9 @@ def rebuilt_as_is(circuit: Circuit) -> bool:
     if order != list(range(1, k + 1)):
         return False
     a, b = f0[k + 1:], f1[k + 1:]
-    if int(np.count_nonzero(circuit.reachable()[k + 1:])) != len(a) or not _hash_consed(a, b, circuit.num_nodes):
+    if int(np.count_nonzero(circuit.reachable()[k + 1:])) != len(a) or not _hash_consed(a, b):
         return False
-    ids = lay[k + 1:]
-    first = np.unique(ids, return_index=True)[1]
-    used = ids[np.sort(first)].tolist()
+    used = _first_seen(lay[k + 1:]).tolist()
     names = circuit.layer_names
     return names == [names[0]] + [names[i] for i in used if i != 0]
 
@@ -107,7 +105,7 @@ def _compact(circuit: Circuit) -> tuple[Circuit, list[int]] | None:
     f0, f1, lay = circuit.arrays()
     live = circuit.reachable() & (f0 != 0)
     ands = np.flatnonzero(live)
-    if not _hash_consed(f0[ands], f1[ands], circuit.num_nodes):
+    if not _hash_consed(f0[ands], f1[ands]):
         return None
     new, first = start_copy(circuit)
     lit = np.array(first, dtype=np.int64)
@@ -118,11 +116,22 @@ def _compact(circuit: Circuit) -> tuple[Circuit, list[int]] | None:
     return new, lit_list
 
 
-def _hash_consed(a: np.ndarray, b: np.ndarray, num_nodes: int) -> bool:
+def _hash_consed(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether AND nodes of fanins ``a``, ``b`` are as ``and_`` leaves them: fanins ordered,
-    non-constant, of two different nodes, and no two nodes alike (nothing would fold or merge)."""
-    return not (np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1))
-                or len(np.unique(a * (2 * num_nodes) + b)) != len(a))
+    non-constant, of two different nodes (that no two nodes of a circuit are alike is the
+    circuit's own invariant, kept by ``and_`` and ``append_canonical``)."""
+    return not (np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1)))
+
+
+def _first_seen(ids: np.ndarray) -> np.ndarray:
+    """The distinct values of ``ids`` in the order of their first occurrence (only where a run of
+    equal values starts can a value occur first: layer tags come in long runs)."""
+    if not len(ids):
+        return ids
+    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    values = ids[starts]
+    _, first = np.unique(values, return_index=True)
+    return values[np.sort(first)]
 
 
 def append_copies(new: Circuit, circuit: Circuit, nodes: np.ndarray, lit: np.ndarray) -> None:
@@ -137,8 +146,7 @@ def append_copies(new: Circuit, circuit: Circuit, nodes: np.ndarray, lit: np.nda
     lit[nodes] = 2 * (new.num_nodes + np.arange(len(nodes)))
     a, b = f0[nodes], f1[nodes]
     na, nb = lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1)
-    used, first = np.unique(lay[nodes], return_index=True)
-    used = used[np.argsort(first)]
+    used = _first_seen(lay[nodes])
     names = circuit.layer_names
     position = np.zeros(max(len(names), 1), dtype=np.int64)
     position[used] = np.arange(len(used))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 
 from nandc.ir.circuit import Circuit
@@ -102,22 +103,31 @@ def test_rebuild_in_one_go_is_the_node_by_node_copy(c):
     fast.verify()
 
 
-def test_append_canonical_refuses_pairs_and_would_fold_or_merge():
-    import pytest
-
+@pytest.mark.parametrize("compiled", [False, True])
+def test_append_canonical_refuses_pairs_and_would_fold_or_merge(compiled, monkeypatch):
+    """Refused pairs leave the circuit as it was (nodes, table, layers), with the compiled walks
+    (which find repeated pairs while rehashing) and with the Python ones."""
     from nandc.errors import CircuitError
+    import nandc.ir.circuit as circuit_module
 
+    if compiled:
+        import nandc.ir.walks  # noqa: F401  (loads numba)
+    else:
+        monkeypatch.setattr(circuit_module, "_walks", lambda: None)
     c = Circuit()
     a, b, d = c.add_input_bus("x", 3)
     ab = c.and_(a, b)
+    before = (c.structural_hash(), bytes(c._table), c._mask, c.layer_names, c.num_ands)
     for f0, f1 in (([a], [a ^ 1]),  # x & ~x folds
                    ([b], [a]),  # not ordered
                    ([0], [a]),  # a constant
                    ([a], [b]),  # a & b exists
                    ([a, a], [d, d]),  # twice
+                   ([a, a], [d, b]),  # a new pair, then one that exists
                    ([a], [2 * c.num_nodes + 2])):  # a node that does not come earlier
         with pytest.raises(CircuitError, match="append_canonical"):
-            c.append_canonical(f0, f1, [""], [0] * len(f0))
+            c.append_canonical(f0, f1, ["refused"], [0] * len(f0))
+        assert (c.structural_hash(), bytes(c._table), c._mask, c.layer_names, c.num_ands) == before
     c.append_canonical([a, ab], [d, 2 * c.num_nodes], ["one", "two"], [0, 1])
     assert c.num_ands == 3 and c.lookup_and(a, d) == 2 * (c.num_nodes - 2)
     assert c.lookup_and(ab, 2 * (c.num_nodes - 2)) == 2 * (c.num_nodes - 1)
