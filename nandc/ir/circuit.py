@@ -439,6 +439,63 @@ class Circuit:
         self._layer.extend(ids[np.asarray(layer_of, dtype=np.int64)].tolist())
         self._num_ands += count
 
+    def run_ands(self, values: np.ndarray, ops: np.ndarray, layers: Sequence[str], op_layer: np.ndarray) -> None:
+        """Run a straight-line program of :meth:`and_` calls in one go: the same nodes, folded
+        and hash-consed alike, made in the same order and tagged alike, as the calls one by one.
+
+        ``values`` (int64, changed in place) holds *slots*, each a literal of this circuit or -1
+        (not set yet); a *slot literal* ``s`` stands for ``values[s >> 1] ^ (s & 1)``.  Row ``i``
+        of ``ops`` (int64, ``(m, 3)``) is ``(dst, a, b)``: ``values[dst]`` becomes ``and_`` of the
+        slot literals ``a`` and ``b``, or, when ``b`` is negative, slot literal ``a`` itself (a copy).
+        A node op ``i`` makes is tagged ``layers[op_layer[i]]``; the names of ``layers`` are
+        registered first, in their order, as setting :attr:`current_layer` to each in turn would.
+        An op reading a slot not set or a literal that does not exist raises a
+        :class:`CircuitError`, and leaves the circuit as it was.  Compiled
+        (:func:`nandc.ir.walks.run_ands`) once numba is loaded."""
+        ops = np.asarray(ops, dtype=np.int64).reshape(-1, 3)
+        n, layer_state = len(self._f0), (list(self._layers.names), dict(self._layers._index))
+        ids = np.array([self._layer_id(name) for name in layers] or [0], dtype=np.int64)
+        op_ids = ids[np.asarray(op_layer, dtype=np.int64)] if len(ops) else np.zeros(0, np.int64)
+        walks = _walks()
+        if walks is None:
+            saved = self._current_layer
+            try:
+                for (dst, a, b), layer in zip(ops.tolist(), op_ids.tolist()):
+                    va = int(values[a >> 1])
+                    vb = int(values[b >> 1]) if b >= 0 else 0
+                    if va < 0 or vb < 0:
+                        raise CircuitError(f"an op reads slot {a >> 1 if va < 0 else b >> 1}, which is not set")
+                    if b < 0:
+                        values[dst] = va ^ (a & 1)
+                        continue
+                    self._current_layer = layer
+                    values[dst] = self.and_(va ^ (a & 1), vb ^ (b & 1))
+            except CircuitError as err:
+                self._truncate(n, layer_state)
+                raise CircuitError(f"run_ands: {err}") from err
+            finally:
+                self._current_layer = saved
+            return
+        self.reserve(self._num_ands + len(ops))  # (every new node fits: the kernel never rehashes)
+        nf0, nf1, nlayer = (np.zeros(len(ops), dtype=np.int64) for _ in range(3))
+        made = walks.run_ands(self._f0, self._f1, self._table, self._mask, values, ops, op_ids, nf0, nf1, nlayer)
+        if made < 0:
+            self._truncate(n, layer_state)
+            raise CircuitError(f"run_ands: op {-made - 1} reads a slot that is not set or a literal that does not exist")
+        self._f0.frombytes(nf0[:made].astype(np.uint32).tobytes())
+        self._f1.frombytes(nf1[:made].astype(np.uint32).tobytes())
+        self._layer.frombytes(nlayer[:made].astype(np.uint32).tobytes())
+        self._num_ands += made
+
+    def _truncate(self, num_nodes: int, layer_state: tuple[list[str], dict[str, int]]) -> None:
+        """Back to the first ``num_nodes`` nodes (none of them inputs made since) and the layer
+        table ``layer_state``: the arrays cut, the AND count and the hash table rebuilt."""
+        dropped = len(self._f0) - num_nodes
+        del self._f0[num_nodes:], self._f1[num_nodes:], self._layer[num_nodes:]
+        self._num_ands -= dropped
+        self._layers.names, self._layers._index = layer_state
+        self._grow_table(self._mask + 1)
+
     def reserve(self, num_ands: int) -> None:
         """Size the structural-hash table for ``num_ands`` AND nodes in all, so that
         adding them rehashes nothing (a hint: the circuit is the same either way)."""

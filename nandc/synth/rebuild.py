@@ -10,7 +10,7 @@ import numpy as np
 
 from nandc.ir.circuit import Circuit
 
-__all__ = ["append_copies", "cleaned", "rebuild", "rebuilt_as_is", "start_copy"]
+__all__ = ["append_copies", "cleaned", "first_seen", "rebuild", "rebuilt_as_is", "start_copy"]
 
 
 def start_copy(circuit: Circuit) -> tuple[Circuit, list[int]]:
@@ -50,21 +50,16 @@ def rebuild(circuit: Circuit, literal_of: list[int] | None = None,
             lit[node] = new_lit
     f0, f1, lay = circuit.arrays()
     live = _live_nodes(circuit, lit)
+    values = np.array(lit, dtype=np.int64)
+    todo = np.flatnonzero(live & (f0 != 0) & (values < 0))
+    used = first_seen(lay[todo])
+    position = np.zeros(len(circuit.layer_names), dtype=np.int64)
+    position[used] = np.arange(len(used))
     names = circuit.layer_names
-    current = -1
-    f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()
-    todo = np.flatnonzero(live & (f0 != 0)).tolist()
-    new.reserve(new.num_ands + len(todo))
-    for node in todo:
-        if lit[node] >= 0:
-            continue
-        if layl[node] != current:
-            current = layl[node]
-            new.current_layer = names[current]
-        a, b = f0l[node], f1l[node]
-        la, lb = lit[a >> 1], lit[b >> 1]
-        lit[node] = new.and_(la ^ (a & 1), lb ^ (b & 1))
-    new.current_layer = ""
+    # each node AND-ed from its fanins' copies (slot = node: the slot literal is the old literal)
+    new.run_ands(values, np.stack([todo, f0[todo], f1[todo]], axis=1), [names[i] for i in used.tolist()],
+                 position[lay[todo]])
+    lit = values.tolist()
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
     return new, lit
@@ -85,7 +80,7 @@ def rebuilt_as_is(circuit: Circuit) -> bool:
     a, b = f0[k + 1:], f1[k + 1:]
     if int(np.count_nonzero(circuit.reachable()[k + 1:])) != len(a) or not _hash_consed(a, b):
         return False
-    used = _first_seen(lay[k + 1:]).tolist()
+    used = first_seen(lay[k + 1:]).tolist()
     names = circuit.layer_names
     return names == [names[0]] + [names[i] for i in used if i != 0]
 
@@ -123,7 +118,7 @@ def _hash_consed(a: np.ndarray, b: np.ndarray) -> bool:
     return not (np.any(a < 2) or np.any(a >= b) or np.any((a >> 1) == (b >> 1)))
 
 
-def _first_seen(ids: np.ndarray) -> np.ndarray:
+def first_seen(ids: np.ndarray) -> np.ndarray:
     """The distinct values of ``ids`` in the order of their first occurrence (only where a run of
     equal values starts can a value occur first: layer tags come in long runs)."""
     if not len(ids):
@@ -146,7 +141,7 @@ def append_copies(new: Circuit, circuit: Circuit, nodes: np.ndarray, lit: np.nda
     lit[nodes] = 2 * (new.num_nodes + np.arange(len(nodes)))
     a, b = f0[nodes], f1[nodes]
     na, nb = lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1)
-    used = _first_seen(lay[nodes])
+    used = first_seen(lay[nodes])
     names = circuit.layer_names
     position = np.zeros(max(len(names), 1), dtype=np.int64)
     position[used] = np.arange(len(used))

@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from nandc.ir.circuit import Circuit
-from nandc.synth.rebuild import cleaned, start_copy
+from nandc.synth.rebuild import cleaned, first_seen, start_copy
 from nandc.synth.cost import CostView, nand_cost
 from nandc.synth.library import Program
 from nandc.synth.progress import Progress, report
@@ -94,23 +96,45 @@ def _needed(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -
 
 
 def build(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -> Circuit:
+    """``circuit`` with each node of ``replaced`` rebuilt by its replacement, copied in one
+    :meth:`~nandc.ir.circuit.Circuit.run_ands` program: slot ``v`` holds node ``v``'s copy, and
+    the slots after the circuit's nodes the gates of the replacements' programs."""
     new, lit = start_copy(circuit)
-    names = circuit.layer_names
-    for v in _needed(circuit, ctx, replaced):
-        new.current_layer = names[ctx.layer[v]]
+    needed = _needed(circuit, ctx, replaced)
+    layer_of = np.asarray(ctx.layer, dtype=np.int64)[needed] if needed else np.zeros(0, np.int64)
+    used = first_seen(layer_of)
+    position = np.zeros(len(circuit.layer_names), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    f0, f1, free = ctx.f0, ctx.f1, ctx.free
+    ops: list[tuple[int, int, int]] = []
+    op_layer: list[int] = []
+    slots = circuit.num_nodes
+    for v, layer in zip(needed, position[layer_of].tolist()):
         r = replaced.get(v)
         if r is None:
-            a, b = ctx.f0[v], ctx.f1[v]
-            lit[v] = new.and_(lit[a >> 1] ^ (a & 1), lit[b >> 1] ^ (b & 1))
+            ops.append((v, f0[v], f1[v]))
         elif r.program is None:
-            lit[v] = r.const
+            ops.append((v, r.const, -1))  # (slot 0 is the constant: slot literal 1 is true)
         else:
-            free = [lit[x] ^ ctx.free[x] for x in r.leaves]
-            signals = [0] * r.program.num_inputs
-            for i, s in enumerate(free):
-                signals[r.perm[i]] = s
-            lit[v] = instantiate(new, r.program, signals) ^ r.negated
-    new.current_layer = ""
+            sig = [0] * r.program.num_inputs  # (an input no leaf drives reads the constant false)
+            for i, x in enumerate(r.leaves):
+                sig[r.perm[i]] = 2 * x + free[x]
+            start = len(ops)
+            for j, k in r.program.gates:
+                if j == k:
+                    sig.append(sig[j] ^ 1)
+                else:
+                    ops.append((slots, sig[j], sig[k]))
+                    sig.append(2 * slots + 1)  # a NAND gate: the complement of its AND
+                    slots += 1
+            ops.append((v, sig[r.program.output] ^ r.negated, -1))
+            op_layer.extend([layer] * (len(ops) - start - 1))
+        op_layer.append(layer)
+    values = np.full(slots, -1, dtype=np.int64)
+    values[:circuit.num_nodes] = lit
+    names = circuit.layer_names
+    new.run_ands(values, np.array(ops, dtype=np.int64).reshape(-1, 3), [names[i] for i in used.tolist()], op_layer)
+    lit = values.tolist()
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
     return cleaned(new)  # seldom a node left dead: then a second copy

@@ -342,6 +342,84 @@ def test_compiled_walks_give_the_python_walks(c, data):
             assert c.lookup_and(int(f0[n]), int(f1[n])) == 2 * n
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+@settings(max_examples=examples(40), deadline=None)
+@given(circuits(max_inputs=6, max_ops=30), st.data())
+def test_run_ands_makes_what_and_makes_one_call_at_a_time(compiled, c, data):
+    """A random straight-line program (ANDs and copies of slot literals, some folding, some already
+    in the circuit) run by run_ands and by and_ one call at a time: the same values, the same
+    circuit node for node, the same layer names in the same order."""
+    import copy
+
+    import nandc.ir.circuit as circuit_module
+
+    if compiled:
+        import nandc.ir.walks  # noqa: F401  (loads numba)
+    saved = circuit_module._walks
+    if not compiled:
+        circuit_module._walks = lambda: None
+    try:
+        base = c.num_nodes
+        m = data.draw(st.integers(0, 40))
+        ops, op_layer = [], []
+        for i in range(m):
+            # slot literals: the circuit's own literals (slot = node), or an earlier op's slot
+            pick = st.integers(0, 2 * (base + i) - 1)
+            a = data.draw(pick)
+            b = -1 if data.draw(st.integers(0, 5)) == 0 else data.draw(pick)
+            ops.append((base + i, a, b))
+            op_layer.append(data.draw(st.integers(0, 2)))
+        layers = ["kept", "", "fresh"]
+        batch, one = copy.deepcopy(c), copy.deepcopy(c)
+        values = np.full(base + m, -1, dtype=np.int64)
+        values[:base] = 2 * np.arange(base)
+        batch.run_ands(values, np.array(ops, dtype=np.int64).reshape(-1, 3), layers, op_layer)
+        want = list(range(0, 2 * base, 2)) + [-1] * m
+        for name in layers:
+            one.current_layer = name
+        for (dst, a, b), layer in zip(ops, op_layer):
+            one.current_layer = layers[layer]
+            va = want[a >> 1] ^ (a & 1)
+            want[dst] = va if b < 0 else one.and_(va, want[b >> 1] ^ (b & 1))
+        one.current_layer = ""
+        assert values.tolist() == want
+        assert batch.structural_hash() == one.structural_hash() and batch.layer_names == one.layer_names
+        assert [batch.layer_of(n) for n in range(batch.num_nodes)] == [one.layer_of(n) for n in range(one.num_nodes)]
+        batch.verify()
+        f0, f1, _ = batch.arrays()
+        for n in range(1, batch.num_nodes):
+            if f0[n]:
+                assert batch.lookup_and(int(f0[n]), int(f1[n])) == 2 * n
+    finally:
+        circuit_module._walks = saved
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_run_ands_refuses_unset_slots_and_missing_literals(compiled, monkeypatch):
+    import nandc.ir.circuit as circuit_module
+
+    if compiled:
+        import nandc.ir.walks  # noqa: F401
+    else:
+        monkeypatch.setattr(circuit_module, "_walks", lambda: None)
+    c = Circuit()
+    a, b, d = c.add_input_bus("x", 3)
+    c.and_(a, b)
+    before = (c.structural_hash(), c.layer_names, c.num_ands)
+    n = c.num_nodes
+    missing = 2 * (n + 100)  # the literal of a node that does not exist
+    for ops in ([(n, a, d), (n + 1, 2 * n, 2 * (n + 2))],  # slot n + 2 is not set
+                [(n, a, d), (n + 1, 2 * n, 2 * (n + 3))],  # slot n + 3 holds a literal beyond the circuit
+                [(n, a, d), (n + 1, 2 * (n + 2), -1)]):  # a copy of a slot not set
+        values = np.full(n + 4, -1, dtype=np.int64)
+        values[:n] = 2 * np.arange(n)
+        values[n + 3] = missing
+        with pytest.raises(CircuitError, match="run_ands"):
+            c.run_ands(values, np.array(ops), ["refused"], [0] * len(ops))
+        assert (c.structural_hash(), c.layer_names, c.num_ands) == before
+        assert c.lookup_and(a, d) is None and c.lookup_and(a, b) is not None
+
+
 def test_remembered_reachable_follows_new_nodes_and_outputs():
     c = Circuit()
     a, b, d = c.add_input_bus("x", 3)
