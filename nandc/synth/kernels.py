@@ -42,7 +42,7 @@ import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
            "cover_gates", "canon_arrays", "rewrite_decisions", "program_arrays", "refactor_saved", "resub_decisions",
-           "and_rewrite_decisions", "free_tables", "and_refactor_sizes", "pair_check", "stop_cut_diff"]
+           "and_rewrite_decisions", "free_tables", "and_refactor_sizes", "pair_check", "stop_cut_diff", "needed_nodes"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
@@ -2031,3 +2031,45 @@ def and_refactor_sizes(ands, f0, f1, refs, pos, neg_reads, free, k: int) -> tupl
     included), with no earlier replacement."""
     nleaf, _, nrem = _cut_mffc(ands, f0, f1, refs, pos, neg_reads, free, k)
     return nleaf, nrem
+
+
+# ---------------------------------------------------------------------- the nodes a rebuild with replacements keeps
+@njit(cache=True, nogil=True)
+def _needed_kernel(f0, f1, roots, replaced, start, flat):
+    n = f0.shape[0]
+    mark = np.zeros(n, np.bool_)
+    for i in range(roots.shape[0]):
+        mark[roots[i] >> 1] = True
+    for v in range(n - 1, 0, -1):
+        if not mark[v] or f0[v] == 0:
+            continue
+        if replaced[v]:
+            for j in range(start[v], start[v + 1]):
+                mark[flat[j]] = True
+        else:
+            mark[f0[v] >> 1] = True
+            mark[f1[v] >> 1] = True
+    return mark
+
+
+def needed_nodes(f0, f1, outputs, replaced_leaves: dict[int, tuple[int, ...]]) -> np.ndarray | None:
+    """The AND nodes (increasing) that a copy of a circuit of fanins ``f0``/``f1`` from the literals
+    ``outputs`` uses when each node ``v`` of ``replaced_leaves`` is rebuilt from its leaves (nodes)
+    instead of its fanins: one sweep from the last node down.  None when some leaf does not come
+    before its node (then a search from the outputs must find them)."""
+    f0 = np.asarray(f0, np.int64)
+    n = len(f0)
+    counts = np.zeros(n + 1, np.int64)
+    replaced = np.zeros(n, np.bool_)
+    for v, leaves in replaced_leaves.items():
+        if leaves and max(leaves) >= v:
+            return None
+        counts[v + 1] = len(leaves)
+        replaced[v] = True
+    start = np.cumsum(counts)
+    flat = np.zeros(max(1, int(start[-1])), np.int64)
+    for v, leaves in replaced_leaves.items():
+        flat[start[v]:start[v + 1]] = leaves
+    mark = _needed_kernel(f0, np.asarray(f1, np.int64), np.asarray(outputs, np.int64).reshape(-1), replaced,
+                          start, flat)
+    return np.flatnonzero(mark & (f0 != 0))

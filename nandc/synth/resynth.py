@@ -20,6 +20,7 @@ import numpy as np
 
 from nandc.ir.circuit import Circuit
 from nandc.synth.rebuild import cleaned, first_seen, start_copy
+from nandc.synth.compiled import use_compiled
 from nandc.synth.cost import CostView, nand_cost
 from nandc.synth.library import Program
 from nandc.synth.progress import Progress, report
@@ -77,7 +78,15 @@ def instantiate(c: Circuit, program: Program, inputs: list[int]) -> int:
 
 
 def _needed(circuit: Circuit, ctx: CostView, replaced: dict[int, Replacement]) -> list[int]:
-    """AND nodes the rewritten circuit still uses, in increasing order."""
+    """AND nodes the rewritten circuit still uses, in increasing order (by the compiled sweep of
+    :func:`nandc.synth.kernels.needed_nodes` where the engines use their compiled loops)."""
+    if use_compiled(circuit.num_ands):
+        from nandc.synth import kernels
+
+        f0, f1, _ = circuit.arrays()
+        got = kernels.needed_nodes(f0, f1, circuit.output_literals(), {v: r.leaves for v, r in replaced.items()})
+        if got is not None:
+            return got.tolist()
     mark = set()
     stack = [lit >> 1 for lit in circuit.output_literals()]
     f0, f1 = ctx.f0, ctx.f1

@@ -373,3 +373,27 @@ def test_pair_cuts_are_the_python_cuts(seed):
             stamp += 1
             nl = kernels._pair_cut(x, y, f0, f1, k, vis, stamp, lv)
             assert tuple(sorted(lv[:nl].tolist())) == pair_cut(x, y, f0, f1, k)
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(circuits(max_inputs=8, max_ops=60), st.data())
+def test_needed_nodes_is_the_search_from_the_outputs(c, data):
+    """The compiled sweep of the nodes a rebuild with replacements keeps, against the search from the
+    outputs, for random replacements whose leaves are lower nodes; None for a leaf that is not."""
+    from nandc.synth import kernels
+    from nandc.synth.resynth import Replacement, _needed
+
+    ctx = CostView(c)
+    ands = [v for v in range(c.num_nodes) if c.is_and(v)]
+    replaced = {}
+    for v in data.draw(st.lists(st.sampled_from(ands), max_size=8, unique=True)) if ands else []:
+        leaves = tuple(data.draw(st.lists(st.integers(1, v - 1), max_size=4, unique=True)))
+        replaced[v] = Replacement(leaves, None, (), 0, 1)
+    f0, f1, _ = c.arrays()
+    got = kernels.needed_nodes(f0, f1, c.output_literals(), {v: r.leaves for v, r in replaced.items()})
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("nandc.synth.resynth.use_compiled", lambda n: False)
+        assert got.tolist() == _needed(c, ctx, replaced)
+    if ands:
+        v = ands[0]
+        assert kernels.needed_nodes(f0, f1, c.output_literals(), {v: (v,)}) is None
