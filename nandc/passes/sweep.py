@@ -214,7 +214,7 @@ def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_n
             dirty.add(k)
             if verdict == DIFFERENT:
                 disproved += 1
-                cexs.append({input_index[n]: val for n, val in cex.items()})
+                cexs.append({input_index[n]: True for n, val in cex.items() if val})  # (left out: 0)
             else:
                 unknown += 1
         if not merged:

@@ -153,9 +153,10 @@ class ConeSolver:
         ``(None, None)`` undecided within the conflict budget."""
         if self.solver is None or len(self.var) > self.capacity:
             self._reset()
-        for u in leaves:
-            self._load(u)
         var = self.var
+        for u in leaves:
+            if u not in var:
+                self._load(u)
         assumptions = [var[u] if (minterm >> i) & 1 else -var[u] for i, u in enumerate(leaves)]
         if self.conflicts is None:
             answer = self.solver.solve(assumptions=assumptions)

@@ -74,10 +74,11 @@ class PatternPool:
         for circuits of ``num_inputs`` inputs."""
         if num_inputs != self.num_inputs:
             self.num_inputs, self._rows = num_inputs, []
-        for pattern in patterns:
+        for pattern in list(patterns)[-self.capacity:] if self.capacity else []:  # (older ones would go)
             row = np.zeros(num_inputs, dtype=bool)
-            for i, value in pattern.items():
-                row[i] = value
+            if pattern:
+                positions, values = zip(*pattern.items())
+                row[list(positions)] = values
             self._rows.append(row)
         del self._rows[: max(0, len(self._rows) - self.capacity)]
 
