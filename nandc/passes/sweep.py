@@ -40,8 +40,7 @@ from nandc.passes.base import Stats, pass_stats, register
 from nandc.synth.rebuild import append_copies, cleaned, start_copy
 from nandc.passes.options import Progress, parse_params, report, check_params
 from nandc.synth.fraig import DIFFERENT, EQUAL, WindowSolver
-from nandc.synth.simulation import (ALL_ONES, PatternPool, level_plan, random_patterns, signature_keys,
-                                    simulate_nodes)
+from nandc.synth.simulation import ALL_ONES, PatternPool, random_patterns, signatures
 
 __all__ = ["SweepParams", "sweep", "swept"]
 
@@ -104,11 +103,11 @@ class _RoundResult:
 
 
 def _signatures(circuit: Circuit, patterns: np.ndarray):
-    """``(live, plan, keys, phase)``: the live nodes, their level plan and simulation signatures."""
+    """``(live, inputs, keys, phase)``: the live nodes, the input nodes in input order and the
+    simulation signatures (:func:`~nandc.synth.simulation.signatures`)."""
     live = circuit.reachable()
-    plan = level_plan(circuit, np.flatnonzero(live))
-    keys, phase = signature_keys(simulate_nodes(plan, patterns))
-    return live, plan, keys, phase
+    inputs, keys, phase = signatures(circuit, np.flatnonzero(live), patterns)
+    return live, inputs, keys, phase
 
 
 def _duplicates(circuit: Circuit, live: np.ndarray, keys: np.ndarray) -> float:
@@ -138,9 +137,8 @@ def _sweep_round(circuit: Circuit, patterns: np.ndarray, p: SweepParams, round_n
     returns ``circuit`` itself.  Only when every input comes before every AND node, so that the
     renumbering keeps the node order the windows are collected in; else the copy is eager."""
     f0, f1, lay = circuit.arrays()
-    live, plan, keys, phase = simulated or _signatures(circuit, patterns)
+    live, inputs, keys, phase = simulated or _signatures(circuit, patterns)
     ands = np.flatnonzero(live & (f0 != 0))
-    inputs = plan.inputs
     lazy = LAZY_COPY and (not len(inputs) or not len(ands) or int(inputs.max()) < int(ands[0]))
     keyl, phl = keys.tolist(), phase.tolist()
     if lazy:

@@ -38,7 +38,7 @@ import numpy as np
 from nandc.errors import NandcError
 from nandc.ir.circuit import Circuit
 from nandc.synth.fraig import EQUAL, WindowSolver
-from nandc.synth.simulation import PatternPool, level_plan, random_patterns, signature_keys, simulate_nodes
+from nandc.synth.simulation import PatternPool, random_patterns, signatures
 
 __all__ = ["ChoiceParams", "ChoiceNetwork", "build_choices"]
 
@@ -128,15 +128,14 @@ def build_choices(main: Circuit, alternatives: list[Circuit], params: ChoicePara
     for s_index, snap in enumerate([main, *alternatives]):
         f0, f1, lay = snap.arrays()
         live = snap.reachable()
-        plan = level_plan(snap, np.flatnonzero(live))
-        keys, phase = signature_keys(simulate_nodes(plan, patterns))
+        snap_inputs, keys, phase = signatures(snap, np.flatnonzero(live), patterns)
         lit = [-1] * snap.num_nodes
         lit[0] = 0
         for node_lit, new_lit in zip(snap.input_literals(), main_inputs):
             lit[node_lit >> 1] = new_lit
         keyl, phl = keys.tolist(), phase.tolist()
         if s_index == 0:
-            for v in plan.inputs.tolist():
+            for v in snap_inputs.tolist():
                 classes.setdefault(keyl[v], []).append(lit[v] ^ phl[v])
         names = snap.layer_names
         f0l, f1l, layl = f0.tolist(), f1.tolist(), lay.tolist()

@@ -42,7 +42,8 @@ import numpy as np
 
 __all__ = ["cut_arrays", "local_cut_arrays", "cut_lists", "area_flow", "direct_choices", "new_refs", "recover_round",
            "cover_gates", "canon_arrays", "rewrite_decisions", "program_arrays", "refactor_saved", "resub_decisions",
-           "and_rewrite_decisions", "free_tables", "and_refactor_sizes", "pair_check", "stop_cut_diff", "needed_nodes"]
+           "and_rewrite_decisions", "free_tables", "and_refactor_sizes", "pair_check", "stop_cut_diff", "needed_nodes",
+           "signature_arrays"]
 
 _MASK = 0xFFFF
 _VAR0 = 0xAAAA
@@ -2073,3 +2074,53 @@ def needed_nodes(f0, f1, outputs, replaced_leaves: dict[int, tuple[int, ...]]) -
     mark = _needed_kernel(f0, np.asarray(f1, np.int64), np.asarray(outputs, np.int64).reshape(-1), replaced,
                           start, flat)
     return np.flatnonzero(mark & (f0 != 0))
+
+
+# ---------------------------------------------------------------------- simulation signatures
+@njit(cache=True, nogil=True)
+def _signature_kernel(nodes, f0, f1, inputs, input_words, mult, size, keys, phase):
+    words = input_words.shape[1]
+    ones = np.uint64(0xFFFFFFFFFFFFFFFF)
+    zero = np.uint64(0)
+    vals = np.zeros((size, words), np.uint64)
+    for i in range(inputs.shape[0]):
+        for w in range(words):
+            vals[inputs[i], w] = input_words[i, w]
+    for j in range(nodes.shape[0]):
+        v = nodes[j]
+        a = f0[v]
+        b = f1[v]
+        ca = ones if a & 1 else zero
+        cb = ones if b & 1 else zero
+        for w in range(words):
+            vals[v, w] = (vals[a >> 1, w] ^ ca) & (vals[b >> 1, w] ^ cb)
+    for v in range(size):
+        ph = vals[v, 0] & np.uint64(1)
+        flip = ones if ph else zero
+        s = zero
+        nonzero = False
+        for w in range(words):
+            x = vals[v, w] ^ flip
+            if x:
+                nonzero = True
+            s += x * mult[w]
+        phase[v] = 1 if ph else 0
+        if nonzero:
+            s = (s ^ (s >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
+            keys[v] = s | np.uint64(1)
+
+
+def signature_arrays(nodes, f0, f1, inputs, input_words, mult) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nandc.synth.simulation.signature_keys` of :func:`~nandc.synth.simulation.simulate_nodes`
+    (the same keys and phases) for the AND nodes ``nodes`` (increasing, closed under fanins among
+    AND nodes) of a circuit of fanins ``f0``/``f1``, simulated in node order; ``mult`` the keys'
+    word multipliers."""
+    f0 = np.asarray(f0, np.int64)
+    size = len(f0)
+    keys = np.zeros(size, np.uint64)
+    phase = np.zeros(size, np.int64)
+    nodes = np.asarray(nodes, np.int64)
+    _signature_kernel(nodes[f0[nodes] != 0], f0, np.asarray(f1, np.int64), np.asarray(inputs, np.int64),
+                      np.ascontiguousarray(input_words, dtype=np.uint64), np.asarray(mult, np.uint64), size, keys,
+                      phase)
+    return keys, phase

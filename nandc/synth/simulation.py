@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nandc.ir.circuit import Circuit
+from nandc.synth.compiled import use_compiled
 
 __all__ = [
     "ALL_ONES",
@@ -32,6 +33,7 @@ __all__ = [
     "random_patterns",
     "simulate_nodes",
     "signature_keys",
+    "signatures",
 ]
 
 ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -167,6 +169,32 @@ def simulate_nodes(plan: LevelPlan, input_words: np.ndarray) -> np.ndarray:
     return vals
 
 
+def _key_multipliers(words: int, seed: int) -> np.ndarray:
+    """The odd word multipliers of :func:`signature_keys`' hash."""
+    mult = np.random.default_rng(seed).integers(1, 1 << 63, size=words, dtype=np.uint64)
+    mult |= np.uint64(1)
+    return mult
+
+
+def signatures(circuit: Circuit, nodes: np.ndarray, input_words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(inputs, keys, phase)``: the input nodes in :meth:`Circuit.input_literals` order, and
+    :func:`signature_keys` of :func:`simulate_nodes` over the AND nodes of ``nodes`` (closed under
+    fanins among AND nodes, e.g. the live nodes), ``input_words[i]`` driving ``inputs[i]``.  By one
+    compiled loop in node order (:func:`nandc.synth.kernels.signature_arrays`: the same keys) where
+    the engines use their compiled loops."""
+    if use_compiled(circuit.num_ands):
+        from nandc.synth import kernels
+
+        f0, f1, _ = circuit.arrays()
+        inputs = np.array([lit >> 1 for lit in circuit.input_literals()], dtype=np.int64)
+        keys, phase = kernels.signature_arrays(nodes, f0, f1, inputs, input_words,
+                                               _key_multipliers(input_words.shape[1], 0x5EED))
+        return inputs, keys, phase
+    plan = level_plan(circuit, nodes)
+    keys, phase = signature_keys(simulate_nodes(plan, input_words))
+    return plan.inputs, keys, phase
+
+
 def signature_keys(vals: np.ndarray, seed: int = 0x5EED) -> tuple[np.ndarray, np.ndarray]:
     """``(keys, phase)``: a 64-bit hash of each node's values up to complement.
 
@@ -177,8 +205,7 @@ def signature_keys(vals: np.ndarray, seed: int = 0x5EED) -> tuple[np.ndarray, np
     """
     phase = (vals[:, 0] & np.uint64(1)).astype(np.int64)
     norm = vals ^ (phase.astype(np.uint64) * ALL_ONES)[:, None]
-    mult = np.random.default_rng(seed).integers(1, 1 << 63, size=vals.shape[1], dtype=np.uint64)
-    mult |= np.uint64(1)
+    mult = _key_multipliers(vals.shape[1], seed)
     with np.errstate(over="ignore"):
         keys = (norm * mult).sum(axis=1, dtype=np.uint64)
         keys = (keys ^ (keys >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)

@@ -397,3 +397,25 @@ def test_needed_nodes_is_the_search_from_the_outputs(c, data):
     if ands:
         v = ands[0]
         assert kernels.needed_nodes(f0, f1, c.output_literals(), {v: (v,)}) is None
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(circuits(max_inputs=10, max_ops=80), st.integers(1, 9), st.data())
+def test_signature_arrays_are_the_level_plan_signatures(c, words, data):
+    """The compiled simulation in node order gives the keys and phases of simulate_nodes over the
+    level plan and signature_keys, for the live nodes and for any set closed under fanins."""
+    import numpy as np
+
+    from nandc.synth import simulation
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    patterns = simulation.random_patterns(len(c.input_literals()), words, rng)
+    roots = data.draw(st.lists(st.integers(0, 2 * c.num_nodes - 1), max_size=5))
+    for nodes in (np.flatnonzero(c.reachable()), np.flatnonzero(c.reachable(roots))):
+        plan = simulation.level_plan(c, nodes)
+        want = simulation.signature_keys(simulation.simulate_nodes(plan, patterns))
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(simulation, "use_compiled", lambda n: True)
+            inputs, keys, phase = simulation.signatures(c, nodes, patterns)
+        assert np.array_equal(inputs, plan.inputs)
+        assert np.array_equal(keys, want[0]) and np.array_equal(phase, want[1])
