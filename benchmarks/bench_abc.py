@@ -14,7 +14,11 @@ warm-up run on a small circuit that loads numba's compiled loops), which a
 shared machine inflates less than wall time.  ``--repeat N`` runs each tool N
 times on each circuit and keeps the least time (the same for both; run-to-run
 noise on a shared machine reaches +-25%, and the least of a few runs is the
-figure least inflated by other work).  ``--baseline DIR`` also runs the
+figure least inflated by other work): ABC in N processes, nandc (and the
+baseline) in N fresh processes after the warm-up circuit, each one cold, as
+ABC is (a second run in one process would find the first run's cut functions
+in nandc's caches); the netlist checked is then the one this process makes
+from the same file, which must have as many gates.  ``--baseline DIR`` also runs the
 nandc of another checkout (a git worktree of the commit before a change) on
 the same AIGER file in a fresh process, for a before/after table measured in
 one run (both then read the circuit back from the file).  The suite: every layer of the three
@@ -220,33 +224,25 @@ def run_abc(circuit, abc: str, workdir: Path, timeout: float, repeat: int = 1) -
     return counts.pop(), min(times)
 
 
-def run_nandc(circuit, passes: str, with_stats: bool = False, timed: str | None = None, repeat: int = 1):
-    """nandc's netlist of ``circuit`` and the CPU time (seconds) of the pipeline, the least of
-    ``repeat`` runs (which must give the same netlist); with ``with_stats`` also the passes'
-    Stats; with ``timed`` (a pass name) also the CPU seconds spent in the passes of that name in
-    the fastest run (a third, or fourth, value)."""
+def run_nandc(circuit, passes: str, with_stats: bool = False, timed: str | None = None):
+    """nandc's netlist of ``circuit`` and the CPU time (seconds) of the pipeline; with
+    ``with_stats`` also the passes' Stats; with ``timed`` (a pass name) also the CPU seconds
+    spent in the passes of that name (a third, or fourth, value)."""
     from nandc.passes import run_pipeline
 
-    best = None
-    for _ in range(max(1, repeat)):
-        spent, last = [0.0], [_self_cpu()]
+    spent, last = [0.0], [_self_cpu()]
 
-        def on_stats(stats):
-            now = _self_cpu()
-            if stats.pass_name == timed:
-                spent[0] += now - last[0]
-            last[0] = now
+    def on_stats(stats):
+        now = _self_cpu()
+        if stats.pass_name == timed:
+            spent[0] += now - last[0]
+        last[0] = now
 
-        t0 = _self_cpu()
-        netlist, stats = run_pipeline(circuit, passes, on_stats=on_stats)
-        seconds = _self_cpu() - t0
-        if best is not None and netlist.num_gates != best[0].num_gates:
-            raise RuntimeError(f"{passes} gave {best[0].num_gates} and then {netlist.num_gates} gates "
-                               f"on {circuit.name}: runs must repeat")
-        if best is None or seconds < best[1]:
-            best = (netlist, seconds, stats, spent[0])
-    netlist, seconds, stats, spent_s = best
-    return (netlist, seconds) + ((stats,) if with_stats else ()) + ((spent_s,) if timed else ())
+    t0 = _self_cpu()
+    netlist, stats = run_pipeline(circuit, passes, on_stats=on_stats)
+    seconds = _self_cpu() - t0
+    out = (netlist, seconds) + ((stats,) if with_stats else ()) + ((spent[0],) if timed else ())
+    return out
 
 
 _BASELINE_SCRIPT = """
@@ -257,13 +253,10 @@ from nandc.passes import run_pipeline
 from nandc.passes.pipeline import PRESETS
 run_pipeline(read(sys.argv[3]), sys.argv[2])  # the warm-up: numba's loops loaded before the clock starts
 circuit = read(sys.argv[1])
-times = []
-for _ in range(int(sys.argv[4])):
-    r = resource.getrusage(resource.RUSAGE_SELF); t0 = r.ru_utime + r.ru_stime
-    net, _ = run_pipeline(circuit, sys.argv[2])
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    times.append(r.ru_utime + r.ru_stime - t0)
-print(net.num_gates, min(times), nandc.__file__)
+r = resource.getrusage(resource.RUSAGE_SELF); t0 = r.ru_utime + r.ru_stime
+net, _ = run_pipeline(circuit, sys.argv[2])
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(net.num_gates, r.ru_utime + r.ru_stime - t0, nandc.__file__)
 """
 
 
@@ -290,12 +283,12 @@ def warm_up(passes: str) -> None:
 
 
 def run_baseline(circuit, checkout: str, passes: str, workdir: Path, repeat: int = 1):
-    """``(circuit as read back from AIGER, NAND2 gates, pipeline CPU seconds: the least of ``repeat``
-    runs)`` of the nandc in
+    """``(circuit as read back from AIGER, NAND2 gates, pipeline CPU seconds)`` of the nandc in
     ``checkout`` (another git worktree: the "before" of a change), run in a fresh process on the
-    AIGER file; the caller then runs its own nandc on the same read-back circuit.  The file keeps
-    the layer tags (in its comments): passes that work layer by layer (``sums``) see a whole model
-    as the frontend built it."""
+    AIGER file after the warm-up circuit, the least time of ``repeat`` such processes (each one
+    cold: nothing an earlier run of the circuit left in a cache); the caller then runs its own
+    nandc on the same read-back circuit.  The file keeps the layer tags (in its comments): passes
+    that work layer by layer (``sums``) see a whole model as the frontend built it."""
     import os
     import sys
 
@@ -308,14 +301,27 @@ def run_baseline(circuit, checkout: str, passes: str, workdir: Path, repeat: int
         write(warm_up_circuit(), warm)
     root = str(Path(checkout).resolve())
     env = dict(os.environ, PYTHONPATH=root)
-    # run in the checkout: ``python -c`` puts the working directory first on sys.path
-    out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT, str(path.resolve()), passes, str(warm.resolve()),
-                          str(max(1, repeat))],
-                         env=env, cwd=root, capture_output=True, text=True, check=True)
-    gates, seconds, where = out.stdout.split()[-3:]
-    if not where.startswith(root):
-        raise RuntimeError(f"the baseline ran the nandc in {where}, not the one in {root}")
-    return read(path), int(gates), float(seconds)
+    counts, times = set(), []
+    for _ in range(max(1, repeat)):
+        # run in the checkout: ``python -c`` puts the working directory first on sys.path
+        out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT, str(path.resolve()), passes,
+                              str(warm.resolve())], env=env, cwd=root, capture_output=True, text=True, check=True)
+        gates, seconds, where = out.stdout.split()[-3:]
+        if not where.startswith(root):
+            raise RuntimeError(f"the baseline ran the nandc in {where}, not the one in {root}")
+        counts.add(int(gates))
+        times.append(float(seconds))
+    if len(counts) > 1:
+        raise RuntimeError(f"the nandc in {root} gave {sorted(counts)} gates on {circuit.name} in {repeat} runs")
+    return read(path), counts.pop(), min(times)
+
+
+def run_fresh(circuit, passes: str, workdir: Path, repeat: int):
+    """:func:`run_baseline` of this nandc (the checkout it is imported from): its time measured
+    as the baseline's is, the least of ``repeat`` cold processes."""
+    import nandc
+
+    return run_baseline(circuit, str(Path(nandc.__file__).resolve().parents[1]), passes, workdir, repeat)
 
 
 class AbcCache:
@@ -447,7 +453,7 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--conflicts", type=int, default=200000, help="SAT budget of the final equivalence query")
     p.add_argument("--baseline", default=None, help="checkout of the nandc to compare with (before/after columns)")
     p.add_argument("--repeat", type=int, default=1,
-                   help="run each tool (ABC, nandc, the baseline) this many times per circuit and keep the least time")
+                   help="run each tool (ABC; nandc and the baseline in fresh processes) this many times per circuit and keep the least time")
     p.add_argument("--baseline-passes", default=None,
                    help="a second pipeline, run in this process, as the 'before' columns")
     p.add_argument("--pass-time", default=None, help="report the CPU seconds of this pass of --passes")
@@ -476,9 +482,15 @@ def main(argv=None) -> list[Row]:
             if args.baseline:
                 circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp), args.repeat)
             if args.baseline_passes:
-                base_net, base_s = run_nandc(circuit, args.baseline_passes, repeat=args.repeat)
+                base_net, base_s = run_nandc(circuit, args.baseline_passes)
                 base_gates = base_net.num_gates
-            netlist, seconds, pass_s = run_nandc(circuit, args.passes, timed=args.pass_time or "-", repeat=args.repeat)
+            if args.repeat > 1:
+                circuit, fresh_gates, fresh_s = run_fresh(circuit, args.passes, Path(tmp), args.repeat)
+            netlist, seconds, pass_s = run_nandc(circuit, args.passes, timed=args.pass_time or "-")
+            if args.repeat > 1:
+                if fresh_gates != netlist.num_gates:
+                    raise RuntimeError(f"{name}: {netlist.num_gates} gates here, {fresh_gates} in a fresh process")
+                seconds = fresh_s
             checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
                             netlist.num_gates, seconds, checked, base_gates, base_s,

@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.foreign: the Yosys circuits
 
 import bench_abc  # noqa: E402
-from bench_abc import AbcCache, Row, print_table, run_baseline, run_nandc, verify_budgeted, warm_up  # noqa: E402
+from bench_abc import (AbcCache, Row, print_table, run_baseline, run_fresh, run_nandc, verify_budgeted,  # noqa: E402
+                       warm_up)
 
 
 # ---------------------------------------------------------------------- textbook gates
@@ -201,7 +202,7 @@ def main(argv=None) -> list[Row]:
     p.add_argument("--conflicts", type=int, default=200000, help="SAT budget of the final equivalence query")
     p.add_argument("--baseline", default=None, help="checkout of the nandc to compare with (before/after columns)")
     p.add_argument("--repeat", type=int, default=1,
-                   help="run each tool (ABC, nandc, the baseline) this many times per circuit and keep the least time")
+                   help="run each tool (ABC; nandc and the baseline in fresh processes) this many times per circuit and keep the least time")
     args = p.parse_args(argv)
 
     abc = args.abc or shutil.which("yosys-abc") or shutil.which("berkeley-abc")
@@ -218,7 +219,13 @@ def main(argv=None) -> list[Row]:
             base_gates = base_s = None
             if args.baseline:
                 circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp), args.repeat)
-            netlist, seconds, history = run_nandc(circuit, args.passes, with_stats=True, repeat=args.repeat)
+            if args.repeat > 1:
+                circuit, fresh_gates, fresh_s = run_fresh(circuit, args.passes, Path(tmp), args.repeat)
+            netlist, seconds, history = run_nandc(circuit, args.passes, with_stats=True)
+            if args.repeat > 1:
+                if fresh_gates != netlist.num_gates:
+                    raise RuntimeError(f"{name}: {netlist.num_gates} gates here, {fresh_gates} in a fresh process")
+                seconds = fresh_s
             checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts) + recover_proofs(history)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
                             netlist.num_gates, seconds, checked, base_gates, base_s))

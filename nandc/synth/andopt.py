@@ -183,38 +183,47 @@ def rewrite_choices(circuit: Circuit, ctx: CostView, cuts, zero: bool = False,
 
 
 # per 4-input table (free phases applied): the row of its structure's program in
-# _ROWS (-1: none); the arrays of the compiled loop, rebuilt when rows are added
+# _ROWS (-1: none); the arrays of the compiled loop, grown in place as rows are added
 _ROW_OF: dict[int, int] = {}
 _ROWS: list[Program] = []
-_ARRAYS: tuple | None = None
+_ARRAYS: list | None = None  # [prog_of, ngates, gates]: row capacity doubles, the rows past _ROWS are empty
 
 
 def _program_arrays(tables) -> tuple:
     """``(prog_of, ngates, gates)`` for :func:`nandc.synth.kernels.and_rewrite_decisions`,
-    covering at least ``tables`` (the programs of :func:`structure_program`)."""
+    covering at least ``tables`` (the programs of :func:`structure_program`); row ``len(_ROWS)``
+    is an empty program.  Only the new tables' rows are written (once the table holds thousands
+    of rows, rebuilding all of them for each new one cost more than the rewriting)."""
     import numpy as np
 
     global _ARRAYS
-    grew = False
+    if _ARRAYS is None:
+        _ARRAYS = [np.full(1 << 16, -1, np.int64), np.zeros(64, np.int64), np.zeros((64, 16, 2), np.int64)]
+    prog_of, ngates, gates = _ARRAYS
     for t in tables:
-        if t not in _ROW_OF:
-            s = aig_structure(t)
-            if s is None:
-                _ROW_OF[t] = -1
-            else:
-                _ROW_OF[t] = len(_ROWS)
-                _ROWS.append(structure_program(s))
-            grew = True
-    if _ARRAYS is None or grew:
-        width = max([len(p.gates) for p in _ROWS] + [1])
-        prog_of = np.full(1 << 16, -1, np.int64)
-        for t, row in _ROW_OF.items():
-            prog_of[t] = row
-        ngates = np.array([len(p.gates) for p in _ROWS] + [0], np.int64)
-        rows = [list(p.gates) + [(0, 0)] * (width - len(p.gates)) for p in _ROWS] + [[(0, 0)] * width]
-        gates = np.array(rows, np.int64).reshape(len(_ROWS) + 1, width, 2)
-        _ARRAYS = (prog_of, ngates, gates)
-    return _ARRAYS
+        if t in _ROW_OF:
+            continue
+        s = aig_structure(t)
+        if s is None:
+            _ROW_OF[t] = -1
+            continue
+        program = structure_program(s)
+        row = len(_ROWS)
+        if row + 1 >= len(ngates) or len(program.gates) > gates.shape[1]:
+            grown = np.zeros((2 * len(ngates) if row + 1 >= len(ngates) else len(ngates),
+                              max(gates.shape[1], len(program.gates)), 2), np.int64)
+            grown[:len(ngates), :gates.shape[1]] = gates
+            ngates = np.concatenate([ngates, np.zeros(len(grown) - len(ngates), np.int64)])
+            gates = grown
+            _ARRAYS[1:] = [ngates, gates]
+        _ROW_OF[t] = row
+        _ROWS.append(program)
+        prog_of[t] = row
+        ngates[row] = len(program.gates)
+        if program.gates:
+            gates[row, :len(program.gates)] = program.gates
+    n = len(_ROWS) + 1
+    return prog_of, ngates[:n], gates[:n]
 
 
 def compiled_rewrite_choices(circuit: Circuit, ctx: CostView, cuts, zero: bool = False,
