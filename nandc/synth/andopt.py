@@ -42,7 +42,7 @@ from nandc.synth.library import Program
 from nandc.synth.progress import Progress
 from nandc.synth.rebuild import rebuild
 from nandc.synth.resynth import Replacement, build, select_replacements
-from nandc.synth.truth import MASK, negate_inputs
+from nandc.synth.truth import negate_inputs
 
 __all__ = ["and_count", "mffc_nodes", "program_and_cost", "structure_program", "rewrite_choices",
            "compiled_rewrite_choices", "refactor_choices", "apply_if_fewer"]
