@@ -59,6 +59,7 @@ def rebuild(circuit: Circuit, literal_of: list[int] | None = None,
     # each node AND-ed from its fanins' copies (slot = node: the slot literal is the old literal)
     new.run_ands(values, np.stack([todo, f0[todo], f1[todo]], axis=1), [names[i] for i in used.tolist()],
                  position[lay[todo]])
+    new.current_layer = ""  # (as a copy node by node leaves it, whatever the caller had set)
     lit = values.tolist()
     for bus in circuit.output_buses.values():
         new.set_output(bus.name, [lit[b >> 1] ^ (b & 1) for b in bus.bits], bus.shape, bus.signed)
