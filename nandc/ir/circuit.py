@@ -58,6 +58,7 @@ def _walks():
 
     return walks
 
+
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.$]*$")
 _DEFAULT_LAYER = ""
 
@@ -453,6 +454,10 @@ class Circuit:
         :class:`CircuitError`, and leaves the circuit as it was.  Compiled
         (:func:`nandc.ir.walks.run_ands`) once numba is loaded."""
         ops = np.asarray(ops, dtype=np.int64).reshape(-1, 3)
+        slots = 2 * len(values)
+        if len(ops) and (ops[:, 0].min() < 0 or 2 * ops[:, 0].max() >= slots or ops[:, 1].min() < 0
+                         or ops[:, 1:].max() >= slots):
+            raise CircuitError(f"run_ands: an op names a slot outside the {len(values)} slots given")
         n, layer_state = len(self._f0), (list(self._layers.names), dict(self._layers._index))
         ids = np.array([self._layer_id(name) for name in layers] or [0], dtype=np.int64)
         op_ids = ids[np.asarray(op_layer, dtype=np.int64)] if len(ops) else np.zeros(0, np.int64)

@@ -417,6 +417,12 @@ def test_run_ands_refuses_unset_slots_and_missing_literals(compiled, monkeypatch
         with pytest.raises(CircuitError, match="run_ands"):
             c.run_ands(values, np.array(ops), ["refused"], [0] * len(ops))
         assert (c.structural_hash(), c.layer_names, c.num_ands) == before
+    values = np.full(n + 1, -1, dtype=np.int64)
+    values[:n] = 2 * np.arange(n)
+    for ops in ([(n + 1, a, d)], [(n, a, 2 * (n + 1))], [(-1, a, d)], [(n, -2, d)]):  # slots that do not exist
+        with pytest.raises(CircuitError, match="outside"):
+            c.run_ands(values, np.array(ops), ["refused"], [0])
+        assert (c.structural_hash(), c.layer_names, c.num_ands) == before
         assert c.lookup_and(a, d) is None and c.lookup_and(a, b) is not None
 
 
