@@ -316,6 +316,20 @@ def run_baseline(circuit, checkout: str, passes: str, workdir: Path, repeat: int
     return read(path), counts.pop(), min(times)
 
 
+def run_measured(circuit, passes: str, workdir: Path, repeat: int, **options):
+    """``(circuit, run_nandc(circuit, passes, **options))``; with ``repeat`` > 1 the circuit is the
+    one read back from AIGER and the time the least of ``repeat`` cold processes (:func:`run_fresh`),
+    whose gate count must be the netlist's."""
+    if repeat > 1:
+        circuit, fresh_gates, fresh_s = run_fresh(circuit, passes, workdir, repeat)
+    out = run_nandc(circuit, passes, **options)
+    if repeat > 1:
+        if fresh_gates != out[0].num_gates:
+            raise RuntimeError(f"{circuit.name}: {out[0].num_gates} gates here, {fresh_gates} in a fresh process")
+        out = (out[0], fresh_s) + out[2:]
+    return circuit, out
+
+
 def run_fresh(circuit, passes: str, workdir: Path, repeat: int):
     """:func:`run_baseline` of this nandc (the checkout it is imported from): its time measured
     as the baseline's is, the least of ``repeat`` cold processes."""
@@ -484,13 +498,8 @@ def main(argv=None) -> list[Row]:
             if args.baseline_passes:
                 base_net, base_s = run_nandc(circuit, args.baseline_passes)
                 base_gates = base_net.num_gates
-            if args.repeat > 1:
-                circuit, fresh_gates, fresh_s = run_fresh(circuit, args.passes, Path(tmp), args.repeat)
-            netlist, seconds, pass_s = run_nandc(circuit, args.passes, timed=args.pass_time or "-")
-            if args.repeat > 1:
-                if fresh_gates != netlist.num_gates:
-                    raise RuntimeError(f"{name}: {netlist.num_gates} gates here, {fresh_gates} in a fresh process")
-                seconds = fresh_s
+            circuit, (netlist, seconds, pass_s) = run_measured(circuit, args.passes, Path(tmp), args.repeat,
+                                                               timed=args.pass_time or "-")
             checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
                             netlist.num_gates, seconds, checked, base_gates, base_s,

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.foreign: the Yosys circuits
 
 import bench_abc  # noqa: E402
-from bench_abc import (AbcCache, Row, print_table, run_baseline, run_fresh, run_nandc, verify_budgeted,  # noqa: E402
+from bench_abc import (AbcCache, Row, print_table, run_baseline, run_measured, verify_budgeted,  # noqa: E402
                        warm_up)
 
 
@@ -219,13 +219,8 @@ def main(argv=None) -> list[Row]:
             base_gates = base_s = None
             if args.baseline:
                 circuit, base_gates, base_s = run_baseline(circuit, args.baseline, args.passes, Path(tmp), args.repeat)
-            if args.repeat > 1:
-                circuit, fresh_gates, fresh_s = run_fresh(circuit, args.passes, Path(tmp), args.repeat)
-            netlist, seconds, history = run_nandc(circuit, args.passes, with_stats=True)
-            if args.repeat > 1:
-                if fresh_gates != netlist.num_gates:
-                    raise RuntimeError(f"{name}: {netlist.num_gates} gates here, {fresh_gates} in a fresh process")
-                seconds = fresh_s
+            circuit, (netlist, seconds, history) = run_measured(circuit, args.passes, Path(tmp), args.repeat,
+                                                                with_stats=True)
             checked = verify_budgeted(circuit, netlist, args.sat_limit, args.conflicts) + recover_proofs(history)
             rows.append(Row(group, name, circuit.num_inputs, circuit.num_ands, abc_gates, abc_s,
                             netlist.num_gates, seconds, checked, base_gates, base_s))

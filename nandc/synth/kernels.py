@@ -1194,6 +1194,19 @@ def _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot):
 
 # ---------------------------------------------------------------------- local proofs of equivalence
 @njit(cache=True, nogil=True)
+def _table_diff(x, y, w, lastmask, tables, slot):
+    """Word ``w`` of the table where literals ``x`` and ``y`` differ, their nodes' rows found by
+    ``slot`` (a constant node has no row: its table is 0), each complemented as its literal is."""
+    tx = tables[slot[x >> 1], w] if x >> 1 else np.uint64(0)
+    ty = tables[slot[y >> 1], w] if y >> 1 else np.uint64(0)
+    if x & 1:
+        tx = ~tx & lastmask
+    if y & 1:
+        ty = ~ty & lastmask
+    return tx ^ ty
+
+
+@njit(cache=True, nogil=True)
 def pair_check(x, y, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot):
     """Literals ``x`` and ``y`` (``y`` may be a constant) compared as functions of a reconvergent
     cut of both (at most ``k`` leaves, sorted in ``lv[:nl]``), by exact tables.
@@ -1218,13 +1231,7 @@ def pair_check(x, y, f0, f1, k, vis, mark, stamp, lv, inner, stack, tables, slot
         if f0[lv[i]] != 0:
             all_inputs = False
     for w in range(words):
-        tx = tables[slot[rx], w]
-        ty = tables[slot[ry], w] if ry else np.uint64(0)
-        if x & 1:
-            tx = ~tx & lastmask
-        if y & 1:
-            ty = ~ty & lastmask
-        d = tx ^ ty
+        d = _table_diff(x, y, w, lastmask, tables, slot)
         if d:
             if not all_inputs:
                 return -1, 0, nl
@@ -1282,13 +1289,7 @@ def stop_cut_diff(x, y, f0, f1, k, stops, vis, stamp, lv, inner, stack, tables, 
     words, lastmask = _fill_tables(nl, ni, lv, inner, f0, f1, tables, slot)
     nm = 0
     for w in range(words):
-        tx = tables[slot[rx], w] if rx else np.uint64(0)
-        ty = tables[slot[ry], w] if ry else np.uint64(0)
-        if x & 1:
-            tx = ~tx & lastmask
-        if y & 1:
-            ty = ~ty & lastmask
-        d = tx ^ ty
+        d = _table_diff(x, y, w, lastmask, tables, slot)
         bit = 0
         while d:
             if d & np.uint64(1):
